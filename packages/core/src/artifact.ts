@@ -1,0 +1,53 @@
+import type { Descriptor } from './descriptor.js';
+
+/** The artifact kinds of SPEC §1; each is one ecosystem package. */
+export type ArtifactKind = 'image' | 'chart' | 'apt' | 'yum' | 'pypi' | 'npm' | 'file';
+
+/** How the upstream's own integrity data was checked while the bytes streamed in (SPEC §3). */
+export interface UpstreamProof {
+  /** Where the bytes came from, without credentials. */
+  url: string;
+  /** The upstream's integrity data, e.g. { sha256: '…' }, { integrity: 'sha512-…' }, { digest: 'sha256:…' }. */
+  integrity?: Record<string, string>;
+  /** How it was verified, in words: "sha256 from manifest", "InRelease (gpgv) → Packages → SHA256", "none given". */
+  verified: string;
+}
+
+/**
+ * One unit that is published and recorded in the ledger: an image (tag), a chart version, a package
+ * file, a plain file. Everything it needs is in `blobs`; the bundle stores each blob once.
+ */
+export interface Artifact {
+  kind: ArtifactKind;
+  name: string;
+  version: string;
+  platform?: string;
+  /** The artifact's identity: image index/manifest digest, or the package/file sha256. */
+  digest: string;
+  /** Every blob the artifact needs; blobs[0] is the main one where that means something. */
+  blobs: Descriptor[];
+  upstream: UpstreamProof;
+  /** For images and OCI charts: the root descriptor listed in the bundle's OCI `index.json`. */
+  oci?: { root: Descriptor; refName: string };
+  /** Ecosystem-specific facts the publish half needs (target path, filename, version metadata...). */
+  meta?: Record<string, unknown>;
+}
+
+export function artifactSize(a: Artifact): number {
+  return a.blobs.reduce((n, b) => n + b.size, 0);
+}
+
+/** `kind name@version [platform]`, the way messages and the ledger name an artifact. */
+export function artifactLabel(a: Pick<Artifact, 'kind' | 'name' | 'version' | 'platform'>): string {
+  return `${a.kind} ${a.name}${a.version ? '@' + a.version : ''}${a.platform ? ' [' + a.platform + ']' : ''}`;
+}
+
+/** `airgap-index.json`, the first entry of the bundle tar (SPEC §5). */
+export interface BundleIndex {
+  schema: 'airgap.index/v1';
+  name: string;
+  created: string;
+  artifacts: Artifact[];
+  /** Every blob in the bundle, each once. */
+  blobs: Descriptor[];
+}

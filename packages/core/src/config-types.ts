@@ -1,0 +1,61 @@
+/** The configuration of SPEC §4, after loading, `${VAR}` substitution, validation and normalisation. */
+
+export type EndpointFormat = 'docker' | 'helm' | 'apt' | 'yum' | 'pypi' | 'npm' | 'raw';
+export const ENDPOINT_FORMATS: readonly EndpointFormat[] = ['docker', 'helm', 'apt', 'yum', 'pypi', 'npm', 'raw'];
+
+export interface HttpSettings {
+  /** PEM file of extra CAs (internal CAs); TLS verification is always on. */
+  caFile?: string;
+  /** `env` (HTTPS_PROXY/HTTP_PROXY/NO_PROXY), `none`, or a proxy URL. */
+  proxy?: string;
+  retries?: number;
+  timeoutMs?: number;
+}
+
+export interface NexusTargetConfig {
+  type: 'nexus';
+  url: string;
+  usernameEnv?: string;
+  passwordEnv?: string;
+  repositories?: Partial<Record<EndpointFormat, string>>;
+  endpoints?: Partial<Record<EndpointFormat, string>>;
+  imageNames?: 'keep-host' | 'strip-host';
+  [ecosystemSettings: string]: unknown;
+}
+
+export interface RegistriesTargetConfig {
+  type: 'registries';
+  endpoints: Partial<Record<EndpointFormat, string>>;
+  usernameEnv?: string;
+  passwordEnv?: string;
+  imageNames?: 'keep-host' | 'strip-host';
+  [ecosystemSettings: string]: unknown;
+}
+
+export interface DirTargetConfig {
+  type: 'dir';
+  path: string;
+  [ecosystemSettings: string]: unknown;
+}
+
+export type TargetConfig = NexusTargetConfig | RegistriesTargetConfig | DirTargetConfig;
+
+export interface RegistryCredentials {
+  usernameEnv?: string;
+  passwordEnv?: string;
+  tokenEnv?: string;
+  plainHttp?: boolean;
+}
+
+export interface AirgapConfig {
+  /** Where the config was read from, if from a file; relative paths in it are resolved against its folder. */
+  configFile?: string;
+  signingKey?: string;
+  trust?: string[];
+  cache?: string;
+  ledger?: string;
+  http?: HttpSettings;
+  targets?: Record<string, TargetConfig>;
+  registries?: Record<string, RegistryCredentials>;
+  [extra: string]: unknown;
+}

@@ -1,0 +1,127 @@
+import type { Readable } from 'node:stream';
+import type { Artifact, ArtifactKind } from './artifact.js';
+import type { AirgapConfig, EndpointFormat, TargetConfig } from './config-types.js';
+import type { Descriptor } from './descriptor.js';
+import type { HttpClient } from './http.js';
+import type { Logger, ProgressSink } from './log.js';
+import type { ContentStore } from './store.js';
+import { InternalError } from './errors.js';
+
+/** What a source half gets while `pack` runs. */
+export interface SourceContext {
+  /** The download cache; fetch() puts every blob here. */
+  store: ContentStore;
+  http: HttpClient;
+  config: AirgapConfig;
+  log: Logger;
+  progress: ProgressSink;
+  /** Folder of the manifest: relative paths in it are resolved against this. */
+  manifestDir: string;
+  concurrency: number;
+  dryRun: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * The outside half of an ecosystem (STYLE: one interface across ecosystems).
+ * `resolve` turns one manifest entry into exact, pinned artifacts with their closure; `fetch` brings
+ * every blob of one artifact into the store, verifying the upstream's integrity data while streaming.
+ */
+export interface SourceHalf<Spec = unknown> {
+  resolve(spec: Spec, ctx: SourceContext): Promise<Artifact[]>;
+  fetch(artifact: Artifact, ctx: SourceContext): Promise<void>;
+}
+
+/** Blobs of a verified bundle. Each stream is checked again against the descriptor while it flows (SPEC §7). */
+export interface BlobSource {
+  open(blob: Descriptor): Readable;
+}
+
+/** A target as unpack resolved it from `--to`. */
+export type ResolvedTarget =
+  | { type: 'dir'; name: string; path: string; config: TargetConfig }
+  | { type: 'nexus' | 'registries'; name: string; config: TargetConfig };
+
+/** What a publish half gets while `unpack` runs. */
+export interface PublishContext {
+  target: ResolvedTarget;
+  blobs: BlobSource;
+  http: HttpClient;
+  config: AirgapConfig;
+  log: Logger;
+  progress: ProgressSink;
+  bundle: { name: string; created: string };
+  dryRun: boolean;
+  /** Facilities a target kind adds (the Nexus target's endpoints, auth, REST API); see packages/nexus. */
+  services: Record<string, unknown>;
+}
+
+export type Presence = 'present' | 'absent';
+
+/**
+ * The inside half of an ecosystem for one kind of target. `exists` must not change anything; it
+ * throws a TargetError when the target holds something different under the same coordinates
+ * (never overwrite silently). `finalize` runs once after every artifact of this kind was handled,
+ * e.g. to regenerate repository indexes in a directory mirror.
+ */
+export interface PublishHalf {
+  exists(artifact: Artifact, ctx: PublishContext): Promise<Presence>;
+  publish(artifact: Artifact, ctx: PublishContext): Promise<void>;
+  finalize?(artifacts: Artifact[], ctx: PublishContext): Promise<void>;
+}
+
+export interface EndpointPublishHalf extends PublishHalf {
+  /** The target format (`repositories`/`endpoints` key) this artifact is published to; preflight checks it is mapped. */
+  format(artifact: Artifact): EndpointFormat;
+}
+
+export interface Ecosystem<Spec = unknown> {
+  /** Artifact kind this ecosystem produces. */
+  kind: ArtifactKind;
+  /** Its section in the bundle manifest (SPEC §3): `images`, `charts`, `apt`, `yum`, `pypi`, `npm`, `files`. */
+  manifestKey: string;
+  /**
+   * JSON Schema (draft 2020-12 subset that ajv accepts) of ONE entry of its manifest section. The
+   * manifest schema is composed from these (packages/core/src/manifest.ts); unknown keys must be refused
+   * (`additionalProperties: false`).
+   */
+  specSchema: Record<string, unknown>;
+  /**
+   * Optional JSON Schema of this ecosystem's settings block inside a target (e.g. `targets.<t>.apt`),
+   * keyed by the block name.
+   */
+  targetSettingsSchema?: Record<string, Record<string, unknown>>;
+  source: SourceHalf<Spec>;
+  publish: {
+    /** The `dir:` mirror layout (SPEC §7). */
+    dir: PublishHalf;
+    /** Nexus and `registries` targets (standard protocols and the Nexus upload API). */
+    endpoint?: EndpointPublishHalf;
+  };
+}
+
+/** The registry of ecosystems. Commands ask it; they never import an ecosystem directly (STYLE). */
+export class EcosystemRegistry {
+  private readonly byKind = new Map<ArtifactKind, Ecosystem<any>>();
+
+  register(eco: Ecosystem<any>): this {
+    if (this.byKind.has(eco.kind)) throw new InternalError(`ecosystem ${eco.kind} registered twice`);
+    this.byKind.set(eco.kind, eco);
+    return this;
+  }
+
+  get(kind: ArtifactKind): Ecosystem {
+    const eco = this.byKind.get(kind);
+    if (!eco) throw new InternalError(`no ecosystem registered for artifact kind ${kind}`, { hint: 'this airgap build does not support that kind yet' });
+    return eco;
+  }
+
+  forManifestKey(key: string): Ecosystem | undefined {
+    for (const eco of this.byKind.values()) if (eco.manifestKey === key) return eco;
+    return undefined;
+  }
+
+  all(): Ecosystem[] {
+    return [...this.byKind.values()];
+  }
+}

@@ -1,0 +1,41 @@
+import type { Artifact } from './artifact.js';
+
+/** Where library code reports what it does. The CLI renders it (listr2 on a TTY, plain lines in cron). */
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  debug(message: string): void;
+}
+
+export type ProgressEvent =
+  | { type: 'phase'; phase: string; total?: number }
+  | { type: 'artifact'; state: 'start' | 'done' | 'failed' | 'skipped' | 'present'; artifact: Pick<Artifact, 'kind' | 'name' | 'version' | 'platform'>; error?: string }
+  | { type: 'bytes'; bytes: number };
+
+export type ProgressSink = (event: ProgressEvent) => void;
+
+export const silentLogger: Logger = { info() {}, warn() {}, debug() {} };
+
+/**
+ * Scrub credentials from text that may be printed: `user:pass@` in URLs, and any of the given secret
+ * values (passwords and tokens read from the environment). SPEC §8: no secret in logs, errors or ledger.
+ */
+export function redact(text: string, secrets: Iterable<string | undefined> = []): string {
+  let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s:]+(?::[^/@\s]*)?@/gi, '$1');
+  for (const s of secrets) {
+    if (s && s.length >= 3) out = out.split(s).join('***');
+  }
+  return out;
+}
+
+/** A URL as it may appear in output: no userinfo. */
+export function safeUrl(url: string | URL): string {
+  try {
+    const u = new URL(String(url));
+    u.username = '';
+    u.password = '';
+    return u.toString();
+  } catch {
+    return redact(String(url));
+  }
+}

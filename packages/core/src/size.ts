@@ -1,0 +1,32 @@
+import { UsageError } from './errors.js';
+
+const UNITS: Record<string, number> = {
+  '': 1, b: 1,
+  kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12,
+  k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tib: 1024 ** 4,
+};
+
+/** Sizes as SPEC §2 writes them: `512MiB`, `1GiB`, `4.7GB`, plain bytes. */
+export function parseSize(text: string, what = 'size'): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(String(text));
+  const unit = m ? UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined) {
+    throw new UsageError(`${what}: cannot read ${JSON.stringify(text)} as a size`, {
+      subject: what,
+      hint: 'write it as plain bytes or with a unit: 512MiB, 1GiB, 4.7GB',
+    });
+  }
+  const n = Math.floor(Number(m[1]) * unit);
+  if (!Number.isSafeInteger(n) || n <= 0) {
+    throw new UsageError(`${what}: ${JSON.stringify(text)} is not a positive size`, { subject: what });
+  }
+  return n;
+}
+
+export function formatSize(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  let v = n;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
+}
