@@ -6,6 +6,7 @@ import type { HttpClient } from './http.js';
 import type { Logger, ProgressSink } from './log.js';
 import type { ContentStore } from './store.js';
 import { InternalError } from './errors.js';
+import type { TargetDriver } from './target.js';
 
 /** What a source half gets while `pack` runs. */
 export interface SourceContext {
@@ -100,9 +101,22 @@ export interface Ecosystem<Spec = unknown> {
   };
 }
 
-/** The registry of ecosystems. Commands ask it; they never import an ecosystem directly (STYLE). */
+/**
+ * The registry of ecosystems and target drivers. Commands ask it; they never import an ecosystem
+ * directly (STYLE). Registration happens once, in src/ecosystems.ts.
+ */
 export class EcosystemRegistry {
   private readonly byKind = new Map<ArtifactKind, Ecosystem<any>>();
+  private readonly drivers = new Map<string, TargetDriver>();
+
+  registerTarget(driver: TargetDriver): this {
+    this.drivers.set(driver.type, driver);
+    return this;
+  }
+
+  targetDriver(type: string): TargetDriver | undefined {
+    return this.drivers.get(type);
+  }
 
   register(eco: Ecosystem<any>): this {
     if (this.byKind.has(eco.kind)) throw new InternalError(`ecosystem ${eco.kind} registered twice`);

@@ -7,3 +7,4 @@ export * from './config-types.js';
 export * from './log.js';
 export * from './http.js';
 export * from './ecosystem.js';
+export * from './target.js';

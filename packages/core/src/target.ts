@@ -1,0 +1,92 @@
+import type { AirgapConfig, EndpointFormat, TargetConfig } from './config-types.js';
+import type { HttpClient } from './http.js';
+import type { Logger } from './log.js';
+import type { ResolvedTarget } from './ecosystem.js';
+import { UsageError } from './errors.js';
+
+/**
+ * One format's endpoint at a target: the Nexus repository URL `<url>/repository/<repo>/`, an
+ * `endpoints` override (Docker connector port, a verdaccio, a Docker registry), with its auth.
+ */
+export interface Endpoint {
+  format: EndpointFormat;
+  /** Base URL, always ending in `/`. For docker: the registry root (`https://host:port/`). */
+  url: string;
+  /** The Nexus repository name, when the endpoint is a Nexus repository. */
+  repository?: string;
+  /** True when `url` is served by Nexus (so the Nexus REST API can be asked about it). */
+  nexus: boolean;
+  /** Auth headers to send (Basic from usernameEnv/passwordEnv); never print them. */
+  headers(): Record<string, string>;
+  /** Secret values to scrub from any message (SPEC §8). */
+  secrets(): string[];
+}
+
+/** `services.endpoints` in a PublishContext for nexus and registries targets. */
+export interface EndpointResolver {
+  /** The endpoint for a format; throws a UsageError naming the target when the format is not mapped. */
+  endpoint(format: EndpointFormat): Endpoint;
+  has(format: EndpointFormat): boolean;
+}
+
+/** A kind of target (`type:` in the config). Opened once per unpack, before anything is pushed. */
+export interface TargetDriver {
+  type: 'nexus' | 'registries' | 'dir';
+  /**
+   * Check that the target can take the formats the bundle needs (preflight: exit 1 before anything is
+   * sent, one line per problem) and return the services the publish halves use (`endpoints`, …).
+   */
+  open(target: ResolvedTarget, ctx: TargetOpenContext): Promise<OpenTarget>;
+}
+
+export interface TargetOpenContext {
+  http: HttpClient;
+  config: AirgapConfig;
+  log: Logger;
+  formats: Set<EndpointFormat>;
+  dryRun: boolean;
+  env: NodeJS.ProcessEnv;
+}
+
+export interface OpenTarget {
+  services: Record<string, unknown>;
+  close?(): Promise<void>;
+}
+
+/** Basic auth for a target from the names of environment variables (credentials are never written in config). */
+export function basicAuthFromEnv(target: { usernameEnv?: string; passwordEnv?: string }, env: NodeJS.ProcessEnv, targetName: string): { headers: Record<string, string>; secrets: string[] } {
+  if (!target.usernameEnv && !target.passwordEnv) return { headers: {}, secrets: [] };
+  const user = target.usernameEnv ? env[target.usernameEnv] : undefined;
+  const pass = target.passwordEnv ? env[target.passwordEnv] : undefined;
+  const unset = [target.usernameEnv && user === undefined ? target.usernameEnv : '', target.passwordEnv && pass === undefined ? target.passwordEnv : ''].filter(Boolean);
+  if (unset.length) {
+    throw new UsageError(`target ${targetName}: environment variable ${unset.join(' and ')} is not set`, {
+      subject: `targets.${targetName}`,
+      hint: `export ${unset.join(' and ')} with the credentials of the airgap user`,
+    });
+  }
+  const token = Buffer.from(`${user ?? ''}:${pass ?? ''}`).toString('base64');
+  return { headers: { authorization: `Basic ${token}` }, secrets: [pass ?? '', token].filter(Boolean) };
+}
+
+/**
+ * Endpoints of a `registries` target: only `endpoints`, each a server speaking its format's standard
+ * protocol (SPEC §4). The Nexus target (packages/nexus) derives its endpoints from url + repositories.
+ */
+export function registriesEndpoints(name: string, target: TargetConfig, env: NodeJS.ProcessEnv): EndpointResolver {
+  const endpoints = (target as { endpoints?: Partial<Record<EndpointFormat, string>> }).endpoints ?? {};
+  const auth = basicAuthFromEnv(target as { usernameEnv?: string; passwordEnv?: string }, env, name);
+  return {
+    has: (format) => Boolean(endpoints[format]),
+    endpoint(format) {
+      const url = endpoints[format];
+      if (!url) {
+        throw new UsageError(`target ${name} has no endpoint for ${format}, which the bundle needs`, {
+          subject: `targets.${name}.endpoints.${format}`,
+          hint: `add endpoints.${format} to target ${name}`,
+        });
+      }
+      return { format, url: url.endsWith('/') ? url : url + '/', nexus: false, headers: () => ({ ...auth.headers }), secrets: () => auth.secrets };
+    },
+  };
+}
