@@ -1,0 +1,9 @@
+export { nexusDriver, registriesDriver, type EndpointServices } from './driver.js';
+export {
+  type NexusApi, type NexusApiOptions, type NexusAsset, type NexusRepository, type AssetQuery, type WritePolicy,
+  createNexusApi, normalizeSha256,
+} from './api.js';
+export { type UploadPart, type MultipartBody, multipartBody } from './multipart.js';
+export { type FailureContext, describeFailure, targetFailure, serverMessage, isRedeployRefusal } from './failure.js';
+export { type RepositoryNeed, NEXUS_FORMAT, preflight, preflightProblems } from './preflight.js';
+export { type TargetAuth, nexusEndpoints, registriesEndpoints, targetAuth, checkTransport, withSlash } from './endpoints.js';
