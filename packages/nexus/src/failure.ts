@@ -49,6 +49,8 @@ export async function serverMessage(res: HttpResponse): Promise<string> {
       const doc = JSON.parse(trimmed) as unknown;
       const items = Array.isArray(doc) ? doc : [doc];
       for (const item of items) {
+        // The Components API also answers with a bare JSON string ("Expected multipart Content-Type").
+        if (typeof item === 'string') parts.push(item);
         if (!item || typeof item !== 'object') continue;
         const o = item as Record<string, unknown>;
         if (typeof o.message === 'string') parts.push(typeof o.id === 'string' && o.id !== '*' ? `${o.id}: ${o.message}` : o.message);
