@@ -26,7 +26,7 @@ function rawTarget(artifact: Artifact, ctx: PublishContext): RawTarget {
 }
 
 function failureContext(t: RawTarget, ctx: PublishContext, method: string): FailureContext {
-  return { method, target: { name: ctx.target.name, config: ctx.target.config }, subject: t.asset, repository: t.endpoint.repository, secrets: t.endpoint.secrets() };
+  return { method, target: { name: ctx.target.name, config: ctx.target.config }, subject: t.asset, repository: t.endpoint.repository, format: 'raw', secrets: t.endpoint.secrets() };
 }
 
 /**

@@ -77,7 +77,7 @@ export interface NexusApi {
    */
   uploadComponent(repository: string, parts: UploadPart[], subject?: string): Promise<void>;
   /** Throw the TargetError for a failed answer of this Nexus (names env vars on 401, proxy limit on 413, …). */
-  fail(res: HttpResponse, method: string, about?: { subject?: string; repository?: string }): Promise<never>;
+  fail(res: HttpResponse, method: string, about?: { subject?: string; repository?: string; format?: string }): Promise<never>;
   /** The auth headers to send to this Nexus (for requests the API does not wrap). Never print them. */
   headers(): Record<string, string>;
   /** Secret values to scrub from any text. */
@@ -103,10 +103,10 @@ export function createNexusApi(opts: NexusApiOptions): NexusApi {
     return u;
   };
   const headers = (extra: Record<string, string> = {}) => ({ accept: 'application/json', ...opts.auth.headers, ...extra });
-  const fc = (method: string, about: { subject?: string; repository?: string } = {}): FailureContext => ({ method, target: opts.target, secrets: opts.auth.secrets, ...about });
-  const fail = (res: HttpResponse, method: string, about?: { subject?: string; repository?: string }) => targetFailure(res, fc(method, about));
+  const fc = (method: string, about: { subject?: string; repository?: string; format?: string } = {}): FailureContext => ({ method, target: opts.target, secrets: opts.auth.secrets, ...about });
+  const fail = (res: HttpResponse, method: string, about?: { subject?: string; repository?: string; format?: string }) => targetFailure(res, fc(method, about));
 
-  async function getJson<T>(u: URL, about?: { subject?: string; repository?: string }): Promise<T> {
+  async function getJson<T>(u: URL, about?: { subject?: string; repository?: string; format?: string }): Promise<T> {
     const res = await opts.http.request(u, { headers: headers(), side: 'target' });
     if (res.status !== 200) await fail(res, 'GET', about);
     try {
@@ -194,7 +194,8 @@ export function createNexusApi(opts: NexusApiOptions): NexusApi {
         await res.body.dump();
         return;
       }
-      await fail(res, 'POST', { subject, repository });
+      // Field names carry the format (`raw.asset1`): it names the exact privileges in a 403 hint.
+      await fail(res, 'POST', { subject, repository, format: /^(\w+)\./.exec(parts[0]?.name ?? '')?.[1] });
     },
   };
   return api;

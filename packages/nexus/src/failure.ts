@@ -11,6 +11,8 @@ export interface FailureContext {
   subject?: string;
   /** The Nexus repository the request went to, if any. */
   repository?: string;
+  /** Its Nexus format (raw, npm, …), to name the exact privileges in hints. */
+  format?: string;
   /** Values to scrub from anything the server says (the endpoint's secrets()). */
   secrets?: string[];
 }
@@ -99,6 +101,7 @@ export async function describeFailure(res: HttpResponse, fc: FailureContext): Pr
   const tname = fc.target.name;
   const repo = fc.repository;
   const tail = said ? ` — ${said}` : '';
+  const privileges = (actions: string[]) => actions.map((a) => `nx-repository-view-${fc.format ?? '*'}-${repo}-${a}`).join(', ');
   const make = (message: string, hint?: string) => new TargetError(redact(message, fc.secrets ?? []), { subject: fc.subject ?? safeUrl(res.url), hint });
 
   switch (res.status) {
@@ -113,7 +116,7 @@ export async function describeFailure(res: HttpResponse, fc: FailureContext): Pr
       return make(`${about}${where}: HTTP 402 Payment Required — Nexus refuses the request because its licence has expired or is invalid${tail}`, 'renew or reinstall the Nexus Pro licence (Administration → System → Licensing), then re-run: unpack resumes');
     case 403:
       return make(`${about}${where}: HTTP 403 forbidden — the airgap user${envs[0] ? ` (${envs[0]})` : ''} lacks a privilege for this${tail}`,
-        repo ? `grant it nx-repository-view-*-${repo}-read, -add and -edit (docs/nexus.md: least privileges)` : 'grant the airgap user the privileges listed in docs/nexus.md');
+        repo ? `grant the airgap user ${privileges(['browse', 'read', 'add', 'edit'])} (docs/nexus.md: least privileges)` : 'grant the airgap user the privileges listed in docs/nexus.md');
     case 404:
       if (repo && (/Unable to locate repository|Repository not found|repository/i.test(said) || !said)) {
         return make(`${about}${where}: HTTP 404 — repository ${repo} not found${tail}`, `create the hosted repository ${repo} or fix targets.${tname}.repositories`);
@@ -130,7 +133,7 @@ export async function describeFailure(res: HttpResponse, fc: FailureContext): Pr
           'airgap never overwrites a published asset: if the new content is meant to replace it, delete the old asset in Nexus first');
       }
       if (/Not authorized for requested path/i.test(said)) {
-        return make(`${about}${where}: HTTP 400 — the airgap user may not write this path${tail}`, repo ? `grant nx-repository-view-*-${repo}-add and -edit (docs/nexus.md)` : undefined);
+        return make(`${about}${where}: HTTP 400 — the airgap user may not write this path${tail}`, repo ? `grant the airgap user ${privileges(['add', 'edit'])} (docs/nexus.md)` : undefined);
       }
       return make(`${about}${where}: HTTP 400 rejected${tail}`);
     default:
