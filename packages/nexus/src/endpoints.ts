@@ -1,6 +1,6 @@
 import {
   type AirgapConfig, type Endpoint, type EndpointFormat, type EndpointResolver, type NexusTargetConfig,
-  type RegistriesTargetConfig, ENDPOINT_FORMATS, UsageError, basicAuthFromEnv,
+  type RegistriesTargetConfig, ENDPOINT_FORMATS, UsageError, basicAuthFromEnv, redact,
 } from '@airgap/core';
 
 /** The credentials of a target, read once from the environment variables its config names. */
@@ -29,13 +29,14 @@ export function checkTransport(url: string, where: string, config: AirgapConfig)
   try {
     u = new URL(url);
   } catch {
-    throw new UsageError(`${where}: ${JSON.stringify(url)} is not a URL`, { subject: where, hint: 'write an absolute https:// URL' });
+    throw new UsageError(`${where}: ${JSON.stringify(redact(url))} is not a URL`, { subject: where, hint: 'write an absolute https:// URL' });
+  }
+  if (u.username || u.password) {
+    // SPEC §3/§8: credentials are never written in config; they come from usernameEnv/passwordEnv.
+    throw new UsageError(`${where}: the URL carries credentials`, { subject: where, hint: 'remove them from the URL and use usernameEnv/passwordEnv' });
   }
   if (u.protocol === 'https:') return u;
   if (u.protocol !== 'http:') throw new UsageError(`${where}: ${u.protocol} URLs are not supported`, { subject: where, hint: 'write an https:// URL' });
-  if (u.username || u.password) {
-    throw new UsageError(`${where}: the URL carries credentials`, { subject: where, hint: 'remove them from the URL and use usernameEnv/passwordEnv' });
-  }
   const host = u.hostname.replace(/^\[|\]$/g, '');
   const loopback = host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
   if (loopback || config.registries?.[u.host]?.plainHttp) return u;
