@@ -8,3 +8,6 @@ export * from './log.js';
 export * from './http.js';
 export * from './ecosystem.js';
 export * from './target.js';
+export * from './document.js';
+export * from './manifest.js';
+export * from './config.js';
