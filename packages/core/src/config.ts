@@ -201,7 +201,8 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<AirgapConfig>
   const cwd = path.resolve(opts.cwd ?? process.cwd());
   const env = opts.env ?? process.env;
   const labelOf = (file: string): string => displayPath(file, cwd) + (path.basename(file) === 'package.json' ? '#airgap' : '');
-  const yamlLoader: Loader = (file, content) => parseYaml(content, displayPath(file, cwd));
+  // An empty document must be `undefined`: cosmiconfig takes `null` for "no config here".
+  const yamlLoader: Loader = (file, content) => parseYaml(content, displayPath(file, cwd)) ?? undefined;
   const explorer = cosmiconfig('airgap', {
     // `global`: from cwd up to the home folder (or /), then ~/.config/airgap/config{,.yaml,.json,…}.
     searchStrategy: 'global',
