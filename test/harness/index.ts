@@ -1,0 +1,3 @@
+export * from './static-server.js';
+export * from './cli.js';
+export * from './tmp.js';
