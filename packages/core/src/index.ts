@@ -11,3 +11,4 @@ export * from './target.js';
 export * from './document.js';
 export * from './manifest.js';
 export * from './config.js';
+export * from './published-schemas.js';
