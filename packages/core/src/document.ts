@@ -126,7 +126,7 @@ export function schemaProblems(validate: ValidateFunction, data: unknown, wordin
   if (validate(data)) return [];
   const seen = new Set<string>();
   const problems: Problem[] = [];
-  for (const err of validate.errors ?? []) {
+  for (const err of pruneAlternatives(validate.errors ?? [])) {
     const p = describe(err, data, wording);
     if (!p) continue;
     const line = `${p.path}\u0000${p.message}`;
@@ -135,6 +135,31 @@ export function schemaProblems(validate: ValidateFunction, data: unknown, wordin
     problems.push(p);
   }
   return problems;
+}
+
+/**
+ * An entry that fits none of the forms of an `anyOf`/`oneOf` gets ajv's errors for every form. Report only
+ * the form it came closest to (fewest errors): `charts[0].images: unknown key (allowed: ref)` rather than
+ * also `missing required key repo` from a form the operator did not mean.
+ */
+function pruneAlternatives(errors: ErrorObject[]): ErrorObject[] {
+  const drop = new Set<ErrorObject>();
+  for (const alt of errors) {
+    if (alt.keyword !== 'anyOf' && alt.keyword !== 'oneOf') continue;
+    if ((alt.params as { passingSchemas?: unknown }).passingSchemas) continue; // fits several forms: nothing to choose
+    const prefix = alt.schemaPath + '/';
+    const branches = new Map<string, ErrorObject[]>();
+    for (const e of errors) {
+      if (e === alt || !e.schemaPath.startsWith(prefix) || !e.instancePath.startsWith(alt.instancePath)) continue;
+      const n = e.schemaPath.slice(prefix.length).split('/')[0];
+      branches.set(n, [...(branches.get(n) ?? []), e]);
+    }
+    if (!branches.size) continue;
+    const best = [...branches.values()].reduce((a, b) => (b.length < a.length ? b : a));
+    for (const branch of branches.values()) if (branch !== best) for (const e of branch) drop.add(e);
+    drop.add(alt);
+  }
+  return errors.filter((e) => !drop.has(e));
 }
 
 /** `FILE: path: message` lines; the path is left out for problems with the whole document. */
@@ -213,8 +238,9 @@ function detail(err: ErrorObject, expected: string | undefined): string {
     case 'exclusiveMaximum':
       return `must be ${params.comparison} ${params.limit}`;
     case 'anyOf':
+      return expected ? `must be ${expected}` : 'matches none of the allowed forms';
     case 'oneOf':
-      return expected ? `must be ${expected}` : `must match exactly one of the allowed forms (see the errors above)`;
+      return expected ? `must be ${expected}` : (err.params as { passingSchemas?: unknown }).passingSchemas ? 'matches more than one of the allowed forms: remove the keys of all but one' : 'matches none of the allowed forms';
     case 'not':
       return expected ? `must be ${expected}` : 'is not allowed here';
     default:

@@ -233,6 +233,37 @@ describe('loadManifest', () => {
   });
 });
 
+describe('loadManifest with an entry of several forms', () => {
+  const charts = fakeEcosystem('chart', 'charts', {
+    type: 'object',
+    oneOf: [
+      {
+        required: ['repo', 'name'],
+        additionalProperties: false,
+        properties: { repo: { type: 'string' }, name: { type: 'string' }, version: { type: 'string' }, images: { type: 'boolean' } },
+      },
+      { required: ['ref'], additionalProperties: false, properties: { ref: { type: 'string', pattern: '^oci://' } } },
+    ],
+  });
+  const reg = () => new EcosystemRegistry().register(charts);
+
+  it('reports the errors of the form the entry came closest to', async () => {
+    const file = await write('manifest.yaml', 'apiVersion: airgap/v1\nkind: Bundle\nname: c\ncharts:\n  - ref: oci://registry.example.com/charts/redis:20.0.0\n    images: true\n  - repo: https://charts.example.com/stable\n    version: "1.x"\n');
+    const err = await loadManifest(file, reg(), {}).catch((e: UsageError) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as UsageError).exitCode).toBe(2);
+    expect((err as UsageError).message.split('\n')).toEqual([
+      `${file}: charts[0].images: unknown key (allowed: ref)`,
+      `${file}: charts[1]: missing required key name`,
+    ]);
+  });
+
+  it('accepts each form', async () => {
+    const file = await write('manifest.yaml', 'apiVersion: airgap/v1\nkind: Bundle\nname: c\ncharts:\n  - ref: oci://registry.example.com/charts/redis:20.0.0\n  - { repo: https://charts.example.com/stable, name: ingress-nginx }\n');
+    expect((await loadManifest(file, reg(), {})).sections.charts).toHaveLength(2);
+  });
+});
+
 describe('manifestSchema', () => {
   it('has one list per registered ecosystem, its items that ecosystem’s entry schema', () => {
     const reg = registry();
