@@ -161,6 +161,15 @@ describe('loadConfig', () => {
     expect(err.message).toBe('airgap.yaml: targets.nexus.url: environment variable NEXUS_HOST is not set (used as ${NEXUS_HOST})');
   });
 
+  it('takes YAML anchors and merge keys, so targets can share settings', async () => {
+    const file = await write(
+      'airgap.yaml',
+      'targets:\n  a: &base { type: nexus, url: https://a.corp.internal, usernameEnv: NEXUS_USER }\n  b: { <<: *base, url: https://b.corp.internal }\n',
+    );
+    const cfg = await loadConfig({ configFile: file, cwd: dir, env: {}, registry: registry() });
+    expect(cfg.targets?.b).toEqual({ type: 'nexus', url: 'https://b.corp.internal', usernameEnv: 'NEXUS_USER' });
+  });
+
   it('names a missing --config file', async () => {
     const err = await failure({ configFile: 'nope.yaml' });
     expect(err.message).toBe('nope.yaml: config file not found');

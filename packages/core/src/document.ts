@@ -37,7 +37,7 @@ export function displayPath(file: string, cwd = process.cwd()): string {
 
 /** Parse YAML or JSON text; syntax errors become one UsageError listing `FILE:LINE:COL: …` per problem. */
 export function parseYaml(text: string, label: string): unknown {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true });
   if (doc.errors.length) {
     const lines = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
