@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import ajvFormats from 'ajv-formats';
 import { parseDocument } from 'yaml';
 import { InternalError, UsageError } from './errors.js';
 
@@ -109,6 +110,9 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 export function compileSchema(schema: object, what: string): ValidateFunction {
   const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true });
   ajv.addKeyword(EXPECTED_KEYWORD);
+  // `format: uri`, `date-time`, … in an ecosystem's schema are checked rather than refused by strict mode.
+  // ajv-formats is CommonJS; under NodeNext its default import is the module object, callable at run time.
+  (ajvFormats as unknown as (ajv: Ajv2020) => void)(ajv);
   try {
     return ajv.compile(schema);
   } catch (e) {

@@ -264,6 +264,20 @@ describe('loadManifest with an entry of several forms', () => {
   });
 });
 
+describe('loadManifest with formats in an entry schema', () => {
+  it('checks `format` keywords instead of refusing the schema', async () => {
+    const reg = new EcosystemRegistry().register(
+      fakeEcosystem('pypi', 'pypi', { type: 'object', additionalProperties: false, properties: { index: { type: 'string', format: 'uri' } } }),
+    );
+    const good = await write('good.yaml', 'apiVersion: airgap/v1\nkind: Bundle\nname: p\npypi:\n  - index: https://pypi.example.com/simple\n');
+    expect((await loadManifest(good, reg, {})).sections.pypi).toHaveLength(1);
+    const bad = await write('bad.yaml', 'apiVersion: airgap/v1\nkind: Bundle\nname: p\npypi:\n  - index: not a uri\n');
+    const err = await loadManifest(bad, reg, {}).catch((e: UsageError) => e);
+    expect((err as UsageError).exitCode).toBe(2);
+    expect((err as UsageError).message).toBe(`${bad}: pypi[0].index: must be a valid uri`);
+  });
+});
+
 describe('manifestSchema', () => {
   it('has one list per registered ecosystem, its items that ecosystem’s entry schema', () => {
     const reg = registry();
