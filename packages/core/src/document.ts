@@ -21,13 +21,13 @@ export const SCHEMA_DRAFT = 'https://json-schema.org/draft/2020-12/schema';
 export const EXPECTED_KEYWORD = 'x-expected';
 
 /** Credentials never appear literally (SPEC §3, §4): these keys get a hint naming the `…Env` key to use. */
-const CREDENTIAL_KEYS: Record<string, string> = {
-  password: 'passwordEnv',
-  pass: 'passwordEnv',
-  token: 'tokenEnv',
-  username: 'usernameEnv',
-  user: 'usernameEnv',
-};
+const CREDENTIAL_KEYS = new Map([
+  ['password', 'passwordEnv'],
+  ['pass', 'passwordEnv'],
+  ['token', 'tokenEnv'],
+  ['username', 'usernameEnv'],
+  ['user', 'usernameEnv'],
+]);
 
 /** How a file is named in messages: relative to the working directory when it lies under it. */
 export function displayPath(file: string, cwd = process.cwd()): string {
@@ -83,7 +83,7 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, problems: 
         problems.push({ path: at, message: `${whole} is not a valid variable reference (write \${NAME}, or $\${…} for a literal \${…})` });
         return whole;
       }
-      const v = env[name];
+      const v = Object.hasOwn(env, name) ? env[name] : undefined; // not `constructor` from Object.prototype
       if (v === undefined) {
         problems.push({ path: at, message: `environment variable ${name} is not set (used as \${${name}})` });
         return whole;
@@ -94,7 +94,10 @@ export function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, problems: 
   if (Array.isArray(value)) return value.map((v, i) => substituteEnv(v, env, problems, keyPath(at, i)));
   if (isPlainObject(value)) {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = substituteEnv(v, env, problems, keyPath(at, k));
+    for (const [k, v] of Object.entries(value)) {
+      // defineProperty: a `__proto__:` key stays an ordinary (and so unknown) key instead of setting the prototype.
+      Object.defineProperty(out, k, { value: substituteEnv(v, env, problems, keyPath(at, k)), enumerable: true, writable: true, configurable: true });
+    }
     return out;
   }
   return value;
@@ -193,7 +196,7 @@ function describe(err: ErrorObject, root: unknown, wording: ProblemWording): Pro
         const words = wording.unknownTopLevelKey(key);
         if (words) return { path: keyAt, message: words };
       }
-      const envKey = CREDENTIAL_KEYS[key];
+      const envKey = CREDENTIAL_KEYS.get(key);
       if (envKey) {
         return { path: keyAt, message: `credentials are never written in a file: use ${envKey} with the name of an environment variable that holds it` };
       }

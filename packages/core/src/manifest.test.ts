@@ -135,6 +135,15 @@ describe('loadManifest', () => {
     expect(err.message).toBe(`${file}: images[0].platforms: must be a list (got a string)`);
   });
 
+  it('reports a __proto__ key as unknown rather than letting it set the prototype', async () => {
+    const file = await write('manifest.yaml', VALID + '__proto__: { polluted: true }\nconstructor: x\n');
+    const err = await failure(file);
+    expect(err.message.split('\n')).toEqual([
+      `${file}: __proto__: unknown key (allowed: apiVersion, kind, name, images, files)`,
+      `${file}: constructor: unknown key (allowed: apiVersion, kind, name, images, files)`,
+    ]);
+  });
+
   it('says a section must be a list', async () => {
     const file = await write('manifest.yaml', 'apiVersion: airgap/v1\nkind: Bundle\nname: a\nfiles:\n  url: https://x.example.com/a\n');
     const err = await failure(file);
@@ -180,6 +189,12 @@ describe('loadManifest', () => {
     const file = await write('manifest.yaml', VALID.replace('registry.k8s.io/pause:3.10', '${MIRROR_HOST}/pause:3.10'));
     const err = await failure(file, {});
     expect(err.message).toBe(`${file}: images[1].ref: environment variable MIRROR_HOST is not set (used as \${MIRROR_HOST})`);
+  });
+
+  it('takes variables only from the environment itself, not from Object.prototype', async () => {
+    const file = await write('manifest.yaml', VALID.replace('path: velero/', 'path: ${constructor}/'));
+    const err = await failure(file, {});
+    expect(err.message).toBe(`${file}: files[0].path: environment variable constructor is not set (used as \${constructor})`);
   });
 
   it('refuses a malformed variable reference', async () => {
