@@ -42,7 +42,10 @@ export function parseYaml(text: string, label: string): unknown {
   if (doc.errors.length) {
     const lines = doc.errors.map((e) => {
       const pos = e.linePos?.[0];
-      const what = e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
+      const what =
+        e.code === 'MULTIPLE_DOCS'
+          ? 'a second YAML document starts here (---): put one manifest or config in a file'
+          : e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
       return `${label}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML syntax error: ${what}`;
     });
     throw new UsageError(lines.join('\n'), { subject: label, hint: 'fix the YAML syntax at the line and column named' });

@@ -111,6 +111,24 @@ describe('loadManifest', () => {
     expect(err.message).toMatch(new RegExp(`^${escape(file)}:5:1: YAML syntax error: `));
   });
 
+  it('refuses a YAML alias bomb instead of expanding it', async () => {
+    const levels = ['a: &a ["x", "x", "x", "x", "x", "x", "x", "x", "x", "x"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const cur = String.fromCharCode(97 + i);
+      levels.push(`${cur}: &${cur} [${Array(10).fill('*' + prev).join(', ')}]`);
+    }
+    const file = await write('bomb.yaml', levels.join('\n') + '\n');
+    const err = await failure(file);
+    expect(err.message).toMatch(new RegExp(`^${escape(file)}: cannot read: .*alias`, 'i'));
+  });
+
+  it('refuses a file of several YAML documents', async () => {
+    const file = await write('manifest.yaml', VALID + '---\n' + VALID);
+    const err = await failure(file);
+    expect(err.message).toBe(`${file}:11:1: YAML syntax error: a second YAML document starts here (---): put one manifest or config in a file`);
+  });
+
   it('refuses a duplicated key as a syntax error with its line', async () => {
     const file = await write('manifest.yaml', 'apiVersion: airgap/v1\nkind: Bundle\nname: a\nname: b\n');
     const err = await failure(file);
