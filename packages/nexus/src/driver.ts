@@ -3,7 +3,7 @@ import {
   type TargetDriver, InternalError, UsageError,
 } from '@airgap/core';
 import { type NexusApi, createNexusApi } from './api.js';
-import { nexusEndpoints, registriesEndpoints, targetAuth } from './endpoints.js';
+import { nexusEndpoints, registriesTargetEndpoints, targetAuth } from './endpoints.js';
 import { type RepositoryNeed, preflight } from './preflight.js';
 
 /** What a nexus or registries target gives the publish halves (`ctx.services`). */
@@ -53,7 +53,7 @@ export const registriesDriver: TargetDriver = {
     const cfg = target.config as RegistriesTargetConfig;
     if (cfg.type !== 'registries') throw new InternalError(`registries driver opened for a ${cfg.type} target (${target.name})`);
     const auth = targetAuth(target.name, cfg, ctx.env);
-    const endpoints = registriesEndpoints(target.name, cfg, ctx.config, auth);
+    const endpoints = registriesTargetEndpoints(target.name, cfg, ctx.config, auth);
     requireMapped(target, endpoints, ctx.formats, 'endpoints');
     const services: EndpointServices = { endpoints };
     return { services: services as unknown as Record<string, unknown> };

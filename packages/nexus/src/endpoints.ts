@@ -88,7 +88,7 @@ export function nexusEndpoints(name: string, target: NexusTargetConfig, config: 
 }
 
 /** Endpoints of a `registries` target: only `endpoints`, each a standard-protocol server (SPEC §4). */
-export function registriesEndpoints(name: string, target: RegistriesTargetConfig, config: AirgapConfig, auth: TargetAuth): EndpointResolver {
+export function registriesTargetEndpoints(name: string, target: RegistriesTargetConfig, config: AirgapConfig, auth: TargetAuth): EndpointResolver {
   const overrides = target.endpoints ?? {};
   for (const f of Object.keys(overrides) as EndpointFormat[]) {
     if (!ENDPOINT_FORMATS.includes(f)) throw new UsageError(`targets.${name}.endpoints: unknown format ${f}`, { subject: `targets.${name}.endpoints.${f}`, hint: `use one of ${ENDPOINT_FORMATS.join(', ')}` });

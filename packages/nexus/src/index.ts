@@ -6,4 +6,4 @@ export {
 export { type UploadPart, type MultipartBody, multipartBody } from './multipart.js';
 export { type FailureContext, describeFailure, targetFailure, serverMessage, isRedeployRefusal } from './failure.js';
 export { type RepositoryNeed, NEXUS_FORMAT, preflight, preflightProblems } from './preflight.js';
-export { type TargetAuth, nexusEndpoints, registriesEndpoints, targetAuth, checkTransport, withSlash } from './endpoints.js';
+export { type TargetAuth, nexusEndpoints, registriesTargetEndpoints, targetAuth, checkTransport, withSlash } from './endpoints.js';
