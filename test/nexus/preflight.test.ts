@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { TargetError, UsageError, silentLogger } from '@airgap/core';
 import { registriesDriver } from '@airgap/nexus';
+import { startStaticServer, tempDir } from '../harness/index.js';
 import { DEFAULT_REPOSITORIES, DEFAULT_USER, type NexusDouble, startNexusDouble } from '../nexus-double/index.js';
 import { PASSWORD_ENV, USER_ENV, fastHttp, goodEnv, nexusTarget, openNexus } from './support.js';
 
@@ -113,6 +114,19 @@ describe('nexus target preflight (issue 4)', () => {
     const e = await openError(openNexus(double, { target }));
     expect(e).toBeInstanceOf(UsageError);
     expect(e.message).toMatch(/plain HTTP to nexus\.corp\.internal:8081 is refused/);
+  });
+
+  it('a URL that is not Nexus (no REST API) says so', async () => {
+    double = await startNexusDouble();
+    const web = await startStaticServer(await tempDir('airgap-not-nexus-'));
+    try {
+      const e = await openError(openNexus(double, { target: nexusTarget(double, { url: web.url }) }));
+      expect(e).toBeInstanceOf(TargetError);
+      expect(e.message).toBe(`GET ${web.url}service/rest/v1/status/writable: HTTP 404 — no Nexus REST API at this URL`);
+      expect((e as TargetError).hint).toMatch(/Nexus base URL/);
+    } finally {
+      await web.close();
+    }
   });
 
   it('connection refused names the URL', async () => {

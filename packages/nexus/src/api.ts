@@ -134,6 +134,10 @@ export function createNexusApi(opts: NexusApiOptions): NexusApi {
         await res.body.dump();
         return false;
       }
+      if (res.status === 404) {
+        await res.body.dump();
+        throw new TargetError(`GET ${safeUrl(u)}: HTTP 404 — no Nexus REST API at this URL`, { subject: safeUrl(u), hint: `is targets.${opts.target.name}.url the Nexus base URL (without /repository/…)? For a plain registry use type: registries` });
+      }
       return fail(res, 'GET');
     },
 

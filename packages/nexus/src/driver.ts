@@ -11,6 +11,7 @@ export interface EndpointServices {
   endpoints: EndpointResolver;
   /** Only for `type: nexus`. */
   nexus?: NexusApi;
+  [service: string]: unknown;
 }
 
 // SPEC §4: a format the bundle holds but the target does not map is an error before anything is pushed.
@@ -42,7 +43,7 @@ export const nexusDriver: TargetDriver = {
       ctx.log.info(`target ${target.name}: preflight passed (${needs.map((n) => `${n.format} → ${n.repository}`).join(', ')})`);
     }
     const services: EndpointServices = { endpoints, nexus };
-    return { services: services as unknown as Record<string, unknown> };
+    return { services };
   },
 };
 
@@ -56,6 +57,6 @@ export const registriesDriver: TargetDriver = {
     const endpoints = registriesTargetEndpoints(target.name, cfg, ctx.config, auth);
     requireMapped(target, endpoints, ctx.formats, 'endpoints');
     const services: EndpointServices = { endpoints };
-    return { services: services as unknown as Record<string, unknown> };
+    return { services };
   },
 };
