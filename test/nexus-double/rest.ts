@@ -51,6 +51,7 @@ export async function handleRest(c: RestContext, sub: string): Promise<void> {
     });
   }
 
+  if (sub.startsWith('search') && c.user.search === false) return sendEmpty(res, 403);
   if (sub === 'search/assets' && method === 'GET') return searchAssets(c);
 
   if (sub === 'components' && method === 'POST') return uploadComponent(c);

@@ -27,6 +27,8 @@ export interface UserDef {
   write?: string[] | '*';
   /** May read repository settings (nx-repository-admin-*-*-read); default false. */
   admin?: boolean;
+  /** May use the search API (nx-search-read); default true. */
+  search?: boolean;
 }
 
 export interface RecordedRequest {

@@ -1,10 +1,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ContentStore, TargetError } from '@airgap/core';
+import { ContentStore, TargetError, silentLogger } from '@airgap/core';
+import { registriesDriver } from '@airgap/nexus';
 import { fileNexusRawPublisher as raw } from '@airgap/files';
 import { tempDir } from '../harness/index.js';
 import { DEFAULT_USER, type NexusDouble, startNexusDouble } from '../nexus-double/index.js';
-import { PASSWORD_ENV, USER_ENV, fileArtifact, nexusTarget, openNexus, publishContext } from './support.js';
+import { PASSWORD_ENV, USER_ENV, fastHttp, fileArtifact, goodEnv, openNexus, publishContext } from './support.js';
 
 let double: NexusDouble;
 let store: ContentStore;
@@ -68,6 +69,15 @@ describe('files → Nexus raw repository (nexus-api.md §9)', () => {
     double.fail({ method: 'GET', path: '/service/rest/v1/search/assets', times: 2, status: 200, body: '{"items":[],"continuationToken":null}', headers: { 'content-type': 'application/json' } });
     expect(await raw.exists(a, ctx)).toBe('present');
     expect(double.requests.some((r) => r.method === 'GET' && r.path === '/repository/raw-hosted/lag.bin')).toBe(true);
+  });
+
+  it('without the search privilege (403) presence is decided by reading the asset', async () => {
+    const ctx = await setup({ users: [{ ...DEFAULT_USER, search: false }] });
+    const a = await fileArtifact(store, 'nosearch.bin', randomBytes(3000));
+    await raw.publish(a, ctx);
+    expect(await raw.exists(a, ctx)).toBe('present');
+    expect(double.requests.some((r) => r.path === '/service/rest/v1/search/assets' && r.status === 403)).toBe(true);
+    expect(double.requests.at(-1)).toMatchObject({ method: 'GET', path: '/repository/raw-hosted/nosearch.bin', status: 200 });
   });
 
   it('400 "cannot be updated" with a different stored checksum fails naming the asset (SPEC §7)', async () => {
@@ -141,6 +151,24 @@ describe('files → Nexus raw repository (nexus-api.md §9)', () => {
     a.meta = { path: '../escape.bin' };
     await expect(raw.publish(a, ctx)).rejects.toThrow(/not a safe relative path/);
     expect(double.writes()).toEqual([]);
+  });
+
+  it('through a registries target (no REST API): presence by HEAD and reading the asset back', async () => {
+    double = await startNexusDouble();
+    const config = { type: 'registries' as const, endpoints: { raw: `${double.url}repository/raw-hosted` }, usernameEnv: USER_ENV, passwordEnv: PASSWORD_ENV };
+    const target = { type: 'registries' as const, name: 'plain', config };
+    const http = fastHttp();
+    const opened = await registriesDriver.open(target, { http, config: {}, log: silentLogger, formats: new Set(['raw'] as const), dryRun: false, env: goodEnv });
+    const ctx = publishContext(store, target, http, opened.services);
+    const bytes = randomBytes(4000);
+    const a = await fileArtifact(store, 'plain/x.bin', bytes);
+    expect(await raw.exists(a, ctx)).toBe('absent');
+    await raw.publish(a, ctx);
+    expect(await raw.exists(a, ctx)).toBe('present');
+    expect(double.requests.filter((r) => r.path.startsWith('/service/rest'))).toEqual([]);
+    expect(double.requests.map((r) => r.method)).toEqual(['HEAD', 'PUT', 'HEAD', 'GET']);
+    const other = await fileArtifact(store, 'plain/x.bin', randomBytes(4000));
+    await expect(raw.exists(other, ctx)).rejects.toThrow(/plain\/x\.bin: already exists with a different checksum/);
   });
 
   it('declares the raw format so preflight checks the raw repository', () => {

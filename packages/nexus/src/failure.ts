@@ -17,6 +17,13 @@ export interface FailureContext {
   secrets?: string[];
 }
 
+/** A target's refusal with its HTTP status, so callers can tell a missing privilege from other failures. */
+export class TargetHttpError extends TargetError {
+  constructor(readonly status: number, message: string, details: ConstructorParameters<typeof TargetError>[1]) {
+    super(message, details);
+  }
+}
+
 /** Answers Nexus gives when an asset exists and the write policy forbids replacing it (nexus-api.md §11). */
 const REDEPLOY = /cannot be updated|does not allow updating assets|is read-only/i;
 
@@ -93,7 +100,7 @@ function credentialNames(config: TargetConfig): string[] {
  * status, the server's words, and what the operator can do (issue 4: errors a user can act on).
  * Credentials never appear: URLs go through safeUrl and the server's text through redact.
  */
-export async function describeFailure(res: HttpResponse, fc: FailureContext): Promise<TargetError> {
+export async function describeFailure(res: HttpResponse, fc: FailureContext): Promise<TargetHttpError> {
   const said = redact(await serverMessage(res), fc.secrets ?? []);
   const where = `${fc.method} ${safeUrl(res.url)}`;
   const about = fc.subject ? `${fc.subject}: ` : '';
@@ -102,7 +109,7 @@ export async function describeFailure(res: HttpResponse, fc: FailureContext): Pr
   const repo = fc.repository;
   const tail = said ? ` — ${said}` : '';
   const privileges = (actions: string[]) => actions.map((a) => `nx-repository-view-${fc.format ?? '*'}-${repo}-${a}`).join(', ');
-  const make = (message: string, hint?: string) => new TargetError(redact(message, fc.secrets ?? []), { subject: fc.subject ?? safeUrl(res.url), hint });
+  const make = (message: string, hint?: string) => new TargetHttpError(res.status, redact(message, fc.secrets ?? []), { subject: fc.subject ?? safeUrl(res.url), hint });
 
   switch (res.status) {
     case 401: {

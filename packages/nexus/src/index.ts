@@ -4,7 +4,7 @@ export {
   createNexusApi, normalizeSha256,
 } from './api.js';
 export { type UploadPart, type MultipartBody, multipartBody } from './multipart.js';
-export { type FailureContext, describeFailure, targetFailure, serverMessage, isRedeployRefusal } from './failure.js';
+export { type FailureContext, TargetHttpError, describeFailure, targetFailure, serverMessage, isRedeployRefusal } from './failure.js';
 export { type RepositoryNeed, NEXUS_FORMAT, preflight, preflightProblems } from './preflight.js';
 export { type TargetAuth, nexusEndpoints, registriesTargetEndpoints, targetAuth, checkTransport, withSlash } from './endpoints.js';
 export { type HostedAsset, hostedAsset, assetPresence, putAsset, storedSha256, assetConflict, assetFailureContext } from './hosted-asset.js';
