@@ -107,7 +107,8 @@ export async function startNexusDouble(opts: NexusDoubleOptions = {}): Promise<N
     }
     const rec: RecordedRequest = { method: req.method ?? 'GET', path, query: u.searchParams, headers: req.headers };
     requests.push(rec);
-    res.on('finish', () => { rec.status = res.statusCode; });
+    // Read when asked: the status is known once headers are sent, before the client sees any of the answer.
+    Object.defineProperty(rec, 'status', { get: () => (res.headersSent ? res.statusCode : undefined), enumerable: true });
 
     const fault = faults.find((f) => f.left > 0 && (!f.method || f.method === rec.method) &&
       (f.path === undefined || (typeof f.path === 'string' ? f.path === path : f.path.test(path))));
