@@ -71,7 +71,6 @@ beforeAll(async () => {
   await writeFile(manifest, ['apiVersion: airgap/v1', 'kind: Bundle', 'name: nexus-files', 'files:',
     ...Object.keys(files).map((p) => `  - url: ${upstream.url}${p}\n    sha256: ${sha256(files[p])}\n    path: ${p}`), ''].join('\n'));
   const keys = join(work, 'keys');
-  await mkdir(keys, { recursive: true });
   const k = await runAirgap(['keygen', '--out-dir', keys, '--name', 'outside']);
   expect(k.exitCode, k.stderr).toBe(0);
   pub = join(keys, 'outside.pub');
