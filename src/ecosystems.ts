@@ -1,5 +1,6 @@
 import { EcosystemRegistry } from '@airgap/core';
 import { files } from '@airgap/files';
+import { charts } from '@airgap/helm';
 import { nexusDriver, registriesDriver } from '@airgap/nexus';
 import { dirDriver } from './targets.js';
 
@@ -9,6 +10,7 @@ import { dirDriver } from './targets.js';
  */
 export const ecosystems = new EcosystemRegistry()
   .register(files)
+  .register(charts)
   .registerTarget(dirDriver)
   .registerTarget(nexusDriver)
   .registerTarget(registriesDriver);

@@ -2,7 +2,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type BundleIndex, type Descriptor, type HttpClient, type SourceContext,
-  ContentStore, IntegrityError, UsageError, artifactLabel, errorText, loadManifest,
+  ContentStore, IntegrityError, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
 } from '@airgap/core';
 import { type SecretKey, writeBundle } from '@airgap/bundle';
 import { ecosystems } from './ecosystems.js';
@@ -82,6 +82,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     concurrency: opts.concurrency,
     dryRun: opts.dryRun,
   };
+  ctx.resolveAlso = (key, entry) => resolveAlso(key, entry, ctx);
   const skipped: PackResult['skipped'] = [];
   const fail = (entry: string, e: unknown) => {
     if (!opts.keepGoing) throw e;
@@ -174,6 +175,21 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     dryRun: false,
     skipped,
   };
+}
+
+/**
+ * An entry another ecosystem implies (a chart's images → `images` entries): checked against that
+ * section's schema like a manifest entry, then resolved by the registered ecosystem.
+ */
+const entryValidators = new Map<string, ReturnType<typeof compileSchema>>();
+
+async function resolveAlso(key: string, entry: unknown, ctx: SourceContext): Promise<Artifact[]> {
+  const eco = ecosystems.forManifestKey(key);
+  if (!eco) throw new UsageError(`this airgap build cannot pack ${key} (not supported yet)`, { subject: key, hint: `leave out what needs ${key}` });
+  if (!entryValidators.has(key)) entryValidators.set(key, compileSchema(eco.specSchema, `${key} entry`));
+  const problems = schemaProblems(entryValidators.get(key)!, entry);
+  if (problems.length) throw new UsageError(problemLines(`${key} entry ${JSON.stringify(entry)}`, problems), { subject: key });
+  return eco.source.resolve(entry, ctx);
 }
 
 function describe(a: Artifact): PackedArtifact {

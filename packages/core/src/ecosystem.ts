@@ -21,6 +21,14 @@ export interface SourceContext {
   concurrency: number;
   dryRun: boolean;
   signal?: AbortSignal;
+  /**
+   * Resolve an entry of another manifest section as if the manifest had it (e.g. the images a Helm
+   * chart declares → `images` entries). The pipeline validates the entry against that section's schema
+   * and resolves it with the registered ecosystem, so ecosystems never import each other (STYLE).
+   * Throws a UsageError when this build has no ecosystem for `manifestKey`. Absent in contexts that
+   * cannot resolve other sections.
+   */
+  resolveAlso?(manifestKey: string, entry: unknown): Promise<Artifact[]>;
 }
 
 /**

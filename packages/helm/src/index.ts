@@ -1,0 +1,22 @@
+import type { Ecosystem } from '@airgap/core';
+import { chartSource } from './source.js';
+import { chartDirPublisher } from './dir-publish.js';
+import { chartNexusPublisher } from './nexus-helm.js';
+import { type ChartSpec, chartSpecSchema } from './spec.js';
+
+export type { ChartSpec, HttpChartSpec, OciChartSpec } from './spec.js';
+export { chartSource, type ChartMeta, CHART_MEDIA_TYPE, PROV_MEDIA_TYPE } from './source.js';
+export { chartDirPublisher } from './dir-publish.js';
+export { chartNexusPublisher } from './nexus-helm.js';
+export { readChartArchive, type ChartFiles } from './chart-archive.js';
+export { chartImages, type FoundImage } from './chart-images.js';
+export { resolveChartUrl, pickVersion } from './repo-index.js';
+
+/** Helm charts (SPEC §3 `charts`): HTTP repositories and OCI registries, published to `helm/` or a helm repository. */
+export const charts: Ecosystem<ChartSpec> = {
+  kind: 'chart',
+  manifestKey: 'charts',
+  specSchema: chartSpecSchema,
+  source: chartSource,
+  publish: { dir: chartDirPublisher, endpoint: chartNexusPublisher },
+};

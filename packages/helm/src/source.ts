@@ -1,0 +1,224 @@
+import {
+  type Artifact, type Descriptor, type SourceContext, type SourceHalf, IntegrityError, UpstreamError, UsageError,
+  failStatus, header, isDigest, safeUrl,
+} from '@airgap/core';
+import { readChartArchive } from './chart-archive.js';
+import { type FoundImage, chartImages, repositoryOf } from './chart-images.js';
+import { type IndexEntry, pickVersion, repoIndex, resolveChartUrl } from './repo-index.js';
+import { type ChartSpec, type HttpChartSpec, type OciChartSpec, isOciSpec } from './spec.js';
+import { chartFileName } from './chart-file.js';
+
+/** Helm's media types (repo-formats.md §2), also used for the blobs of HTTP charts in the bundle. */
+export const CHART_MEDIA_TYPE = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
+export const PROV_MEDIA_TYPE = 'application/vnd.cncf.helm.chart.provenance.v1.prov';
+
+/** What the publish halves need of a chart of an HTTP repository (in the signed bundle index). */
+export interface ChartMeta {
+  source: 'http';
+  /** `<name>-<version>.tgz`, the file name in a mirror. */
+  file: string;
+  /** Where the .tgz came from (credentials never included). */
+  url: string;
+  /** Whether blobs[1] is the `.prov` provenance file. */
+  prov: boolean;
+  /** The index.yaml entry without `urls`/`digest` (the Chart.yaml fields, `created`): regenerates an index. */
+  entry: Record<string, unknown>;
+  /** Names of the environment variables with the repository's credentials (never their values). */
+  auth?: { usernameEnv?: string; passwordEnv?: string };
+  /** The images found in the chart when `images: true`, with where each was found. */
+  images?: FoundImage[];
+}
+
+interface CacheRecord {
+  digest: string;
+  size: number;
+  prov: Descriptor | null;
+}
+
+function credentials(spec: { usernameEnv?: string; passwordEnv?: string }, label: string): Record<string, string> {
+  if (!spec.usernameEnv && !spec.passwordEnv) return {};
+  const user = spec.usernameEnv ? process.env[spec.usernameEnv] : '';
+  const pass = spec.passwordEnv ? process.env[spec.passwordEnv] : '';
+  const unset = [spec.usernameEnv && user === undefined ? spec.usernameEnv : '', spec.passwordEnv && pass === undefined ? spec.passwordEnv : ''].filter(Boolean);
+  if (unset.length) throw new UsageError(`${label}: environment variable ${unset.join(' and ')} is not set`, { subject: label, hint: `export ${unset.join(' and ')} with the repository credentials` });
+  return { authorization: 'Basic ' + Buffer.from(`${user ?? ''}:${pass ?? ''}`).toString('base64') };
+}
+
+/** The index's `digest` is the sha256 hex of the .tgz; some generators prefix `sha256:`. */
+function indexDigest(entry: IndexEntry): string | undefined {
+  if (typeof entry.digest !== 'string') return undefined;
+  const d = entry.digest.trim().toLowerCase();
+  const full = d.startsWith('sha256:') ? d : 'sha256:' + d;
+  return isDigest(full) ? full : undefined;
+}
+
+/** Credentials go only to the repository's own host (Helm's default without --pass-credentials). */
+function headersFor(url: URL, repo: string, headers: Record<string, string>): Record<string, string> {
+  return url.host === new URL(repo).host ? headers : {};
+}
+
+async function download(ctx: SourceContext, url: URL, headers: Record<string, string>, expected: string | undefined, label: string, mediaType: string): Promise<Descriptor> {
+  const res = await ctx.http.request(url, { headers, side: 'upstream', signal: ctx.signal });
+  if (res.status !== 200) await failStatus(res, 'GET', 'upstream', res.status === 404 ? `the repository index lists ${label} but the file is missing upstream` : undefined);
+  try {
+    return await ctx.store.put(res.body, { digest: expected, subject: `${label} (${safeUrl(url)})` }, mediaType);
+  } catch (e) {
+    if (e instanceof IntegrityError) {
+      throw new IntegrityError(`${label}: ${safeUrl(url)} does not match the digest in the repository index: ${e.message.replace(/^.*digest mismatch: /, '')}`, {
+        subject: label,
+        hint: 'the repository served a different .tgz than its index.yaml says; do not use this chart until the repository owner explains it',
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+/** The `.prov` beside the chart (repo-formats.md §2): 404 means the chart is not signed. */
+async function downloadProv(ctx: SourceContext, url: URL, headers: Record<string, string>, label: string): Promise<Descriptor | null> {
+  const provUrl = new URL(url);
+  provUrl.pathname += '.prov';
+  const res = await ctx.http.request(provUrl, { headers, side: 'upstream', signal: ctx.signal });
+  if (res.status === 404) {
+    await res.body.dump();
+    return null;
+  }
+  if (res.status !== 200) await failStatus(res, 'GET', 'upstream');
+  return ctx.store.put(res.body, { subject: `${label} provenance (${safeUrl(provUrl)})` }, PROV_MEDIA_TYPE);
+}
+
+async function resolveHttp(spec: HttpChartSpec, ctx: SourceContext): Promise<Artifact[]> {
+  const headers = credentials(spec, `chart ${spec.name}`);
+  const index = await repoIndex(spec.repo, headers, ctx);
+  const entry = pickVersion(index, spec.name, spec.version, spec.prerelease ?? false);
+  const version = String(entry.version);
+  const label = `chart ${spec.name}@${version}`;
+  const file = chartFileName(spec.name, version);
+  const ref = Array.isArray(entry.urls) ? entry.urls[0] : undefined;
+  // Helm uses only urls[0] (repo-formats.md §2).
+  if (typeof ref !== 'string' || !ref) throw new UpstreamError(`${label}: the repository index gives no download URL`, { subject: label });
+  const url = resolveChartUrl(spec.repo, ref);
+  const sendHeaders = headersFor(url, spec.repo, headers);
+  const expected = indexDigest(entry);
+  const cacheKey = 'helm:' + url.toString();
+  const cached = await ctx.store.getRef<CacheRecord>(cacheKey);
+
+  let tgz: Descriptor | undefined;
+  let prov: Descriptor | null | undefined;
+  if (expected && (await ctx.store.has(expected))) {
+    tgz = { mediaType: CHART_MEDIA_TYPE, digest: expected, size: (await ctx.store.size(expected))! };
+    if (cached?.digest === expected && (cached.prov === null || (cached.prov && (await ctx.store.has(cached.prov.digest))))) prov = cached.prov;
+  } else if (!ctx.dryRun || spec.images) {
+    // The size is only known from the bytes, and images: true reads the chart; the download is the cache.
+    tgz = await download(ctx, url, sendHeaders, expected, label, CHART_MEDIA_TYPE);
+  }
+  if (tgz && prov === undefined && !ctx.dryRun) {
+    prov = await downloadProv(ctx, url, sendHeaders, label);
+    await ctx.store.setRef(cacheKey, { digest: tgz.digest, size: tgz.size, prov } satisfies CacheRecord);
+  }
+  if (!tgz) {
+    const res = await ctx.http.request(url, { method: 'HEAD', headers: sendHeaders, side: 'upstream', signal: ctx.signal });
+    await res.body.dump();
+    if (res.status !== 200) await failStatus(res, 'HEAD', 'upstream');
+    tgz = { mediaType: CHART_MEDIA_TYPE, digest: expected ?? 'sha256:' + '0'.repeat(64), size: Number(header(res, 'content-length') ?? 0) };
+  }
+
+  const { urls: _urls, digest: _digest, ...fields } = entry;
+  const meta: ChartMeta = {
+    source: 'http', file, url: safeUrl(url), prov: Boolean(prov), entry: fields,
+    ...(Object.keys(sendHeaders).length ? { auth: { usernameEnv: spec.usernameEnv, passwordEnv: spec.passwordEnv } } : {}),
+  };
+  const chart: Artifact = {
+    kind: 'chart', name: spec.name, version, digest: tgz.digest,
+    blobs: prov ? [tgz, prov] : [tgz],
+    upstream: {
+      url: safeUrl(url),
+      integrity: expected ? { digest: expected } : undefined,
+      verified: (expected ? 'sha256 from the repository index.yaml, checked while streaming' : 'no digest in the repository index; sha256 recorded at pack')
+        + (prov ? '; .prov provenance file carried (not checked: no keyring)' : ''),
+    },
+    meta: meta as unknown as Record<string, unknown>,
+  };
+  const images = spec.images || spec.extraImages?.length ? await chartImageArtifacts(spec, spec.name, label, spec.images ? tgz : undefined, meta, ctx) : [];
+  return [chart, ...images];
+}
+
+/**
+ * The images a chart declares, as `images` entries resolved by the images ecosystem through the
+ * pipeline (SourceContext.resolveAlso), minus `excludeImages`, plus `extraImages`.
+ */
+async function chartImageArtifacts(spec: ChartSpec, chartName: string, label: string, tgz: Descriptor | undefined, meta: { images?: FoundImage[] }, ctx: SourceContext): Promise<Artifact[]> {
+  let found: FoundImage[] = [];
+  if (tgz) {
+    let files;
+    try {
+      files = await readChartArchive(ctx.store.open(tgz.digest), chartName);
+    } catch (e) {
+      if (e instanceof UpstreamError || e instanceof IntegrityError) throw e;
+      throw new UpstreamError(`${label}: cannot read the chart archive: ${(e as Error).message}`, { subject: label, cause: e });
+    }
+    found = chartImages(files, (msg) => ctx.log.warn(`${label}: ${msg}`));
+  }
+  const excluded = new Set(spec.excludeImages ?? []);
+  const kept: FoundImage[] = [];
+  for (const img of found) {
+    if (excluded.has(img.ref) || excluded.has(repositoryOf(img.ref))) {
+      ctx.log.info(`${label}: image ${img.ref} left out (excludeImages)`);
+      continue;
+    }
+    ctx.log.info(`${label}: image ${img.ref} (from ${img.from.join('; ')})`);
+    kept.push(img);
+  }
+  for (const ref of spec.extraImages ?? []) {
+    if (kept.some((k) => k.ref === ref)) continue;
+    ctx.log.info(`${label}: image ${ref} (from extraImages)`);
+    kept.push({ ref, from: ['extraImages'] });
+  }
+  meta.images = kept;
+  if (!kept.length) return [];
+  if (!ctx.resolveAlso) throw new UsageError(`${label}: images cannot be resolved in this context`, { subject: label });
+  const out: Artifact[] = [];
+  for (const img of kept) {
+    try {
+      out.push(...(await ctx.resolveAlso('images', { ref: img.ref })));
+    } catch (e) {
+      if (e instanceof UsageError) {
+        throw new UsageError(`${label}: image ${img.ref} (from ${img.from.join('; ')}): ${e.message}`, {
+          subject: label, hint: e.hint ?? 'add it to excludeImages to leave it out', cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+  return out;
+}
+
+async function resolveOci(spec: OciChartSpec, ctx: SourceContext): Promise<Artifact[]> {
+  throw new UsageError(`chart ${spec.ref}: OCI charts (oci://) are not supported yet by this airgap build`, {
+    subject: spec.ref, hint: 'mirror the chart from an HTTP Helm repository, or leave it out',
+  });
+}
+
+/**
+ * Charts from HTTP repositories (index.yaml) and OCI registries. The .tgz is carried byte for byte,
+ * never re-packed (its digest and .prov depend on the exact bytes: repo-formats.md §2 pitfall 3).
+ */
+export const chartSource: SourceHalf<ChartSpec> = {
+  resolve(spec, ctx) {
+    return isOciSpec(spec) ? resolveOci(spec, ctx) : resolveHttp(spec, ctx);
+  },
+
+  async fetch(artifact, ctx) {
+    const meta = artifact.meta as unknown as ChartMeta;
+    const label = `chart ${artifact.name}@${artifact.version}`;
+    const url = new URL(meta.url);
+    const headers = meta.auth ? credentials(meta.auth, label) : {};
+    const [tgz, prov] = artifact.blobs;
+    // resolve() already streamed the bytes into the store; a blob evicted since is fetched again.
+    if (!(await ctx.store.has(tgz.digest))) await download(ctx, url, headers, tgz.digest, label, CHART_MEDIA_TYPE);
+    if (prov && !(await ctx.store.has(prov.digest))) {
+      const again = await downloadProv(ctx, url, headers, label);
+      if (again?.digest !== prov.digest) throw new IntegrityError(`${label}: the .prov file changed upstream while packing`, { subject: label });
+    }
+  },
+};

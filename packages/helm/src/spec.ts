@@ -1,0 +1,68 @@
+/** One entry of the manifest's `charts:` section (SPEC §3): a chart of an HTTP repository or an OCI chart. */
+export type ChartSpec = HttpChartSpec | OciChartSpec;
+
+interface ImageChoices {
+  /** Also carry the images the chart declares (Chart.yaml annotation, values.yaml image blocks, subcharts). */
+  images?: boolean;
+  /** Images to carry besides the ones found (`[registry/]repository[:tag][@sha256:…]`). */
+  extraImages?: string[];
+  /** Found images to leave out: an exact reference, or a repository (every tag of it). */
+  excludeImages?: string[];
+}
+
+export interface HttpChartSpec extends ImageChoices {
+  /** Base URL of the repository (the folder holding index.yaml). */
+  repo: string;
+  name: string;
+  /** Exact version or a semver range; the newest match wins. Default: the newest stable version. */
+  version?: string;
+  /** Let a range match prerelease versions (a range that names a prerelease matches those of its own version anyway). */
+  prerelease?: boolean;
+  /** Names of environment variables with Basic credentials for the repository (sent only to its host). */
+  usernameEnv?: string;
+  passwordEnv?: string;
+}
+
+export interface OciChartSpec extends ImageChoices {
+  /** `oci://registry/path/name:version` (Helm's form; `+` in the version is `_` in the tag). */
+  ref: string;
+}
+
+export function isOciSpec(s: ChartSpec): s is OciChartSpec {
+  return typeof (s as OciChartSpec).ref === 'string';
+}
+
+const ENV_NAME = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', 'x-expected': 'the name of an environment variable' };
+const imageChoices = {
+  images: { type: 'boolean', default: false, description: 'also carry the images the chart declares (docs/helm.md)' },
+  extraImages: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, description: 'images to carry besides the ones found' },
+  excludeImages: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, description: 'found images to leave out: an exact reference or a repository' },
+};
+
+export const chartSpecSchema = {
+  oneOf: [
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['repo', 'name'],
+      properties: {
+        repo: { type: 'string', pattern: '^https?://', 'x-expected': 'an http:// or https:// repository URL', description: 'Helm repository URL (the folder of index.yaml)' },
+        name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-expected': 'a chart name', description: 'chart name in the repository index' },
+        version: { type: 'string', minLength: 1, description: 'exact version or semver range (newest match); default the newest stable version' },
+        prerelease: { type: 'boolean', default: false, description: 'let a range match prerelease versions' },
+        usernameEnv: { ...ENV_NAME, description: 'environment variable holding the repository user name' },
+        passwordEnv: { ...ENV_NAME, description: 'environment variable holding the repository password' },
+        ...imageChoices,
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['ref'],
+      properties: {
+        ref: { type: 'string', pattern: '^oci://[^\\s]+:[^\\s/]+$', 'x-expected': 'an oci://registry/path/name:version reference', description: 'OCI chart reference with its version as tag' },
+        ...imageChoices,
+      },
+    },
+  ],
+} as const;
