@@ -45,9 +45,13 @@ function parseArchive(source: Readable | ReadEntry, label: string, depth: number
         // `<chart>/…`: the first component is the chart's own folder (Helm's archive layout).
         const rel = entry.path.replace(/^\.\//, '').split('/').slice(1).join('/');
         const file = classify(rel);
-        if (!file || entry.type !== 'File') return; // resumed (drained) by the parser
+        // A bare Parser does not drain entries nobody reads (tar.t() does): skip them explicitly.
+        if (!file || entry.type !== 'File') return void entry.resume();
         if (file.kind === 'archive') {
-          if (depth + 1 >= MAX_DEPTH) return fail(new Error(`${label}/${rel}: subcharts nested more than ${MAX_DEPTH} deep`));
+          if (depth + 1 >= MAX_DEPTH) {
+            entry.resume();
+            return fail(new Error(`${label}/${rel}: subcharts nested more than ${MAX_DEPTH} deep`));
+          }
           nested.push(parseArchive(entry, `${label}/${rel}`, depth + 1));
           return;
         }

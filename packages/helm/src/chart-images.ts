@@ -97,7 +97,7 @@ function looksLikeRepository(s: string): boolean {
 
 /** A string value of an `image` key: `nginx:1.25`, `ghcr.io/a/b@sha256:…` (a bare word is not enough). */
 function looksLikeReference(s: string): boolean {
-  return /^[a-z0-9][a-z0-9._\-/]*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/.test(s) && /[:/@]/.test(s);
+  return /^[a-z0-9][\w.\-/:]*(@sha256:[a-f0-9]{64})?$/.test(s) && /[:/@]/.test(s) && !s.includes('://');
 }
 
 /** The repository of a reference (`ghcr.io/a/b:1@sha256:…` → `ghcr.io/a/b`), for excludeImages. */

@@ -1,0 +1,228 @@
+/**
+ * Issue 10 "must show" through the real CLI (bin/run.js): charts packaged from fixture folders (GNU tar +
+ * gzip in Helm's layout, a .prov clearsigned by gpg), an index.yaml with a relative and an absolute URL
+ * served on loopback → pack → unpack into a dir: mirror (index.yaml regenerated, every chart downloadable
+ * from the served mirror) and into the Nexus test double (helm-hosted PUTs, byte-identical; re-run sends
+ * nothing). Digest mismatch upstream fails the pack naming chart and version.
+ */
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAirgap, runAirgapJson, startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
+import { DEFAULT_USER, startNexusDouble } from '../nexus-double/index.js';
+import { type FixtureCharts, indexEntry, makeCharts, sha256Hex } from './fixtures.js';
+
+let work: string;
+let keys: string;
+let upstream: StaticServer;
+let fx: FixtureCharts;
+let prov: Buffer;
+/** Raw request URLs (with query) the upstream saw. */
+const seen: string[] = [];
+let packs = 0;
+
+const REGISTRY = 'registry.invalid:5000';
+
+async function clearsign(text: string): Promise<Buffer> {
+  const home = join(work, 'gnupg');
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  const env = { GNUPGHOME: home };
+  await execa('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'Chart Signer <charts@example.test>', 'ed25519', 'sign', 'never'], { env });
+  const { stdout } = await execa('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--clearsign'], { env, input: text, stripFinalNewline: false, encoding: 'buffer' });
+  return Buffer.from(stdout);
+}
+
+async function writeIndex(entries: Record<string, unknown[]>): Promise<void> {
+  await writeFile(join(work, 'site', 'stable', 'index.yaml'), stringifyYaml({ apiVersion: 'v1', entries, generated: '2026-01-02T03:04:05Z' }));
+}
+
+function defaultEntries() {
+  const a = fx.archives;
+  return {
+    web: [
+      indexEntry('web', '1.3.0-rc.1', 'charts/web-1.3.0-rc.1.tgz', a['web-1.3.0-rc.1.tgz']),
+      // relative URL, resolved against the repo URL + `/` with its query string
+      indexEntry('web', '1.2.0', 'charts/web-1.2.0.tgz', a['web-1.2.0.tgz'], { appVersion: '2.0.1', description: 'a web app' }),
+      indexEntry('web', '1.1.0', 'charts/web-1.1.0.tgz', a['web-1.1.0.tgz']),
+    ],
+    // absolute URL on another path of the server
+    tools: [indexEntry('tools', '0.1.0', `${upstream.url}cdn/tools-0.1.0.tgz`, a['tools-0.1.0.tgz'])],
+  };
+}
+
+async function manifest(name: string, charts: string[]): Promise<string> {
+  const file = join(work, `${name}.yaml`);
+  await writeFile(file, ['apiVersion: airgap/v1', 'kind: Bundle', `name: ${name}`, 'charts:', ...charts, ''].join('\n'));
+  return file;
+}
+
+const repo = () => `${upstream.url}stable?token=abc`;
+
+async function pack(file: string, extra: string[] = []) {
+  return runAirgap(['pack', file, '--out', join(work, 'out'), '--key', join(keys, 'outside.key'), '--cache', join(work, `cache-${++packs}`), ...extra], { cwd: work });
+}
+
+async function packBundle(file: string): Promise<string> {
+  const r = await runAirgapJson<{ bundle: string }>(['pack', file, '--out', join(work, 'out'), '--key', join(keys, 'outside.key'), '--cache', join(work, `cache-${++packs}`)], { cwd: work });
+  expect(r.exitCode, r.stderr).toBe(0);
+  return r.json.bundle;
+}
+
+beforeAll(async () => {
+  work = await tempDir('airgap-helm-e2e-');
+  fx = await makeCharts(work, REGISTRY);
+  const site = join(work, 'site');
+  await mkdir(join(site, 'stable', 'charts'), { recursive: true });
+  await mkdir(join(site, 'cdn'), { recursive: true });
+  for (const [file, bytes] of Object.entries(fx.archives)) {
+    await writeFile(join(site, file.startsWith('tools') ? 'cdn' : 'stable/charts', file), bytes);
+  }
+  const chartYaml = 'apiVersion: v2\nname: web\nversion: 1.2.0\n';
+  prov = await clearsign(`${chartYaml}\n...\nfiles:\n  web-1.2.0.tgz: sha256:${sha256Hex(fx.archives['web-1.2.0.tgz'])}\n`);
+  await writeFile(join(site, 'stable', 'charts', 'web-1.2.0.tgz.prov'), prov);
+  upstream = await startStaticServer(site);
+  upstream.overrides.push((req) => {
+    seen.push(req.url ?? '');
+    return false;
+  });
+  await writeIndex(defaultEntries());
+  keys = join(work, 'keys');
+  const k = await runAirgap(['keygen', '--out-dir', keys, '--name', 'outside']);
+  expect(k.exitCode, k.stderr).toBe(0);
+});
+
+afterAll(async () => {
+  await upstream?.close();
+});
+
+describe('charts from an HTTP repository', () => {
+  it('pack → unpack dir: → helm/index.yaml parses, digests are the files\' sha256, every chart downloads from the served mirror; re-run is present', async () => {
+    const bundle = await packBundle(await manifest('charts-a', [
+      `  - { repo: "${repo()}", name: web, version: "1.x" }`,
+      `  - { repo: "${repo()}", name: tools, version: "0.1.0" }`,
+    ]));
+    // The relative URL kept the repo's query string (Helm's ResolveReferenceURL).
+    expect(seen).toContain('/stable/index.yaml?token=abc');
+    expect(seen).toContain('/stable/charts/web-1.2.0.tgz?token=abc');
+    expect(seen).toContain('/cdn/tools-0.1.0.tgz');
+
+    const mirror = join(work, 'mirror');
+    const pub = join(keys, 'outside.pub');
+    const u = await runAirgapJson<{ artifacts: { name: string; version: string; action: string }[] }>(['unpack', bundle, '--to', `dir:${mirror}`, '--pub', pub, '--ledger', join(work, 'ledger.jsonl')]);
+    expect(u.exitCode, u.stderr).toBe(0);
+    expect(u.json.artifacts.map((a) => `${a.name}@${a.version} ${a.action}`).sort()).toEqual(['tools@0.1.0 pushed', 'web@1.2.0 pushed']);
+
+    expect((await readdir(join(mirror, 'helm'))).sort()).toEqual(['index.yaml', 'tools-0.1.0.tgz', 'web-1.2.0.tgz', 'web-1.2.0.tgz.prov']);
+    // carried byte for byte, never re-packed
+    expect(sha256Hex(await readFile(join(mirror, 'helm', 'web-1.2.0.tgz')))).toBe(sha256Hex(fx.archives['web-1.2.0.tgz']));
+    expect((await readFile(join(mirror, 'helm', 'web-1.2.0.tgz.prov'))).equals(prov)).toBe(true);
+
+    const index = parseYaml(await readFile(join(mirror, 'helm', 'index.yaml'), 'utf8'));
+    expect(index.apiVersion).toBe('v1');
+    expect(Number.isNaN(Date.parse(index.generated))).toBe(false);
+    expect(Object.keys(index.entries).sort()).toEqual(['tools', 'web']);
+    expect(index.entries.web[0]).toMatchObject({ name: 'web', version: '1.2.0', apiVersion: 'v2', appVersion: '2.0.1', description: 'a web app', urls: ['web-1.2.0.tgz'] });
+
+    const served = await startStaticServer(join(mirror, 'helm'));
+    try {
+      for (const list of Object.values(index.entries) as { urls: string[]; digest: string; name: string; version: string }[][]) {
+        for (const e of list) {
+          expect(e.urls[0]).not.toMatch(/[:/]/); // relative
+          const { stdout } = await execa('sha256sum', [join(mirror, 'helm', e.urls[0])]);
+          expect(e.digest).toBe(stdout.split(' ')[0]);
+          const res = await fetch(new URL(e.urls[0], served.url));
+          expect(res.status).toBe(200);
+          const bytes = Buffer.from(await res.arrayBuffer());
+          expect(sha256Hex(bytes)).toBe(e.digest);
+          expect(bytes.equals(fx.archives[`${e.name}-${e.version}.tgz`])).toBe(true);
+        }
+      }
+    } finally {
+      await served.close();
+    }
+
+    const again = await runAirgapJson<{ artifacts: { action: string }[] }>(['unpack', bundle, '--to', `dir:${mirror}`, '--pub', pub, '--ledger', join(work, 'ledger.jsonl')]);
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.json.artifacts.map((a) => a.action)).toEqual(['present', 'present']);
+
+    // A later bundle adds to the mirror's index; the charts of the first stay listed.
+    const later = await packBundle(await manifest('charts-b', [`  - { repo: "${repo()}", name: web, version: "1.1.0" }`]));
+    const u2 = await runAirgap(['unpack', later, '--to', `dir:${mirror}`, '--pub', pub, '--ledger', join(work, 'ledger.jsonl')]);
+    expect(u2.exitCode, u2.stderr).toBe(0);
+    const index2 = parseYaml(await readFile(join(mirror, 'helm', 'index.yaml'), 'utf8'));
+    expect(index2.entries.web.map((e: { version: string }) => e.version)).toEqual(['1.2.0', '1.1.0']);
+    expect(index2.entries.tools.map((e: { version: string }) => e.version)).toEqual(['0.1.0']);
+    expect(index2.entries.web[1].digest).toBe(sha256Hex(fx.archives['web-1.1.0.tgz']));
+  });
+
+  it('prerelease versions only when asked; a range with no match exits 1 naming chart and range', async () => {
+    const list = async (entry: string) => {
+      const r = await runAirgapJson<{ list: { name: string; version: string }[] }>(['pack', await manifest('charts-pre', [entry]), '--dry-run', '--out', join(work, 'out'), '--cache', join(work, `cache-${++packs}`)], { cwd: work });
+      expect(r.exitCode, r.stderr).toBe(0);
+      return r.json.list.map((a) => a.version);
+    };
+    expect(await list(`  - { repo: "${repo()}", name: web }`)).toEqual(['1.2.0']);
+    expect(await list(`  - { repo: "${repo()}", name: web, version: "1.x", prerelease: true }`)).toEqual(['1.3.0-rc.1']);
+    expect(await list(`  - { repo: "${repo()}", name: web, version: ">=1.3.0-rc.0" }`)).toEqual(['1.3.0-rc.1']);
+    const none = await pack(await manifest('charts-none', [`  - { repo: "${repo()}", name: web, version: "^2.0.0" }`]), ['--dry-run']);
+    expect(none.exitCode).toBe(1);
+    expect(none.stderr).toContain('chart web: no version matches ^2.0.0');
+  });
+
+  it('a digest mismatch upstream fails the pack (exit 3) naming chart and version; no bundle is written', async () => {
+    const entries = defaultEntries();
+    entries.web[1] = { ...entries.web[1], digest: sha256Hex(Buffer.from('something else')) };
+    await writeIndex(entries);
+    try {
+      const out = join(work, 'out-mismatch');
+      const r = await runAirgap(['pack', await manifest('charts-bad', [`  - { repo: "${repo()}", name: web, version: "1.2.0" }`]), '--out', out, '--key', join(keys, 'outside.key'), '--cache', join(work, `cache-${++packs}`)], { cwd: work });
+      expect(r.exitCode, r.stderr).toBe(3);
+      expect(r.stderr).toMatch(/chart web@1\.2\.0: .*web-1\.2\.0\.tgz.* does not match the digest in the repository index/);
+      expect(await readdir(out).catch(() => [])).toEqual([]);
+    } finally {
+      await writeIndex(defaultEntries());
+    }
+  });
+
+  it('bad chart entries are refused with exit 2 naming the key', async () => {
+    const r = await pack(await manifest('charts-usage', [`  - { repo: "${repo()}", name: web, version: "1.x", imagez: true }`]), ['--dry-run']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/charts\[0\].*imagez/);
+    const oci = await pack(await manifest('charts-usage2', ['  - { ref: "oci://127.0.0.1:1/charts/web" }']), ['--dry-run']);
+    expect(oci.exitCode).toBe(2);
+    expect(oci.stderr).toMatch(/charts\[0\]\.ref.*oci:\/\/registry\/path\/name:version/);
+  });
+
+  it('unpack --to nexus: the .tgz and .prov are PUT byte-identical at the helm-hosted root; a re-run sends nothing', async () => {
+    const bundle = await packBundle(await manifest('charts-nexus', [
+      `  - { repo: "${repo()}", name: web, version: "1.2.0" }`,
+      `  - { repo: "${repo()}", name: tools, version: "0.1.0" }`,
+    ]));
+    const d = await startNexusDouble();
+    try {
+      const cfg = join(work, 'nexus.yaml');
+      await writeFile(cfg, [`trust: [${join(keys, 'outside.pub')}]`, 'targets:', '  nexus:', '    type: nexus', `    url: ${d.url}`,
+        '    usernameEnv: NEXUS_USER', '    passwordEnv: NEXUS_PASSWORD', '    repositories: { helm: helm-hosted }', ''].join('\n'));
+      const env = { NEXUS_USER: DEFAULT_USER.username, NEXUS_PASSWORD: DEFAULT_USER.password };
+      const run = () => runAirgapJson<{ artifacts: { name: string; action: string }[] }>(['unpack', bundle, '--to', 'nexus', '--config', cfg, '--ledger', join(work, 'ledger-nexus.jsonl')], { cwd: work, env });
+      const first = await run();
+      expect(first.exitCode, first.stderr).toBe(0);
+      expect(d.writes().map((r) => `${r.method} ${r.path} ${r.status}`).sort()).toEqual([
+        'PUT /repository/helm-hosted/tools-0.1.0.tgz 200',
+        'PUT /repository/helm-hosted/web-1.2.0.tgz 200',
+        'PUT /repository/helm-hosted/web-1.2.0.tgz.prov 200',
+      ]);
+      for (const f of ['web-1.2.0.tgz', 'tools-0.1.0.tgz']) expect((await d.storage.read('helm-hosted', f))!.equals(fx.archives[f])).toBe(true);
+      expect((await d.storage.read('helm-hosted', 'web-1.2.0.tgz.prov'))!.equals(prov)).toBe(true);
+      const writes = d.writes().length;
+      const second = await run();
+      expect(second.exitCode, second.stderr).toBe(0);
+      expect(second.json.artifacts.map((a) => a.action)).toEqual(['present', 'present']);
+      expect(d.writes()).toHaveLength(writes);
+    } finally {
+      await d.close();
+    }
+  });
+});
