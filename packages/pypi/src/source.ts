@@ -171,6 +171,7 @@ class PypiSession {
       const res = await this.ctx.http.request(url, { headers: { ...headers, range: `bytes=${range}`, 'accept-encoding': 'identity' }, side: 'upstream', signal: this.ctx.signal });
       if (res.status === 200) {
         // No range support: stop this download here; the caller falls back to the whole file.
+        res.body.on('error', () => {});
         res.body.destroy();
         return undefined;
       }
