@@ -169,13 +169,13 @@ class PypiSession {
     const headers = headersFor(url, this.index, this.auth.headers);
     const get = async (range: string) => {
       const res = await this.ctx.http.request(url, { headers: { ...headers, range: `bytes=${range}`, 'accept-encoding': 'identity' }, side: 'upstream', signal: this.ctx.signal });
-      if (res.status === 200) {
-        // No range support: stop this download here; the caller falls back to the whole file.
+      if (res.status !== 206) {
+        // No range support (200, or 416 from a server that refuses suffix ranges): stop this download
+        // here; the caller falls back to the whole file, which reports a real failure properly.
         res.body.on('error', () => {});
         res.body.destroy();
         return undefined;
       }
-      if (res.status !== 206) await failStatus(res, 'GET', 'upstream');
       const total = /\/(\d+)$/.exec(header(res, 'content-range') ?? '')?.[1];
       return { body: Buffer.from(await res.body.arrayBuffer()), total: total === undefined ? undefined : Number(total) };
     };
