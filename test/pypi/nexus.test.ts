@@ -114,6 +114,17 @@ describe('pypi → Nexus pypi-hosted (twine legacy upload)', () => {
     expect((await double!.storage.read('pypi-hosted', path))!.toString()).toBe('other bytes');
   });
 
+  it('the search index lagging behind an upload is settled by hashing the stored asset', async () => {
+    const ctx = await setup();
+    const lib = artifacts.find((a) => a.name === 'agap-lib')!;
+    await publisher.publish(lib, ctx);
+    double!.fail({ method: 'GET', path: '/service/rest/v1/search/assets', times: 2, status: 200, body: '{"items":[],"continuationToken":null}', headers: { 'content-type': 'application/json' } });
+    const before = double!.requests.length;
+    expect(await publisher.exists(lib, ctx)).toBe('present');
+    expect(double!.requests.slice(before).some((r) => r.method === 'GET' && r.path === `/repository/pypi-hosted/packages/agap-lib/${lib.version}/${filename(lib)}`)).toBe(true);
+    expect(double!.writes()).toHaveLength(1);
+  });
+
   it('a refused upload is a TargetError naming the URL and status', async () => {
     const ctx = await setup();
     double!.fail({ method: 'POST', path: '/repository/pypi-hosted/', status: 403, times: 1 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import {
   type Artifact, type Endpoint, type EndpointPublishHalf, type EndpointResolver, type Presence, type PublishContext, TargetError,
-  digestHex, failStatus, safeUrl,
+  digestHex, failStatus, newSha256, safeUrl,
 } from '@airgap/core';
 import { parseCoreMetadata, twineFields } from './core-metadata.js';
 import { parseHtmlPage } from './simple-index.js';
@@ -84,29 +84,53 @@ function multipart(ctx: PublishContext, a: Artifact, fields: [string, string][])
   return { boundary, length: head.length + file.size + tail.length, body: () => Readable.from(gen()) };
 }
 
+/** The part of @airgap/nexus's NexusApi (`ctx.services.nexus`) this publisher uses. */
+interface NexusAssetLookup {
+  assetsBySha256(repository: string, sha256: string): Promise<{ path: string }[]>;
+}
+
+/**
+ * Presence in a Nexus pypi-hosted repository by asset path + sha256 (SPEC §7): HEAD the path Nexus
+ * stores the file at; if something is there, the search API must know an asset of this sha256 at that
+ * path. The search index can lag behind a fresh upload, so a miss is settled by hashing the stored asset.
+ */
 async function nexusPresence(a: Artifact, ep: Endpoint, ctx: PublishContext): Promise<Presence> {
   const path = nexusAssetPath(a);
-  const repoMark = '/repository/';
-  const at = ep.url.indexOf(repoMark);
-  const base = at >= 0 ? ep.url.slice(0, at + 1) : new URL('/', ep.url).toString();
-  const search = new URL('service/rest/v1/search/assets', base);
-  search.searchParams.set('repository', ep.repository ?? '');
-  search.searchParams.set('sha256', digestHex(a.blobs[0].digest));
-  const res = await ctx.http.request(search, { headers: { ...ep.headers(), accept: 'application/json' }, side: 'target' });
-  if (res.status !== 200) await failStatus(res, 'GET', 'target');
-  const items = ((await res.body.json()) as { items?: { path?: string }[] }).items ?? [];
-  const filename = metaOf(a).filename;
-  if (items.some((i) => i.path && (i.path.replace(/^\//, '') === path || i.path.endsWith('/' + filename)))) return 'present';
-  const head = await ctx.http.request(ep.url + path, { method: 'HEAD', headers: ep.headers(), side: 'target' });
+  const url = ep.url + path.split('/').map(encodeURIComponent).join('/');
+  const head = await ctx.http.request(url, { method: 'HEAD', headers: ep.headers(), side: 'target' });
   await head.body.dump();
   if (head.status === 404) return 'absent';
-  if (head.status === 200) {
-    throw new TargetError(`${safeUrl(ep.url + path)} already exists with a different sha256 than ${filename} (${a.blobs[0].digest})`, {
-      subject: safeUrl(ep.url + path),
-      hint: 'a package file never changes under the same name: find out where the other file came from before deleting it',
-    });
-  }
-  return failStatus(head, 'HEAD', 'target');
+  if (head.status !== 200) return failStatus(head, 'HEAD', 'target');
+  const sha = digestHex(a.blobs[0].digest);
+  const hits = await assetsBySha256(ep, ctx, sha);
+  if (hits.some((h) => h.path.replace(/^\//, '') === path)) return 'present';
+  const stored = await sha256At(url, ep, ctx);
+  if (stored === sha) return 'present';
+  throw new TargetError(`${safeUrl(url)} already exists with a different checksum (${stored}) than ${metaOf(a).filename} (${sha})`, {
+    subject: safeUrl(url),
+    hint: 'a package file never changes under the same name: find out where the other file came from before deleting it',
+  });
+}
+
+async function assetsBySha256(ep: Endpoint, ctx: PublishContext, sha: string): Promise<{ path: string }[]> {
+  const api = ctx.services.nexus as NexusAssetLookup | undefined;
+  if (api && ep.repository) return api.assetsBySha256(ep.repository, sha);
+  // No NexusApi in the services (an older driver): the same REST call (nexus-api.md §10).
+  const at = ep.url.indexOf('/repository/');
+  const search = new URL('service/rest/v1/search/assets', at >= 0 ? ep.url.slice(0, at + 1) : new URL('/', ep.url));
+  search.searchParams.set('repository', ep.repository ?? '');
+  search.searchParams.set('sha256', sha);
+  const res = await ctx.http.request(search, { headers: { ...ep.headers(), accept: 'application/json' }, side: 'target' });
+  if (res.status !== 200) await failStatus(res, 'GET', 'target');
+  return (((await res.body.json()) as { items?: { path?: string }[] }).items ?? []).filter((i): i is { path: string } => typeof i.path === 'string');
+}
+
+async function sha256At(url: string, ep: Endpoint, ctx: PublishContext): Promise<string> {
+  const res = await ctx.http.request(url, { headers: ep.headers(), side: 'target' });
+  if (res.status !== 200) await failStatus(res, 'GET', 'target');
+  const h = newSha256();
+  for await (const chunk of res.body) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 /** A non-Nexus server: its own simple page says whether the file is there, and with which hash. */
