@@ -116,8 +116,10 @@ describe('pypi dir mirror', () => {
     const mirror = join(work, 'mirror-again');
     await unpack(mirror, artifacts);
     const before = await readFile(join(mirror, 'pypi/simple/agap-lib/index.html'), 'utf8');
+    const mtime = (await stat(join(mirror, 'pypi/simple/agap-lib/index.html'))).mtimeMs;
     expect(await unpack(mirror, artifacts)).toEqual(artifacts.map(() => 'present'));
     expect(await readFile(join(mirror, 'pypi/simple/agap-lib/index.html'), 'utf8')).toBe(before);
+    expect((await stat(join(mirror, 'pypi/simple/agap-lib/index.html'))).mtimeMs).toBe(mtime);
 
     const ctx = sourceContext(join(work, 'store'));
     const later = await pypiSource.resolve({ index: upstream.indexUrl, requirements: ['agap-lib==2.0'], python: '3.11', platforms: ['manylinux_2_17_x86_64'] }, ctx);

@@ -173,9 +173,14 @@ async function writeProjectPage(root: string, name: string): Promise<void> {
     if (r.metadataSha256) attrs += ` data-core-metadata="sha256=${r.metadataSha256}"`;
     return `<a ${attrs}>${htmlEscape(r.filename)}</a>`;
   });
-  const path = join(root, 'simple', name, 'index.html');
+  await writeIfChanged(join(root, 'simple', name, 'index.html'), page(`Links for ${name}`, links));
+}
+
+/** A re-run that adds nothing leaves the mirror untouched (mtimes too: mirrors sync by them). */
+async function writeIfChanged(path: string, text: string): Promise<void> {
+  if ((await readFile(path, 'utf8').catch(() => undefined)) === text) return;
   await mkdir(dirname(path), { recursive: true });
-  await writeFileAtomic(path, page(`Links for ${name}`, links));
+  await writeFileAtomic(path, text);
 }
 
 async function writeRootPage(root: string): Promise<void> {
@@ -183,6 +188,5 @@ async function writeRootPage(root: string): Promise<void> {
   for (const name of (await readdir(join(root, '.airgap')).catch(() => [] as string[])).sort()) {
     if (NAME_RE.test(name) && (await readRecords(root, name)).length) names.push(name);
   }
-  await mkdir(join(root, 'simple'), { recursive: true });
-  await writeFileAtomic(join(root, 'simple', 'index.html'), page('Simple index', names.map((n) => `<a href="${n}/">${n}</a>`)));
+  await writeIfChanged(join(root, 'simple', 'index.html'), page('Simple index', names.map((n) => `<a href="${n}/">${n}</a>`)));
 }
