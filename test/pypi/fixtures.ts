@@ -14,6 +14,7 @@ import { join } from 'node:path';
  *  - agap-speedup 2.0 requires Python >=3.12, so a 3.11 target gets 1.0
  *  - agap-native 1.0 has a manylinux2014_x86_64 and a win_amd64 wheel (a binary distribution,
  *    tagged by bdist_wheel --plat-name), plus a manylinux_2_28 build that a 2_17 target must refuse
+ *  - agap-lib 1.0 also has an sdist (never taken: a wheel fits); agap-srconly has only an sdist
  */
 
 export interface FixtureProject {
@@ -24,6 +25,8 @@ export interface FixtureProject {
   pythonRequires?: string;
   /** bdist_wheel --plat-name for a binary (non-pure) wheel. */
   platName?: string;
+  /** Build an sdist (`setup.py sdist`) instead of a wheel. */
+  sdist?: boolean;
 }
 
 export const PROJECTS: FixtureProject[] = [
@@ -38,6 +41,9 @@ export const PROJECTS: FixtureProject[] = [
   { name: 'agap-native', version: '1.0', platName: 'manylinux2014_x86_64' },
   { name: 'agap-native', version: '1.0', platName: 'win_amd64' },
   { name: 'agap-native', version: '1.0', platName: 'manylinux_2_28_x86_64' },
+  // An sdist beside wheels is never taken; a project with only an sdist is.
+  { name: 'agap-lib', version: '1.0', sdist: true },
+  { name: 'agap-srconly', version: '1.0', sdist: true },
 ];
 
 /** What a Python 3.11 manylinux_2_17_x86_64 target must carry for ROOTS. */
@@ -86,7 +92,7 @@ export async function buildWheels(work: string, projects: FixtureProject[] = PRO
   }
   const out = join(work, 'wheels');
   await mkdir(out, { recursive: true });
-  const dirs: string[] = [];
+  const dirs: { dir: string; sdist?: boolean }[] = [];
   for (const [i, p] of projects.entries()) {
     const dir = join(work, 'src', `${i}-${p.name}-${p.version}`);
     await mkdir(dir, { recursive: true });
@@ -94,16 +100,30 @@ export async function buildWheels(work: string, projects: FixtureProject[] = PRO
     await writeFile(join(dir, 'setup.py'), setupPy(p));
     if (p.platName) await writeFile(join(dir, 'setup.cfg'), `[bdist_wheel]\nplat_name = ${p.platName}\n`);
     await writeFile(join(dir, `${p.name.replace(/-/g, '_')}.py`), `VERSION = ${JSON.stringify(p.version)}\n`);
-    dirs.push(dir);
+    dirs.push({ dir, sdist: p.sdist });
   }
-  // One pip run per wheel: several builds of one name and version (the platform pair) cannot share a run.
-  const queue = [...dirs];
-  const worker = async () => {
-    for (let dir = queue.shift(); dir; dir = queue.shift()) {
-      await execa(BUILD_PYTHON, ['-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '--ignore-requires-python', '--no-index', '--no-cache-dir', '-q', '-w', out, dir], {
-        env: { PIP_CONFIG_FILE: '/dev/null', PIP_DISABLE_PIP_VERSION_CHECK: '1' },
-      });
+  // pip builds several projects per run, but not two of one name: one run per "round" of distinct names.
+  const rounds: string[][] = [];
+  const seen: Set<string>[] = [];
+  for (const [i, p] of projects.entries()) {
+    if (p.sdist) continue;
+    let r = seen.findIndex((names) => !names.has(p.name));
+    if (r < 0) {
+      r = rounds.length;
+      rounds.push([]);
+      seen.push(new Set());
     }
+    rounds[r].push(dirs[i].dir);
+    seen[r].add(p.name);
+  }
+  const jobs: (() => Promise<unknown>)[] = [
+    ...rounds.map((round) => () => execa(BUILD_PYTHON, ['-m', 'pip', 'wheel', '--no-deps', '--no-build-isolation', '--ignore-requires-python', '--no-index', '--no-cache-dir', '-q', '-w', out, ...round], {
+      env: { PIP_CONFIG_FILE: '/dev/null', PIP_DISABLE_PIP_VERSION_CHECK: '1' },
+    })),
+    ...dirs.filter((d) => d.sdist).map(({ dir }) => () => execa(BUILD_PYTHON, ['setup.py', '-q', 'sdist', '--formats=gztar', '-d', out], { cwd: dir })),
+  ];
+  const worker = async () => {
+    for (let job = jobs.shift(); job; job = jobs.shift()) await job();
   };
   await Promise.all([worker(), worker()]);
   const script = [

@@ -51,7 +51,8 @@ async function load(dir: string, opts: IndexServerOptions): Promise<Entry[]> {
     const requiresPython = metadata ? /^Requires-Python:\s*(.+)$/m.exec(metadata.toString('utf8'))?.[1].trim() : undefined;
     out.push({
       filename,
-      project: norm(filename.split('-')[0]),
+      // A wheel's name has no `-`; an sdist's name is everything before its last `-`.
+      project: norm(filename.endsWith('.whl') ? filename.split('-')[0] : filename.replace(/\.tar\.gz$/, '').replace(/-[^-]*$/, '')),
       bytes,
       sha256: createHash('sha256').update(bytes).digest('hex'),
       metadata,

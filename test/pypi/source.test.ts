@@ -109,6 +109,16 @@ describe('pypi source: resolution for the target environment', () => {
     expect(filenames(roots)).toEqual(['agap_app-2.0-py3-none-any.whl']);
   });
 
+  it('takes an sdist only when no wheel fits', async () => {
+    const s = await server();
+    const only = await pypiSource.resolve(spec(s, { requirements: ['agap-srconly'] }), sourceContext(freshStore()));
+    expect(only.map((a) => [a.name, a.version, a.platform, (a.meta as unknown as PypiArtifactMeta).filetype])).toEqual([['agap-srconly', '1.0', 'sdist', 'sdist']]);
+    expect(filenames(only)[0]).toMatch(/^agap[-_]srconly-1\.0\.tar\.gz$/);
+    expect(only[0].blobs).toHaveLength(1);
+    const both = await pypiSource.resolve(spec(s, { requirements: ['agap-lib==1.0'] }), sourceContext(freshStore()));
+    expect(filenames(both)).toEqual(['agap_lib-1.0-py3-none-any.whl']);
+  });
+
   it('skips a yanked release unless it is pinned exactly', async () => {
     const s = await server({ yanked: new Set(['agap_lib-2.0-py3-none-any.whl']) });
     expect(filenames(await pypiSource.resolve(spec(s, { requirements: ['agap-lib'] }), sourceContext(freshStore())))).toEqual(['agap_lib-1.0-py3-none-any.whl']);

@@ -214,10 +214,10 @@ async function downloadInto(ctx: SourceContext, url: string, filename: string, d
   const res = await ctx.http.request(url, { headers, side: 'upstream', signal: ctx.signal });
   if (res.status !== 200) await failStatus(res, 'GET', 'upstream', res.status === 404 ? 'the index lists a file it does not serve' : undefined);
   try {
-    return await ctx.store.put(res.body, { digest, size, subject: `${filename} (${safeUrl(url)})` });
+    return await ctx.store.put(res.body, { digest, size, subject: filename });
   } catch (e) {
     if (e instanceof IntegrityError) {
-      throw new IntegrityError(`pypi: ${filename} from ${safeUrl(url)} does not match the sha256 the index gives: ${e.message}`, {
+      throw new IntegrityError(`pypi: ${e.message} (downloaded from ${safeUrl(url)}; the sha256 is the index's)`, {
         subject: filename,
         hint: 'the index served different bytes than its own hash says; do not use this file until that is explained',
         cause: e,
