@@ -149,6 +149,9 @@ describe('pypi source: resolution for the target environment', () => {
     expect(bad.message).toContain('requirements[0]');
     const url = await pypiSource.resolve(spec(s, { requirements: ['agap-lib @ https://example.invalid/x.whl'] }), sourceContext(freshStore())).catch((e) => e);
     expect(url).toBeInstanceOf(UsageError);
+    const marker = await pypiSource.resolve(spec(s, { requirements: ['agap-lib; python_version ~= "x"'] }), sourceContext(freshStore())).catch((e) => e);
+    expect(marker).toBeInstanceOf(UsageError);
+    expect(marker.message).toContain('python_version ~= "x"');
     const py = await pypiSource.resolve(spec(s, { python: 'three' }), sourceContext(freshStore())).catch((e) => e);
     expect(py).toBeInstanceOf(UsageError);
     const missing = await pypiSource.resolve(spec(s, { requirements: ['agap-nothing'] }), sourceContext(freshStore())).catch((e) => e);

@@ -71,7 +71,8 @@ function parseJsonPage(text: string, base: string): Omit<ProjectPage, 'format'> 
         url: u.toString(),
         hashes: lowerKeys(f.hashes ?? {}),
         requiresPython: f['requires-python'] || undefined,
-        yanked: Boolean(f.yanked),
+        // PEP 691: `yanked` is false or a reason string, which may be empty.
+        yanked: f.yanked !== undefined && f.yanked !== null && f.yanked !== false,
         coreMetadata: typeof meta === 'object' && meta !== null ? lowerKeys(meta) : Boolean(meta),
         size: typeof f.size === 'number' ? f.size : undefined,
       };

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
-import { satisfies, valid, compare } from '@renovatebot/pep440';
+import { satisfies, valid, validRange, compare } from '@renovatebot/pep440';
 import {
   type Artifact, type Descriptor, type SourceContext, type SourceHalf, IntegrityError, OCTET_STREAM, UpstreamError, UsageError,
   failStatus, header, safeUrl,
@@ -246,7 +246,7 @@ class TargetProvider implements ResolverProvider<PypiCandidate> {
     const byVersion = new Map<string, Best>();
     const notes: string[] = [];
     for (const file of page.files) {
-      if (file.requiresPython && !safeSatisfies(python, file.requiresPython)) continue;
+      if (file.requiresPython && !admitsPython(python, file.requiresPython)) continue;
       const w = parseWheelFilename(file.filename);
       let version: string | undefined;
       if (w) {
@@ -295,7 +295,7 @@ class TargetProvider implements ResolverProvider<PypiCandidate> {
     const loaded = await this.session.coreMetadata(c);
     if (!loaded) return [];
     const rp = field(loaded.md, 'requires-python');
-    if (rp && !safeSatisfies(this.env.python_full_version, rp)) return null;
+    if (rp && !admitsPython(this.env.python_full_version, rp)) return null;
     const out: Requirement[] = [];
     for (const line of fieldAll(loaded.md, 'requires-dist')) {
       let req: Requirement;
@@ -305,7 +305,12 @@ class TargetProvider implements ResolverProvider<PypiCandidate> {
         throw new UpstreamError(`pypi: ${c.file.filename}: bad Requires-Dist ${JSON.stringify(line)}: ${(e as Error).message}`, { subject: c.file.filename, cause: e });
       }
       if (req.url) continue;
-      const wanted = !req.marker || ['', ...extras].some((extra) => evaluateMarker(req.marker!, { ...this.env, extra }));
+      let wanted: boolean;
+      try {
+        wanted = !req.marker || ['', ...extras].some((extra) => evaluateMarker(req.marker!, { ...this.env, extra }));
+      } catch (e) {
+        throw new UpstreamError(`pypi: ${c.file.filename}: cannot evaluate the marker of Requires-Dist ${JSON.stringify(line)}: ${(e as Error).message}`, { subject: c.file.filename, cause: e });
+      }
       if (wanted) out.push(req);
     }
     return out;
@@ -314,6 +319,11 @@ class TargetProvider implements ResolverProvider<PypiCandidate> {
   satisfies(c: PypiCandidate, r: Requirement): boolean {
     return safeSatisfies(c.version, r.specifier, true);
   }
+}
+
+/** pip ignores a `requires-python` it cannot parse rather than refusing the file; so does airgap. */
+function admitsPython(python: string, requiresPython: string): boolean {
+  return !validRange(requiresPython.replace(/\s+/g, '')) || safeSatisfies(python, requiresPython.replace(/\s+/g, ''));
 }
 
 function safeSatisfies(version: string, specifier: string, prereleases = true): boolean {
@@ -350,7 +360,13 @@ export const pypiSource: SourceHalf<PypiSpec> = {
       const env = targetMarkerEnvironment(spec.python, platform, implementation);
       const ranking = new TagRanking(supportedTags({ python: [major, minor], implementation, abis, platform }));
       const provider = new TargetProvider(session, env, ranking, spec.dependencies !== false);
-      const wanted = roots.filter((r) => !r.marker || evaluateMarker(r.marker, env));
+      const wanted = roots.filter((r) => {
+        try {
+          return !r.marker || evaluateMarker(r.marker, env);
+        } catch (e) {
+          throw new UsageError(`pypi: requirement ${JSON.stringify(r.text)}: ${(e as Error).message}`, { subject: 'pypi.requirements', cause: e });
+        }
+      });
       let pins: Map<string, PypiCandidate>;
       try {
         pins = await resolveRequirements(wanted, provider);
