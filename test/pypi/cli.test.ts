@@ -11,6 +11,8 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type StaticServer, runAirgap, runAirgapJson, startStaticServer, tempDir } from '../harness/index.js';
+import { DEFAULT_USER, startNexusDouble } from '../nexus-double/index.js';
+import { pypiUploads } from '../nexus-double/formats/pypi.js';
 import { EXPECTED_LINUX_311, ROOTS, buildWheels } from './fixtures.js';
 import { type IndexServer, startIndexServer } from './index-server.js';
 
@@ -129,6 +131,45 @@ describe('airgap pack/unpack with pypi', () => {
     const u = await runAirgapJson(['unpack', bundle, '--to', `dir:${mirror}`, '--pub', join(keys, 'outside.pub'), '--ledger', join(work, 'ledger.jsonl')]);
     expect(u.exitCode, u.stderr).toBe(0);
     expect(u.json.counts).toEqual({ present: EXPECTED_LINUX_311.length });
+  });
+
+  it('unpack to Nexus uploads each file as twine does, byte-identical; a re-run sends nothing', async () => {
+    const nexus = await startNexusDouble();
+    try {
+      const config = join(work, 'nexus.yaml');
+      await writeFile(config, [
+        `trust: [${join(keys, 'outside.pub')}]`,
+        'targets:',
+        '  nexus:',
+        '    type: nexus',
+        `    url: ${nexus.url}`,
+        '    usernameEnv: NEXUS_USER',
+        '    passwordEnv: NEXUS_PASSWORD',
+        '    repositories: { pypi: pypi-hosted }',
+        '',
+      ].join('\n'));
+      const env = { NEXUS_USER: DEFAULT_USER.username, NEXUS_PASSWORD: DEFAULT_USER.password, HTTP_PROXY: undefined, HTTPS_PROXY: undefined, http_proxy: undefined, https_proxy: undefined };
+      const args = ['unpack', bundle, '--to', 'nexus', '--config', config, '--ledger', join(work, 'nexus-ledger.jsonl')];
+      const first = await runAirgapJson(args, { cwd: work, env });
+      expect(first.exitCode, first.stderr).toBe(0);
+      expect(first.json.counts).toEqual({ pushed: EXPECTED_LINUX_311.length });
+      const uploads = pypiUploads(nexus, 'pypi-hosted');
+      expect(uploads.map((u) => u.filename).sort()).toEqual(EXPECTED_LINUX_311);
+      for (const u of uploads) {
+        const fields = new Map(u.fields);
+        for (const k of [':action', 'protocol_version', 'name', 'version', 'filetype', 'pyversion', 'metadata_version', 'sha256_digest']) expect(fields.has(k), `${u.filename}: ${k}`).toBe(true);
+        const bytes = (await nexus.storage.read('pypi-hosted', u.path))!;
+        expect(sha256(bytes)).toBe(sha256(await readFile(join(wheels, u.filename))));
+        expect(fields.get('sha256_digest')).toBe(sha256(bytes));
+      }
+      const writes = nexus.writes().length;
+      const again = await runAirgapJson(args, { cwd: work, env });
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(again.json.counts).toEqual({ present: EXPECTED_LINUX_311.length });
+      expect(nexus.writes()).toHaveLength(writes);
+    } finally {
+      await nexus.close();
+    }
   });
 });
 
