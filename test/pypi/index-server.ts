@@ -19,13 +19,17 @@ export interface IndexServerOptions {
   tamper: Set<string>;
   /** Files left out of the index, as if never uploaded. */
   hidden: Set<string>;
+  /** Files whose `.metadata` is served with one byte changed (the index keeps the real hash). */
+  tamperMetadata: Set<string>;
+  /** When set, every request must carry `Authorization: Basic <this>` (else 401). */
+  basicAuth?: string;
 }
 
 export interface IndexServer {
   url: string;
   indexUrl: string;
   options: IndexServerOptions;
-  requests: { method: string; path: string; accept?: string; range?: string; status: number }[];
+  requests: { method: string; path: string; accept?: string; range?: string; authorization?: string; status: number }[];
   close(): Promise<void>;
 }
 
@@ -68,12 +72,17 @@ function wantsJson(req: IncomingMessage): boolean {
 }
 
 export async function startIndexServer(dir: string, options: Partial<IndexServerOptions> = {}): Promise<IndexServer> {
-  const opts: IndexServerOptions = { format: 'negotiate', metadata: true, ranges: false, yanked: new Set(), tamper: new Set(), hidden: new Set(), ...options };
+  const opts: IndexServerOptions = { format: 'negotiate', metadata: true, ranges: false, yanked: new Set(), tamper: new Set(), hidden: new Set(), tamperMetadata: new Set(), ...options };
   const requests: IndexServer['requests'] = [];
   const server = createServer(async (req, res) => {
     const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
-    const record = (status: number) => requests.push({ method: req.method ?? 'GET', path, accept: req.headers.accept, range: req.headers.range, status });
+    const record = (status: number) => requests.push({ method: req.method ?? 'GET', path, accept: req.headers.accept, range: req.headers.range, authorization: req.headers.authorization, status });
     try {
+      if (opts.basicAuth && req.headers.authorization !== `Basic ${opts.basicAuth}`) {
+        record(401);
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="test index"' }).end();
+        return;
+      }
       const entries = await load(dir, opts);
       const json = opts.format === 'negotiate' && wantsJson(req);
       let m: RegExpExecArray | null;
@@ -135,7 +144,7 @@ export async function startIndexServer(dir: string, options: Partial<IndexServer
           res.writeHead(404).end();
           return;
         }
-        if (!isMeta && opts.tamper.has(entry.filename)) {
+        if ((!isMeta && opts.tamper.has(entry.filename)) || (isMeta && opts.tamperMetadata.has(entry.filename))) {
           bytes = Buffer.from(bytes);
           bytes[bytes.length >> 1] ^= 0xff;
         }

@@ -202,6 +202,37 @@ describe('pypi source: fetch verifies the index hashes while streaming', () => {
     expect(err.message).toContain(victim);
   });
 
+  it('a PEP 658 metadata file that does not match its advertised hash fails naming it', async () => {
+    const victim = 'agap_pinned-1.0-py3-none-any.whl';
+    const s = await server({ tamperMetadata: new Set([victim]) });
+    const err = await pypiSource.resolve(spec(s), sourceContext(freshStore())).catch((e) => e);
+    expect(err).toBeInstanceOf(IntegrityError);
+    expect(err.message).toContain(`${victim}.metadata`);
+  });
+
+  it('index credentials from tokenEnv go as Basic __token__ to the index and never into messages', async () => {
+    const token = 'pypi-secret-token-value';
+    const s = await server({ basicAuth: Buffer.from(`__token__:${token}`).toString('base64') });
+    process.env.AIRGAP_TEST_PYPI_TOKEN = token;
+    try {
+      const ctx = sourceContext(freshStore());
+      const artifacts = await pypiSource.resolve(spec(s, { tokenEnv: 'AIRGAP_TEST_PYPI_TOKEN' }), ctx);
+      expect(filenames(artifacts)).toEqual(EXPECTED_LINUX_311);
+      for (const a of artifacts) await pypiSource.fetch(a, ctx);
+      expect(s.requests.every((r) => r.status !== 401)).toBe(true);
+      expect(JSON.stringify(artifacts)).not.toContain(token);
+      const missing = await pypiSource.resolve(spec(s, { requirements: ['agap-nothing'], tokenEnv: 'AIRGAP_TEST_PYPI_TOKEN' }), sourceContext(freshStore())).catch((e) => e);
+      expect(missing).toBeInstanceOf(UpstreamError);
+      expect(missing.message).not.toContain(token);
+      // Without the credentials the index refuses, and the error names the status.
+      const refused = await pypiSource.resolve(spec(s), sourceContext(freshStore())).catch((e) => e);
+      expect(refused).toBeInstanceOf(UpstreamError);
+      expect(refused.message).toMatch(/401/);
+    } finally {
+      delete process.env.AIRGAP_TEST_PYPI_TOKEN;
+    }
+  });
+
   it('dry run resolves from metadata only: no distribution file is downloaded', async () => {
     const s = await server();
     const artifacts = await pypiSource.resolve(spec(s), sourceContext(freshStore(), { dryRun: true }));
