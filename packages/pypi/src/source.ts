@@ -380,6 +380,7 @@ export const pypiSource: SourceHalf<PypiSpec> = {
         }
         throw e;
       }
+      ctx.log.info(`pypi ${safeUrl(spec.index)}: Python ${spec.python} on ${platform}: ${[...pins.values()].map((c) => `${c.name}==${c.version}`).sort().join(' ')}`);
       for (const c of pins.values()) {
         if (byFile.has(c.file.url)) continue;
         byFile.set(c.file.url, await toArtifact(session, c));
