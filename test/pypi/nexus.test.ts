@@ -2,12 +2,13 @@ import { execa } from 'execa';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type Artifact, ContentStore, TargetError } from '@airgap/core';
+import { type Artifact, ContentStore, type RegistriesTargetConfig, type ResolvedTarget, TargetError, silentLogger } from '@airgap/core';
+import { registriesDriver } from '@airgap/nexus';
 import { type PypiArtifactMeta, pypiEndpointPublisher as publisher, pypiSource } from '@airgap/pypi';
 import { tempDir } from '../harness/index.js';
 import { DEFAULT_REPOSITORIES, DEFAULT_USER, type NexusDouble, startNexusDouble } from '../nexus-double/index.js';
 import { pypiUploads } from '../nexus-double/formats/pypi.js';
-import { openNexus, publishContext } from '../nexus/support.js';
+import { fastHttp, goodEnv, openNexus, publishContext } from '../nexus/support.js';
 import { sourceContext } from './contexts.js';
 import { ROOTS, buildWheels } from './fixtures.js';
 import { type IndexServer, startIndexServer } from './index-server.js';
@@ -123,6 +124,21 @@ describe('pypi → Nexus pypi-hosted (twine legacy upload)', () => {
     expect(await publisher.exists(lib, ctx)).toBe('present');
     expect(double!.requests.slice(before).some((r) => r.method === 'GET' && r.path === `/repository/pypi-hosted/packages/agap-lib/${lib.version}/${filename(lib)}`)).toBe(true);
     expect(double!.writes()).toHaveLength(1);
+  });
+
+  it('a registries target (any twine-compatible server, no Nexus REST API): presence from its simple page, same upload', async () => {
+    double = await startNexusDouble();
+    const config: RegistriesTargetConfig = { type: 'registries', endpoints: { pypi: `${double.url}repository/pypi-hosted/` }, usernameEnv: 'NEXUS_USER', passwordEnv: 'NEXUS_PASSWORD' };
+    const target: ResolvedTarget = { type: 'registries', name: 'plain', config };
+    const http = fastHttp();
+    const opened = await registriesDriver.open(target, { http, config: { targets: { plain: config } }, log: silentLogger, formats: new Set(['pypi']), dryRun: false, env: goodEnv });
+    const ctx = publishContext(store, target, http, opened.services);
+    expect(await unpack(ctx)).toEqual(artifacts.map(() => 'pushed'));
+    expect(double.requests.some((r) => r.path.startsWith('/service/rest/'))).toBe(false);
+    const writes = double.writes().length;
+    expect(await unpack(ctx)).toEqual(artifacts.map(() => 'present'));
+    expect(double.writes()).toHaveLength(writes);
+    expect(double.requests.some((r) => r.path === '/repository/pypi-hosted/simple/agap-lib/')).toBe(true);
   });
 
   it('a refused upload is a TargetError naming the URL and status', async () => {
