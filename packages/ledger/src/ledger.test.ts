@@ -307,3 +307,14 @@ describe('locks', () => {
     await expect(acquireLock(path, { what: 'ledger v' })).rejects.toThrow(/just starting/);
   });
 });
+
+describe('concurrent appends', () => {
+  it('are serialized: seq and prev stay a chain when unpack appends from parallel workers', async () => {
+    const p = fresh();
+    const l = await Ledger.open(p);
+    const recs = await Promise.all(Array.from({ length: 20 }, (_, i) => l.append(entry({ name: `f${i}` }))));
+    await l.close();
+    expect(recs.map((r) => r.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(await verifyLedger(p)).toMatchObject({ ok: true, records: 20 });
+  });
+});

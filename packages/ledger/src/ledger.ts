@@ -163,6 +163,8 @@ export interface LedgerOpenOptions {
  * Callers hold the ledger lock (lock.ts) while a Ledger is open for appending.
  */
 export class Ledger {
+  private queue: Promise<void> = Promise.resolve();
+
   private constructor(
     readonly path: string,
     private fh: FileHandle,
@@ -222,17 +224,27 @@ export class Ledger {
     return new Ledger(path, fh, seq, prev, bundles, scan);
   }
 
-  async append(entry: LedgerEntry): Promise<LedgerRecord> {
-    const record: LedgerRecord = { v: 1, seq: this.seq + 1, time: new Date().toISOString(), ...entry, prev: this.prevHash };
-    const line = JSON.stringify(record);
-    await this.fh.appendFile(line + '\n');
-    await this.fh.sync();
-    this.seq = record.seq;
-    this.prevHash = lineHash(line);
-    return record;
+  /**
+   * Append one record and fsync it. Calls are serialized: unpack publishes with bounded concurrency, and
+   * each record's seq and prev depend on the one written before it.
+   */
+  append(entry: LedgerEntry): Promise<LedgerRecord> {
+    const next = this.queue.then(async () => {
+      const record: LedgerRecord = { v: 1, seq: this.seq + 1, time: new Date().toISOString(), ...entry, prev: this.prevHash };
+      const line = JSON.stringify(record);
+      await this.fh.appendFile(line + '\n');
+      await this.fh.sync();
+      this.seq = record.seq;
+      this.prevHash = lineHash(line);
+      return record;
+    });
+    // A failed write fails its caller; the next append still runs (and would fail too if the disk is gone).
+    this.queue = next.then(() => undefined, () => undefined);
+    return next;
   }
 
   async close(): Promise<void> {
+    await this.queue;
     await this.fh.close();
   }
 }
