@@ -40,9 +40,9 @@ export async function sendMail(settings: SmtpSettings, subject: string, text: st
   const to = Array.isArray(settings.to) ? settings.to : [settings.to];
   const timeoutMs = opts.timeoutMs ?? 20_000;
   const implicitTls = settings.port === 465;
-  const tlsOptions = { servername: isIP(settings.host) ? undefined : settings.host, ca: opts.ca ? [...rootCertificates, opts.ca] : undefined };
+  const tlsOptions = { host: settings.host, servername: isIP(settings.host) ? undefined : settings.host, ca: opts.ca ? [...rootCertificates, opts.ca] : undefined };
   let socket: Socket | TLSSocket = implicitTls
-    ? tlsConnect({ host: settings.host, port: settings.port, ...tlsOptions })
+    ? tlsConnect({ port: settings.port, ...tlsOptions })
     : netConnect({ host: settings.host, port: settings.port });
   let secure = implicitTls;
   let buffer = '';

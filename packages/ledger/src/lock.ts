@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { BusyError, type Logger, silentLogger } from '@airgap/core';
@@ -59,11 +59,42 @@ function parseHolder(text: string): LockHolder | undefined {
 }
 
 /**
- * Take an exclusive lock (O_EXCL create of `path`) so two unpacks cannot append to one ledger, and two
+ * Create `path` exclusively, already holding `text`: written to a temporary file and hard-linked into
+ * place (link fails with EEXIST atomically), so no one ever reads a half-written lock. File systems
+ * without hard links (FAT on a USB stick) get an O_EXCL create, then the write.
+ */
+async function createWithContent(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  try {
+    await link(tmp, path);
+    return;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
+  } finally {
+    await unlink(tmp).catch(() => undefined);
+  }
+  const direct = await open(path, 'wx', 0o644);
+  try {
+    await direct.writeFile(text);
+    await direct.sync();
+  } finally {
+    await direct.close();
+  }
+}
+
+/**
+ * Take an exclusive lock (exclusive create of `path`) so two unpacks cannot append to one ledger, and two
  * packs cannot write into one --out, at the same time (cron overlaps). A held lock fails at once with
  * BusyError (exit 1) naming the holder's pid and host. A stale lock (its pid is gone from this host, or
- * now belongs to another process) is taken over with a warning. Works on file systems without hard
- * links (a USB stick): it only needs O_EXCL and rename.
+ * now belongs to another process) is taken over with a warning.
  */
 export async function acquireLock(path: string, opts: { what: string; log?: Logger; command?: string }): Promise<HeldLock> {
   const log = opts.log ?? silentLogger;
@@ -77,13 +108,7 @@ export async function acquireLock(path: string, opts: { what: string; log?: Logg
   const text = JSON.stringify(me) + '\n';
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
-      const fh = await open(path, 'wx', 0o644);
-      try {
-        await fh.writeFile(text);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
+      await createWithContent(path, text);
       return {
         path,
         holder: me,
