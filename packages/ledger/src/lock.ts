@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { BusyError, type Logger, silentLogger } from '@airgap/core';
@@ -106,6 +107,7 @@ export async function acquireLock(path: string, opts: { what: string; log?: Logg
     command: opts.command ?? process.argv.slice(1).map((a) => a.replace(/^.*\/bin\/run\.js$/, 'airgap')).join(' ').slice(0, 300),
   };
   const text = JSON.stringify(me) + '\n';
+  await mkdir(dirname(path), { recursive: true });
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       await createWithContent(path, text);
