@@ -17,6 +17,28 @@ beforeAll(async () => {
   f = await fixture();
 });
 
+describe('ledger commands', () => {
+  it('are listed under the ledger topic, each with examples in --help', async () => {
+    const topic = await runAirgap(['ledger', '--help']);
+    expect(topic.exitCode).toBe(0);
+    for (const c of ['verify', 'show', 'receipt']) {
+      expect(topic.stdout).toMatch(new RegExp(`ledger ${c}\\s`));
+      const h = await runAirgap(['ledger', c, '--help']);
+      expect(h.exitCode).toBe(0);
+      expect(h.stdout).toMatch(new RegExp(`EXAMPLES[\\s\\S]*\\$ airgap ledger ${c} `));
+    }
+  });
+
+  it('a missing ledger file is a usage error (exit 2) naming it', async () => {
+    const missing = join(f.work, 'no-such-ledger.jsonl');
+    for (const args of [['verify', missing], ['show', missing], ['receipt', missing, '--out', join(f.work, 'r.json')]]) {
+      const r = await runAirgap(['ledger', ...args]);
+      expect(r.exitCode).toBe(2);
+      expect(r.stderr).toContain(`ledger ${missing} does not exist`);
+    }
+  });
+});
+
 describe('ledger verify through the CLI', () => {
   let ledger: string;
   let lines: string[];
