@@ -1,6 +1,7 @@
 import { EcosystemRegistry } from '@airgap/core';
 import { files } from '@airgap/files';
-import { dirDriver, registriesDriver } from './targets.js';
+import { nexusDriver, registriesDriver } from '@airgap/nexus';
+import { dirDriver } from './targets.js';
 
 /**
  * Every ecosystem and target driver this build supports. Adding an ecosystem is its own package plus
@@ -9,4 +10,5 @@ import { dirDriver, registriesDriver } from './targets.js';
 export const ecosystems = new EcosystemRegistry()
   .register(files)
   .registerTarget(dirDriver)
+  .registerTarget(nexusDriver)
   .registerTarget(registriesDriver);

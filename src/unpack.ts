@@ -4,7 +4,7 @@ import {
   TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
 import { type PublicKey, type VerifiedBundle, verifyBundle } from '@airgap/bundle';
-import { type HeldLock, Ledger, type LedgerAction, type NewestBundles, acquireLock, noteBundle, scanLedger } from '@airgap/ledger';
+import { Ledger, type LedgerAction, type NewestBundles, acquireLock, noteBundle, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { mapLimit } from './concurrency.js';
 import type { Reporter } from './report.js';
@@ -217,7 +217,7 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
           countsByKind[a.kind] ??= {};
           countsByKind[a.kind][action] = (countsByKind[a.kind][action] ?? 0) + 1;
           if (action === 'pushed') bytes += artifactSize(a);
-          reporter.progress({ type: 'artifact', state: action === 'would-push' ? 'skipped' : action === 'pushed' ? 'done' : action, artifact: a, error });
+          reporter.progress({ type: 'artifact', state: action === 'would-push' ? 'skipped' : action, artifact: a, error });
           if (action !== 'would-push') {
             await ledger?.append({
               ...base, kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest,
