@@ -266,6 +266,17 @@ describe('cron mode', () => {
     expect(r.stdout).toMatch(/^cron → dir:.*: 3 pushed/);
   });
 
+  it('without a terminal, a failure is timestamped too (every line of it)', async () => {
+    const ledger = join(f.work, 'cron-fail-ledger.jsonl');
+    await writeFile(ledger, '{"v":1,"seq":1}\nnot json\n{"v":1}\n');
+    const r = await runAirgap(['ledger', 'receipt', ledger, '--out', join(f.work, 'cron-fail-receipt.json')]);
+    expect(r.exitCode).toBe(3);
+    const lines = r.stderr.split('\n').filter(Boolean);
+    expect(lines.some((l) => / error: ledger .* line 1: /.test(l))).toBe(true);
+    expect(lines.some((l) => / {2}hint: /.test(l))).toBe(true);
+    for (const l of lines) expect(l).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /);
+  });
+
   it('--json prints one summary document: counts per action and kind, bytes, duration, bundle, failures', async () => {
     const r = await runAirgapJson(f.unpackArgs(bundle, `dir:${join(f.work, 'mirror-cron2')}`, join(f.work, 'cron2-ledger.jsonl')), { cwd: f.work });
     expect(r.exitCode, r.stderr).toBe(0);
