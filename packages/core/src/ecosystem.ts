@@ -29,6 +29,11 @@ export interface SourceContext {
    * cannot resolve other sections.
    */
   resolveAlso?(manifestKey: string, entry: unknown): Promise<Artifact[]>;
+  /**
+   * Bring an artifact that resolveAlso returned into the store now, with its own ecosystem's fetch
+   * (e.g. an OCI chart's layer, read to find the chart's images). Optional like resolveAlso.
+   */
+  fetchAlso?(artifact: Artifact): Promise<void>;
 }
 
 /**
