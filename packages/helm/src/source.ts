@@ -193,10 +193,42 @@ async function chartImageArtifacts(spec: ChartSpec, chartName: string, label: st
   return out;
 }
 
+/** The Helm config media type and the chart layer media types (current and legacy): repo-formats.md §2. */
+const HELM_CONFIG_MEDIA_TYPE = 'application/vnd.cncf.helm.config.v1+json';
+const CHART_LAYER_TYPES = new Set([CHART_MEDIA_TYPE, 'application/tar+gzip']);
+
+/**
+ * An OCI chart is an OCI artifact (Helm config + chart layer [+ provenance layer]); the images ecosystem
+ * carries it like any manifest — digests checked, byte-for-byte — and pushes it to the docker endpoint or
+ * the mirror's `oci/` layout. The tag is the version with `+` written `_` (repo-formats.md §2 pitfall 2).
+ */
 async function resolveOci(spec: OciChartSpec, ctx: SourceContext): Promise<Artifact[]> {
-  throw new UsageError(`chart ${spec.ref}: OCI charts (oci://) are not supported yet by this airgap build`, {
-    subject: spec.ref, hint: 'mirror the chart from an HTTP Helm repository, or leave it out',
-  });
+  const m = /^oci:\/\/(.+):([^:/]+)$/.exec(spec.ref)!;
+  const [path, version] = [m[1], m[2].replace(/_/g, '+')];
+  const name = path.split('/').pop()!;
+  const label = `chart ${name}@${version} (${spec.ref})`;
+  if (!ctx.resolveAlso) throw new UsageError(`${label}: OCI charts cannot be resolved in this context`, { subject: spec.ref });
+  let carried: Artifact[];
+  try {
+    carried = await ctx.resolveAlso('images', { ref: `${path}:${version.replace(/\+/g, '_')}` });
+  } catch (e) {
+    if (e instanceof UsageError) throw new UsageError(`${label}: OCI charts are carried by the images ecosystem: ${e.message}`, { subject: spec.ref, hint: e.hint, cause: e });
+    throw e;
+  }
+  const chart = carried.find((a) => a.blobs.some((b) => b.mediaType === HELM_CONFIG_MEDIA_TYPE));
+  const layer = chart?.blobs.find((b) => CHART_LAYER_TYPES.has(b.mediaType));
+  if (!chart || !layer) {
+    throw new UpstreamError(`${label}: not a Helm chart (no ${HELM_CONFIG_MEDIA_TYPE} config or chart layer in its manifest)`, {
+      subject: spec.ref, hint: 'Helm refuses such manifests too; list container images under images:, not charts:',
+    });
+  }
+  const wantImages = spec.images || spec.extraImages?.length;
+  if (spec.images && !(await ctx.store.has(layer.digest))) {
+    if (!ctx.fetchAlso) throw new UsageError(`${label}: the chart cannot be read in this context to find its images`, { subject: spec.ref });
+    await ctx.fetchAlso(chart);
+  }
+  const images = wantImages ? await chartImageArtifacts(spec, name, label, spec.images ? layer : undefined, {}, ctx) : [];
+  return [...carried, ...images];
 }
 
 /**
