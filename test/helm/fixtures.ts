@@ -36,12 +36,12 @@ export interface FixtureCharts {
  * `web` 1.2.0 (appVersion 2.0.1) with a subchart archive `charts/cache-0.3.0.tgz` and a subchart folder
  * `charts/metrics/`; images in values.yaml (with and without a tag, with a registry field, a digest) and in
  * the artifacthub.io/images annotation. `web` 1.1.0 and 1.3.0-rc.1 for version selection; `tools` 0.1.0
- * without images.
+ * without images. `exporterDigest` pins the exporter image (a real digest where images are really pulled).
  */
-export async function makeCharts(work: string, registry: string): Promise<FixtureCharts> {
+export async function makeCharts(work: string, registry: string, opts: { exporterDigest?: string } = {}): Promise<FixtureCharts> {
   const src = join(work, 'chart-src');
   const out = join(work, 'chart-out');
-  const digest = 'sha256:' + 'ab'.repeat(32);
+  const digest = opts.exporterDigest ?? 'sha256:' + 'ab'.repeat(32);
   await writeTree(join(src, 'cache'), {
     'Chart.yaml': 'apiVersion: v2\nname: cache\nversion: 0.3.0\nappVersion: "7.2"\n',
     'values.yaml': `image:\n  registry: ${registry}\n  repository: lib/cache\n  tag: "7.2"\n`,
