@@ -1,5 +1,5 @@
 import {
-  type Artifact, type Descriptor, type SourceContext, type SourceHalf, IntegrityError, UpstreamError, UsageError,
+  type Artifact, type Descriptor, type ErrorDetails, AirgapError, PartialError, type SourceContext, type SourceHalf, IntegrityError, UpstreamError, UsageError,
   failStatus, header, isDigest, safeUrl,
 } from '@airgap/core';
 import { readChartArchive } from './chart-archive.js';
@@ -143,6 +143,13 @@ async function resolveHttp(spec: HttpChartSpec, ctx: SourceContext): Promise<Art
   return [chart, ...images];
 }
 
+/** The same error (same class, so the same exit code) with the chart it happened for in front. */
+function inContext(e: unknown, prefix: string, hint?: string): unknown {
+  if (!(e instanceof AirgapError) || e instanceof PartialError) return e;
+  const Err = e.constructor as new (message: string, details: ErrorDetails) => AirgapError;
+  return new Err(`${prefix}: ${e.message}`, { subject: e.subject, hint: e.hint ?? hint, cause: e });
+}
+
 /**
  * The images a chart declares, as `images` entries resolved by the images ecosystem through the
  * pipeline (SourceContext.resolveAlso), minus `excludeImages`, plus `extraImages`.
@@ -182,12 +189,7 @@ async function chartImageArtifacts(spec: ChartSpec, chartName: string, label: st
     try {
       out.push(...(await ctx.resolveAlso('images', { ref: img.ref })));
     } catch (e) {
-      if (e instanceof UsageError) {
-        throw new UsageError(`${label}: image ${img.ref} (from ${img.from.join('; ')}): ${e.message}`, {
-          subject: label, hint: e.hint ?? 'add it to excludeImages to leave it out', cause: e,
-        });
-      }
-      throw e;
+      throw inContext(e, `${label}: image ${img.ref} (from ${img.from.join('; ')})`, 'add it to excludeImages to leave it out');
     }
   }
   return out;
@@ -212,8 +214,7 @@ async function resolveOci(spec: OciChartSpec, ctx: SourceContext): Promise<Artif
   try {
     carried = await ctx.resolveAlso('images', { ref: `${path}:${version.replace(/\+/g, '_')}` });
   } catch (e) {
-    if (e instanceof UsageError) throw new UsageError(`${label}: OCI charts are carried by the images ecosystem: ${e.message}`, { subject: spec.ref, hint: e.hint, cause: e });
-    throw e;
+    throw inContext(e, `${label}: OCI charts are carried by the images ecosystem`);
   }
   const chart = carried.find((a) => a.blobs.some((b) => b.mediaType === HELM_CONFIG_MEDIA_TYPE));
   const layer = chart?.blobs.find((b) => CHART_LAYER_TYPES.has(b.mediaType));
