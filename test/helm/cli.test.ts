@@ -195,7 +195,7 @@ describe('charts from an HTTP repository', () => {
     expect(oci.stderr).toMatch(/charts\[0\]\.ref.*oci:\/\/registry\/path\/name:version/);
   });
 
-  it('unpack --to nexus: the .tgz and .prov are PUT byte-identical at the helm-hosted root; a re-run sends nothing', async () => {
+  it('unpack --to nexus: the .tgz and .prov are PUT byte-identical at the helm-hosted root; a re-run sends nothing; other bytes under the name fail, unchanged', async () => {
     const bundle = await packBundle(await manifest('charts-nexus', [
       `  - { repo: "${repo()}", name: web, version: "1.2.0" }`,
       `  - { repo: "${repo()}", name: tools, version: "0.1.0" }`,
@@ -224,6 +224,73 @@ describe('charts from an HTTP repository', () => {
     } finally {
       await d.close();
     }
+
+    // Other bytes under the same chart file name: a failure naming it, never an overwrite (exit 4).
+    const other = await startNexusDouble();
+    try {
+      await other.storage.put(other.repositories.get('helm-hosted')!, 'web-1.2.0.tgz', fx.archives['web-1.1.0.tgz'], { component: { name: 'web', version: '1.2.0' } });
+      const cfg = join(work, 'nexus-other.yaml');
+      await writeFile(cfg, [`trust: [${join(keys, 'outside.pub')}]`, 'targets:', '  nexus:', '    type: nexus', `    url: ${other.url}`,
+        '    usernameEnv: NEXUS_USER', '    passwordEnv: NEXUS_PASSWORD', '    repositories: { helm: helm-hosted }', ''].join('\n'));
+      const r = await runAirgap(['unpack', bundle, '--to', 'nexus', '--config', cfg, '--ledger', join(work, 'ledger-nexus-other.jsonl')], { cwd: work, env: { NEXUS_USER: DEFAULT_USER.username, NEXUS_PASSWORD: DEFAULT_USER.password } });
+      expect(r.exitCode).toBe(4);
+      expect(r.stderr).toContain('helm-hosted/web-1.2.0.tgz: already exists with a different checksum');
+      expect((await other.storage.read('helm-hosted', 'web-1.2.0.tgz'))!.equals(fx.archives['web-1.1.0.tgz'])).toBe(true);
+      expect((await other.storage.read('helm-hosted', 'tools-0.1.0.tgz'))!.equals(fx.archives['tools-0.1.0.tgz'])).toBe(true);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('credentials go to the repository host only; unset credential variables exit 2; a wrong repo URL exits 1 naming index.yaml', async () => {
+    const entries = defaultEntries();
+    // the same server under another host name: a chart on another host gets no Authorization (Helm's default)
+    entries.tools = [indexEntry('tools', '0.1.0', `http://localhost:${upstream.port}/cdn/tools-0.1.0.tgz`, fx.archives['tools-0.1.0.tgz'])];
+    await writeIndex(entries);
+    try {
+      const before = upstream.requests.length;
+      const file = await manifest('charts-auth', [
+        `  - { repo: "${repo()}", name: web, version: "1.2.0", usernameEnv: CHART_USER, passwordEnv: CHART_PASSWORD }`,
+        `  - { repo: "${repo()}", name: tools, version: "0.1.0", usernameEnv: CHART_USER, passwordEnv: CHART_PASSWORD }`,
+      ]);
+      const r = await runAirgap(['pack', file, '--out', join(work, 'out'), '--key', join(keys, 'outside.key'), '--cache', join(work, `cache-${++packs}`)], { cwd: work, env: { CHART_USER: 'reader', CHART_PASSWORD: 'chart-secret-pw' } });
+      expect(r.exitCode, r.stderr).toBe(0);
+      const basic = 'Basic ' + Buffer.from('reader:chart-secret-pw').toString('base64');
+      const reqs = upstream.requests.slice(before);
+      expect(reqs.filter((q) => q.path.startsWith('/stable/')).map((q) => q.headers.authorization)).toEqual(expect.arrayContaining([basic]));
+      expect(reqs.filter((q) => q.path.startsWith('/stable/')).every((q) => q.headers.authorization === basic)).toBe(true);
+      const cdn = reqs.filter((q) => q.path.startsWith('/cdn/'));
+      expect(cdn.length).toBeGreaterThan(0);
+      expect(cdn.every((q) => q.headers.authorization === undefined)).toBe(true);
+      expect(r.stdout + r.stderr).not.toContain('chart-secret-pw');
+
+      const unset = await runAirgap(['pack', file, '--dry-run', '--out', join(work, 'out'), '--cache', join(work, `cache-${++packs}`)], { cwd: work, env: { CHART_USER: 'reader' } });
+      expect(unset.exitCode).toBe(2);
+      expect(unset.stderr).toContain('environment variable CHART_PASSWORD is not set');
+    } finally {
+      await writeIndex(defaultEntries());
+    }
+    const wrong = await pack(await manifest('charts-wrong', [`  - { repo: "${upstream.url}nowhere", name: web }`]), ['--dry-run']);
+    expect(wrong.exitCode).toBe(1);
+    expect(wrong.stderr).toContain(`GET ${upstream.url}nowhere/index.yaml: HTTP 404`);
+  });
+
+  it('unpack dir: refuses to overwrite a chart file that holds other bytes; the other charts are published (exit 4)', async () => {
+    const bundle = await packBundle(await manifest('charts-conflict', [
+      `  - { repo: "${repo()}", name: web, version: "1.2.0" }`,
+      `  - { repo: "${repo()}", name: tools, version: "0.1.0" }`,
+    ]));
+    const mirror = join(work, 'mirror-conflict');
+    await mkdir(join(mirror, 'helm'), { recursive: true });
+    await writeFile(join(mirror, 'helm', 'web-1.2.0.tgz'), 'an older, different file');
+    const u = await runAirgap(['unpack', bundle, '--to', `dir:${mirror}`, '--pub', join(keys, 'outside.pub'), '--ledger', join(work, 'ledger-conflict.jsonl')]);
+    expect(u.exitCode).toBe(4);
+    expect(u.stderr).toContain(`${join(mirror, 'helm', 'web-1.2.0.tgz')} already exists with different content than chart web@1.2.0`);
+    expect(await readFile(join(mirror, 'helm', 'web-1.2.0.tgz'), 'utf8')).toBe('an older, different file');
+    expect((await readFile(join(mirror, 'helm', 'tools-0.1.0.tgz'))).equals(fx.archives['tools-0.1.0.tgz'])).toBe(true);
+    // the index lists what is in place and correct, not the refused chart
+    const index = parseYaml(await readFile(join(mirror, 'helm', 'index.yaml'), 'utf8'));
+    expect(Object.keys(index.entries)).toEqual(['tools']);
   });
 
   it('images: true with --dry-run lists each image found and where; this build cannot carry images yet, so the pack says so (exit 2)', async () => {

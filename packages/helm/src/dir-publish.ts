@@ -107,7 +107,8 @@ export const chartDirPublisher: PublishHalf = {
       const meta = a.meta as unknown as ChartMeta | undefined;
       if (meta?.source !== 'http') continue;
       const file = chartFileName(a.name, a.version);
-      if (!(await exists(join(dir, file)))) continue; // failed to publish: not listed
+      // Only what is in place with the bundle's bytes: a chart that failed (or was refused) is not listed.
+      if (!(await holds(join(dir, file), a.blobs[0]))) continue;
       put(a.name, a.version, {
         ...meta.entry,
         name: a.name,
@@ -133,6 +134,15 @@ function compareVersions(a: string, b: string): number {
   const vb = semver.valid(b);
   if (va && vb) return semver.compare(va, vb);
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function holds(path: string, blob: Descriptor): Promise<boolean> {
+  try {
+    if ((await stat(path)).size !== blob.size) return false;
+  } catch {
+    return false;
+  }
+  return (await sha256OfFile(path)) === blob.digest;
 }
 
 async function exists(path: string): Promise<boolean> {
