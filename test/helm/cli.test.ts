@@ -22,14 +22,18 @@ let prov: Buffer;
 /** Raw request URLs (with query) the upstream saw. */
 const seen: string[] = [];
 let packs = 0;
+let signerMade = false;
 
 const REGISTRY = 'registry.invalid:5000';
 
 async function clearsign(text: string): Promise<Buffer> {
   const home = join(work, 'gnupg');
-  await mkdir(home, { recursive: true, mode: 0o700 });
   const env = { GNUPGHOME: home };
-  await execa('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'Chart Signer <charts@example.test>', 'ed25519', 'sign', 'never'], { env });
+  if (!signerMade) {
+    await mkdir(home, { recursive: true, mode: 0o700 });
+    await execa('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'Chart Signer <charts@example.test>', 'ed25519', 'sign', 'never'], { env });
+    signerMade = true;
+  }
   const { stdout } = await execa('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--clearsign'], { env, input: text, stripFinalNewline: false, encoding: 'buffer' });
   return Buffer.from(stdout);
 }
@@ -184,6 +188,28 @@ describe('charts from an HTTP repository', () => {
     } finally {
       await writeIndex(defaultEntries());
     }
+  });
+
+  it('a .prov that signs other bytes fails the pack (exit 3); a second pack with the same cache downloads nothing again', async () => {
+    const goodProv = join(work, 'site', 'stable', 'charts', 'web-1.2.0.tgz.prov');
+    await writeFile(goodProv, await clearsign(`name: web\n\n...\nfiles:\n  web-1.2.0.tgz: sha256:${sha256Hex(Buffer.from('other bytes'))}\n`));
+    try {
+      const r = await pack(await manifest('charts-badprov', [`  - { repo: "${repo()}", name: web, version: "1.2.0" }`]));
+      expect(r.exitCode, r.stderr).toBe(3);
+      expect(r.stderr).toContain('chart web@1.2.0: ');
+      expect(r.stderr).toMatch(/web-1\.2\.0\.tgz\.prov\?token=abc is the provenance of other bytes/);
+    } finally {
+      await writeFile(goodProv, prov);
+    }
+    const file = await manifest('charts-cache', [`  - { repo: "${repo()}", name: web, version: "1.2.0" }`]);
+    const cache = join(work, 'cache-reuse');
+    const run = () => runAirgap(['pack', file, '--out', join(work, 'out'), '--key', join(keys, 'outside.key'), '--cache', cache], { cwd: work });
+    const gets = () => upstream.requests.filter((q) => q.path.startsWith('/stable/charts/')).length;
+    const before = gets();
+    expect((await run()).exitCode).toBe(0);
+    expect(gets() - before).toBe(2); // .tgz and .prov
+    expect((await run()).exitCode).toBe(0);
+    expect(gets() - before).toBe(2);
   });
 
   it('bad chart entries are refused with exit 2 naming the key', async () => {

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import {
   type Artifact, type Descriptor, type ErrorDetails, AirgapError, PartialError, type SourceContext, type SourceHalf, IntegrityError, UpstreamError, UsageError,
   failStatus, header, isDigest, safeUrl,
@@ -75,7 +76,7 @@ async function download(ctx: SourceContext, url: URL, headers: Record<string, st
 }
 
 /** The `.prov` beside the chart (repo-formats.md §2): 404 means the chart is not signed. */
-async function downloadProv(ctx: SourceContext, url: URL, headers: Record<string, string>, label: string): Promise<Descriptor | null> {
+async function downloadProv(ctx: SourceContext, url: URL, headers: Record<string, string>, label: string, tgzDigest: string): Promise<Descriptor | null> {
   const provUrl = new URL(url);
   provUrl.pathname += '.prov';
   const res = await ctx.http.request(provUrl, { headers, side: 'upstream', signal: ctx.signal });
@@ -84,7 +85,18 @@ async function downloadProv(ctx: SourceContext, url: URL, headers: Record<string
     return null;
   }
   if (res.status !== 200) await failStatus(res, 'GET', 'upstream');
-  return ctx.store.put(res.body, { subject: `${label} provenance (${safeUrl(provUrl)})` }, PROV_MEDIA_TYPE);
+  const d = await ctx.store.put(res.body, { subject: `${label} provenance (${safeUrl(provUrl)})` }, PROV_MEDIA_TYPE);
+  // The signed body ends with `files: {<chart>.tgz: sha256:…}` (repo-formats.md §2): a .prov for other
+  // bytes is worse than none. The PGP signature itself is for `helm verify` with the signer's keyring.
+  const text = d.size <= 1 << 20 ? await readFile(ctx.store.path(d.digest), 'utf8') : '';
+  const files = text.split(/^\.\.\.$/m)[1]?.split('-----BEGIN PGP SIGNATURE-----')[0] ?? '';
+  const signed = [...files.matchAll(/sha256:([a-f0-9]{64})/g)].map((m) => 'sha256:' + m[1]);
+  if (signed.length && !signed.includes(tgzDigest)) {
+    throw new IntegrityError(`${label}: ${safeUrl(provUrl)} is the provenance of other bytes (${signed[0]}), not of the chart (${tgzDigest})`, {
+      subject: label, hint: 'the repository serves a .prov that does not belong to this chart; ask its owner',
+    });
+  }
+  return d;
 }
 
 async function resolveHttp(spec: HttpChartSpec, ctx: SourceContext): Promise<Artifact[]> {
@@ -113,7 +125,7 @@ async function resolveHttp(spec: HttpChartSpec, ctx: SourceContext): Promise<Art
     tgz = await download(ctx, url, sendHeaders, expected, label, CHART_MEDIA_TYPE);
   }
   if (tgz && prov === undefined && !ctx.dryRun) {
-    prov = await downloadProv(ctx, url, sendHeaders, label);
+    prov = await downloadProv(ctx, url, sendHeaders, label, tgz.digest);
     await ctx.store.setRef(cacheKey, { digest: tgz.digest, size: tgz.size, prov } satisfies CacheRecord);
   }
   if (!tgz) {
@@ -135,7 +147,7 @@ async function resolveHttp(spec: HttpChartSpec, ctx: SourceContext): Promise<Art
       url: safeUrl(url),
       integrity: expected ? { digest: expected } : undefined,
       verified: (expected ? 'sha256 from the repository index.yaml, checked while streaming' : 'no digest in the repository index; sha256 recorded at pack')
-        + (prov ? '; .prov provenance file carried (not checked: no keyring)' : ''),
+        + (prov ? '; .prov provenance file carried (its sha256 of the chart checked; PGP signature not checked: no keyring)' : ''),
     },
     meta: meta as unknown as Record<string, unknown>,
   };
@@ -250,7 +262,7 @@ export const chartSource: SourceHalf<ChartSpec> = {
     // resolve() already streamed the bytes into the store; a blob evicted since is fetched again.
     if (!(await ctx.store.has(tgz.digest))) await download(ctx, url, headers, tgz.digest, label, CHART_MEDIA_TYPE);
     if (prov && !(await ctx.store.has(prov.digest))) {
-      const again = await downloadProv(ctx, url, headers, label);
+      const again = await downloadProv(ctx, url, headers, label, tgz.digest);
       if (again?.digest !== prov.digest) throw new IntegrityError(`${label}: the .prov file changed upstream while packing`, { subject: label });
     }
   },
