@@ -199,7 +199,9 @@ class TreeBuilder {
       const tasks: { edge: Edge; dep: TreeNode }[] = [];
       for (const edge of this.problemEdges(node)) {
         if (edge.peerConflicted) continue;
-        const dep = await this.nodeFromEdge(edge, null, null);
+        // npm/cli#9249: an optional peer is met by a node already in the tree when one fits.
+        const existing = edge.type === 'peerOptional' ? this.findHoistable(node.parent ?? node, edge) : undefined;
+        const dep = existing ? await this.nodeFromManifest(edge, existing.manifest!) : await this.nodeFromEdge(edge, null, null);
         if (dep) tasks.push({ edge, dep });
       }
       tasks.sort((a, b) => collate(a.edge.name, b.edge.name));
@@ -244,6 +246,26 @@ class TreeBuilder {
       if (!edge.valid) problems.push(edge);
     }
     return problems;
+  }
+
+  /** Breadth-first under `root`, the shallowest node that satisfies the edge (arborist #findHoistableNode). */
+  private findHoistable(root: TreeNode, edge: Edge): TreeNode | undefined {
+    const queue = [...root.children.values()];
+    while (queue.length) {
+      const n = queue.shift()!;
+      if (n.name === edge.name && satisfies(n, edge)) return n;
+      queue.push(...n.children.values());
+    }
+    return undefined;
+  }
+
+  private async nodeFromManifest(edge: Edge, manifest: VersionManifest): Promise<TreeNode> {
+    const vr = this.virtualRoot(edge.from);
+    const node = new TreeNode(edge.name, manifest, vr);
+    loadEdges(node, manifest);
+    vr.children.set(node.name, node);
+    await this.loadPeerSet(node);
+    return node;
   }
 
   /** A virtual root mirroring `source`'s dependencies, where a dependency and its peer set are loaded. */
@@ -402,8 +424,10 @@ class TreeBuilder {
     this.index(placed);
     for (const e of this.edgesIn(placed)) {
       if (e === edge || e.valid || e.peerConflicted) continue;
-      if (verdict === REPLACE) this.seen.delete(e.from);
-      if (!this.seen.has(e.from)) this.queue.push(e.from);
+      // `npm install` saves, so a node already visited whose edge this placement broke is visited
+      // again (arborist, npm/cli#8726), e.g. an optional peer range that a newer hoisted copy misses.
+      this.seen.delete(e.from);
+      this.queue.push(e.from);
     }
     this.queue.push(placed);
     this.opts.onPlaced?.(dep.manifest!);

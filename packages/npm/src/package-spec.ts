@@ -33,7 +33,7 @@ export function parseSpec(name: string, rawSpec: string): RegistrySpec | Unsuppo
     if (inner.type === 'unsupported' || inner.type === 'alias') return { type: 'unsupported', name, raw, why: 'nested or non-registry alias' };
     return { type: 'alias', name, sub: inner, raw };
   }
-  if (/^(?:file:|link:|git\+|git:|github:|gitlab:|bitbucket:|gist:|https?:|workspace:)/i.test(spec) || /^[.~/]/.test(spec) || /^[^@\s]+\/[^@\s]+$/.test(spec) || /\.t(?:ar\.)?gz$/i.test(spec)) {
+  if (/^(?:file:|link:|git\+|git:|github:|gitlab:|bitbucket:|gist:|https?:|workspace:)/i.test(spec) || /^(?:\.\.?(?:\/|$)|~\/|\/)/.test(spec) || /^[^@\s]+\/[^@\s]+$/.test(spec) || /\.t(?:ar\.)?gz$/i.test(spec)) {
     return { type: 'unsupported', name, raw, why: 'not a registry spec (git, URL, file or directory)' };
   }
   if (semver.valid(spec, true)) return { type: 'version', name, fetchSpec: spec, raw };
