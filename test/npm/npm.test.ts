@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Artifact, IntegrityError } from '@airgap/core';
 import { npm } from '@airgap/npm';
-import { startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
+import { runAirgap, runAirgapJson, startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
 import { deprecate, FIXTURES, publishFixtures, ROOTS } from './fixtures.js';
 import { artifactSet, capturingLogger, dirContext, npmLsSet, packLib, registriesContext, sourceContext, unpackLib } from './lib-helpers.js';
 import { npmClient, startVerdaccio, type Verdaccio } from './verdaccio.js';
@@ -202,5 +202,102 @@ describe('npm upstream integrity', () => {
     } finally {
       await writeFile(stored, original);
     }
+  });
+});
+
+describe('CLI: airgap pack → verify → unpack with npm', () => {
+  let keys: string;
+  let bundle: string;
+  let cliTarget: Verdaccio;
+  let server: StaticServer;
+  let config: string;
+  const env = () => ({ T_USER: cliTarget.user, T_PASS: cliTarget.password });
+
+  beforeAll(async () => {
+    keys = join(work, 'cli-keys');
+    const k = await runAirgap(['keygen', '--out-dir', keys, '--name', 'outside']);
+    expect(k.exitCode, k.stderr).toBe(0);
+    cliTarget = await startVerdaccio();
+    const mirror = join(work, 'cli-mirror');
+    await mkdir(mirror, { recursive: true });
+    server = await startStaticServer(mirror);
+    config = join(work, 'airgap.yaml');
+    await writeFile(config, [
+      `trust: [${join(keys, 'outside.pub')}]`,
+      'targets:',
+      '  inside:',
+      '    type: registries',
+      `    endpoints: { npm: "${cliTarget.url}" }`,
+      '    usernameEnv: T_USER',
+      '    passwordEnv: T_PASS',
+      '  mirror:',
+      '    type: dir',
+      `    path: ${mirror}`,
+      `    npm: { baseUrl: "${server.url}npm/" }`,
+      '',
+    ].join('\n'));
+    await writeFile(join(work, 'npm.yaml'), [
+      'apiVersion: airgap/v1',
+      'kind: Bundle',
+      'name: npm-e2e',
+      'npm:',
+      `  - registry: ${upstream.url}`,
+      `    packages: [${ROOTS.map((r) => JSON.stringify(r)).join(', ')}]`,
+      `    os: [${HOST_OS}]`,
+      '',
+    ].join('\n'));
+    const r = await runAirgapJson<{ bundle: string; artifacts: number }>(['pack', join(work, 'npm.yaml'), '--out', join(work, 'cli-out'), '--key', join(keys, 'outside.key'), '--cache', join(work, 'cli-cache')], { cwd: work });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.json.artifacts).toBe(upstreamSet.length);
+    bundle = r.json.bundle;
+  });
+
+  afterAll(async () => {
+    await Promise.all([cliTarget?.close(), server?.close()]);
+  });
+
+  it('verify accepts the bundle', async () => {
+    const r = await runAirgapJson(['verify', bundle, '--config', config]);
+    expect(r.exitCode, r.stderr).toBe(0);
+  });
+
+  it('unpack to a registries target: npm installs the upstream set from it; a re-run is all present with no PUT', async () => {
+    const ledger = join(work, 'cli-ledger.jsonl');
+    const r = await runAirgapJson(['unpack', bundle, '--to', 'inside', '--config', config, '--ledger', ledger], { env: env() });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(r.json.counts).toEqual({ pushed: upstreamSet.length });
+    expect(await installFrom(cliTarget.url, cliTarget.userconfig, 'cli-inside')).toEqual(upstreamSet);
+    const before = cliTarget.requests.length;
+    const again = await runAirgapJson(['unpack', bundle, '--to', 'inside', '--config', config, '--ledger', ledger], { env: env() });
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(again.json.counts).toEqual({ present: upstreamSet.length });
+    expect(cliTarget.requests.slice(before).filter((q) => q.method === 'PUT')).toEqual([]);
+  });
+
+  it('unpack to a dir target with npm.baseUrl: npm installs the upstream set from a static server', async () => {
+    const r = await runAirgapJson(['unpack', bundle, '--to', 'mirror', '--config', config, '--ledger', join(work, 'cli-ledger-dir.jsonl')]);
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(await installFrom(server.url + 'npm/', upstream.userconfig, 'cli-mirror')).toEqual(upstreamSet);
+  });
+
+  it('pack fails (exit 3) naming package and version when an upstream tarball was swapped', async () => {
+    const stored = join(upstream.storage, 'fx-plugin', 'fx-plugin-1.0.0.tgz');
+    const original = await readFile(stored);
+    await copyFile(tarballs.get('fx-peer-host@1.0.0')!, stored);
+    try {
+      const r = await runAirgap(['pack', join(work, 'npm.yaml'), '--out', join(work, 'cli-out-bad'), '--key', join(keys, 'outside.key'), '--cache', join(work, 'cli-cache-bad')], { cwd: work });
+      expect(r.exitCode).toBe(3);
+      expect(r.stderr).toMatch(/fx-plugin@1\.0\.0/);
+      expect(r.stderr).toMatch(/dist\.integrity/);
+    } finally {
+      await writeFile(stored, original);
+    }
+  });
+
+  it('a manifest entry with an unknown key is refused (exit 2)', async () => {
+    await writeFile(join(work, 'bad.yaml'), `apiVersion: airgap/v1\nkind: Bundle\nname: bad\nnpm:\n  - registry: ${upstream.url}\n    packages: [fx-app]\n    devDependencies: true\n`);
+    const r = await runAirgap(['pack', join(work, 'bad.yaml'), '--out', join(work, 'bad-out'), '--key', join(keys, 'outside.key')], { cwd: work });
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toMatch(/devDependencies/);
   });
 });

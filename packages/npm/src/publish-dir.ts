@@ -135,6 +135,8 @@ export const npmDirPublisher: PublishHalf = {
       const targets = name.startsWith('@') ? [name, escapeName(name), escapeName(name).replace('%2f', '%2F')] : [name];
       for (const t of targets) {
         const file = join(root, t);
+        // Unchanged packuments are not rewritten: a re-run that finds everything present writes nothing.
+        if ((await readFile(file, 'utf8').catch(() => undefined)) === text) continue;
         await mkdir(dirname(file), { recursive: true });
         await writeFileAtomic(file, text);
       }
