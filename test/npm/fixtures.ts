@@ -22,7 +22,15 @@ export interface FixturePackage {
 export async function publishFixtures(reg: Verdaccio, work: string, pkgs: FixturePackage[]): Promise<Map<string, string>> {
   const cache = join(work, 'npm-cache-publish');
   const tarballs = new Map<string, string>();
-  for (const p of pkgs) {
+  // Versions of one package go in order (the last one published without a tag becomes latest);
+  // different packages are published side by side.
+  const byName = new Map<string, FixturePackage[]>();
+  for (const p of pkgs) byName.set(p.name, [...(byName.get(p.name) ?? []), p]);
+  const groups = [...byName.values()];
+  const worker = async () => {
+    for (let g = groups.shift(); g; g = groups.shift()) for (const p of g) await publishOne(p);
+  };
+  const publishOne = async (p: FixturePackage) => {
     const dir = join(work, 'src', `${p.name.replace('/', '+')}@${p.version}`);
     await mkdir(dir, { recursive: true });
     const { tag, ...pkg } = p;
@@ -32,7 +40,8 @@ export async function publishFixtures(reg: Verdaccio, work: string, pkgs: Fixtur
     const file = join(dir, (JSON.parse(String(packed.stdout)) as { filename: string }[])[0].filename);
     await npmClient(['publish', file, ...(tag ? ['--tag', tag] : [])], { cwd: dir, userconfig: reg.userconfig, cache, registry: reg.url });
     tarballs.set(`${p.name}@${p.version}`, file);
-  }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
   return tarballs;
 }
 
