@@ -91,6 +91,36 @@ describe('npm source: the closure as npm installs it', () => {
     expect(artifactSet(only)).toEqual(['fx-app@1.0.0', 'fx-beta@2.0.0-beta.1', 'fx-util@1.2.0']);
   });
 
+  it('a second pack with the same cache downloads no tarball again', async () => {
+    const store = join(work, 'store-twice');
+    await packLib({ registry: upstream.url, packages: ROOTS, os: [HOST_OS] }, sourceContext(store));
+    const before = upstream.requests.length;
+    const again = await packLib({ registry: upstream.url, packages: ROOTS, os: [HOST_OS] }, sourceContext(store));
+    expect(artifactSet(again)).toEqual(upstreamSet);
+    const sent = upstream.requests.slice(before);
+    expect(sent.some((r) => r.method === 'GET')).toBe(true);
+    expect(sent.filter((r) => r.path.endsWith('.tgz'))).toEqual([]);
+  });
+
+  it('a tokenEnv that is not set is a usage error naming the variable', async () => {
+    const err = await packLib({ registry: upstream.url, packages: ['fx-app'], tokenEnv: 'AIRGAP_TEST_UNSET_TOKEN' }, sourceContext(join(work, 'store'))).catch((e) => e);
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toMatch(/AIRGAP_TEST_UNSET_TOKEN/);
+  });
+
+  it('a token from tokenEnv is sent to the registry, never printed', async () => {
+    process.env.AIRGAP_TEST_NPM_TOKEN = upstream.token;
+    try {
+      const before = upstream.requests.length;
+      const got = await packLib({ registry: upstream.url, packages: ['fx-beta@1.0.0'], tokenEnv: 'AIRGAP_TEST_NPM_TOKEN' }, sourceContext(join(work, 'store')));
+      expect(artifactSet(got)).toEqual(['fx-beta@1.0.0']);
+      expect(upstream.requests.slice(before).every((r) => r.authorization === `Bearer ${upstream.token}`)).toBe(true);
+      expect(JSON.stringify(got)).not.toContain(upstream.token);
+    } finally {
+      delete process.env.AIRGAP_TEST_NPM_TOKEN;
+    }
+  });
+
   it('fails with a message naming the spec when no version matches', async () => {
     await expect(packLib({ registry: upstream.url, packages: ['fx-util@^9'] }, sourceContext(join(work, 'store')))).rejects.toThrow(/no version of fx-util matches "\^9"/);
     await expect(packLib({ registry: upstream.url, packages: ['fx-missing'] }, sourceContext(join(work, 'store')))).rejects.toThrow(/fx-missing is not in the registry/);

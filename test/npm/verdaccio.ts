@@ -23,7 +23,7 @@ export interface Verdaccio {
   token: string;
   /** An npm userconfig holding the auth token for this registry. */
   userconfig: string;
-  requests: { method: string; path: string }[];
+  requests: { method: string; path: string; authorization?: string }[];
   close(): Promise<void>;
 }
 
@@ -86,9 +86,9 @@ export async function startVerdaccio(): Promise<Verdaccio> {
     await new Promise((r) => setTimeout(r, 200));
   }
 
-  const requests: { method: string; path: string }[] = [];
+  const requests: { method: string; path: string; authorization?: string }[] = [];
   const proxy = createServer((req: IncomingMessage, res) => {
-    requests.push({ method: req.method ?? 'GET', path: req.url ?? '/' });
+    requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', authorization: req.headers.authorization });
     const fwd = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${port}` } }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
