@@ -102,6 +102,16 @@ describe('npm source: the closure as npm installs it', () => {
     expect(sent.filter((r) => r.path.endsWith('.tgz'))).toEqual([]);
   });
 
+  it('fetch brings a tarball evicted from the cache back, checked against the recorded digest', async () => {
+    const a = artifacts.find((x) => x.name === '@fx/scoped')!;
+    const ctx = sourceContext(join(work, 'store-evicted'));
+    expect(await ctx.store.has(a.digest)).toBe(false);
+    await npm.source.fetch(a, ctx);
+    expect(await ctx.store.has(a.digest)).toBe(true);
+    const forged = { ...a, digest: 'sha256:' + 'ab'.repeat(32), blobs: [{ ...a.blobs[0], digest: 'sha256:' + 'ab'.repeat(32) }] };
+    await expect(npm.source.fetch(forged, sourceContext(join(work, 'store-forged')))).rejects.toThrow(/digest mismatch/);
+  });
+
   it('a tokenEnv that is not set is a usage error naming the variable', async () => {
     const err = await packLib({ registry: upstream.url, packages: ['fx-app'], tokenEnv: 'AIRGAP_TEST_UNSET_TOKEN' }, sourceContext(join(work, 'store'))).catch((e) => e);
     expect(err.exitCode).toBe(2);
