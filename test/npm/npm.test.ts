@@ -93,7 +93,9 @@ describe('npm source: the closure as npm installs it', () => {
 
   it('a second pack with the same cache downloads no tarball again', async () => {
     const store = join(work, 'store-twice');
+    const first = upstream.requests.length;
     await packLib({ registry: upstream.url, packages: ROOTS, os: [HOST_OS] }, sourceContext(store));
+    expect(upstream.requests.slice(first).filter((r) => r.method === 'GET' && r.path.endsWith('.tgz')).length).toBe(upstreamSet.length);
     const before = upstream.requests.length;
     const again = await packLib({ registry: upstream.url, packages: ROOTS, os: [HOST_OS] }, sourceContext(store));
     expect(artifactSet(again)).toEqual(upstreamSet);
@@ -332,6 +334,17 @@ describe('CLI: airgap pack → verify → unpack with npm', () => {
     } finally {
       await writeFile(stored, original);
     }
+  });
+
+  it('pack --dry-run lists the closure with sizes and downloads no tarball', async () => {
+    const before = upstream.requests.length;
+    const r = await runAirgapJson<{ artifacts: { name: string; version: string; size: number }[] }>(['pack', join(work, 'npm.yaml'), '--out', join(work, 'dry-out'), '--key', join(keys, 'outside.key'), '--cache', join(work, 'dry-cache'), '--dry-run'], { cwd: work });
+    expect(r.exitCode, r.stderr).toBe(0);
+    const text = JSON.stringify(r.json);
+    for (const m of upstreamSet) expect(text).toContain(m.slice(0, m.lastIndexOf('@')));
+    const sent = upstream.requests.slice(before);
+    expect(sent.filter((q) => q.method === 'GET' && q.path.endsWith('.tgz'))).toEqual([]);
+    expect(sent.filter((q) => q.method === "HEAD").length, JSON.stringify(sent)).toBe(upstreamSet.length);
   });
 
   it('a manifest entry with an unknown key is refused (exit 2)', async () => {

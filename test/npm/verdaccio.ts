@@ -88,8 +88,9 @@ export async function startVerdaccio(): Promise<Verdaccio> {
 
   const requests: { method: string; path: string; authorization?: string }[] = [];
   const proxy = createServer((req: IncomingMessage, res) => {
+    // The Host header is kept, so verdaccio writes tarball URLs that come back through this proxy.
     requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', authorization: req.headers.authorization });
-    const fwd = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: { ...req.headers, host: `127.0.0.1:${port}` } }, (up) => {
+    const fwd = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });

@@ -1,6 +1,6 @@
 import {
   type Artifact, type SourceContext, type SourceHalf, IntegrityError, UpstreamError, UsageError,
-  failStatus, redact, safeUrl,
+  failStatus, header, redact, safeUrl,
 } from '@airgap/core';
 import semver from 'semver';
 import { type ExpectedHash, expectedHash, verifiedBytes } from './integrity.js';
@@ -67,6 +67,17 @@ async function download(reg: Registry, m: VersionManifest, ctx: SourceContext, e
   }
 }
 
+/** --dry-run: the tarball's size from a HEAD (metadata only); the digest is unknown until downloaded. */
+async function tarballSize(reg: Registry, m: VersionManifest, ctx: SourceContext): Promise<DigestRef> {
+  const url = new URL(m.dist.tarball, reg.base);
+  const res = await ctx.http.request(url, { method: 'HEAD', headers: reg.headersFor(url), side: 'upstream', signal: ctx.signal });
+  await res.body.dump();
+  if (res.status !== 200) await failStatus(res, 'HEAD', 'upstream', `the tarball of ${m.name}@${m.version} is not downloadable`);
+  return { digest: DRY_RUN_DIGEST, size: Number(header(res, 'content-length') ?? 0) };
+}
+
+const DRY_RUN_DIGEST = 'sha256:' + '0'.repeat(64);
+
 function refKey(h: ExpectedHash): string {
   return `npm:${h.algorithm}-${h.value}`;
 }
@@ -106,7 +117,7 @@ export const npmSource: SourceHalf<NpmSpec> = {
       const key = `${m.name}@${m.version}`;
       let p = started.get(key);
       if (!p) {
-        p = (async () => (await cached(m, ctx)) ?? (ctx.dryRun ? { digest: 'sha256:' + '0'.repeat(64), size: 0 } : downloads.run(() => download(reg, m, ctx))))();
+        p = (async () => (await cached(m, ctx)) ?? (ctx.dryRun ? downloads.run(() => tarballSize(reg, m, ctx)) : downloads.run(() => download(reg, m, ctx))))();
         p.catch(() => undefined);
         started.set(key, p);
       }
@@ -160,7 +171,7 @@ export const npmSource: SourceHalf<NpmSpec> = {
         upstream: {
           url: safeUrl(new URL(m.dist.tarball, reg.base)),
           integrity: hash ? { [hash.source]: hash.source === 'integrity' ? String(m.dist.integrity) : String(m.dist.shasum) } : undefined,
-          verified: ctx.dryRun && d.size === 0 ? verifiedText(m) + ' (dry run: not downloaded)' : verifiedText(m),
+          verified: d.digest === DRY_RUN_DIGEST ? verifiedText(m) + ' (dry run: not downloaded)' : verifiedText(m),
         },
         meta: meta as unknown as Record<string, unknown>,
       });
