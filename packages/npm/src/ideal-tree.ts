@@ -55,8 +55,6 @@ class TreeNode {
     readonly name: string,
     readonly manifest: VersionManifest | null,
     public parent: TreeNode | null,
-    /** For a virtual root: the node whose dependencies it mirrors (arborist's sourceReference). */
-    readonly source?: TreeNode,
   ) {}
 
   get isRoot(): boolean {
@@ -270,7 +268,7 @@ class TreeBuilder {
 
   /** A virtual root mirroring `source`'s dependencies, where a dependency and its peer set are loaded. */
   private virtualRoot(source: TreeNode): TreeNode {
-    const vr = new TreeNode(source.name, source.manifest, null, source);
+    const vr = new TreeNode(source.name, source.manifest, null);
     if (source.isRoot) {
       for (const [n, e] of source.edgesOut) vr.edgesOut.set(n, new Edge(vr, n, e.rawSpec, e.type));
     } else if (source.manifest) loadEdges(vr, source.manifest);
@@ -320,7 +318,7 @@ class TreeBuilder {
     return listOk(mani.os, this.opts.os) && listOk(mani.cpu, this.opts.cpu);
   }
 
-  private async nodeFromSpec(edge: Edge, spec: RegistrySpec | UnsupportedSpec, vr: TreeNode): Promise<TreeNode | undefined> {
+  private async nodeFromSpec(edge: Edge, spec: RegistrySpec | UnsupportedSpec): Promise<TreeNode | undefined> {
     const mani = await this.pick(edge, spec);
     if (!mani) return undefined;
     const node = new TreeNode(edge.name, mani, null);
@@ -331,7 +329,7 @@ class TreeBuilder {
   /** arborist #nodeFromEdge: a node for the edge, in a virtual root, with its peer set loaded. */
   private async nodeFromEdge(edge: Edge, parentVr: TreeNode | null, secondEdge: Edge | null): Promise<TreeNode | undefined> {
     const vr = parentVr ?? this.virtualRoot(edge.from);
-    const first = await this.nodeFromSpec(edge, edge.spec, vr);
+    const first = await this.nodeFromSpec(edge, edge.spec);
     if (!first) {
       if (!parentVr) edge.skipped = true;
       return undefined;
@@ -342,7 +340,7 @@ class TreeBuilder {
     }
     let node = first;
     if (secondEdge && !secondEdge.valid) {
-      const second = await this.nodeFromSpec(secondEdge, secondEdge.spec, vr);
+      const second = await this.nodeFromSpec(secondEdge, secondEdge.spec);
       if (second && satisfies(second, edge)) node = second;
     }
     node.parent = vr;
