@@ -1,7 +1,8 @@
 import { EcosystemRegistry } from '@airgap/core';
 import { files } from '@airgap/files';
+import { nexusDriver, registriesDriver } from '@airgap/nexus';
 import { npm } from '@airgap/npm';
-import { dirDriver, registriesDriver } from './targets.js';
+import { dirDriver } from './targets.js';
 
 /**
  * Every ecosystem and target driver this build supports. Adding an ecosystem is its own package plus
@@ -11,4 +12,5 @@ export const ecosystems = new EcosystemRegistry()
   .register(files)
   .register(npm)
   .registerTarget(dirDriver)
+  .registerTarget(nexusDriver)
   .registerTarget(registriesDriver);
