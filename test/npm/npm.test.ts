@@ -13,6 +13,9 @@ import { runAirgap, runAirgapJson, startStaticServer, tempDir, type StaticServer
 import { deprecate, FIXTURES, publishFixtures, ROOTS } from './fixtures.js';
 import { artifactSet, capturingLogger, dirContext, npmLsSet, packLib, registriesContext, sourceContext, unpackLib } from './lib-helpers.js';
 import { npmClient, startVerdaccio, type Verdaccio } from './verdaccio.js';
+import { ContentStore } from '@airgap/core';
+import { startNexusDouble, type NexusDouble } from '../nexus-double/index.js';
+import { openNexus, publishContext } from '../nexus/support.js';
 
 const HOST_OS = process.platform;
 
@@ -176,6 +179,27 @@ describe('npm publish to a registry endpoint (verdaccio)', () => {
     } finally {
       await other.close();
     }
+  });
+});
+
+describe('npm publish to Nexus npm-hosted (the Nexus test double, nexus-api.md §8)', () => {
+  let nexus: NexusDouble;
+  beforeAll(async () => {
+    nexus = await startNexusDouble({ anonymousRead: true });
+  });
+  afterAll(async () => nexus?.close());
+
+  it('publishes through the nexus target; npm installs the upstream set from the repository; a re-run writes nothing', async () => {
+    const { target, http, opened } = await openNexus(nexus, { formats: ['npm'] });
+    const ctx = publishContext(new ContentStore(join(work, 'store')), target, http, opened.services);
+    const outcomes = await unpackLib(artifacts, npm.publish.endpoint!, ctx);
+    expect(outcomes.filter((o) => o.action !== 'pushed')).toEqual([]);
+    const writes = nexus.writes().length;
+    expect(writes).toBe(artifacts.length);
+    expect(await installFrom(`${nexus.url}repository/npm-hosted/`, upstream.userconfig, 'nexus')).toEqual(upstreamSet);
+    const again = await unpackLib(artifacts, npm.publish.endpoint!, ctx);
+    expect(again.map((o) => o.action)).toEqual(artifacts.map(() => 'present'));
+    expect(nexus.writes().length).toBe(writes);
   });
 });
 
