@@ -117,6 +117,18 @@ describe('npm source: the closure as npm installs it', () => {
     await expect(npm.source.fetch(forged, sourceContext(join(work, 'store-forged')))).rejects.toThrow(/digest mismatch/);
   });
 
+  it('registry: default is the registry npm is configured with, read from npm at run time', async () => {
+    const saved = process.env.npm_config_registry;
+    process.env.npm_config_registry = upstream.url;
+    try {
+      const got = await packLib({ registry: 'default', packages: ['fx-beta@1.0.0'] }, sourceContext(join(work, 'store')));
+      expect(got.map((a) => a.upstream.url)).toEqual([`${upstream.url}fx-beta/-/fx-beta-1.0.0.tgz`]);
+    } finally {
+      if (saved === undefined) delete process.env.npm_config_registry;
+      else process.env.npm_config_registry = saved;
+    }
+  });
+
   it('a tokenEnv that is not set is a usage error naming the variable', async () => {
     const err = await packLib({ registry: upstream.url, packages: ['fx-app'], tokenEnv: 'AIRGAP_TEST_UNSET_TOKEN' }, sourceContext(join(work, 'store'))).catch((e) => e);
     expect(err.exitCode).toBe(2);
