@@ -1,6 +1,7 @@
 import { EcosystemRegistry } from '@airgap/core';
 import { files } from '@airgap/files';
 import { nexusDriver, registriesDriver } from '@airgap/nexus';
+import { npm } from '@airgap/npm';
 import { pypi } from '@airgap/pypi';
 import { dirDriver } from './targets.js';
 
@@ -10,6 +11,7 @@ import { dirDriver } from './targets.js';
  */
 export const ecosystems = new EcosystemRegistry()
   .register(files)
+  .register(npm)
   .register(pypi)
   .registerTarget(dirDriver)
   .registerTarget(nexusDriver)
