@@ -1,4 +1,5 @@
 import { EcosystemRegistry } from '@airgap/core';
+import { apt } from '@airgap/apt';
 import { files } from '@airgap/files';
 
 /**
@@ -6,4 +7,5 @@ import { files } from '@airgap/files';
  * one line here (STYLE: one interface across ecosystems).
  */
 export const ecosystems = new EcosystemRegistry()
-  .register(files);
+  .register(files)
+  .register(apt);
