@@ -1,6 +1,7 @@
 import { EcosystemRegistry } from '@airgap/core';
 import { apt } from '@airgap/apt';
 import { files } from '@airgap/files';
+import { dirDriver, registriesDriver } from './targets.js';
 
 /**
  * Every ecosystem and target driver this build supports. Adding an ecosystem is its own package plus
@@ -8,4 +9,6 @@ import { files } from '@airgap/files';
  */
 export const ecosystems = new EcosystemRegistry()
   .register(files)
-  .register(apt);
+  .register(apt)
+  .registerTarget(dirDriver)
+  .registerTarget(registriesDriver);
