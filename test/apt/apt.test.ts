@@ -120,6 +120,21 @@ describe('apt source against a signed upstream made by dpkg-deb and apt-ftparchi
     }
   });
 
+  it('reads an archive that publishes only Packages.xz, without by-hash (as Debian does)', async () => {
+    const xz = join(dir, 'xz-only');
+    await execa('cp', ['-a', upstream.root, xz]);
+    await indexUpstream(xz, 'stable', arch, upstreamKey, { xzOnly: true });
+    const s = await startStaticServer(xz);
+    try {
+      const artifacts = await apt.source.resolve({ ...spec(), url: s.url }, sourceContext(join(dir, 'cache-xz'), dir, true));
+      expect(artifacts.map((a) => a.name)).toEqual(['base-init', 'httpd-alt', 'libc-fake', 'libweb', 'srv-a', 'srv-b', 'webapp', 'webapp-data']);
+      expect(s.requests.map((r) => r.path)).toContain(`/dists/stable/main/binary-${arch}/Packages.xz`);
+      expect(s.requests.some((r) => r.path.includes('by-hash'))).toBe(false);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('fails an index whose bytes differ from the Release SHA256', async () => {
     const bad = join(dir, 'bad-index');
     await execa('cp', ['-a', upstream.root, bad]);

@@ -108,24 +108,29 @@ export async function buildUpstream(dir: string, key: GpgKey, arch: string, spec
   return { root, suite, arch, debs, key };
 }
 
-export async function indexUpstream(root: string, suite: string, arch: string, key: GpgKey): Promise<void> {
+/** `xzOnly`: the index only as Packages.xz, without by-hash, as Debian's own main archive publishes it. */
+export async function indexUpstream(root: string, suite: string, arch: string, key: GpgKey, opts: { xzOnly?: boolean } = {}): Promise<void> {
   const bin = join(root, 'dists', suite, 'main', `binary-${arch}`);
+  await rm(bin, { recursive: true, force: true });
   await mkdir(bin, { recursive: true });
   const packages = String((await execa('apt-ftparchive', ['packages', 'pool/main'], { cwd: root })).stdout) + '\n';
-  await writeFile(join(bin, 'Packages'), packages);
-  const gz = gzipSync(packages);
-  await writeFile(join(bin, 'Packages.gz'), gz);
-  await mkdir(join(bin, 'by-hash/SHA256'), { recursive: true });
-  for (const f of ['Packages', 'Packages.gz']) {
-    const h = createHash('sha256').update(await readFile(join(bin, f))).digest('hex');
-    await copyFile(join(bin, f), join(bin, 'by-hash/SHA256', h));
+  if (opts.xzOnly) {
+    await execa('xz', ['-c'], { input: packages, stdout: { file: join(bin, 'Packages.xz') } });
+  } else {
+    await writeFile(join(bin, 'Packages'), packages);
+    await writeFile(join(bin, 'Packages.gz'), gzipSync(packages));
+    await mkdir(join(bin, 'by-hash/SHA256'), { recursive: true });
+    for (const f of ['Packages', 'Packages.gz']) {
+      const h = createHash('sha256').update(await readFile(join(bin, f))).digest('hex');
+      await copyFile(join(bin, f), join(bin, 'by-hash/SHA256', h));
+    }
   }
   const dists = join(root, 'dists', suite);
   for (const f of ['Release', 'InRelease', 'Release.gpg']) await rm(join(dists, f), { force: true });
   const o = (k: string, v: string) => ['-o', `APT::FTPArchive::Release::${k}=${v}`];
   const release = await execa('apt-ftparchive', [
     ...o('Origin', 'airgap-test'), ...o('Suite', suite), ...o('Codename', suite), ...o('Architectures', arch),
-    ...o('Components', 'main'), ...o('Acquire-By-Hash', 'yes'), 'release', join('dists', suite),
+    ...o('Components', 'main'), ...(opts.xzOnly ? [] : o('Acquire-By-Hash', 'yes')), 'release', join('dists', suite),
   ], { cwd: root });
   await writeFile(join(dists, 'Release'), String(release.stdout) + '\n');
   const gpg = (args: string[]) => execa('gpg', ['--batch', '--no-options', '--homedir', key.home, '--yes', '--local-user', key.fingerprint, ...args]);

@@ -147,8 +147,8 @@ const COMPRESSIONS: { ext: string; decode: (s: Readable) => { out: Readable; don
   {
     ext: '.xz',
     decode: (s) => {
-      const sub = execa('xz', ['-dc'], { stdin: s, stdout: 'pipe', buffer: false, stderr: 'pipe' });
-      return { out: sub.stdout as Readable, done: sub };
+      const sub = execa('xz', ['-dc'], { stdin: 'pipe', stdout: 'pipe', buffer: false, stderr: 'pipe' });
+      return { out: sub.stdout as Readable, done: Promise.all([pipeline(s, sub.stdin!), sub]) };
     },
   },
   { ext: '', decode: (s) => ({ out: s, done: Promise.resolve() }) },
@@ -212,8 +212,13 @@ export async function packagesIndex(vr: VerifiedRelease, component: string, arch
   });
 }
 
-/** `Architecture: all` packages are in every binary-<arch> index unless the Release says otherwise. */
+/**
+ * Whether `binary-all/Packages` must be read as well: as apt decides it (apt-pkg/deb/debmetaindex.cc),
+ * only when the Release lists `all` among its Architectures and does not say
+ * `No-Support-for-Architecture-all: Packages` (then `all` packages are in every binary-<arch> index).
+ */
 export function separateArchAll(vr: VerifiedRelease): boolean {
-  const v = field(vr.release, 'No-Support-for-Architecture-all');
-  return !/\bPackages\b/.test(v ?? '') && [...vr.sha256.keys()].some((p) => /\/binary-all\/Packages/.test(p));
+  const archs = (field(vr.release, 'Architectures') ?? '').split(/\s+/);
+  const noAll = /\bPackages\b/.test(field(vr.release, 'No-Support-for-Architecture-all') ?? '');
+  return archs.includes('all') && !noAll;
 }

@@ -3,13 +3,18 @@ import { type Stanza, field } from './control.js';
 import { type Relation, type RelationGroup, formatRelation, parseProvides, parseRelations } from './relations.js';
 import { compareVersions, satisfies } from './version.js';
 
-/** One binary package version from a Packages index, with where it came from. */
+/**
+ * One binary package version from a Packages index, with where it came from. Only the fields the
+ * closure needs are kept (a full Debian suite is ~65,000 stanzas); the whole stanza of a selected
+ * package is read again from its index afterwards.
+ */
 export interface Candidate<O = unknown> {
   name: string;
   version: string;
   arch: string;
   multiArch: string;
-  stanza: Stanza;
+  depends?: string;
+  preDepends?: string;
   origin: O;
 }
 
@@ -34,7 +39,10 @@ export class PackageUniverse<O = unknown> {
     const key = `${name}\0${version}\0${arch}`;
     if (this.seen.has(key)) return undefined;
     this.seen.add(key);
-    const cand: Candidate<O> = { name, version, arch, multiArch: (field(stanza, 'Multi-Arch') ?? 'no').toLowerCase(), stanza, origin };
+    const cand: Candidate<O> = {
+      name, version, arch, multiArch: (field(stanza, 'Multi-Arch') ?? 'no').toLowerCase(),
+      depends: field(stanza, 'Depends'), preDepends: field(stanza, 'Pre-Depends'), origin,
+    };
     push(this.byName, name, cand);
     this.sorted.delete(name);
     for (const p of parseProvidesSafe(field(stanza, 'Provides'))) push(this.providers, p.name, { by: cand, version: p.version });
@@ -177,7 +185,7 @@ export function resolveClosure<O>(universe: PackageUniverse<O>, roots: RelationG
     const contextArch = c.arch === 'all' ? native : c.arch;
     let groups: RelationGroup[];
     try {
-      groups = [...parseRelations(field(c.stanza, 'Pre-Depends')), ...parseRelations(field(c.stanza, 'Depends'))];
+      groups = [...parseRelations(c.preDepends), ...parseRelations(c.depends)];
     } catch (e) {
       throw new UpstreamError(`apt package ${c.name} ${c.version} has a malformed Depends field: ${(e as Error).message}`, { subject: `${c.name} ${c.version}`, cause: e });
     }

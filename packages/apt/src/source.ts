@@ -6,7 +6,7 @@ import {
 } from '@airgap/core';
 import { type ArchiveOrigin, type VerifiedRelease, fetchVerifiedRelease, packagesIndex, separateArchAll } from './archive.js';
 import { type Candidate, PackageUniverse, resolveClosure } from './closure.js';
-import { field } from './control.js';
+import { type Stanza, field } from './control.js';
 import { privateTempDir } from './gpg.js';
 import { type RelationGroup, parsePackageRequest } from './relations.js';
 import { readHostSources } from './sources-list.js';
@@ -18,6 +18,9 @@ export const DEB_MEDIA_TYPE = 'application/vnd.debian.binary-package';
 interface IndexOrigin {
   vr: VerifiedRelease;
   component: string;
+  /** The binary-<arch> index it was read from, and its place there (to read the full stanza again). */
+  indexArch: string;
+  ordinal: number;
 }
 
 const NODE_TO_DEB: Record<string, string> = { x64: 'amd64', arm64: 'arm64', ia32: 'i386', arm: 'armhf', ppc64: 'ppc64el', s390x: 's390x', riscv64: 'riscv64', loong64: 'loong64', mips64el: 'mips64el' };
@@ -117,12 +120,12 @@ function describe(origins: ArchiveOrigin[]): string {
   return origins.map((o) => `${safeUrl(o.uri)} ${o.suite} [${o.components.join(' ')}] (${o.architectures.join(', ')})`).join('; ');
 }
 
-function toArtifact(c: Candidate<IndexOrigin>, architectures: string[]): Artifact {
+function toArtifact(c: Candidate<IndexOrigin>, stanza: Stanza, architectures: string[]): Artifact {
   const { vr, component } = c.origin;
   const where = `${c.name} ${c.version} (${c.arch}) from ${vr.releaseUrl}`;
-  const sha = field(c.stanza, 'SHA256')?.toLowerCase();
-  const size = Number(field(c.stanza, 'Size'));
-  const filename = field(c.stanza, 'Filename');
+  const sha = field(stanza, 'SHA256')?.toLowerCase();
+  const size = Number(field(stanza, 'Size'));
+  const filename = field(stanza, 'Filename');
   if (!sha || !/^[0-9a-f]{64}$/.test(sha) || !Number.isSafeInteger(size) || !filename) {
     throw new UpstreamError(`apt package ${where} has no usable Filename, Size and SHA256 in its Packages stanza`, { subject: where, hint: 'airgap only takes packages whose SHA256 the signed index lists' });
   }
@@ -142,7 +145,7 @@ function toArtifact(c: Candidate<IndexOrigin>, architectures: string[]): Artifac
       verified: `${vr.releaseUrl} signature (gpgv, key ${vr.fingerprint}, keyring ${vr.origin.keyringLabel}) → ${component}/binary-${c.arch === 'all' ? architectures[0] : c.arch}/Packages SHA256 from Release → .deb SHA256 while streaming`,
     },
     meta: {
-      control: Object.fromEntries(c.stanza),
+      control: Object.fromEntries(stanza),
       component,
       suite: vr.origin.suite,
       architectures,
@@ -150,6 +153,35 @@ function toArtifact(c: Candidate<IndexOrigin>, architectures: string[]): Artifac
       release: vr.releaseUrl,
     },
   };
+}
+
+/**
+ * The whole Packages stanza of every selected candidate, read again from its index (now in the
+ * content store, so no request is made) by its place there, each index once.
+ */
+async function fullStanzas(selected: Candidate<IndexOrigin>[], ctx: SourceContext): Promise<Map<Candidate<IndexOrigin>, Stanza>> {
+  const byIndex = new Map<string, { vr: VerifiedRelease; component: string; arch: string; want: Map<number, Candidate<IndexOrigin>> }>();
+  const releases = new Map<VerifiedRelease, number>();
+  for (const c of selected) {
+    const { vr, component, indexArch, ordinal } = c.origin;
+    if (!releases.has(vr)) releases.set(vr, releases.size);
+    const key = `${releases.get(vr)}\0${component}\0${indexArch}`;
+    let entry = byIndex.get(key);
+    if (!entry) byIndex.set(key, (entry = { vr, component, arch: indexArch, want: new Map() }));
+    entry.want.set(ordinal, c);
+  }
+  const out = new Map<Candidate<IndexOrigin>, Stanza>();
+  for (const { vr, component, arch, want } of byIndex.values()) {
+    const index = await packagesIndex(vr, component, arch, ctx);
+    let ordinal = 0;
+    for await (const stanza of index!) {
+      const c = want.get(ordinal++);
+      if (c && field(stanza, 'Package')?.toLowerCase() === c.name && field(stanza, 'Version') === c.version) out.set(c, stanza);
+    }
+  }
+  const lost = selected.find((c) => !out.has(c));
+  if (lost) throw new InternalError(`apt: the index of ${lost.name} ${lost.version} changed in the cache while resolving`, { hint: 'run pack again' });
+  return out;
 }
 
 /**
@@ -187,7 +219,8 @@ export function aptSource(options: { hostRoot?: string } = {}): SourceHalf<AptSp
               const index = await packagesIndex(vr, component, arch, ctx);
               if (!index) continue;
               found = true;
-              for await (const stanza of index) universe.add(stanza, { vr, component });
+              let ordinal = 0;
+              for await (const stanza of index) universe.add(stanza, { vr, component, indexArch: arch, ordinal: ordinal++ });
             }
             if (!found) {
               const msg = `${vr.releaseUrl} lists no Packages index for component ${component} and architectures ${origin.architectures.join(', ')}`;
@@ -197,17 +230,18 @@ export function aptSource(options: { hostRoot?: string } = {}): SourceHalf<AptSp
           }
           ctx.log.debug(`apt: ${vr.releaseUrl} verified (key ${vr.fingerprint}); ${universe.size} package versions known`);
         }
+        const closure = resolveClosure(universe, roots, {
+          architectures,
+          dependencies: spec.dependencies ?? true,
+          alternatives: spec.alternatives ?? 'first',
+          exclude: new Set((spec.exclude ?? []).map((n) => n.toLowerCase())),
+          where: describe(origins),
+        });
+        const stanzas = await fullStanzas(closure, ctx);
+        return closure.map((c) => toArtifact(c, stanzas.get(c)!, architectures));
       } finally {
         await work.dispose();
       }
-      const closure = resolveClosure(universe, roots, {
-        architectures,
-        dependencies: spec.dependencies ?? true,
-        alternatives: spec.alternatives ?? 'first',
-        exclude: new Set((spec.exclude ?? []).map((n) => n.toLowerCase())),
-        where: describe(origins),
-      });
-      return closure.map((c) => toArtifact(c, architectures));
     },
 
     async fetch(artifact, ctx) {
