@@ -135,6 +135,22 @@ describe('apt source against a signed upstream made by dpkg-deb and apt-ftparchi
     }
   });
 
+  it('falls back to the plain index path when the mirror lacks by-hash/', async () => {
+    const plain = join(dir, 'no-by-hash');
+    await execa('cp', ['-a', upstream.root, plain]);
+    await rm(join(plain, `dists/stable/main/binary-${arch}/by-hash`), { recursive: true });
+    const s = await startStaticServer(plain);
+    try {
+      const artifacts = await apt.source.resolve({ ...spec(), url: s.url }, sourceContext(join(dir, 'cache-no-by-hash'), dir, true));
+      expect(artifacts.map((a) => a.name)).toContain('webapp');
+      const paths = s.requests.map((r) => `${r.path} ${r.method}`);
+      expect(paths.some((p) => p.includes('/by-hash/SHA256/'))).toBe(true);
+      expect(paths).toContain(`/dists/stable/main/binary-${arch}/Packages.gz GET`);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('fails an index whose bytes differ from the Release SHA256', async () => {
     const bad = join(dir, 'bad-index');
     await execa('cp', ['-a', upstream.root, bad]);

@@ -108,6 +108,12 @@ export async function fetchVerifiedRelease(origin: ArchiveOrigin, ctx: SourceCon
   const [release] = parseStanzas(verified.text);
   if (!release) throw new UpstreamError(`${safeUrl(releaseUrl)}: empty Release file`, { subject: safeUrl(releaseUrl) });
   checkValidUntil(release, safeUrl(releaseUrl));
+  const named = [field(release, 'Suite'), field(release, 'Codename')].filter(Boolean);
+  if (named.length && !named.includes(origin.suite)) {
+    // apt warns about this too ("Conflicting distribution"): a correctly signed Release of another suite
+    // served at this path, e.g. an old one replayed by a mirror.
+    ctx.log.warn(`apt: ${safeUrl(releaseUrl)} is for ${named.join('/')}, not ${origin.suite}`);
+  }
   const sha256 = new Map<string, { hash: string; size: number }>();
   for (const line of (field(release, 'SHA256') ?? '').split('\n')) {
     const m = /^\s*([0-9a-f]{64})\s+(\d+)\s+(\S+)\s*$/i.exec(line);
