@@ -8,6 +8,7 @@ import { apt, type AptSpec } from '@airgap/apt';
 import { startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
 import { type GpgKey, type Upstream, buildDeb, buildUpstream, indexUpstream, makeGpgKey, nativeArch, stopGpgAgent } from './upstream.js';
 import { pack, publishContext, sourceContext, unpack } from './pipeline.js';
+import { aptGet } from './apt-get.js';
 
 let dir: string;
 let upstream: Upstream;
@@ -35,20 +36,6 @@ const spec = (o: Partial<AptSpec> = {}): AptSpec => ({
 });
 
 const sha256 = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
-
-/** apt-get with every piece of state in `root`: only the given sources list, keyrings and an empty dpkg status. */
-async function aptGet(root: string, sourcesList: string, args: string[]) {
-  for (const d of ['state/lists/partial', 'cache/archives/partial', 'trusted.d', 'prefs.d']) await mkdir(join(root, d), { recursive: true });
-  await writeFile(join(root, 'status'), '');
-  return execa('apt-get', [
-    '-o', `Dir::Etc::SourceList=${sourcesList}`, '-o', 'Dir::Etc::SourceParts=/dev/null',
-    '-o', `Dir::State=${join(root, 'state')}`, '-o', `Dir::State::status=${join(root, 'status')}`,
-    '-o', `Dir::Cache=${join(root, 'cache')}`, '-o', `Dir::Etc::Trusted=${join(root, 'no-trusted.gpg')}`,
-    '-o', `Dir::Etc::TrustedParts=${join(root, 'trusted.d')}`, '-o', `Dir::Etc::PreferencesParts=${join(root, 'prefs.d')}`,
-    '-o', 'Dir::Etc::Preferences=/dev/null', '-o', 'Debug::NoLocking=1', '-o', 'APT::Sandbox::User=root',
-    '-o', `APT::Architecture=${arch}`, '-o', 'APT::Get::Assume-Yes=1', ...args,
-  ], { reject: false, env: { LC_ALL: 'C' } });
-}
 
 describe('apt source against a signed upstream made by dpkg-deb and apt-ftparchive', () => {
   it('resolves the closure: Pre-Depends, versioned Depends, first alternative, both providers of a virtual package, :any, arch all', async () => {
@@ -198,10 +185,10 @@ describe('apt dir mirror', () => {
       await mkdir(client, { recursive: true });
       const list = join(client, 'sources.list');
       await writeFile(list, `deb [signed-by=${join(mirror, 'apt/airgap-archive-keyring.gpg')}] ${served.url}apt stable main\n`);
-      const update = await aptGet(client, list, ['update']);
+      const update = await aptGet(client, list, arch, ['update']);
       expect(update.stderr).not.toMatch(/^(W|E):/m);
       expect(update.exitCode).toBe(0);
-      const install = await aptGet(client, list, ['install', '--download-only', 'webapp']);
+      const install = await aptGet(client, list, arch, ['install', '--download-only', 'webapp']);
       expect(install.exitCode, install.stderr + install.stdout).toBe(0);
       const fetched = (await readdir(join(client, 'cache/archives'))).filter((f) => f.endsWith('.deb')).sort();
       expect(fetched).toEqual(expect.arrayContaining([`webapp_1.0-1_${arch}.deb`, `libweb_2.1-1_${arch}.deb`, `base-init_1_${arch}.deb`, 'webapp-data_1.0-1_all.deb', `httpd-alt_1_${arch}.deb`]));
@@ -236,8 +223,8 @@ describe('apt dir mirror', () => {
       await mkdir(client, { recursive: true });
       const list = join(client, 'sources.list');
       await writeFile(list, `deb [trusted=yes] ${served.url}apt stable main\n`);
-      expect((await aptGet(client, list, ['update'])).exitCode).toBe(0);
-      const install = await aptGet(client, list, ['install', '--download-only', 'lonely']);
+      expect((await aptGet(client, list, arch, ['update'])).exitCode).toBe(0);
+      const install = await aptGet(client, list, arch, ['install', '--download-only', 'lonely']);
       expect(install.exitCode, install.stderr).toBe(0);
     } finally {
       await served.close();
