@@ -230,6 +230,20 @@ describe('apt dir mirror', () => {
       await served.close();
     }
   });
+  it('never overwrites a different file at a package\'s pool path, and says which', async () => {
+    const cache = join(dir, 'cache-conflict');
+    const ctx = sourceContext(cache, dir);
+    const mirror = join(dir, 'mirror-conflict');
+    const target = { type: 'dir' as const, name: 'm', path: mirror, config: { type: 'dir' as const, path: mirror } };
+    const [lonely] = await pack(spec({ packages: ['lonely'] }), ctx);
+    const path = join(mirror, 'apt', `pool/main/l/lonely/lonely_1_${arch}.deb`);
+    await mkdir(join(mirror, 'apt/pool/main/l/lonely'), { recursive: true });
+    await writeFile(path, 'not the package');
+    const err = await apt.publish.dir.exists(lonely, publishContext(new ContentStore(cache), target)).catch((e: unknown) => e);
+    expect((err as { exitCode?: number }).exitCode).toBe(1);
+    expect((err as Error).message).toContain(`${path} already exists with different content`);
+    expect(await readFile(path, 'utf8')).toBe('not the package');
+  });
 });
 
 describe('apt url: system', () => {
