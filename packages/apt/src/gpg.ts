@@ -55,6 +55,23 @@ export async function prepareKeyrings(keyrings: { files: string[] } | { armored:
   return out;
 }
 
+/** gpgv's status keywords (doc/DETAILS of GnuPG) in an operator's words. */
+function statusWords(keyword: string, keyId: string): string {
+  switch (keyword) {
+    case 'NO_PUBKEY':
+    case 'ERRSIG':
+      return `signed by key ${keyId || '(unknown)'}, which the keyring does not hold (${keyword})`;
+    case 'BADSIG':
+      return `bad signature by key ${keyId}: the file was changed after it was signed (BADSIG)`;
+    case 'EXPKEYSIG':
+      return `the signing key ${keyId} has expired (EXPKEYSIG)`;
+    case 'REVKEYSIG':
+      return `the signing key ${keyId} was revoked (REVKEYSIG)`;
+    default:
+      return `the signature has expired (${keyword})`;
+  }
+}
+
 export interface VerifiedSignature {
   /** The signed text: the body of a clearsigned InRelease, or the Release file. */
   text: string;
@@ -80,10 +97,10 @@ export async function verifyRelease(opts: { signed: string; detached?: string; k
   else args.push('--output', out, opts.signed);
   const r = await execa('gpgv', args, { reject: false, stdin: 'ignore', env: { LC_ALL: 'C' } });
   const status = String(r.stdout);
-  const bad = /^\[GNUPG:\] (BADSIG|ERRSIG|EXPKEYSIG|REVKEYSIG|EXPSIG|NO_PUBKEY)\b/m.exec(status);
+  const bad = /^\[GNUPG:\] (BADSIG|ERRSIG|EXPKEYSIG|REVKEYSIG|EXPSIG|NO_PUBKEY)\b ?(\S*)/m.exec(status);
   const valid = /^\[GNUPG:\] VALIDSIG ([0-9A-F]{40,64})/m.exec(status);
   if (r.exitCode !== 0 || bad || !valid || !/^\[GNUPG:\] GOODSIG /m.test(status)) {
-    const why = bad ? bad[1] : String(r.stderr).trim().split('\n').pop() || `gpgv exit ${r.exitCode}`;
+    const why = bad ? statusWords(bad[1], bad[2]) : String(r.stderr).trim().split('\n').pop() || `gpgv exit ${r.exitCode}`;
     throw new TrustError(`apt Release signature of ${opts.url} does not verify with keyring ${opts.keyringLabel}: ${why}`, {
       subject: opts.url,
       hint: 'use the keyring of the archive that signs this Release (manifest keyring, or the source Signed-By); never disable the check',
