@@ -185,7 +185,8 @@ async function writeRelease(suiteDir: string, suite: string, ctx: PublishContext
     // A stale signature over an older Release would make apt refuse the mirror ("BADSIG"): remove it.
     await rm(join(suiteDir, 'InRelease'), { force: true });
     await rm(join(suiteDir, 'Release.gpg'), { force: true });
-    ctx.log.warn(`apt mirror ${suiteDir} is unsigned (no targets.${ctx.target.name}.apt.gpgKey): clients must mark it [trusted=yes] (see docs/apt.md)`);
+    const how = ctx.target.name.startsWith('dir:') ? 'unpack to a configured dir target with apt.gpgKey' : `set targets.${ctx.target.name}.apt.gpgKey`;
+    ctx.log.warn(`apt mirror ${suiteDir} is unsigned: clients must mark it [trusted=yes], or ${how} to sign it (docs/apt.md)`);
     return;
   }
   const base = ctx.config.configFile ? dirname(ctx.config.configFile) : process.cwd();
