@@ -156,6 +156,15 @@ describe('resolveClosure', () => {
     expect(ids(resolveClosure(universe(), [parsePackageRequest('app=1.0')], opts({ dependencies: false })))).toEqual(['app=1.0/amd64']);
   });
 
+  it('prefers the default pin priority over a newer version from a NotAutomatic suite (backports), as apt does', () => {
+    const u = universe();
+    for (const st of parseStanzas('Package: libfoo\nVersion: 9.0\nArchitecture: amd64\n\nPackage: init-tools\nVersion: 2~bpo1\nArchitecture: amd64\n')) u.add(st, 'backports', 1);
+    expect(ids(resolveClosure(u, [parsePackageRequest('init-tools')], opts()))).toEqual(['init-tools=1/amd64']);
+    expect(ids(resolveClosure(u, [parsePackageRequest('libfoo (<< 1:0)')], opts()))).toEqual(['libfoo=2.1/amd64', 'libfoo-data=2.1/all']);
+    // Only the backport satisfies the relation: it is taken.
+    expect(ids(resolveClosure(u, [parsePackageRequest('init-tools (>= 2~)')], opts()))).toEqual(['init-tools=2~bpo1/amd64']);
+  });
+
   it('refuses a package that is not there (usage) and a dependency nothing satisfies (upstream), naming them', () => {
     expect(() => resolveClosure(universe(), [parsePackageRequest('nope')], opts())).toThrow(UsageError);
     expect(() => resolveClosure(universe(), [parsePackageRequest('app (>= 3)')], opts())).toThrow(/app \(>= 3\) is not in test archive/);

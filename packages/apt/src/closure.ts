@@ -15,6 +15,11 @@ export interface Candidate<O = unknown> {
   multiArch: string;
   depends?: string;
   preDepends?: string;
+  /**
+   * apt's default pin priority of its source: 500, or 1 for a Release marked `NotAutomatic: yes`
+   * (backports, experimental), 100 with `ButAutomaticUpgrades: yes` too (apt_preferences(5)).
+   */
+  priority: number;
   origin: O;
 }
 
@@ -31,7 +36,7 @@ export class PackageUniverse<O = unknown> {
   private readonly sorted = new Set<string>();
 
   /** Adds a stanza; a (name, version, arch) already known from an earlier source is kept as it was. */
-  add(stanza: Stanza, origin: O): Candidate<O> | undefined {
+  add(stanza: Stanza, origin: O, priority = 500): Candidate<O> | undefined {
     const name = field(stanza, 'Package')?.toLowerCase();
     const version = field(stanza, 'Version');
     const arch = field(stanza, 'Architecture');
@@ -41,7 +46,7 @@ export class PackageUniverse<O = unknown> {
     this.seen.add(key);
     const cand: Candidate<O> = {
       name, version, arch, multiArch: (field(stanza, 'Multi-Arch') ?? 'no').toLowerCase(),
-      depends: field(stanza, 'Depends'), preDepends: field(stanza, 'Pre-Depends'), origin,
+      depends: field(stanza, 'Depends'), preDepends: field(stanza, 'Pre-Depends'), priority, origin,
     };
     push(this.byName, name, cand);
     this.sorted.delete(name);
@@ -53,11 +58,11 @@ export class PackageUniverse<O = unknown> {
     return this.seen.size;
   }
 
-  /** Versions of a real package, newest first (apt's candidate is the newest at equal pin priority). */
+  /** Versions of a real package, apt's candidate order: highest pin priority first, then newest. */
   versions(name: string): Candidate<O>[] {
     const list = this.byName.get(name) ?? [];
     if (!this.sorted.has(name)) {
-      list.sort((a, b) => compareVersions(b.version, a.version) || cmp(a.arch, b.arch));
+      list.sort((a, b) => b.priority - a.priority || compareVersions(b.version, a.version) || cmp(a.arch, b.arch));
       this.sorted.add(name);
     }
     return list;
@@ -99,7 +104,7 @@ export interface ClosureOptions {
  * alternatives (the first satisfiable one, or all), virtual packages through Provides (versioned
  * Provides satisfy versioned relations, unversioned ones only unversioned), `:any`/`:native`
  * qualifiers and `Architecture: all`. Where a relation names a real package, its newest version that
- * satisfies the relation is taken. A purely virtual relation takes every provider, since apt's own
+ * satisfies the relation is taken (at the highest pin priority that has one). A purely virtual relation takes every provider, since apt's own
  * pick among providers depends on the target system, and a mirror must serve whichever it picks
  * (repo-formats §3 pitfall 4). Excluded names are never entered, so what only they needed stays out.
  */
@@ -131,8 +136,8 @@ export function resolveClosure<O>(universe: PackageUniverse<O>, roots: RelationG
       .versions(rel.name)
       .filter((c) => archOk(c, rel, contextArch) && (!rel.op || satisfies(c.version, rel.op, rel.version!)));
     if (real.length) {
-      // Newest first already; among equal versions prefer the context's architecture.
-      const best = real.reduce((a, b) => (compareVersions(b.version, a.version) > 0 || (b.version === a.version && archRank(b.arch, contextArch) < archRank(a.arch, contextArch)) ? b : a));
+      // In candidate order already; among equal versions prefer the context's architecture.
+      const best = real.reduce((a, b) => (b.priority === a.priority && b.version === a.version && archRank(b.arch, contextArch) < archRank(a.arch, contextArch) ? b : a));
       return [best];
     }
     const byProvider = new Map<string, Candidate<O>>();
@@ -142,7 +147,7 @@ export function resolveClosure<O>(universe: PackageUniverse<O>, roots: RelationG
       if (rel.op && !(p.version && satisfies(p.version, rel.op, rel.version!))) continue;
       const k = `${c.name}\0${c.arch}`;
       const prev = byProvider.get(k);
-      if (!prev || compareVersions(c.version, prev.version) > 0) byProvider.set(k, c);
+      if (!prev || c.priority > prev.priority || (c.priority === prev.priority && compareVersions(c.version, prev.version) > 0)) byProvider.set(k, c);
     }
     return [...byProvider.values()].sort((a, b) => cmp(a.name, b.name) || cmp(a.arch, b.arch));
   };

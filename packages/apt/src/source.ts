@@ -116,6 +116,12 @@ async function originsOf(spec: AptSpec, ctx: SourceContext, hostRoot: string): P
   return origins;
 }
 
+/** apt's default pin priority of a Release (apt_preferences(5)): NotAutomatic suites only when nothing else fits. */
+function pinPriority(vr: VerifiedRelease): number {
+  if (!/^yes$/i.test(field(vr.release, 'NotAutomatic') ?? '')) return 500;
+  return /^yes$/i.test(field(vr.release, 'ButAutomaticUpgrades') ?? '') ? 100 : 1;
+}
+
 function describe(origins: ArchiveOrigin[]): string {
   return origins.map((o) => `${safeUrl(o.uri)} ${o.suite} [${o.components.join(' ')}] (${o.architectures.join(', ')})`).join('; ');
 }
@@ -213,6 +219,7 @@ export function aptSource(options: { hostRoot?: string } = {}): SourceHalf<AptSp
         for (const origin of origins) {
           const vr = await fetchVerifiedRelease(origin, ctx, work.path);
           const archs = separateArchAll(vr) ? [...origin.architectures, 'all'] : origin.architectures;
+          const priority = pinPriority(vr);
           for (const component of origin.components) {
             let found = false;
             for (const arch of archs) {
@@ -220,7 +227,7 @@ export function aptSource(options: { hostRoot?: string } = {}): SourceHalf<AptSp
               if (!index) continue;
               found = true;
               let ordinal = 0;
-              for await (const stanza of index) universe.add(stanza, { vr, component, indexArch: arch, ordinal: ordinal++ });
+              for await (const stanza of index) universe.add(stanza, { vr, component, indexArch: arch, ordinal: ordinal++ }, priority);
             }
             if (!found) {
               const msg = `${vr.releaseUrl} lists no Packages index for component ${component} and architectures ${origin.architectures.join(', ')}`;
