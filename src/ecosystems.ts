@@ -1,7 +1,8 @@
 import { EcosystemRegistry } from '@airgap/core';
 import { apt } from '@airgap/apt';
 import { files } from '@airgap/files';
-import { dirDriver, registriesDriver } from './targets.js';
+import { nexusDriver, registriesDriver } from '@airgap/nexus';
+import { dirDriver } from './targets.js';
 
 /**
  * Every ecosystem and target driver this build supports. Adding an ecosystem is its own package plus
@@ -11,4 +12,5 @@ export const ecosystems = new EcosystemRegistry()
   .register(files)
   .register(apt)
   .registerTarget(dirDriver)
+  .registerTarget(nexusDriver)
   .registerTarget(registriesDriver);
