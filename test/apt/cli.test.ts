@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAirgap, runAirgapJson, startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
 import { type GpgKey, type Upstream, buildDeb, buildUpstream, makeGpgKey, nativeArch, stopGpgAgent } from './upstream.js';
 import { aptGet } from './apt-get.js';
+import { DEFAULT_USER, startNexusDouble } from '../nexus-double/index.js';
 
 let work: string;
 let upstream: Upstream;
@@ -110,6 +111,38 @@ describe('airgap pack/unpack with apt', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     const ledger2 = (await readFile(join(work, 'ledger.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(ledger2.filter((r) => r.kind === 'apt' && r.action === 'present')).toHaveLength(8);
+  });
+
+  it('unpack --to a nexus target POSTs every .deb once, byte-identical; a re-run sends nothing', async () => {
+    const packed = await runAirgapJson<{ bundle: string }>(
+      ['pack', await manifest('apt-nexus'), '--out', join(work, 'out-nexus'), '--key', join(keys, 'outside.key'), '--cache', join(work, 'cache-e2e')], { cwd: work });
+    expect(packed.exitCode, packed.stderr).toBe(0);
+    const nexus = await startNexusDouble();
+    try {
+      const config = join(work, 'nexus.yaml');
+      await writeFile(config, `trust: [${join(keys, 'outside.pub')}]\ntargets:\n  nexus:\n    type: nexus\n    url: ${nexus.url}\n    usernameEnv: NEXUS_USER\n    passwordEnv: NEXUS_PASSWORD\n    repositories: { apt: apt-hosted }\n`);
+      const env = { NEXUS_USER: DEFAULT_USER.username, NEXUS_PASSWORD: DEFAULT_USER.password, HTTP_PROXY: undefined, http_proxy: undefined };
+      const ledger = join(work, 'nexus-ledger.jsonl');
+      const u = await runAirgap(['unpack', packed.json.bundle, '--to', 'nexus', '--config', config, '--ledger', ledger], { cwd: work, env });
+      expect(u.exitCode, u.stderr + u.stdout).toBe(0);
+      const posts = nexus.writes();
+      expect(posts.map((r) => `${r.method} ${r.path} ${r.status}`)).toEqual(Array(8).fill('POST /repository/apt-hosted/ 201'));
+      const closure = ['base-init_1', 'httpd-alt_1', 'libc-fake_2.36', 'libweb_2.1-1', 'srv-a_1', 'srv-b_1', 'webapp_1.0-1'].map((p) => `${p}_${arch}`).concat('webapp-data_1.0-1_all');
+      for (const id of closure) {
+        const file = upstream.debs[id];
+        const [name, version, a] = id.split('_');
+        const stored = await nexus.storage.read('apt-hosted', `pool/${name[0]}/${name}/${name}_${version}_${a}.deb`);
+        expect(stored, id).toBeDefined();
+        expect(createHash('sha256').update(stored!).digest('hex')).toBe(await sha256(file));
+      }
+      const again = await runAirgap(['unpack', packed.json.bundle, '--to', 'nexus', '--config', config, '--ledger', ledger], { cwd: work, env });
+      expect(again.exitCode, again.stderr).toBe(0);
+      expect(nexus.writes()).toHaveLength(8);
+      const records = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+      expect(records.filter((r) => r.kind === 'apt' && r.action === 'present')).toHaveLength(8);
+    } finally {
+      await nexus.close();
+    }
   });
 
   it('with the wrong keyring exits 3 naming the Release file, and leaves no bundle', async () => {

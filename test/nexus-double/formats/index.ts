@@ -1,5 +1,6 @@
 import type { FormatHandler } from '../types.js';
+import { apt } from './apt.js';
 import { raw } from './raw.js';
 
 /** Every format the double speaks. One module per format; add yours here (README.md). */
-export const formats: FormatHandler[] = [raw];
+export const formats: FormatHandler[] = [raw, apt];
