@@ -2,6 +2,7 @@ import { EcosystemRegistry } from '@airgap/core';
 import { apt } from '@airgap/apt';
 import { files } from '@airgap/files';
 import { nexusDriver, registriesDriver } from '@airgap/nexus';
+import { pypi } from '@airgap/pypi';
 import { dirDriver } from './targets.js';
 
 /**
@@ -11,6 +12,7 @@ import { dirDriver } from './targets.js';
 export const ecosystems = new EcosystemRegistry()
   .register(files)
   .register(apt)
+  .register(pypi)
   .registerTarget(dirDriver)
   .registerTarget(nexusDriver)
   .registerTarget(registriesDriver);
