@@ -36,7 +36,7 @@ if (process.argv[2] === 'child') {
     const dir = join(outDir, 'ours');
     const r = await bundle.writeBundle({
       outDir: dir, name: 'bench', created: new Date(), index: state.index, chunkSize: CHUNK, key, toolVersion: 'bench',
-      blobs: state.index.blobs.map((d) => ({ descriptor: d, open: () => store.open(d.digest) })),
+      blobs: state.index.blobs.map((d) => ({ descriptor: d, open: () => store.open(d.digest), ...(process.env.BENCH_STREAMS ? {} : { path: store.path(d.digest) }) })),
     });
     writeFileSync(join(work, 'last-bundle'), r.dir);
   } else if (mode === 'verify') {

@@ -1,3 +1,4 @@
+import type { FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 
 export interface PartInfo {
@@ -32,6 +33,7 @@ function partWorkerMain(): void {
   let size = 0;
   let hash: any;
   let failed = false;
+  const SLICE = 128 << 10;
   const name = (n: number) => `part-${String(n).padStart(5, '0')}`;
   const closePart = () => {
     if (fd < 0) return;
@@ -64,9 +66,16 @@ function partWorkerMain(): void {
               hash = createHash('sha256');
             }
             const n = Math.min(chunkSize - size, buf.length - off);
-            const piece = buf.subarray(off, off + n);
-            hash.update(piece);
-            for (let w = 0; w < n; ) w += fs.writeSync(fd, piece, w, n - w);
+            // Hash and write in 128 KiB slices: each slice is written while it is still in the CPU cache,
+            // and writes of this size into the page cache measured 4-5x faster (less system time)
+            // than 1-4 MiB writes of the same bytes (test/bench/bundle.mjs).
+            for (let at = off; at < off + n; ) {
+              const end = Math.min(at + SLICE, off + n);
+              const slice = buf.subarray(at, end);
+              hash.update(slice);
+              for (let w = 0; w < slice.length; ) w += fs.writeSync(fd, slice, w, slice.length - w);
+              at = end;
+            }
             size += n;
             off += n;
           }
@@ -153,6 +162,25 @@ export class PartWriter {
       off += n;
       if (this.used === STAGE) this.send();
     }
+  }
+
+  /**
+   * Copy `size` bytes of an open file straight into the stage buffers (no intermediate buffer, no
+   * allocation per chunk). Returns the bytes actually read; fewer than `size` means the file is short.
+   */
+  async writeFrom(fh: FileHandle, size: number): Promise<number> {
+    let pos = 0;
+    while (pos < size) {
+      if (!this.cur) this.cur = new Uint8Array(await this.take());
+      const want = Math.min(STAGE - this.used, size - pos);
+      const { bytesRead } = await fh.read(this.cur, this.used, want, pos);
+      if (bytesRead === 0) break;
+      this.used += bytesRead;
+      this.accepted += bytesRead;
+      pos += bytesRead;
+      if (this.used === STAGE) this.send();
+    }
+    return pos;
   }
 
   private send(): void {
