@@ -1,0 +1,110 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type Artifact, type SourceContext, type SourceHalf, OCTET_STREAM, UpstreamError, IntegrityError,
+  failStatus, header, safeUrl,
+} from '@airgap/core';
+import type { FileSpec } from './spec.js';
+import { targetPath } from './target-path.js';
+
+interface UrlCacheEntry {
+  digest: string;
+  size: number;
+  etag?: string;
+  lastModified?: string;
+}
+
+type Origin = { kind: 'local'; path: string; display: string } | { kind: 'http'; url: URL; display: string };
+
+function originOf(spec: FileSpec, manifestDir: string): Origin {
+  const u = spec.url;
+  if (/^https?:\/\//i.test(u)) {
+    const url = new URL(u);
+    return { kind: 'http', url, display: safeUrl(url) };
+  }
+  const path = u.startsWith('file://') ? fileURLToPath(u) : isAbsolute(u) ? u : resolvePath(manifestDir, u);
+  return { kind: 'local', path, display: u.startsWith('file://') ? u : path };
+}
+
+/**
+ * A file's digest and size are only known from its bytes, so resolving downloads it into the cache.
+ * With a `sha256` in the manifest a cached copy is used without any request; without one, the cached
+ * ETag/Last-Modified makes the second pack a conditional GET answered with 304 (nothing downloaded).
+ */
+export const fileSource: SourceHalf<FileSpec> = {
+  async resolve(spec, ctx) {
+    const origin = originOf(spec, ctx.manifestDir);
+    const name = targetPath(origin.kind === 'http' ? origin.url.pathname : origin.path, spec.path);
+    const expected = spec.sha256 ? 'sha256:' + spec.sha256.toLowerCase() : undefined;
+    const integrity = spec.sha256 ? { sha256: spec.sha256.toLowerCase() } : undefined;
+    const make = (digest: string, size: number, verified: string): Artifact => ({
+      kind: 'file', name, version: '', digest,
+      blobs: [{ mediaType: OCTET_STREAM, digest, size }],
+      upstream: { url: origin.display, integrity, verified },
+      meta: { path: name },
+    });
+    const verifiedText = expected ? 'sha256 from manifest, checked while streaming' : 'no upstream checksum given; sha256 recorded at pack';
+
+    if (expected && (await ctx.store.has(expected))) {
+      return [make(expected, (await ctx.store.size(expected))!, verifiedText)];
+    }
+    if (origin.kind === 'local') {
+      let st;
+      try {
+        st = await stat(origin.path);
+      } catch (e) {
+        throw new UpstreamError(`file source ${origin.display}: not found`, { subject: origin.display, hint: 'check the path in the manifest (relative paths are relative to the manifest)', cause: e });
+      }
+      if (!st.isFile()) throw new UpstreamError(`file source ${origin.display}: not a regular file`, { subject: origin.display });
+      if (ctx.dryRun && expected) return [make(expected, st.size, verifiedText)];
+      const d = await put(ctx, createReadStream(origin.path, { highWaterMark: 1 << 20 }), expected, origin.display);
+      return [make(d.digest, d.size, verifiedText)];
+    }
+
+    const cacheKey = 'files:' + origin.url.toString();
+    const cached = expected ? undefined : await ctx.store.getRef<UrlCacheEntry>(cacheKey);
+    const usable = cached && (await ctx.store.has(cached.digest)) ? cached : undefined;
+    const headers: Record<string, string> = {};
+    if (usable?.etag) headers['if-none-match'] = usable.etag;
+    else if (usable?.lastModified) headers['if-modified-since'] = usable.lastModified;
+    const res = await ctx.http.request(origin.url, { method: ctx.dryRun ? 'HEAD' : 'GET', headers, side: 'upstream', signal: ctx.signal });
+    if (res.status === 304 && usable) {
+      await res.body.dump();
+      return [make(usable.digest, usable.size, verifiedText)];
+    }
+    if (res.status !== 200) {
+      await failStatus(res, ctx.dryRun ? 'HEAD' : 'GET', 'upstream', res.status === 404 ? 'the file is not at that URL: fix the manifest or the upstream' : undefined);
+    }
+    if (ctx.dryRun) {
+      await res.body.dump();
+      const size = Number(header(res, 'content-length') ?? 0);
+      return [make(expected ?? usable?.digest ?? 'sha256:' + '0'.repeat(64), size, verifiedText + ' (dry run: not downloaded)')];
+    }
+    const d = await put(ctx, res.body, expected, origin.display);
+    if (!expected) {
+      await ctx.store.setRef(cacheKey, { digest: d.digest, size: d.size, etag: header(res, 'etag'), lastModified: header(res, 'last-modified') } satisfies UrlCacheEntry);
+    }
+    return [make(d.digest, d.size, verifiedText)];
+  },
+
+  async fetch(artifact, ctx) {
+    // resolve() already streamed the bytes into the store; a blob evicted since is fetched again.
+    if (await ctx.store.has(artifact.digest)) return;
+    const [again] = await fileSource.resolve({ url: artifact.upstream.url, sha256: artifact.digest.slice(7) }, ctx);
+    if (again.digest !== artifact.digest) throw new IntegrityError(`${artifact.upstream.url}: changed while packing`, { subject: artifact.upstream.url });
+  },
+};
+
+async function put(ctx: SourceContext, stream: NodeJS.ReadableStream, expected: string | undefined, display: string) {
+  try {
+    return await ctx.store.put(stream as never, { digest: expected, subject: display });
+  } catch (e) {
+    if (e instanceof IntegrityError && expected) {
+      // SPEC §3 / issue 2: a sha256 mismatch fails the pack (exit 1), naming the URL and both digests.
+      throw new UpstreamError(e.message, { subject: display, hint: 'the file at that URL is not the one the manifest pins: update sha256 only if you trust the new file', cause: e });
+    }
+    throw e;
+  }
+}

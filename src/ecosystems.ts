@@ -1,0 +1,14 @@
+import { EcosystemRegistry } from '@airgap/core';
+import { files } from '@airgap/files';
+import { nexusDriver, registriesDriver } from '@airgap/nexus';
+import { dirDriver } from './targets.js';
+
+/**
+ * Every ecosystem and target driver this build supports. Adding an ecosystem is its own package plus
+ * one line here (STYLE: one interface across ecosystems).
+ */
+export const ecosystems = new EcosystemRegistry()
+  .register(files)
+  .registerTarget(dirDriver)
+  .registerTarget(nexusDriver)
+  .registerTarget(registriesDriver);
