@@ -81,5 +81,8 @@ describe('TarStreamParser on archives made by GNU tar', () => {
     trailing[trailing.length - 1] = 7;
     expect(() => parse(trailing, 4096)).toThrow(/non-zero byte after the end/);
     expect(() => parse(tar.subarray(0, 700), 4096)).toThrow(/truncated/);
+    const padded = Buffer.from(tar);
+    padded[512 + 511] = 1; // the one padding byte after d/b's 511 bytes
+    expect(() => parse(padded, 4096)).toThrow(/non-zero padding byte at tar offset 1023/);
   });
 });
