@@ -48,7 +48,7 @@ function defaultEntries() {
     web: [
       indexEntry('web', '1.3.0-rc.1', 'charts/web-1.3.0-rc.1.tgz', a['web-1.3.0-rc.1.tgz']),
       // relative URL, resolved against the repo URL + `/` with its query string
-      indexEntry('web', '1.2.0', 'charts/web-1.2.0.tgz', a['web-1.2.0.tgz'], { appVersion: '2.0.1', description: 'a web app' }),
+      indexEntry('web', '1.2.0', 'charts/web-1.2.0.tgz', a['web-1.2.0.tgz'], { appVersion: '2.0.1', description: 'a web app', 'x-generator-note': 'not a Helm field' }),
       indexEntry('web', '1.1.0', 'charts/web-1.1.0.tgz', a['web-1.1.0.tgz']),
     ],
     // absolute URL on another path of the server
@@ -128,6 +128,8 @@ describe('charts from an HTTP repository', () => {
     expect(Number.isNaN(Date.parse(index.generated))).toBe(false);
     expect(Object.keys(index.entries).sort()).toEqual(['tools', 'web']);
     expect(index.entries.web[0]).toMatchObject({ name: 'web', version: '1.2.0', apiVersion: 'v2', appVersion: '2.0.1', description: 'a web app', urls: ['web-1.2.0.tgz'] });
+    // Helm loads an index strictly: fields that are not Helm's are not carried into the mirror's index
+    expect(Object.keys(index.entries.web[0]).sort()).toEqual(['apiVersion', 'appVersion', 'created', 'description', 'digest', 'name', 'urls', 'version']);
 
     const served = await startStaticServer(join(mirror, 'helm'));
     try {

@@ -30,6 +30,16 @@ export interface ChartMeta {
   images?: FoundImage[];
 }
 
+/**
+ * The fields of an index entry kept for regenerating an index: Chart.yaml's metadata plus `created`
+ * and `removed`. Helm loads an index strictly — an unknown field fails the whole load (repo-formats.md §2) —
+ * so nothing else an upstream generator added is carried into the mirror's index.
+ */
+const CHART_VERSION_FIELDS = new Set([
+  'apiVersion', 'name', 'version', 'kubeVersion', 'description', 'type', 'keywords', 'home', 'sources', 'dependencies',
+  'maintainers', 'icon', 'appVersion', 'deprecated', 'annotations', 'condition', 'tags', 'created', 'removed',
+]);
+
 interface CacheRecord {
   digest: string;
   size: number;
@@ -135,7 +145,7 @@ async function resolveHttp(spec: HttpChartSpec, ctx: SourceContext): Promise<Art
     tgz = { mediaType: CHART_MEDIA_TYPE, digest: expected ?? 'sha256:' + '0'.repeat(64), size: Number(header(res, 'content-length') ?? 0) };
   }
 
-  const { urls: _urls, digest: _digest, ...fields } = entry;
+  const fields = Object.fromEntries(Object.entries(entry).filter(([k]) => CHART_VERSION_FIELDS.has(k)));
   const meta: ChartMeta = {
     source: 'http', file, url: safeUrl(url), prov: Boolean(prov), entry: fields,
     ...(Object.keys(sendHeaders).length ? { auth: { usernameEnv: spec.usernameEnv, passwordEnv: spec.passwordEnv } } : {}),
