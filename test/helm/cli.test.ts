@@ -34,8 +34,13 @@ async function clearsign(text: string): Promise<Buffer> {
     await execa('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--quick-gen-key', 'Chart Signer <charts@example.test>', 'ed25519', 'sign', 'never'], { env });
     signerMade = true;
   }
-  const { stdout } = await execa('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--clearsign'], { env, input: text, stripFinalNewline: false, encoding: 'buffer' });
-  return Buffer.from(stdout);
+  try {
+    const { stdout } = await execa('gpg', ['--batch', '--pinentry-mode', 'loopback', '--passphrase', '', '--clearsign'], { env, input: text, stripFinalNewline: false, encoding: 'buffer' });
+    return Buffer.from(stdout);
+  } finally {
+    // gpg leaves a gpg-agent per home running; it outlives the test and holds an inotify instance.
+    await execa('gpgconf', ['--homedir', home, '--kill', 'all'], { reject: false });
+  }
 }
 
 async function writeIndex(entries: Record<string, unknown[]>): Promise<void> {
