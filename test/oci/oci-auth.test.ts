@@ -1,0 +1,108 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TargetError, UpstreamError, UsageError } from '@airgap/core';
+import { images } from '@airgap/oci';
+import { tempDir } from '../harness/index.js';
+import { type Registry, type TokenServer, buildFixtureLayout, inspectRaw, skopeoCopy, startRegistry, startTokenServer } from './registry-fixtures.js';
+import { publishContext, pull, push, registryTarget, sourceContext } from './contexts.js';
+
+let work: string;
+let layout: string;
+let basic: Registry;
+let tokenReg: Registry;
+let tokens: TokenServer;
+const USER = 'mirror';
+const PASS = 'pa55-' + Math.random().toString(36).slice(2);
+
+beforeAll(async () => {
+  work = await tempDir('airgap-oci-auth-');
+  layout = await buildFixtureLayout(join(work, 'fixture'));
+  basic = await startRegistry(join(work, 'basic'), { type: 'htpasswd', user: USER, password: PASS });
+  tokens = await startTokenServer(join(work, 'tokens'), { user: USER, password: PASS, expiresIn: 1 });
+  tokenReg = await startRegistry(join(work, 'token-reg'), { type: 'token', realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, certFile: tokens.certFile });
+  await skopeoCopy(`oci:${layout}:multi`, `docker://${basic.host}/team/multi:1`, ['--all', `--dest-creds=${USER}:${PASS}`]);
+  await skopeoCopy(`oci:${layout}:amd64`, `docker://${tokenReg.host}/team/one:1`, [`--dest-creds=${USER}:${PASS}`]);
+  process.env.OCI_TEST_USER = USER;
+  process.env.OCI_TEST_PASS = PASS;
+});
+
+afterAll(async () => {
+  await basic?.stop();
+  await tokenReg?.stop();
+  await tokens?.stop();
+  delete process.env.OCI_TEST_USER;
+  delete process.env.OCI_TEST_PASS;
+});
+
+const creds = (host: string) => ({ registries: { [host]: { usernameEnv: 'OCI_TEST_USER', passwordEnv: 'OCI_TEST_PASS' } } });
+
+describe('images: registry auth', () => {
+  it('pulls from an htpasswd (Basic) registry with credentials named in registries.<host>', async () => {
+    const ctx = sourceContext(join(work, 's1'), creds(basic.host));
+    const [a] = await pull(images, { ref: `${basic.host}/team/multi:1` }, ctx);
+    expect(a.digest).toBe((await inspectRaw(`docker://${basic.host}/team/multi:1`, [`--creds=${USER}:${PASS}`])).digest);
+  });
+
+  it('without credentials fails with exit 1 and says which config entry to set', async () => {
+    const ctx = sourceContext(join(work, 's2'));
+    const err = await images.source.resolve({ ref: `${basic.host}/team/multi:1` }, ctx).catch((e) => e);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err.message).toContain('HTTP 401');
+    expect(err.hint).toContain(`registries."${basic.host}"`);
+  });
+
+  it('a credential variable that is not set is a usage error naming it', async () => {
+    const ctx = sourceContext(join(work, 's3'), { registries: { [basic.host]: { usernameEnv: 'OCI_TEST_USER', passwordEnv: 'OCI_TEST_UNSET_PASSWORD' } } });
+    const err = await images.source.resolve({ ref: `${basic.host}/team/multi:1` }, ctx).catch((e) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.message).toContain('OCI_TEST_UNSET_PASSWORD');
+  });
+
+  it('pushes to an htpasswd registry target; a wrong password fails without printing it', async () => {
+    const ctx = sourceContext(join(work, 's4'), creds(basic.host));
+    const arts = await pull(images, { ref: `${basic.host}/team/multi:1` }, ctx);
+    const target = registryTarget(basic.host, { imageNames: 'strip-host', usernameEnv: 'U', passwordEnv: 'P' });
+    const good = publishContext(ctx.store, target, {}, { U: USER, P: PASS });
+    await push(images.publish.endpoint!, arts.map((a) => ({ ...a, meta: { ...a.meta, repository: 'copy/multi' } })), good);
+    expect((await inspectRaw(`docker://${basic.host}/copy/multi:1`, [`--creds=${USER}:${PASS}`])).digest).toBe(arts[0].digest);
+
+    const bad = publishContext(ctx.store, registryTarget(basic.host, { usernameEnv: 'U', passwordEnv: 'P' }), {}, { U: USER, P: 'wrong-secret-value' });
+    const err = await images.publish.endpoint!.exists(arts[0], bad).catch((e) => e);
+    expect(err).toBeInstanceOf(TargetError);
+    expect(err.message).toContain('401');
+    expect(`${err.message} ${err.hint}`).not.toContain('wrong-secret-value');
+  });
+
+  it('pulls and pushes through the Bearer token flow, one token per scope, fetched anew when it expires', async () => {
+    const ctx = sourceContext(join(work, 's5'), creds(tokenReg.host));
+    const before = tokens.requests.length;
+    const [a] = await pull(images, { ref: `${tokenReg.host}/team/one:1` }, ctx);
+    // Tokens are asked for per scope with the configured credentials (and cached: far fewer than requests).
+    const asked = tokens.requests.slice(before);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.every((r) => r.scope === 'repository:team/one:pull' && r.basic)).toBe(true);
+    expect(a.digest).toBe((await inspectRaw(`docker://${tokenReg.host}/team/one:1`, [`--creds=${USER}:${PASS}`])).digest);
+    const pullTokens = tokens.requests.filter((r) => r.scope === 'repository:team/one:pull').length;
+    // Tokens live 1 s here: after that the next request must fetch a new one instead of failing with 401.
+    await new Promise((r) => setTimeout(r, 1100));
+    const again = await images.source.resolve({ ref: `${tokenReg.host}/team/one:1` }, ctx);
+    expect(again[0].digest).toBe(a.digest);
+    expect(tokens.requests.filter((r) => r.scope === 'repository:team/one:pull').length).toBeGreaterThan(pullTokens);
+
+    const pctx = publishContext(ctx.store, registryTarget(tokenReg.host, { imageNames: 'strip-host', usernameEnv: 'U', passwordEnv: 'P' }), {}, { U: USER, P: PASS });
+    await push(images.publish.endpoint!, [{ ...a, meta: { ...a.meta, repository: 'pushed/one' } }], pctx);
+    expect(tokens.requests.some((r) => r.scope === 'repository:pushed/one:pull,push')).toBe(true);
+    expect((await inspectRaw(`docker://${tokenReg.host}/pushed/one:1`, [`--creds=${USER}:${PASS}`])).digest).toBe(a.digest);
+  });
+
+  it('a token server refusing the credentials fails with exit 1 naming the token URL', async () => {
+    process.env.OCI_TEST_BAD = 'not-the-password';
+    const ctx = sourceContext(join(work, 's6'), { registries: { [tokenReg.host]: { usernameEnv: 'OCI_TEST_USER', passwordEnv: 'OCI_TEST_BAD' } } });
+    const err = await images.source.resolve({ ref: `${tokenReg.host}/team/one:1` }, ctx).catch((e) => e);
+    delete process.env.OCI_TEST_BAD;
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err.message).toContain(tokens.realm);
+    expect(err.message).toContain('401');
+    expect(err.message).not.toContain('not-the-password');
+  });
+});
