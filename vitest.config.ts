@@ -9,6 +9,6 @@ export default defineConfig({
     // Tests start real servers (docker-registry, verdaccio, HTTP) on loopback: keep it within 2 cores.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    reporters: ['default'],
+    reporters: ['default', './test/harness/summary-reporter.ts'],
   },
 });

@@ -1,9 +1,12 @@
 import { EcosystemRegistry } from '@airgap/core';
 import { files } from '@airgap/files';
+import { dirDriver, registriesDriver } from './targets.js';
 
 /**
  * Every ecosystem and target driver this build supports. Adding an ecosystem is its own package plus
  * one line here (STYLE: one interface across ecosystems).
  */
 export const ecosystems = new EcosystemRegistry()
-  .register(files);
+  .register(files)
+  .registerTarget(dirDriver)
+  .registerTarget(registriesDriver);

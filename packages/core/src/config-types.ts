@@ -47,6 +47,20 @@ export interface RegistryCredentials {
   plainHttp?: boolean;
 }
 
+/** Where scheduled runs report (SPEC §4 `notify`); used by the ledger/cron work. */
+export interface NotifySettings {
+  mattermost?: { url: string };
+  smtp?: {
+    host: string;
+    port: number;
+    from: string;
+    to: string | string[];
+    starttls?: boolean;
+    usernameEnv?: string;
+    passwordEnv?: string;
+  };
+}
+
 export interface AirgapConfig {
   /** Where the config was read from, if from a file; relative paths in it are resolved against its folder. */
   configFile?: string;
@@ -57,5 +71,6 @@ export interface AirgapConfig {
   http?: HttpSettings;
   targets?: Record<string, TargetConfig>;
   registries?: Record<string, RegistryCredentials>;
+  notify?: NotifySettings;
   [extra: string]: unknown;
 }

@@ -84,7 +84,9 @@ export interface Ecosystem<Spec = unknown> {
   /**
    * JSON Schema (draft 2020-12 subset that ajv accepts) of ONE entry of its manifest section. The
    * manifest schema is composed from these (packages/core/src/manifest.ts); unknown keys must be refused
-   * (`additionalProperties: false`).
+   * (`additionalProperties: false`). Errors are worded by packages/core/src/document.ts; a pattern that
+   * needs words can carry `'x-expected': 'an oci:// reference'`. Of `oneOf`/`anyOf` forms, only the
+   * errors of the form an entry came closest to are shown.
    */
   specSchema: Record<string, unknown>;
   /**

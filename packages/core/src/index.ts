@@ -8,3 +8,7 @@ export * from './log.js';
 export * from './http.js';
 export * from './ecosystem.js';
 export * from './target.js';
+export * from './document.js';
+export * from './manifest.js';
+export * from './config.js';
+export * from './published-schemas.js';

@@ -1,0 +1,293 @@
+import { stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
+import { ENDPOINT_FORMATS, type AirgapConfig } from './config-types.js';
+import { InternalError, UsageError, isAirgapError } from './errors.js';
+import type { EcosystemRegistry } from './ecosystem.js';
+import {
+  EXPECTED_KEYWORD,
+  SCHEMA_DRAFT,
+  compileSchema,
+  displayPath,
+  isPlainObject,
+  parseYaml,
+  problemLines,
+  schemaProblems,
+  substituteEnv,
+  type Problem,
+} from './document.js';
+
+export const CONFIG_SCHEMA_ID = 'urn:airgap:schema:config:v1';
+
+export const TARGET_NAME_PATTERN = '^(?!dir$)[a-z0-9][a-z0-9_-]*$';
+
+const envName = {
+  type: 'string',
+  pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+  [EXPECTED_KEYWORD]: 'the name of an environment variable (e.g. NEXUS_PASSWORD), never the secret itself',
+};
+const httpUrl = { type: 'string', pattern: '^https?://[^\\s/]+\\S*$', [EXPECTED_KEYWORD]: 'an http:// or https:// URL' };
+const filePath = { type: 'string', minLength: 1 };
+const imageNames = {
+  enum: ['keep-host', 'strip-host'],
+  description: 'keep-host (default): <endpoint>/docker.io/library/nginx; strip-host: <endpoint>/library/nginx.',
+};
+
+function formatMap(value: object, description: string): object {
+  return {
+    type: 'object',
+    description,
+    additionalProperties: false,
+    properties: Object.fromEntries(ENDPOINT_FORMATS.map((f) => [f, value])),
+  };
+}
+
+const BUILTIN_TARGET_KEYS = new Set(['type', 'url', 'usernameEnv', 'passwordEnv', 'repositories', 'endpoints', 'imageNames', 'path']);
+
+/** The `targets.<name>.<block>` settings the registered ecosystems accept (their `targetSettingsSchema`). */
+function ecosystemTargetSettings(registry: EcosystemRegistry): Record<string, Record<string, unknown>> {
+  const blocks: Record<string, Record<string, unknown>> = {};
+  for (const eco of registry.all()) {
+    for (const [name, schema] of Object.entries(eco.targetSettingsSchema ?? {})) {
+      if (BUILTIN_TARGET_KEYS.has(name) || blocks[name]) {
+        throw new InternalError(`ecosystem ${eco.kind} declares target settings block ${name}, which is already taken`);
+      }
+      blocks[name] = schema;
+    }
+  }
+  return blocks;
+}
+
+/** The config schema of SPEC §4, with the target settings blocks of the registered ecosystems. */
+export function configSchema(registry: EcosystemRegistry): object {
+  const settings = ecosystemTargetSettings(registry);
+  const nexus = {
+    type: 'object',
+    required: ['type', 'url'],
+    additionalProperties: false,
+    properties: {
+      type: { const: 'nexus' },
+      url: { ...httpUrl, description: 'Base URL of Nexus; each format is published to <url>/repository/<repository>/.' },
+      usernameEnv: envName,
+      passwordEnv: envName,
+      repositories: formatMap(
+        { type: 'string', pattern: '^[A-Za-z0-9._-]+$', [EXPECTED_KEYWORD]: 'a Nexus repository name' },
+        'Hosted repository per format.',
+      ),
+      endpoints: formatMap(httpUrl, 'Per-format override of the URL derived from url + repositories (e.g. a Docker connector port).'),
+      imageNames,
+      ...settings,
+    },
+  };
+  const registries = {
+    type: 'object',
+    required: ['type', 'endpoints'],
+    additionalProperties: false,
+    properties: {
+      type: { const: 'registries' },
+      endpoints: { ...formatMap(httpUrl, 'Per format, a server that speaks its standard protocol.'), minProperties: 1 },
+      usernameEnv: envName,
+      passwordEnv: envName,
+      imageNames,
+      ...settings,
+    },
+  };
+  const dir = {
+    type: 'object',
+    required: ['type', 'path'],
+    additionalProperties: false,
+    properties: {
+      type: { const: 'dir' },
+      path: { ...filePath, description: 'Root of the directory mirror.' },
+      ...settings,
+    },
+  };
+  const byType = { nexus, registries, dir };
+  const target = {
+    type: 'object',
+    required: ['type'],
+    properties: { type: { enum: Object.keys(byType) } },
+    allOf: Object.entries(byType).map(([type, then]) => ({ if: { required: ['type'], properties: { type: { const: type } } }, then })),
+  };
+
+  return {
+    $schema: SCHEMA_DRAFT,
+    $id: CONFIG_SCHEMA_ID,
+    title: 'airgap configuration',
+    description: 'Settings for every airgap command (SPEC §4). See docs/config.md.',
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      $schema: { type: 'string', description: 'Optional: where editors find this schema.' },
+      signingKey: { ...filePath, description: 'Secret key that pack signs bundles with.' },
+      trust: { type: 'array', minItems: 1, items: filePath, description: 'Public keys a bundle must be signed by one of (verify, unpack).' },
+      cache: { ...filePath, description: "pack's content-addressed download cache." },
+      ledger: { ...filePath, description: 'Import ledger that unpack appends to.' },
+      http: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          caFile: { ...filePath, description: 'PEM file of extra CAs; TLS verification is always on.' },
+          proxy: {
+            type: 'string',
+            pattern: '^(env|none|https?://\\S+)$',
+            [EXPECTED_KEYWORD]: 'env, none or an http(s):// proxy URL',
+          },
+          retries: { type: 'integer', minimum: 0, maximum: 100 },
+          timeoutMs: { type: 'integer', minimum: 1 },
+        },
+      },
+      targets: {
+        type: 'object',
+        propertyNames: {
+          pattern: TARGET_NAME_PATTERN,
+          [EXPECTED_KEYWORD]: 'lower-case letters, digits, - and _, starting with a letter or digit (and not dir, which --to dir:PATH uses)',
+        },
+        additionalProperties: target,
+      },
+      registries: {
+        type: 'object',
+        description: 'Credentials and transport per upstream registry host[:port].',
+        propertyNames: {
+          pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*)(:[0-9]{1,5})?$',
+          [EXPECTED_KEYWORD]: 'a host or host:port (e.g. registry.example.com, 127.0.0.1:5000)',
+        },
+        additionalProperties: {
+          type: 'object',
+          additionalProperties: false,
+          properties: { usernameEnv: envName, passwordEnv: envName, tokenEnv: envName, plainHttp: { type: 'boolean' } },
+        },
+      },
+      notify: {
+        type: 'object',
+        description: 'Where cron runs report (mattermost webhook, e-mail).',
+        additionalProperties: false,
+        properties: {
+          mattermost: { type: 'object', required: ['url'], additionalProperties: false, properties: { url: httpUrl } },
+          smtp: {
+            type: 'object',
+            required: ['host', 'port', 'from', 'to'],
+            additionalProperties: false,
+            properties: {
+              host: { type: 'string', minLength: 1 },
+              port: { type: 'integer', minimum: 1, maximum: 65535 },
+              from: { type: 'string', minLength: 1 },
+              to: { type: ['string', 'array'], minLength: 1, minItems: 1, items: { type: 'string', minLength: 1 } },
+              starttls: { type: 'boolean' },
+              usernameEnv: envName,
+              passwordEnv: envName,
+            },
+          },
+        },
+      },
+    },
+  };
+}
+
+export interface LoadConfigOptions {
+  /** `--config FILE`; without it the config is searched from `cwd` up (cosmiconfig, module name `airgap`). */
+  configFile?: string;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  registry: EcosystemRegistry;
+}
+
+/**
+ * Find, read, substitute, validate and normalise the config (SPEC §4). No config anywhere is `{}`: every
+ * setting has a default. Problems are one UsageError (exit 2), one line per problem with its key path.
+ */
+export async function loadConfig(opts: LoadConfigOptions): Promise<AirgapConfig> {
+  const cwd = path.resolve(opts.cwd ?? process.cwd());
+  const env = opts.env ?? process.env;
+  const labelOf = (file: string): string => displayPath(file, cwd) + (path.basename(file) === 'package.json' ? '#airgap' : '');
+  // An empty document must be `undefined`: cosmiconfig takes `null` for "no config here".
+  const yamlLoader: Loader = (file, content) => parseYaml(content, displayPath(file, cwd)) ?? undefined;
+  const explorer = cosmiconfig('airgap', {
+    // `global`: from cwd up to the home folder (or /), then ~/.config/airgap/config{,.yaml,.json,…}.
+    searchStrategy: 'global',
+    cache: false,
+    // One YAML reader for manifests and config, so both report syntax errors with line and column.
+    loaders: { ...defaultLoaders, '.yaml': yamlLoader, '.yml': yamlLoader, '.json': yamlLoader, noExt: yamlLoader, default: yamlLoader },
+  });
+
+  let found: { config: unknown; filepath: string; isEmpty?: boolean } | null;
+  try {
+    if (opts.configFile) {
+      const file = path.resolve(cwd, opts.configFile);
+      await assertReadableFile(file, displayPath(file, cwd));
+      found = await explorer.load(file);
+    } else {
+      found = await explorer.search(cwd);
+    }
+  } catch (e) {
+    if (isAirgapError(e)) throw e;
+    const file = (e as { filepath?: string }).filepath;
+    const label = file ? labelOf(file) : 'config';
+    throw new UsageError(`${label}: cannot load the config: ${(e as Error).message}`, { subject: label, hint: 'fix the config file or pass another with --config', cause: e });
+  }
+  if (!found) return {};
+  const configFile = found.filepath;
+  if (found.isEmpty || found.config === undefined || found.config === null) return { configFile };
+
+  const label = labelOf(configFile);
+  const problems: Problem[] = [];
+  const data = substituteEnv(found.config, env, problems);
+  const envPaths = new Set(problems.map((p) => p.path));
+  const validate = compileSchema(configSchema(opts.registry), 'config');
+  for (const p of schemaProblems(validate, data)) if (!envPaths.has(p.path)) problems.push(p);
+  if (problems.length) {
+    throw new UsageError(problemLines(label, problems), { subject: label, hint: 'fix the config; every key is described in docs/config.md' });
+  }
+  return normalise(data as AirgapConfig, configFile, opts.registry, env);
+}
+
+async function assertReadableFile(file: string, label: string): Promise<void> {
+  let isFile: boolean;
+  try {
+    isFile = (await stat(file)).isFile();
+  } catch (e) {
+    throw new UsageError(`${label}: config file not found`, { subject: label, hint: 'check the path given to --config', cause: e });
+  }
+  if (!isFile) throw new UsageError(`${label}: is not a file`, { subject: label, hint: 'pass a config file to --config, not a folder' });
+}
+
+/**
+ * Paths in the config are resolved against the config file's folder, after expanding a leading `~/`:
+ * signingKey, trust[], cache, ledger, http.caFile, targets.*.path, and in an ecosystem's settings block
+ * of a target (`targets.*.apt`, …) every string value whose key ends in `File` or `Key`.
+ */
+function normalise(raw: AirgapConfig, configFile: string, registry: EcosystemRegistry, env: NodeJS.ProcessEnv): AirgapConfig {
+  const base = path.dirname(configFile);
+  const home = env.HOME || os.homedir();
+  const resolve = (p: string): string => {
+    if (p === '~') return home;
+    if (p.startsWith('~/')) return path.join(home, p.slice(2));
+    return path.resolve(base, p);
+  };
+  const { $schema: _schema, ...rest } = raw as AirgapConfig & { $schema?: string };
+  const cfg: AirgapConfig = { ...rest, configFile };
+  if (cfg.signingKey) cfg.signingKey = resolve(cfg.signingKey);
+  if (cfg.trust) cfg.trust = cfg.trust.map(resolve);
+  if (cfg.cache) cfg.cache = resolve(cfg.cache);
+  if (cfg.ledger) cfg.ledger = resolve(cfg.ledger);
+  if (cfg.http?.caFile) cfg.http = { ...cfg.http, caFile: resolve(cfg.http.caFile) };
+  if (cfg.targets) {
+    const blocks = Object.keys(ecosystemTargetSettings(registry));
+    const targets: NonNullable<AirgapConfig['targets']> = {};
+    for (const [name, t] of Object.entries(cfg.targets)) {
+      const target: Record<string, unknown> = { ...t };
+      if (typeof target.path === 'string') target.path = resolve(target.path);
+      for (const block of blocks) {
+        const settings = target[block];
+        if (!isPlainObject(settings)) continue;
+        const out: Record<string, unknown> = { ...settings };
+        for (const [k, v] of Object.entries(out)) if (typeof v === 'string' && /(File|Key)$/.test(k)) out[k] = resolve(v);
+        target[block] = out;
+      }
+      targets[name] = target as NonNullable<AirgapConfig['targets']>[string];
+    }
+    cfg.targets = targets;
+  }
+  return cfg;
+}

@@ -1,0 +1,79 @@
+import { Args, Flags } from '@oclif/core';
+import { resolve } from 'node:path';
+import { PartialError, UsageError, formatSize, parseSize } from '@airgap/core';
+import { readSecretKey } from '@airgap/bundle';
+import { AirgapCommand } from '../base-command.js';
+import { type PackResult, defaultCacheDir, pack } from '../pack.js';
+import { toolVersion } from '../version.js';
+
+export default class Pack extends AirgapCommand {
+  static override summary = 'Mirror what a manifest lists into a signed bundle split into parts.';
+  static override description = `Resolves every manifest entry to exact artifacts (with their dependency closure), downloads them into
+the cache while verifying the upstream's own checksums and signatures, and writes the bundle directory
+OUT/<name>-<UTC yyyymmddThhmmssZ>/ with bundle.json, its minisign signature, SHA256SUMS and part-NNNNN
+files no larger than --chunk-size. Prints the bundle path.
+
+The pack is atomic: if any artifact fails (and --keep-going is not given) no bundle directory is left.
+Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integrity failure upstream,
+4 --keep-going left something out.`;
+  static override examples = [
+    '<%= config.bin %> pack manifests/quickstart.yaml --out bundles --key keys/outside.key',
+    '<%= config.bin %> pack platform.yaml --out /media/usb --chunk-size 4GiB',
+    '<%= config.bin %> pack platform.yaml --out bundles --dry-run',
+    '<%= config.bin %> pack platform.yaml --out bundles --json   # {bundle, parts, artifacts, bytes}',
+  ];
+  static override args = { manifest: Args.string({ description: 'bundle manifest (YAML or JSON)', required: true }) };
+  static override flags = {
+    out: Flags.string({ char: 'o', description: 'folder the bundle directory is created in', required: true }),
+    key: Flags.string({ description: 'secret signing key (default: signingKey from the config)' }),
+    'chunk-size': Flags.string({ description: 'largest part size: 512MiB, 1GiB, 4.7GB or bytes', default: '1GiB' }),
+    since: Flags.string({ description: 'receipt from the inside (airgap ledger receipt): leave out what is already there' }),
+    cache: Flags.string({ description: 'download cache folder (default: cache from the config, else ~/.cache/airgap)' }),
+    concurrency: Flags.integer({ description: 'downloads at once', default: 4, min: 1, max: 64 }),
+    'keep-going': Flags.boolean({ description: 'leave out artifacts that fail instead of stopping (exit 4; bundle.json records them)', default: false }),
+    'dry-run': Flags.boolean({ description: 'resolve and print what would be packed; download nothing', default: false }),
+  };
+
+  async run(): Promise<PackResult> {
+    const { args, flags } = await this.parse(Pack);
+    const reporter = this.makeReporter(this.jsonEnabled());
+    const config = await this.loadAirgapConfig(flags.config);
+    if (flags.since) throw new UsageError('--since (incremental bundles) is not supported by this airgap build yet', { subject: '--since' });
+    const chunkSize = parseSize(flags['chunk-size'], '--chunk-size');
+    const keyPath = flags.key ?? config.signingKey;
+    if (!flags['dry-run'] && !keyPath) {
+      throw new UsageError('no signing key: pass --key FILE or set signingKey in the config', { subject: '--key', hint: 'create one with: airgap keygen --out-dir keys --name outside' });
+    }
+    const key = flags['dry-run'] ? undefined : await readSecretKey(resolve(keyPath!));
+    const http = this.httpClient(config);
+    try {
+      const result = await pack({
+        manifest: resolve(args.manifest),
+        outDir: resolve(flags.out),
+        key,
+        chunkSize,
+        cacheDir: resolve(flags.cache ?? defaultCacheDir(config)),
+        concurrency: flags.concurrency,
+        keepGoing: flags['keep-going'],
+        dryRun: flags['dry-run'],
+        config,
+        http,
+        reporter,
+        toolVersion,
+      });
+      if (result.dryRun) {
+        for (const a of result.list ?? []) this.log(`${a.kind.padEnd(6)} ${a.name}${a.version ? '@' + a.version : ''}${a.platform ? ` [${a.platform}]` : ''}  ${formatSize(a.size)}  ${a.upstream}`);
+        this.log(`${result.artifacts} artifacts, ${formatSize(result.bytes)} (dry run: nothing downloaded or written)`);
+      } else {
+        this.log(result.bundle!);
+      }
+      if (result.skipped.length) {
+        if (!this.jsonEnabled()) this.logToStderr(`${result.skipped.length} entries left out (--keep-going):\n${result.skipped.map((s) => `  ${s.entry}: ${s.error}`).join('\n')}`);
+        process.exitCode = new PartialError('', result.skipped.map((s) => ({ artifact: s.entry, error: s.error }))).exitCode;
+      }
+      return result;
+    } finally {
+      await http.close();
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import { Args, Flags } from '@oclif/core';
+import { resolve } from 'node:path';
+import { AirgapCommand } from '../base-command.js';
+import { trustedKeys } from '../trust.js';
+import { type UnpackResult, unpack } from '../unpack.js';
+
+export default class Unpack extends AirgapCommand {
+  static override summary = 'Verify a bundle, then publish everything in it to Nexus or a directory mirror.';
+  static override description = `Verifies the bundle first, exactly as airgap verify does; nothing is published from a bundle that fails.
+Then, for every artifact, asks the target whether it is already there (recorded as "present", nothing
+sent) or publishes it ("pushed"). One failed artifact does not stop the others. Every action is appended
+to the import ledger (--ledger, else ledger: in the config, else ./airgap-ledger.jsonl).
+
+TARGET is a target name from the config (targets:) or dir:PATH for a plain directory mirror.
+Exit codes: 0 ok, 1 target failure, 2 usage/config, 3 integrity or trust failure, 4 some artifacts failed.`;
+  static override examples = [
+    '<%= config.bin %> unpack /media/usb/platform-base-20261124T101500Z --to dir:/srv/mirror --pub keys/outside.pub',
+    '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to nexus --ledger /var/lib/airgap/ledger.jsonl',
+    '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to nexus --dry-run',
+  ];
+  static override args = { bundle: Args.string({ description: 'bundle directory', required: true }) };
+  static override flags = {
+    to: Flags.string({ description: 'target name from the config, or dir:PATH', required: true }),
+    pub: Flags.string({ description: 'trusted public key (repeatable; default: trust from the config)', multiple: true }),
+    ledger: Flags.string({ description: 'import ledger file (default: ledger from the config, else ./airgap-ledger.jsonl)' }),
+    'dry-run': Flags.boolean({ description: 'verify and report what would be pushed vs already present; publish nothing', default: false }),
+    concurrency: Flags.integer({ description: 'artifacts published at once', default: 4, min: 1, max: 64 }),
+    'insecure-skip-signature': Flags.boolean({ description: 'DANGEROUS: publish without checking the signature (recorded in the ledger)', default: false }),
+  };
+
+  async run(): Promise<UnpackResult> {
+    const { args, flags } = await this.parse(Unpack);
+    const reporter = this.makeReporter(this.jsonEnabled());
+    const config = await this.loadAirgapConfig(flags.config);
+    const trust = flags['insecure-skip-signature'] ? [] : await trustedKeys(flags.pub, config);
+    const http = this.httpClient(config);
+    try {
+      const result = await unpack({
+        bundleDir: resolve(args.bundle),
+        to: flags.to,
+        trust,
+        insecureSkipSignature: flags['insecure-skip-signature'],
+        ledgerPath: resolve(flags.ledger ?? config.ledger ?? 'airgap-ledger.jsonl'),
+        dryRun: flags['dry-run'],
+        concurrency: flags.concurrency,
+        config,
+        http,
+        reporter,
+      });
+      const counts = Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing to do';
+      this.log(`${result.dryRun ? 'dry run: ' : ''}${result.name} → ${result.target}: ${counts}${result.ledger ? `; ledger ${result.ledger}` : ''}`);
+      if (result.failures.length) {
+        if (!this.jsonEnabled()) this.logToStderr(`${result.failures.length} failed:\n${result.failures.map((f) => `  ${f.artifact}: ${f.error}`).join('\n')}`);
+        process.exitCode = 4;
+      }
+      return result;
+    } finally {
+      await http.close();
+    }
+  }
+}

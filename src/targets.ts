@@ -1,0 +1,52 @@
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { type AirgapConfig, type ResolvedTarget, type TargetDriver, UsageError, registriesEndpoints } from '@airgap/core';
+
+/** `--to dir:PATH` or a configured target name (SPEC §2, §4). */
+export function resolveTarget(to: string, config: AirgapConfig): ResolvedTarget {
+  if (to.startsWith('dir:')) {
+    const path = to.slice(4);
+    if (!path) throw new UsageError('--to dir: needs a path, e.g. --to dir:/srv/mirror', { subject: '--to' });
+    const abs = resolve(path);
+    return { type: 'dir', name: to, path: abs, config: { type: 'dir', path: abs } };
+  }
+  const t = config.targets?.[to];
+  if (!t) {
+    const known = Object.keys(config.targets ?? {});
+    throw new UsageError(`no target named ${JSON.stringify(to)} in the config`, {
+      subject: '--to',
+      hint: known.length ? `configured targets: ${known.join(', ')}; or use --to dir:PATH` : 'add it under targets: in the config, or use --to dir:PATH',
+    });
+  }
+  if (t.type === 'dir') return { type: 'dir', name: to, path: resolve(t.path), config: t };
+  return { type: t.type, name: to, config: t };
+}
+
+/** The directory mirror (SPEC §7): each ecosystem writes its own subfolder. */
+export const dirDriver: TargetDriver = {
+  type: 'dir',
+  async open(target, ctx) {
+    if (target.type !== 'dir') throw new UsageError('dir driver used for a non-dir target');
+    if (!ctx.dryRun) await mkdir(target.path, { recursive: true });
+    return { services: {} };
+  },
+};
+
+/**
+ * A `registries` target: standard-protocol servers only (SPEC §4). Checks that every format the bundle
+ * needs has an endpoint before anything is pushed.
+ */
+export const registriesDriver: TargetDriver = {
+  type: 'registries',
+  async open(target, ctx) {
+    const endpoints = registriesEndpoints(target.name, target.config, ctx.env);
+    const missing = [...ctx.formats].filter((f) => !endpoints.has(f));
+    if (missing.length) {
+      throw new UsageError(`target ${target.name} has no endpoint for ${missing.join(', ')}, which the bundle needs`, {
+        subject: `targets.${target.name}.endpoints`,
+        hint: `add ${missing.map((f) => `endpoints.${f}`).join(', ')} to target ${target.name}`,
+      });
+    }
+    return { services: { endpoints } };
+  },
+};
