@@ -1,5 +1,6 @@
 import { EcosystemRegistry } from '@airgap/core';
 import { files } from '@airgap/files';
+import { images } from '@airgap/oci';
 import { dirDriver, registriesDriver } from './targets.js';
 
 /**
@@ -8,5 +9,6 @@ import { dirDriver, registriesDriver } from './targets.js';
  */
 export const ecosystems = new EcosystemRegistry()
   .register(files)
+  .register(images)
   .registerTarget(dirDriver)
   .registerTarget(registriesDriver);
