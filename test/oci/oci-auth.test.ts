@@ -2,8 +2,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetError, UpstreamError, UsageError } from '@airgap/core';
 import { images } from '@airgap/oci';
-import { tempDir } from '../harness/index.js';
-import { type Registry, type TokenServer, buildFixtureLayout, inspectRaw, skopeoCopy, startRegistry, startTokenServer } from './registry-fixtures.js';
+import { startStaticServer, tempDir } from '../harness/index.js';
+import { type Registry, type TokenServer, buildFixtureLayout, inspectRaw, skopeoCopy, startRecordingProxy, startRegistry, startTokenServer } from './registry-fixtures.js';
 import { publishContext, pull, push, registryTarget, sourceContext } from './contexts.js';
 
 let work: string;
@@ -104,5 +104,24 @@ describe('images: registry auth', () => {
     expect(err.message).toContain(tokens.realm);
     expect(err.message).toContain('401');
     expect(err.message).not.toContain('not-the-password');
+  });
+
+  it('follows a blob redirect to another host without sending it the Authorization header', async () => {
+    const proxy = await startRecordingProxy(basic.host);
+    // The registry's own blob files, served by a plain static server on another port (another host).
+    const blobs = await startStaticServer(join(work, 'basic', 'storage', 'docker', 'registry', 'v2', 'blobs', 'sha256'));
+    try {
+      const ctx = sourceContext(join(work, 's7'), creds(proxy.host));
+      const [a] = await images.source.resolve({ ref: `${proxy.host}/team/multi:1` }, ctx);
+      const layers = a.blobs.filter((b) => b.mediaType.includes('layer'));
+      for (const l of layers) proxy.redirect.set(l.digest, `${blobs.url}${l.digest.slice(7, 9)}/${l.digest.slice(7)}/data`);
+      await images.source.fetch(a, ctx);
+      for (const b of a.blobs) expect(await ctx.store.has(b.digest)).toBe(true);
+      expect(blobs.requests.map((r) => r.path).sort()).toEqual(layers.map((l) => `/${l.digest.slice(7, 9)}/${l.digest.slice(7)}/data`).sort());
+      expect(blobs.requests.every((r) => r.headers.authorization === undefined)).toBe(true);
+    } finally {
+      await blobs.close();
+      await proxy.stop();
+    }
   });
 });

@@ -165,6 +165,8 @@ export interface RecordingProxy {
   requests: ProxyRequest[];
   /** Blob digests whose bytes the proxy corrupts on GET (one byte flipped, same length). */
   tamper: Set<string>;
+  /** Blob digests whose GET is answered with a 307 to another URL (as registries on object storage do). */
+  redirect: Map<string, string>;
   /** Answer the next N requests matching with 429 + Retry-After: 0 before passing them on. */
   throttle: { pattern: RegExp; times: number } | undefined;
   stop(): Promise<void>;
@@ -178,6 +180,7 @@ export async function startRecordingProxy(backendHost: string): Promise<Recordin
   const [bh, bp] = backendHost.split(':');
   const requests: ProxyRequest[] = [];
   const tamper = new Set<string>();
+  const redirect = new Map<string, string>();
   const state: { throttle: RecordingProxy['throttle'] } = { throttle: undefined };
   const server = createServer((req: IncomingMessage, res) => {
     const path = req.url ?? '/';
@@ -187,6 +190,12 @@ export async function startRecordingProxy(backendHost: string): Promise<Recordin
       t.times--;
       req.resume();
       res.writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"errors":[{"code":"TOOMANYREQUESTS"}]}');
+      return;
+    }
+    const blob = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path.split('?')[0]);
+    if (req.method === 'GET' && blob && redirect.has(blob[1])) {
+      req.resume();
+      res.writeHead(307, { location: redirect.get(blob[1]) }).end();
       return;
     }
     const up = httpRequest({ host: bh, port: Number(bp), method: req.method, path, headers: req.headers }, (ur) => {
@@ -216,6 +225,7 @@ export async function startRecordingProxy(backendHost: string): Promise<Recordin
     host: `127.0.0.1:${port}`,
     requests,
     tamper,
+    redirect,
     get throttle() {
       return state.throttle;
     },
