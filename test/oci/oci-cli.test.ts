@@ -38,6 +38,7 @@ beforeAll(async () => {
   await skopeoCopy(`oci:${layout}:amd64`, `docker://${src.host}/team/one:1`);
   await skopeoCopy(`oci:${layout}:app`, `docker://${src.host}/team/two:1`);
   keys = join(work, 'keys');
+  await mkdir(keys, { recursive: true });
   const k = await runAirgap(['keygen', '--out-dir', keys, '--name', 'outside']);
   expect(k.exitCode, k.stderr).toBe(0);
   configFile = join(work, 'airgap.yaml');
@@ -134,6 +135,21 @@ describe('images end to end: pack → verify → unpack into a second docker-reg
     expect(sent.filter((r) => r.method !== 'HEAD' && r.method !== 'GET')).toEqual([]);
     const records = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { kind: string; action: string });
     expect(records.filter((r) => r.kind === 'image').map((r) => r.action)).toEqual([...Array(4).fill('pushed'), ...Array(4).fill('present')]);
+  });
+
+  it('unpack --to dir: writes an OCI layout under oci/ that skopeo reads; a re-run finds everything present', async () => {
+    const mirror = join(work, 'mirror');
+    const ledger = join(work, 'ledger-dir.jsonl');
+    const u = await runAirgapJson<{ artifacts: { action: string }[] }>(['unpack', bundle, '--to', `dir:${mirror}`, '--pub', pub(), '--config', configFile, '--ledger', ledger]);
+    expect(u.exitCode, u.stderr).toBe(0);
+    expect(u.json.artifacts.map((a) => a.action)).toEqual(['pushed', 'pushed', 'pushed', 'pushed']);
+    for (const name of ['multi', 'one', 'two']) {
+      const read = await inspectRaw(`oci:${join(mirror, 'oci')}:${src.host}/team/${name}:1`);
+      expect(read.digest).toBe((await inspectRaw(`docker://${src.host}/team/${name}:1`)).digest);
+    }
+    await skopeoCopy(`oci:${join(mirror, 'oci')}:${src.host}/team/multi-arm:1`, `oci:${join(work, 'from-dir')}:arm`, ['--all']);
+    const again = await runAirgapJson<{ artifacts: { action: string }[] }>(['unpack', bundle, '--to', `dir:${mirror}`, '--pub', pub(), '--config', configFile, '--ledger', ledger]);
+    expect(again.json.artifacts.map((a) => a.action)).toEqual(['present', 'present', 'present', 'present']);
   });
 
   it('a tampered bundle part is refused with exit 3 and nothing reaches the registry', async () => {
