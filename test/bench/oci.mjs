@@ -9,9 +9,12 @@
 //   push:  ours content store → registry B (blobs re-hashed while streaming,      vs  skopeo copy oci:DIR → docker://C
 //          as unpack's verified blob source does)
 //   both:  ours pull + push                                                      vs  skopeo copy docker://A → docker://C2
-// Ratios are ours/skopeo wall time (< 1 is faster). Peak RSS of each of our runs is measured in a child process.
+//   and, when the CLI is built: `airgap pack` (A → signed bundle) and `airgap unpack` (verify all parts,
+//   then push into a fresh registry D) against the same skopeo numbers.
+// Ratios are ours/skopeo wall time (< 1 is faster), medians of BENCH_ROUNDS (default 3) alternating
+// rounds. Peak RSS of each of our runs is measured in its own process.
 import { createHash, randomFillSync } from 'node:crypto';
-import { createWriteStream, readdirSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, createReadStream } from 'node:fs';
+import { createWriteStream, existsSync, readdirSync, mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync, statSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +135,16 @@ async function timed(fn) {
   return { ms: Number(process.hrtime.bigint() - t) / 1e6, r };
 }
 
+/** Time one CLI run; its peak RSS is printed by report-rss.mjs, preloaded into it. */
+async function timedCli(args) {
+  const t = process.hrtime.bigint();
+  const r = await execa(process.execPath, [join(root, 'bin', 'run.js'), ...args], { cwd: work, reject: false, env: { ...process.env, NODE_OPTIONS: `--import ${join(here, 'report-rss.mjs')}` } });
+  const ms = Number(process.hrtime.bigint() - t) / 1e6;
+  if (r.exitCode !== 0) throw new Error(`airgap ${args[0]} failed (${r.exitCode}): ${r.stderr}`);
+  const rss = /airgap-bench-maxrss-kib=(\d+)/.exec(r.stderr);
+  return { ms, maxRssMiB: rss ? Number(rss[1]) / 1024 : NaN, stdout: r.stdout };
+}
+
 async function runChild(job) {
   const { stdout } = await execa(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(job)], { cwd: root });
   return JSON.parse(stdout.trim().split('\n').pop());
@@ -184,7 +197,17 @@ try {
   const refs = Array.from({ length: IMAGES }, (_, i) => `${A}/bench/img${i}:1`);
 
   // Alternating rounds, fresh destinations each time; the median of each is reported (a 2-core VM is noisy).
-  const results = { skPull: [], skPush: [], skBoth: [], ourPull: [], ourPush: [], ourBoth: [] };
+  const results = { skPull: [], skPush: [], skBoth: [], ourPull: [], ourPush: [], ourBoth: [], ourPack: [], ourUnpack: [] };
+  // The whole CLI too, when it is built: pack (registry → signed bundle, cache fsync'd) and unpack
+  // (verify every part, then push) — the flows an operator runs.
+  const cli = existsSync(join(root, 'dist', 'src', 'commands', 'pack.js'));
+  const manifestFile = join(work, 'bench.yaml');
+  const configFile = join(work, 'airgap.yaml');
+  if (cli) {
+    mkdirSync(join(work, 'keys'));
+    await execa(process.execPath, [join(root, 'bin', 'run.js'), 'keygen', '--out-dir', join(work, 'keys'), '--name', 'bench']);
+    writeFileSync(manifestFile, `apiVersion: airgap/v1\nkind: Bundle\nname: bench\nimages:\n${refs.map((r) => `  - ref: ${r}\n    signatures: false\n`).join('')}`);
+  }
   for (let round = 0; round < ROUNDS; round++) {
     const skPullDir = join(work, `skopeo-oci-${round}`);
     results.skPull.push(await timed(async () => {
@@ -206,6 +229,17 @@ try {
     }));
     const B2 = await startRegistry(`b2-${round}`);
     results.ourBoth.push(await runChild({ mode: 'both', refs, store: join(work, `store2-${round}`), target: B2 }));
+    if (cli) {
+      const cache = join(work, `cli-cache-${round}`);
+      const out = join(work, `cli-out-${round}`);
+      const packed = await timedCli(['pack', manifestFile, '--out', out, '--key', join(work, 'keys', 'bench.key'), '--cache', cache, '--json']);
+      results.ourPack.push(packed);
+      const bundleDir = JSON.parse(packed.stdout).bundle;
+      const D = await startRegistry(`d${round}`);
+      writeFileSync(configFile, `targets:\n  bench:\n    type: registries\n    endpoints: { docker: "http://${D}/" }\n`);
+      results.ourUnpack.push(await timedCli(['unpack', bundleDir, '--to', 'bench', '--pub', join(work, 'keys', 'bench.pub'), '--config', configFile, '--ledger', join(work, `ledger-${round}.jsonl`), '--json']));
+      for (const d of [cache, out]) rmSync(d, { recursive: true, force: true });
+    }
     for (const d of [skPullDir, store, join(work, `store2-${round}`)]) rmSync(d, { recursive: true, force: true });
       await stopRegistries(1);
   }
@@ -216,12 +250,19 @@ try {
   const row = (what, oursAll, skAll) => {
     const ours = median(oursAll);
     const sk = median(skAll);
-    console.log(`${what.padEnd(5)} ours ${(ours.ms / 1000).toFixed(2)} s (${(mib / (ours.ms / 1000)).toFixed(0)} MiB/s, peak RSS ${maxRss(oursAll).toFixed(0)} MiB)  skopeo ${(sk.ms / 1000).toFixed(2)} s  ratio ours/skopeo ${(ours.ms / sk.ms).toFixed(2)}`);
+    console.log(`${what.padEnd(50)} ours ${(ours.ms / 1000).toFixed(2)} s (${(mib / (ours.ms / 1000)).toFixed(0)} MiB/s, peak RSS ${maxRss(oursAll).toFixed(0)} MiB)  skopeo ${(sk.ms / 1000).toFixed(2)} s  ratio ours/skopeo ${(ours.ms / sk.ms).toFixed(2)}`);
   };
   console.log(`median of ${ROUNDS} rounds; ratio < 1 means faster than skopeo`);
-  row('pull', results.ourPull, results.skPull);
-  row('push', results.ourPush, results.skPush);
-  row('both', results.ourBoth, results.skBoth);
+  row('pull: library A → content store vs skopeo A → oci:', results.ourPull, results.skPull);
+  row('push: library store → B vs skopeo oci: → C', results.ourPush, results.skPush);
+  row('both: library A → store → B vs skopeo A → C', results.ourBoth, results.skBoth);
+  if (cli) {
+    row('airgap pack (A → signed bundle) vs skopeo A → oci:', results.ourPack, results.skPull);
+    row('airgap unpack (verify + push → D) vs skopeo oci: → C', results.ourUnpack, results.skPush);
+    row('airgap pack + unpack vs skopeo A → C', results.ourPack.map((p, i) => ({ ms: p.ms + results.ourUnpack[i].ms, maxRssMiB: Math.max(p.maxRssMiB, results.ourUnpack[i].maxRssMiB) })), results.skBoth);
+  } else {
+    console.log('CLI not built (dist/src/commands/pack.js missing): airgap pack/unpack rows left out; run npm run build');
+  }
 } finally {
   for (const p of registries) p.kill('SIGTERM');
   await Promise.allSettled(registries);

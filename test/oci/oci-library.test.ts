@@ -79,6 +79,16 @@ describe('images: pull from a real docker-registry, push into another', () => {
     const again = dstProxy.requests.slice(before);
     expect(again.length).toBeGreaterThan(0);
     expect(again.filter((r) => r.method === 'PUT' || r.method === 'POST' || r.method === 'PATCH')).toEqual([]);
+
+    // A registry whose manifest HEADs fail with 500 (as Nexus 3.96.0 did): asked again with GET, still present.
+    dstProxy.manifestHeadStatus = 500;
+    try {
+      const mark = dstProxy.requests.length;
+      expect(await images.publish.endpoint!.exists(a, pctx)).toBe('present');
+      expect(dstProxy.requests.slice(mark).some((r) => r.method === 'GET' && r.path.endsWith('/manifests/1'))).toBe(true);
+    } finally {
+      dstProxy.manifestHeadStatus = undefined;
+    }
   });
 
   it('with platforms: [linux/arm64] keeps the arm64 manifest digest and pushes a new index listing only arm64', async () => {

@@ -167,6 +167,8 @@ export interface RecordingProxy {
   tamper: Set<string>;
   /** Blob digests whose GET is answered with a 307 to another URL (as registries on object storage do). */
   redirect: Map<string, string>;
+  /** Answer every manifest HEAD with this status (Nexus 3.96.0 answered them with 500). */
+  manifestHeadStatus: number | undefined;
   /** Answer the next N requests matching with 429 + Retry-After: 0 before passing them on. */
   throttle: { pattern: RegExp; times: number } | undefined;
   stop(): Promise<void>;
@@ -181,7 +183,7 @@ export async function startRecordingProxy(backendHost: string): Promise<Recordin
   const requests: ProxyRequest[] = [];
   const tamper = new Set<string>();
   const redirect = new Map<string, string>();
-  const state: { throttle: RecordingProxy['throttle'] } = { throttle: undefined };
+  const state: { throttle: RecordingProxy['throttle']; manifestHeadStatus: number | undefined } = { throttle: undefined, manifestHeadStatus: undefined };
   const server = createServer((req: IncomingMessage, res) => {
     const path = req.url ?? '/';
     requests.push({ method: req.method ?? 'GET', path });
@@ -190,6 +192,11 @@ export async function startRecordingProxy(backendHost: string): Promise<Recordin
       t.times--;
       req.resume();
       res.writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"errors":[{"code":"TOOMANYREQUESTS"}]}');
+      return;
+    }
+    if (req.method === 'HEAD' && state.manifestHeadStatus && path.includes('/manifests/')) {
+      req.resume();
+      res.writeHead(state.manifestHeadStatus).end();
       return;
     }
     const blob = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path.split('?')[0]);
@@ -226,6 +233,12 @@ export async function startRecordingProxy(backendHost: string): Promise<Recordin
     requests,
     tamper,
     redirect,
+    get manifestHeadStatus() {
+      return state.manifestHeadStatus;
+    },
+    set manifestHeadStatus(v) {
+      state.manifestHeadStatus = v;
+    },
     get throttle() {
       return state.throttle;
     },

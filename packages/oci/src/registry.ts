@@ -254,13 +254,22 @@ export class RegistryClient {
     return { bytes, mediaType: header(res, 'content-type')?.split(';')[0].trim(), digest, url: safeUrl(res.url) };
   }
 
-  /** HEAD a manifest: its digest (Docker-Content-Digest) and type, or undefined when absent. */
+  /**
+   * HEAD a manifest: its digest (Docker-Content-Digest) and type, or undefined when absent. Some Nexus
+   * versions fail manifest HEADs with a 5xx (nexus-api.md §3), so a failing HEAD falls back to a GET
+   * whose bytes are hashed.
+   */
   async headManifest(repo: string, reference: string): Promise<{ digest?: string; mediaType?: string } | undefined> {
-    const res = await this.request(repo, `${repo}/manifests/${reference}`, { method: 'HEAD', headers: { accept: MANIFEST_ACCEPT } });
+    const res = await this.request(repo, `${repo}/manifests/${reference}`, { method: 'HEAD', headers: { accept: MANIFEST_ACCEPT }, retry: false });
     await res.body.dump();
     if (res.status === 404) return undefined;
-    if (res.status !== 200) await failStatus(res, 'HEAD', this.side);
-    return { digest: header(res, 'docker-content-digest'), mediaType: header(res, 'content-type') };
+    if (res.status === 200) return { digest: header(res, 'docker-content-digest'), mediaType: header(res, 'content-type') };
+    if (res.status === 405 || res.status >= 500) {
+      this.log.debug(`HEAD ${safeUrl(res.url)}: HTTP ${res.status}; asking with GET instead`);
+      const m = await this.getManifest(repo, reference, `${repo}:${reference}`);
+      return m && { digest: m.digest, mediaType: m.mediaType };
+    }
+    return failStatus(res, 'HEAD', this.side);
   }
 
   /** The digest a tag points to: HEAD, or GET and hash when the registry gives no Docker-Content-Digest. */

@@ -246,8 +246,15 @@ async function resolveAttached(client: RegistryClient, ref: ImageRef, subject: s
   const out: Artifact[] = [];
   const hex = digestHex(subject);
   const base = { registry: ref.registry, repository: ref.repository };
-  const res = await client.request(ref.repository, `${ref.repository}/referrers/${subject}`, { headers: { accept: OCI_INDEX } });
-  if (res.status === 200) {
+  let res: Awaited<ReturnType<RegistryClient['request']>> | undefined;
+  try {
+    res = await client.request(ref.repository, `${ref.repository}/referrers/${subject}`, { headers: { accept: OCI_INDEX } });
+  } catch (e) {
+    // A registry that guards unknown endpoints (401/403) just lacks the referrers API here.
+    if (!(e instanceof UpstreamError)) throw e;
+    ctx.log.debug(`${formatRef(ref)}: referrers API not usable (${(e as Error).message}); using the tag schemes`);
+  }
+  if (res?.status === 200) {
     let doc: { manifests?: Descriptor[] };
     try {
       doc = (await res.body.json()) as typeof doc;
@@ -260,7 +267,7 @@ async function resolveAttached(client: RegistryClient, ref: ImageRef, subject: s
       out.push(makeArtifact(r, await resolveGraph(client, r, ctx, {}), { attachedTo: subject }));
     }
   } else {
-    await res.body.dump();
+    await res?.body.dump();
     // Registries without the referrers API: the OCI 1.1 fallback tag holds an index of referrers.
     const tagRef: ImageRef = { ...base, tag: `sha256-${hex}` };
     if (await client.headManifest(ref.repository, tagRef.tag!)) out.push(makeArtifact(tagRef, await resolveGraph(client, tagRef, ctx, {}), { attachedTo: subject }));
