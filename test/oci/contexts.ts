@@ -10,7 +10,7 @@ export interface Warnings {
 
 export function sourceContext(storeDir: string, config: AirgapConfig = {}, concurrency = 4): SourceContext & Warnings {
   const warnings: string[] = [];
-  const http = new HttpClient({ retries: 2, proxy: 'none' });
+  const http = new HttpClient({ retries: 2, proxy: 'none', ...config.http });
   http.backoffMs = 10;
   return {
     store: new ContentStore(storeDir),
@@ -28,7 +28,7 @@ export function sourceContext(storeDir: string, config: AirgapConfig = {}, concu
 /** A PublishContext over a content store (as unpack gives one over the verified bundle). */
 export function publishContext(store: ContentStore, target: ResolvedTarget, config: AirgapConfig = {}, env: NodeJS.ProcessEnv = {}): PublishContext & Warnings {
   const warnings: string[] = [];
-  const http = new HttpClient({ retries: 2, proxy: 'none' });
+  const http = new HttpClient({ retries: 2, proxy: 'none', ...config.http });
   http.backoffMs = 10;
   const services: Record<string, unknown> = target.type === 'dir' ? {} : { endpoints: registriesEndpoints(target.name, target.config, env) };
   return {

@@ -3,7 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TargetError, UpstreamError, UsageError } from '@airgap/core';
 import { images } from '@airgap/oci';
 import { startStaticServer, tempDir } from '../harness/index.js';
-import { type Registry, type TokenServer, buildFixtureLayout, inspectRaw, skopeoCopy, startRecordingProxy, startRegistry, startTokenServer } from './registry-fixtures.js';
+import {
+  type Registry, type TokenServer, buildFixtureLayout, inspectRaw, makeTlsCert, skopeoCopy, startRecordingProxy, startRegistry, startTokenServer,
+} from './registry-fixtures.js';
 import { publishContext, pull, push, registryTarget, sourceContext } from './contexts.js';
 
 let work: string;
@@ -123,5 +125,38 @@ describe('images: registry auth', () => {
       await blobs.close();
       await proxy.stop();
     }
+  });
+});
+
+describe('images: TLS registries and http.caFile', () => {
+  let tlsReg: Registry;
+  let caFile: string;
+  beforeAll(async () => {
+    const tls = await makeTlsCert(join(work, 'tls'));
+    caFile = tls.cert;
+    tlsReg = await startRegistry(join(work, 'tls-reg'), undefined, tls);
+    await skopeoCopy(`oci:${layout}:amd64`, `docker://${tlsReg.host}/team/one:1`);
+  });
+  afterAll(async () => {
+    await tlsReg?.stop();
+  });
+
+  it('an untrusted certificate fails with exit 1 and points at http.caFile (no fallback to plain HTTP)', async () => {
+    const ctx = sourceContext(join(work, 't1'));
+    const err = await images.source.resolve({ ref: `${tlsReg.host}/team/one:1` }, ctx).catch((e) => e);
+    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err.message).toContain(`https://${tlsReg.host}/v2/`);
+    expect(err.hint).toContain('http.caFile');
+  });
+
+  it('with http.caFile pulls over HTTPS from a loopback registry and pushes to an https:// endpoint', async () => {
+    const config = { http: { caFile } };
+    const ctx = sourceContext(join(work, 't2'), config);
+    const [a] = await pull(images, { ref: `${tlsReg.host}/team/one:1` }, ctx);
+    expect(a.upstream.url.startsWith(`https://${tlsReg.host}/v2/team/one/manifests/1`)).toBe(true);
+    const target = { type: 'registries' as const, name: 'tls', config: { type: 'registries' as const, endpoints: { docker: `https://${tlsReg.host}/` }, imageNames: 'strip-host' as const } };
+    const pctx = publishContext(ctx.store, target, config);
+    await push(images.publish.endpoint!, [{ ...a, meta: { ...a.meta, repository: 'copy/one' } }], pctx);
+    expect((await inspectRaw(`docker://${tlsReg.host}/copy/one:1`)).digest).toBe(a.digest);
   });
 });

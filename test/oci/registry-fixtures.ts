@@ -46,8 +46,17 @@ export type RegistryAuth =
   | { type: 'htpasswd'; user: string; password: string }
   | { type: 'token'; realm: string; service: string; issuer: string; certFile: string };
 
-/** Start `docker-registry serve` with a config file of its own, storage in `dir`. */
-export async function startRegistry(dir: string, auth?: RegistryAuth): Promise<Registry> {
+/** A self-signed certificate for 127.0.0.1 made with openssl; it is its own CA (what `http.caFile` names). */
+export async function makeTlsCert(dir: string): Promise<{ cert: string; key: string }> {
+  await mkdir(dir, { recursive: true });
+  const cert = join(dir, 'tls.crt');
+  const key = join(dir, 'tls.key');
+  await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  return { cert, key };
+}
+
+/** Start `docker-registry serve` with a config file of its own, storage in `dir`; HTTPS when `tls` is given. */
+export async function startRegistry(dir: string, auth?: RegistryAuth, tls?: { cert: string; key: string }): Promise<Registry> {
   await mkdir(join(dir, 'storage'), { recursive: true });
   const port = await freePort();
   let authYaml = '';
@@ -71,19 +80,14 @@ storage:
 http:
   addr: 127.0.0.1:${port}
   secret: ${randomBytes(12).toString('hex')}
-${authYaml}`;
+${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${authYaml}`;
   await writeFile(join(dir, 'config.yml'), config);
   const proc: ResultPromise = execa('docker-registry', ['serve', join(dir, 'config.yml')], { reject: false, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = `http://127.0.0.1:${port}/`;
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}/`;
   for (let i = 0; ; i++) {
-    try {
-      const res = await fetch(url + 'v2/');
-      if (res.status === 200 || res.status === 401) break;
-    } catch {
-      /* not listening yet */
-    }
+    if (tls ? await accepts(port) : await answers(url + 'v2/')) break;
     if (proc.exitCode !== null || i > 200) throw new Error(`docker-registry did not start on ${port}: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -95,6 +99,26 @@ ${authYaml}`;
       await proc;
     },
   };
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url);
+    return res.status === 200 || res.status === 401;
+  } catch {
+    return false;
+  }
+}
+
+async function accepts(port: number): Promise<boolean> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+  });
 }
 
 export interface TokenServer {

@@ -53,15 +53,17 @@ export function credentialsFromConfig(config: AirgapConfig, registry: string, en
 }
 
 /**
- * The client for an upstream registry named in an image ref. HTTPS, except loopback hosts and hosts
- * marked `plainHttp` (SPEC §4); Docker Hub is spoken to at its API host.
+ * The client for an upstream registry named in an image ref. HTTPS; plain HTTP for hosts marked
+ * `plainHttp`, and for loopback hosts that do not speak TLS (SPEC §4). Docker Hub is spoken to at its API host.
  */
 export function sourceClient(registry: string, ctx: { http: HttpClient; config: AirgapConfig; log: Logger }): RegistryClient {
   return cached(ctx.http, 'source:' + registry, () => {
     const plain = plainHttpHosts(ctx.config);
-    const scheme = isLoopbackHost(registry) || plain.has(registry) ? 'http' : 'https';
+    const host = apiHost(registry);
     return new RegistryClient({
-      base: `${scheme}://${apiHost(registry)}/`,
+      base: plain.has(registry) ? `http://${host}/` : `https://${host}/`,
+      // Loopback: HTTPS first, then plain HTTP, as Docker does (SPEC §4).
+      plainFallback: isLoopbackHost(registry) && !plain.has(registry) ? `http://${host}/` : undefined,
       http: ctx.http,
       credentials: credentialsFromConfig(ctx.config, registry),
       side: 'upstream',

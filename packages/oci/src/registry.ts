@@ -18,6 +18,11 @@ export interface RegistryCredentials {
 export interface RegistryClientOptions {
   /** API base: `https://host[:port]/` or a path prefix such as Nexus's `/repository/<repo>/`; `v2/` is appended. */
   base: string;
+  /**
+   * Plain-HTTP base to fall back to when `base` (HTTPS) does not speak TLS at all: Docker's rule for
+   * loopback registries (HTTPS first, then HTTP). A certificate problem is never a reason to fall back.
+   */
+  plainFallback?: string;
   http: HttpClient;
   credentials?: RegistryCredentials;
   /** Which side failures are blamed on (exit 1 either way, the error type names the side). */
@@ -53,7 +58,8 @@ export interface FetchedManifest {
  * and Bearer tokens per scope, cached and fetched anew before they expire so long transfers keep working.
  */
 export class RegistryClient {
-  readonly base: URL;
+  base: URL;
+  private plainFallback?: URL;
   private readonly http: HttpClient;
   private readonly creds: RegistryCredentials;
   private readonly side: 'upstream' | 'target';
@@ -66,6 +72,7 @@ export class RegistryClient {
 
   constructor(opts: RegistryClientOptions) {
     this.base = new URL(opts.base.endsWith('/') ? opts.base : opts.base + '/');
+    if (opts.plainFallback) this.plainFallback = new URL(opts.plainFallback.endsWith('/') ? opts.plainFallback : opts.plainFallback + '/');
     this.http = opts.http;
     this.creds = opts.credentials ?? {};
     this.side = opts.side;
@@ -92,8 +99,18 @@ export class RegistryClient {
   async probe(): Promise<void> {
     if (this.challenge !== undefined) return;
     this.probing ??= (async () => {
-      const url = this.url('');
-      const res = await this.http.request(url, { side: this.side });
+      let url = this.url('');
+      let res: HttpResponse;
+      try {
+        res = await this.http.request(url, { side: this.side, retry: !this.plainFallback });
+      } catch (e) {
+        const code = String(((e as Error).cause as { code?: string } | undefined)?.code ?? '');
+        if (!this.plainFallback || /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ECONNREFUSED/.test(code)) throw e;
+        this.log.debug(`${safeUrl(url)} does not speak TLS (${code || (e as Error).message}); using plain HTTP (loopback)`);
+        this.base = this.plainFallback;
+        url = this.url('');
+        res = await this.http.request(url, { side: this.side });
+      }
       await res.body.dump();
       if (res.status === 200) this.challenge = null;
       else if (res.status === 401) this.challenge = parseChallenge(header(res, 'www-authenticate')) ?? null;
