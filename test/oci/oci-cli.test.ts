@@ -181,4 +181,29 @@ describe('images end to end: pack → verify → unpack into a second docker-reg
     const left = await readdir(out).catch(() => []);
     expect(left.filter((f) => f.startsWith('tamper-'))).toEqual([]);
   });
+
+  it('pack --dry-run resolves from manifests only: no blob is downloaded', async () => {
+    const manifest = join(work, 'dry.yaml');
+    await writeFile(manifest, `apiVersion: airgap/v1\nkind: Bundle\nname: dry\nimages:\n  - ref: ${srcProxy.host}/team/multi:1\n    platforms: [linux/amd64]\n`);
+    const mark = srcProxy.requests.length;
+    const p = await runAirgapJson<{ artifacts: number; list: { name: string; platform: string }[] }>(['pack', manifest, '--out', join(work, 'out-dry'), '--dry-run', '--config', configFile, '--cache', join(work, 'cache-dry')]);
+    expect(p.exitCode, p.stderr).toBe(0);
+    expect(p.json.list.map((a) => `${a.name} ${a.platform}`)).toEqual([`${srcProxy.host}/team/multi linux/amd64`]);
+    const seen = srcProxy.requests.slice(mark);
+    expect(seen.some((r) => r.path.includes('/manifests/'))).toBe(true);
+    expect(seen.filter((r) => r.path.includes('/blobs/'))).toEqual([]);
+  });
+
+  it('bad image entries are refused with exit 2 naming them', async () => {
+    const typo = join(work, 'typo.yaml');
+    await writeFile(typo, `apiVersion: airgap/v1\nkind: Bundle\nname: typo\nimages:\n  - ref: ${src.host}/team/one:1\n    platform: [linux/amd64]\n`);
+    const t = await runAirgap(['pack', typo, '--out', join(work, 'out-typo'), '--dry-run', '--config', configFile]);
+    expect(t.exitCode).toBe(2);
+    expect(t.stderr).toContain('platform');
+    const badRef = join(work, 'badref.yaml');
+    await writeFile(badRef, `apiVersion: airgap/v1\nkind: Bundle\nname: badref\nimages:\n  - ref: "Team/One:1"\n`);
+    const b = await runAirgap(['pack', badRef, '--out', join(work, 'out-badref'), '--dry-run', '--config', configFile]);
+    expect(b.exitCode).toBe(2);
+    expect(b.stderr).toContain('Team/One:1');
+  });
 });

@@ -215,15 +215,19 @@ describe('images: pull from a real docker-registry, push into another', () => {
     expect(await push(images.publish.dir, arts, pctx)).toEqual(['present', 'present']);
   });
 
-  it('carries cosign signatures stored under the sha256-<hex>.sig tag', async () => {
+  it('carries what is attached under the referrers tag sha256-<hex> and cosign\'s sha256-<hex>.sig tag', async () => {
     const upstream = await inspectRaw(`docker://${src.host}/team/two:1`);
     const sigTag = `sha256-${upstream.digest.slice(7)}.sig`;
     // The signature image is a real image at the cosign tag (a signature is an OCI manifest like any other).
     await skopeoCopy(`oci:${layout}:att`, `docker://${src.host}/team/two:${sigTag}`);
+    // docker-registry 2.8 has no referrers API (404): the OCI 1.1 referrers tag `sha256-<hex>` is used instead.
+    const referrersTag = `sha256-${upstream.digest.slice(7)}`;
+    await skopeoCopy(`oci:${layout}:multi`, `docker://${src.host}/team/two:${referrersTag}`, ['--all']);
     const ctx = sourceContext(join(work, 'store-sig'));
     const arts = await pull(images, { ref: `${src.host}/team/two:1` }, ctx);
-    expect(arts.map((a) => a.version)).toEqual(['1', sigTag]);
+    expect(arts.map((a) => a.version)).toEqual(['1', referrersTag, sigTag]);
     expect(meta(arts[1]).attachedTo).toBe(upstream.digest);
+    expect(meta(arts[2]).attachedTo).toBe(upstream.digest);
     const none = await images.source.resolve({ ref: `${src.host}/team/two:1`, signatures: false }, ctx);
     expect(none).toHaveLength(1);
     const pctx = publishContext(ctx.store, registryTarget(dst.host));
