@@ -147,7 +147,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
             failures.push({ artifact: artifactLabel(a), error });
           }
           counts[action] = (counts[action] ?? 0) + 1;
-          reporter.progress({ type: 'artifact', state: action === 'would-push' ? 'skipped' : action === 'pushed' ? 'done' : action, artifact: a, error });
+          reporter.progress({ type: 'artifact', state: action === 'would-push' ? 'skipped' : action, artifact: a, error });
           if (action !== 'would-push') {
             await ledger?.append({
               ...base, kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest,

@@ -1,4 +1,5 @@
 import { Flags } from '@oclif/core';
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { generateKeyPair, writeKeyPair } from '@airgap/bundle';
 import { AirgapCommand } from '../base-command.js';
@@ -21,6 +22,7 @@ Refuses to overwrite an existing key unless --force is given.`;
   async run(): Promise<{ keyId: string; key: string; pub: string }> {
     const { flags } = await this.parse(Keygen);
     this.makeReporter(this.jsonEnabled());
+    await mkdir(resolve(flags['out-dir']), { recursive: true });
     const sk = generateKeyPair();
     const { keyFile, pubFile } = await writeKeyPair(resolve(flags['out-dir']), flags.name, sk, { force: flags.force });
     this.log(`key id ${sk.keyId}\nsecret key: ${keyFile} (keep it outside; mode 0600)\npublic key: ${pubFile} (copy it inside and list it under trust:)`);

@@ -21,8 +21,10 @@ export default class SummaryReporter implements Reporter {
       else skipped++;
     };
     for (const f of files) {
+      const before = failed;
       f.tasks.forEach(visit);
-      if (f.result?.state === 'fail' && f.tasks.length === 0) failed++;
+      // A file whose setup failed (beforeAll, import) fails even when none of its tests ran.
+      if (f.result?.state === 'fail' && failed === before) failed++;
     }
     process.stdout.write(`\ntests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   }

@@ -9,7 +9,7 @@ export interface Logger {
 
 export type ProgressEvent =
   | { type: 'phase'; phase: string; total?: number }
-  | { type: 'artifact'; state: 'start' | 'done' | 'failed' | 'skipped' | 'present'; artifact: Pick<Artifact, 'kind' | 'name' | 'version' | 'platform'>; error?: string }
+  | { type: 'artifact'; state: 'start' | 'done' | 'pushed' | 'failed' | 'skipped' | 'present'; artifact: Pick<Artifact, 'kind' | 'name' | 'version' | 'platform'>; error?: string }
   | { type: 'bytes'; bytes: number };
 
 export type ProgressSink = (event: ProgressEvent) => void;

@@ -1,0 +1,240 @@
+/**
+ * Keys and signatures in minisign's formats (SPEC §6), so that `minisign -Vm bundle.json -p NAME.pub`
+ * checks a bundle with a tool that is not ours. Byte layouts follow jedisct1/minisign src/minisign.h:
+ *
+ *   public key   "Ed" | key_id(8) | pk(32)                                  (base64, one line)
+ *   secret key   "Ed" | kdf "\0\0" | "B2" | salt(32) | opslimit(8) | memlimit(8) | key_id(8) | sk(64) | chk(32)
+ *   signature    "ED" | key_id(8) | Ed25519(BLAKE2b-512(message))(64)     ("ED" = prehashed)
+ *                then "trusted comment: …" and Ed25519(signature | trusted comment bytes)
+ *
+ * The key id is printed as the 8 key_id bytes read as a little-endian integer, in uppercase hex
+ * (minisign prints it with `%016" PRIX64` after le64_load).
+ * NAME.key is minisign's *unencrypted* secret key (what `minisign -G -W` writes: kdf bytes zero, no
+ * scrypt, checksum zero) so `minisign -S -s NAME.key` can sign with it too; its protection is mode 0600.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { open, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import nacl from 'tweetnacl';
+import { TrustError, UsageError } from '@airgap/core';
+
+export interface PublicKey {
+  /** 16 uppercase hex chars, as minisign prints it. */
+  keyId: string;
+  /** 32-byte Ed25519 public key. */
+  key: Uint8Array;
+  /** The file it was read from, for messages. */
+  file?: string;
+}
+
+export interface SecretKey {
+  keyId: string;
+  /** 64-byte tweetnacl/libsodium secret key (seed | public key). */
+  key: Uint8Array;
+  publicKey: PublicKey;
+}
+
+const UNTRUSTED = 'untrusted comment: ';
+const TRUSTED = 'trusted comment: ';
+const ALG_ED = Buffer.from('Ed', 'latin1');
+const ALG_PREHASHED = Buffer.from('ED', 'latin1');
+const CHK_B2 = Buffer.from('B2', 'latin1');
+const SECRET_LEN = 2 + 2 + 2 + 32 + 8 + 8 + 8 + 64 + 32;
+const PUBLIC_LEN = 2 + 8 + 32;
+const SIG_LEN = 2 + 8 + 64;
+
+/** key_id bytes → the id minisign prints (little-endian u64 in uppercase hex). */
+function keyIdText(keyNum: Uint8Array): string {
+  return Buffer.from(keyNum).reverse().toString('hex').toUpperCase();
+}
+
+function keyIdBytes(keyId: string): Buffer {
+  return Buffer.from(keyId, 'hex').reverse();
+}
+
+export function generateKeyPair(): SecretKey {
+  const kp = nacl.sign.keyPair();
+  const keyId = keyIdText(randomBytes(8));
+  return { keyId, key: kp.secretKey, publicKey: { keyId, key: kp.publicKey } };
+}
+
+export function publicKeyText(pk: PublicKey): string {
+  const body = Buffer.concat([ALG_ED, keyIdBytes(pk.keyId), Buffer.from(pk.key)]);
+  return `${UNTRUSTED}minisign public key ${pk.keyId}\n${body.toString('base64')}\n`;
+}
+
+export function secretKeyText(sk: SecretKey): string {
+  const body = Buffer.alloc(SECRET_LEN);
+  ALG_ED.copy(body, 0);
+  // kdf_alg stays zero: unencrypted (minisign -W); salt, limits and checksum stay zero as minisign writes them.
+  CHK_B2.copy(body, 4);
+  keyIdBytes(sk.keyId).copy(body, 54);
+  Buffer.from(sk.key).copy(body, 62);
+  return `${UNTRUSTED}minisign unencrypted secret key ${sk.keyId}\n${body.toString('base64')}\n`;
+}
+
+/**
+ * Write NAME.key (mode 0600) and NAME.pub into `dir`. Refuses to overwrite either file without `force`.
+ */
+export async function writeKeyPair(dir: string, name: string, sk: SecretKey, opts: { force?: boolean } = {}): Promise<{ keyFile: string; pubFile: string }> {
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+    throw new UsageError(`key name ${JSON.stringify(name)} is not a plain file name`, { subject: name, hint: 'use letters, digits, ".", "_" and "-"' });
+  }
+  const keyFile = join(dir, `${name}.key`);
+  const pubFile = join(dir, `${name}.pub`);
+  const flags = opts.force ? 'w' : 'wx';
+  const written: string[] = [];
+  try {
+    for (const [file, text, mode] of [
+      [keyFile, secretKeyText(sk), 0o600],
+      [pubFile, publicKeyText(sk.publicKey), 0o644],
+    ] as const) {
+      let fh;
+      try {
+        fh = await open(file, flags, mode);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new UsageError(`${file} already exists`, { subject: file, hint: 'use --force to overwrite it, or choose another --name or --out-dir' });
+        }
+        throw new UsageError(`cannot write ${file}: ${(e as Error).message}`, { subject: file, cause: e });
+      }
+      written.push(file);
+      try {
+        // open() applies the mode only when it creates the file; --force over an old key must still end at 0600.
+        await fh.chmod(mode);
+        await fh.truncate(0);
+        await fh.write(text, 0, 'utf8');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+  } catch (e) {
+    if (!opts.force) for (const f of written) await rm(f, { force: true });
+    throw e;
+  }
+  return { keyFile, pubFile };
+}
+
+async function readKeyFile(path: string, what: string): Promise<{ comment: string; body: Buffer }> {
+  let text: string;
+  try {
+    const fh = await open(path, 'r');
+    try {
+      const st = await fh.stat();
+      if (st.size > 64 * 1024) throw new Error(`${st.size} bytes is too large for a key file`);
+      text = await fh.readFile('utf8');
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`, { subject: path, cause: e });
+  }
+  const lines = text.split(/\r?\n/);
+  if (!lines[0]?.startsWith(UNTRUSTED) || !lines[1]) {
+    throw new UsageError(`${path} is not a minisign ${what} (expected an "untrusted comment:" line and a base64 line)`, { subject: path });
+  }
+  const b64 = lines[1].trim();
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) throw new UsageError(`${path}: the key line is not base64`, { subject: path });
+  return { comment: lines[0], body: Buffer.from(b64, 'base64') };
+}
+
+export function parsePublicKey(text: string, file?: string): PublicKey {
+  const name = file ?? 'public key';
+  const lines = text.split(/\r?\n/);
+  // Accept both the file form (comment line + key) and the bare base64 string minisign prints for -P.
+  const b64 = (lines[0]?.startsWith(UNTRUSTED) ? lines[1] : lines[0])?.trim() ?? '';
+  const body = /^[A-Za-z0-9+/]+={0,2}$/.test(b64) ? Buffer.from(b64, 'base64') : Buffer.alloc(0);
+  if (body.length !== PUBLIC_LEN || !body.subarray(0, 2).equals(ALG_ED)) {
+    throw new UsageError(`${name} is not a minisign Ed25519 public key`, { subject: name, hint: 'use the NAME.pub file written by `airgap keygen` or `minisign -G`' });
+  }
+  return { keyId: keyIdText(body.subarray(2, 10)), key: new Uint8Array(body.subarray(10)), ...(file ? { file } : {}) };
+}
+
+export async function readPublicKey(path: string): Promise<PublicKey> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read public key ${path}: ${(e as Error).message}`, { subject: path, cause: e });
+  }
+  return parsePublicKey(text, path);
+}
+
+export async function readSecretKey(path: string): Promise<SecretKey> {
+  const { body } = await readKeyFile(path, 'secret key');
+  if (body.length !== SECRET_LEN || !body.subarray(0, 2).equals(ALG_ED) || !body.subarray(4, 6).equals(CHK_B2)) {
+    throw new UsageError(`${path} is not a minisign Ed25519 secret key`, { subject: path, hint: 'use the NAME.key file written by `airgap keygen`' });
+  }
+  if (body[2] !== 0 || body[3] !== 0) {
+    throw new UsageError(`${path} is a password-encrypted minisign key, which airgap cannot use unattended`, {
+      subject: path,
+      hint: 'create a key with `airgap keygen` (or `minisign -G -W`) and protect the file by its mode 0600',
+    });
+  }
+  const keyNum = body.subarray(54, 62);
+  const key = new Uint8Array(body.subarray(62, 126));
+  // The public half of a libsodium secret key is its last 32 bytes; check it belongs to the seed.
+  const derived = nacl.sign.keyPair.fromSeed(key.subarray(0, 32));
+  if (!Buffer.from(derived.publicKey).equals(Buffer.from(key.subarray(32)))) {
+    throw new UsageError(`${path}: the secret key is corrupt (its public half does not match its seed)`, { subject: path });
+  }
+  const keyId = keyIdText(keyNum);
+  return { keyId, key, publicKey: { keyId, key: derived.publicKey } };
+}
+
+function prehash(message: Uint8Array): Buffer {
+  return createHash('blake2b512').update(message).digest();
+}
+
+/** The full text of a `.minisig` over `message` (prehashed "ED" signature, as `minisign -S` writes by default). */
+export function signMinisign(message: Uint8Array, sk: SecretKey, trustedComment: string): string {
+  if (/[\r\n]/.test(trustedComment)) throw new TypeError('a minisign trusted comment is one line');
+  const signature = nacl.sign.detached(prehash(message), sk.key);
+  const sigLine = Buffer.concat([ALG_PREHASHED, keyIdBytes(sk.keyId), Buffer.from(signature)]).toString('base64');
+  const global = nacl.sign.detached(Buffer.concat([Buffer.from(signature), Buffer.from(trustedComment, 'utf8')]), sk.key);
+  return `${UNTRUSTED}signature from airgap secret key ${sk.keyId}\n${sigLine}\n${TRUSTED}${trustedComment}\n${Buffer.from(global).toString('base64')}\n`;
+}
+
+/**
+ * Check a minisign signature over `message` by one of the `trusted` keys. Returns the signer's key id and
+ * the (signed) trusted comment. TrustError (exit 3) for a malformed signature, an untrusted key id, or a
+ * signature or trusted comment that does not verify.
+ */
+export function verifyMinisign(message: Uint8Array, sigText: string, trusted: PublicKey[]): { keyId: string; trustedComment: string } {
+  const lines = sigText.split('\n').map((l) => l.replace(/\r$/, ''));
+  const malformed = (why: string) => new TrustError(`malformed minisign signature: ${why}`, { hint: 'the .minisig file is damaged or not a minisign signature; get the bundle again' });
+  if (!lines[0]?.startsWith(UNTRUSTED)) throw malformed('no "untrusted comment:" line');
+  if (!lines[2]?.startsWith(TRUSTED)) throw malformed('no "trusted comment:" line');
+  const sig = decode64(lines[1]);
+  const global = decode64(lines[3]);
+  if (!sig || sig.length !== SIG_LEN) throw malformed('the signature line is not 74 bytes of base64');
+  if (!global || global.length !== 64) throw malformed('the trusted comment signature is not 64 bytes of base64');
+  const alg = sig.subarray(0, 2);
+  const prehashed = alg.equals(ALG_PREHASHED);
+  if (!prehashed && !alg.equals(ALG_ED)) throw malformed(`unknown algorithm ${JSON.stringify(alg.toString('latin1'))}`);
+  const keyId = keyIdText(sig.subarray(2, 10));
+  const pk = trusted.find((k) => k.keyId === keyId);
+  if (!pk) {
+    const ids = trusted.map((k) => k.keyId + (k.file ? ` (${k.file})` : ''));
+    throw new TrustError(`signed by key ${keyId}, which is not trusted (trusted: ${ids.length ? ids.join(', ') : 'none'})`, {
+      subject: keyId,
+      hint: "pass the signer's public key with --pub or add it to `trust` in the config, if and only if you trust it",
+    });
+  }
+  const signature = sig.subarray(10);
+  // minisign trims trailing whitespace from the comment line before checking it; do the same.
+  const trustedComment = lines[2].slice(TRUSTED.length).replace(/[\s]+$/, '');
+  if (!nacl.sign.detached.verify(prehashed ? prehash(message) : message, signature, pk.key)) {
+    throw new TrustError(`bad signature by key ${keyId}: the signed file was changed after signing`, { subject: keyId, hint: 'do not use this bundle; get it again from its source' });
+  }
+  if (!nacl.sign.detached.verify(Buffer.concat([signature, Buffer.from(trustedComment, 'utf8')]), global, pk.key)) {
+    throw new TrustError(`bad trusted comment signature by key ${keyId}: the trusted comment was changed`, { subject: keyId, hint: 'do not use this bundle; get it again from its source' });
+  }
+  return { keyId, trustedComment };
+}
+
+function decode64(s: string | undefined): Buffer | undefined {
+  const t = s?.trim() ?? '';
+  return /^[A-Za-z0-9+/]+={0,2}$/.test(t) ? Buffer.from(t, 'base64') : undefined;
+}

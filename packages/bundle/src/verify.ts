@@ -1,0 +1,442 @@
+import { createHash } from 'node:crypto';
+import { open, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { type BlobSource, type BundleIndex, type Descriptor, IntegrityError, TrustError, isDigest } from '@airgap/core';
+import { BlobReader, type BlobLocation, type PartLocation } from './blob-reader.js';
+import {
+  BLOB_PREFIX,
+  BUNDLE_JSON,
+  BUNDLE_SCHEMA,
+  type BundleDescriptor,
+  INDEX_ENTRY,
+  OCI_INDEX_ENTRY,
+  OCI_LAYOUT_BYTES,
+  OCI_LAYOUT_ENTRY,
+  SIGNATURE_FILE,
+  SUMS_FILE,
+  neededDigests,
+  ociIndexBytes,
+} from './format.js';
+import { type PublicKey, verifyMinisign } from './minisign.js';
+import { partName } from './parts.js';
+import { type TarEntry, TarStreamParser } from './tar.js';
+
+export interface VerifyOptions {
+  /** Keys whose signature is accepted (config `trust` and --pub). */
+  trust: PublicKey[];
+  /** Skip only the signature check (signer null). Loud in the CLI and recorded in the ledger. */
+  insecureSkipSignature?: boolean;
+  /** Progress: part bytes read and checked. */
+  onBytes?: (n: number) => void;
+}
+
+export interface VerifiedBundle {
+  dir: string;
+  descriptor: BundleDescriptor;
+  bundleJsonSha256: string;
+  /** Key id of the trusted signer; null only with insecureSkipSignature. */
+  signer: string | null;
+  index: BundleIndex;
+  /** Streams of exactly a blob's bytes, read across part boundaries and checked again while they flow. */
+  blobs: BlobSource;
+}
+
+const MAX_BUNDLE_JSON = 16 << 20;
+const MAX_SMALL_FILE = 1 << 20;
+const MAX_INDEX = 512 << 20;
+const READ_SIZE = 4 << 20;
+const POOL = 8;
+const HEX64 = /^[a-f0-9]{64}$/;
+
+/**
+ * Verify a bundle (SPEC §5, §6) and give access to its blobs. In order, trusting nothing before it is
+ * checked: bundle.json's signature by a trusted key; SHA256SUMS against bundle.json; every part's
+ * presence and size (before reading any); then one pass over all parts that hashes each part while a
+ * worker thread parses the tar and hashes every entry (names safe, no links or devices, index first and
+ * matching bundle.json, each blob hashing to its name). Nothing is written anywhere.
+ * Faults are IntegrityError or TrustError (exit 3) naming the part, entry or key.
+ */
+export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<VerifiedBundle> {
+  const jsonPath = join(dir, BUNDLE_JSON);
+  const jsonBytes = await readBounded(jsonPath, MAX_BUNDLE_JSON, 'the bundle descriptor');
+  let signer: string | null = null;
+  if (!opts.insecureSkipSignature) {
+    const sigPath = join(dir, SIGNATURE_FILE);
+    let sigText: string;
+    try {
+      sigText = (await readBounded(sigPath, 64 << 10, 'the signature')).toString('utf8');
+    } catch (e) {
+      if (e instanceof IntegrityError && (e.cause as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') {
+        throw new TrustError(`bundle ${dir} is unsigned: ${sigPath} is missing`, { subject: sigPath, hint: 'get the signature file with the bundle; only --insecure-skip-signature accepts an unsigned bundle' });
+      }
+      throw e instanceof IntegrityError ? new TrustError(e.message, { subject: sigPath, cause: e }) : e;
+    }
+    if (opts.trust.length === 0) {
+      throw new TrustError(`no trusted public key to check ${sigPath} against`, { subject: sigPath, hint: 'pass the signer\'s key with --pub FILE or list it under `trust` in the config' });
+    }
+    try {
+      signer = verifyMinisign(jsonBytes, sigText, opts.trust).keyId;
+    } catch (e) {
+      if (e instanceof TrustError) throw new TrustError(`${sigPath}: ${e.message}`, { subject: e.subject ?? sigPath, hint: e.hint, cause: e });
+      throw e;
+    }
+  }
+  const descriptor = parseDescriptor(jsonBytes, jsonPath);
+  const bundleJsonSha256 = createHash('sha256').update(jsonBytes).digest('hex');
+  await checkSums(dir, descriptor, bundleJsonSha256);
+  const parts = await checkPartFiles(dir, descriptor);
+  const entries = await streamParts(dir, descriptor, parts, opts.onBytes);
+  const { index, blobs } = checkEntries(descriptor, entries);
+  return { dir, descriptor, bundleJsonSha256, signer, index, blobs: new BlobReader(blobs, parts) };
+}
+
+/**
+ * Parse bundle.json WITHOUT checking its signature: for `inspect` without a key. Nothing it says is
+ * trusted; use verifyBundle before acting on a bundle.
+ */
+export async function readBundleDescriptor(dir: string): Promise<BundleDescriptor> {
+  const path = join(dir, BUNDLE_JSON);
+  return parseDescriptor(await readBounded(path, MAX_BUNDLE_JSON, 'the bundle descriptor'), path);
+}
+
+/**
+ * Read airgap-index.json from the first part(s) WITHOUT verifying signature or hashes: for `inspect`
+ * without a key. Its contents are untrusted.
+ */
+export async function readIndexUnverified(dir: string): Promise<BundleIndex> {
+  const d = await readBundleDescriptor(dir);
+  const limit = Math.min(d.index.size, MAX_INDEX);
+  const parser = new TarStreamParser({ createHash, firstName: INDEX_ENTRY, collect: { [INDEX_ENTRY]: limit }, firstOnly: true });
+  try {
+    for (const p of d.parts) {
+      const fh = await open(join(dir, p.file), 'r').catch((e) => {
+        throw new IntegrityError(`part ${p.file} of ${dir} is missing`, { subject: p.file, cause: e });
+      });
+      try {
+        for (let pos = 0; !parser.done; ) {
+          const buf = Buffer.allocUnsafe(1 << 20);
+          const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+          if (bytesRead === 0) break;
+          parser.push(buf.subarray(0, bytesRead));
+          pos += bytesRead;
+        }
+      } finally {
+        await fh.close();
+      }
+      if (parser.done) break;
+    }
+    parser.end();
+  } catch (e) {
+    if (e instanceof IntegrityError) throw e;
+    throw new IntegrityError(`cannot read ${INDEX_ENTRY} from ${dir}: ${(e as Error).message}`, { subject: (e as { subject?: string }).subject ?? dir, cause: e });
+  }
+  return parseIndex(parser.collected.get(INDEX_ENTRY) ?? Buffer.alloc(0));
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function readBounded(path: string, max: number, what: string): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw new IntegrityError(`${what} ${path} is missing or unreadable: ${(e as Error).message}`, { subject: path, cause: e });
+  }
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new IntegrityError(`${path} is not a regular file`, { subject: path });
+    if (st.size > max) throw new IntegrityError(`${path} is ${st.size} bytes, more than the ${max} allowed for ${what}`, { subject: path });
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
+}
+
+function parseDescriptor(bytes: Buffer, path: string): BundleDescriptor {
+  let d: BundleDescriptor;
+  try {
+    d = JSON.parse(bytes.toString('utf8')) as BundleDescriptor;
+  } catch (e) {
+    throw new IntegrityError(`${path} is not JSON: ${(e as Error).message}`, { subject: path, cause: e });
+  }
+  const bad = (why: string) => new IntegrityError(`${path} is malformed: ${why}`, { subject: path, hint: 'this is not a bundle written by airgap, or it was damaged' });
+  if (typeof d !== 'object' || d === null) throw bad('not an object');
+  if (d.schema !== BUNDLE_SCHEMA) throw bad(`schema is ${JSON.stringify(d.schema)}, not ${BUNDLE_SCHEMA}`);
+  if (typeof d.name !== 'string' || typeof d.created !== 'string') throw bad('name and created must be strings');
+  if (!d.index || !HEX64.test(d.index.sha256) || !isSize(d.index.size)) throw bad('index needs a sha256 and a size');
+  if (!Array.isArray(d.parts) || d.parts.length === 0) throw bad('no parts listed');
+  d.parts.forEach((p, i) => {
+    if (!p || p.file !== partName(i + 1)) throw bad(`part ${i + 1} must be named ${partName(i + 1)}`);
+    if (!isSize(p.size) || !HEX64.test(p.sha256)) throw bad(`${p.file} needs a size and a sha256`);
+  });
+  if (!d.totals || !isSize(d.totals.artifacts) || !isSize(d.totals.blobs) || !isSize(d.totals.bytes)) throw bad('totals must be counts');
+  return d;
+}
+
+function isSize(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+/** SHA256SUMS is for operators' `sha256sum -c`; a copy that disagrees with the signed bundle.json is tampering. */
+async function checkSums(dir: string, d: BundleDescriptor, bundleJsonSha256: string): Promise<void> {
+  const path = join(dir, SUMS_FILE);
+  const text = (await readBounded(path, 16 << 20, 'the checksum list')).toString('utf8');
+  const want = new Map<string, string>(d.parts.map((p) => [p.file, p.sha256]));
+  want.set(BUNDLE_JSON, bundleJsonSha256);
+  const seen = new Set<string>();
+  for (const [i, line] of text.split('\n').entries()) {
+    if (line === '') continue;
+    const m = /^([a-f0-9]{64}) [ *](.+)$/.exec(line);
+    if (!m) throw new IntegrityError(`${path} line ${i + 1} is not "<sha256>  <file>"`, { subject: path });
+    const [, hex, file] = m;
+    const expected = want.get(file);
+    if (expected === undefined) throw new IntegrityError(`${path} lists ${JSON.stringify(file)}, which bundle.json does not`, { subject: path, hint: 'SHA256SUMS was edited; get the bundle again' });
+    if (expected !== hex) throw new IntegrityError(`${path} gives ${file} the sha256 ${hex}, but the signed bundle.json says ${expected}`, { subject: path, hint: 'SHA256SUMS was edited; get the bundle again' });
+    seen.add(file);
+  }
+  for (const file of want.keys()) {
+    if (!seen.has(file)) throw new IntegrityError(`${path} does not list ${file}`, { subject: path, hint: 'SHA256SUMS was edited or truncated; get the bundle again' });
+  }
+}
+
+async function checkPartFiles(dir: string, d: BundleDescriptor): Promise<PartLocation[]> {
+  const parts: PartLocation[] = [];
+  let start = 0;
+  const missing: string[] = [];
+  const wrong: string[] = [];
+  for (const p of d.parts) {
+    const path = join(dir, p.file);
+    try {
+      const st = await stat(path);
+      if (!st.isFile()) wrong.push(`${p.file} is not a regular file`);
+      else if (st.size !== p.size) wrong.push(`${p.file} is ${st.size} bytes, expected ${p.size} (${st.size < p.size ? 'truncated' : 'extended'})`);
+    } catch {
+      missing.push(p.file);
+    }
+    parts.push({ file: p.file, path, start, size: p.size });
+    start += p.size;
+  }
+  if (missing.length || wrong.length) {
+    const msg = [missing.length ? `missing part${missing.length > 1 ? 's' : ''} ${missing.join(', ')}` : '', ...wrong].filter(Boolean).join('; ');
+    throw new IntegrityError(`bundle ${dir}: ${msg}`, { subject: missing[0] ?? wrong[0].split(' ')[0], hint: 'copy the named part(s) again from the source; SHA256SUMS lists their checksums' });
+  }
+  const listed = new Set(d.parts.map((p) => p.file));
+  const stray = (await readdir(dir)).filter((f) => /^part-\d+$/.test(f) && !listed.has(f));
+  if (stray.length) {
+    throw new IntegrityError(`bundle ${dir} holds part files that bundle.json does not list: ${stray.join(', ')}`, { subject: stray[0], hint: 'a stale part from another bundle? `cat part-*` would not give this bundle; remove them' });
+  }
+  return parts;
+}
+
+interface WorkerResult {
+  entries: TarEntry[];
+  collected: Map<string, Buffer>;
+}
+
+type FromWorker =
+  | { type: 'ack'; buf: ArrayBuffer }
+  | { type: 'error'; message: string; subject?: string }
+  | { type: 'done'; entries: TarEntry[]; collected: [string, Uint8Array][] };
+
+/* eslint-disable */
+// Runs inside the worker (shipped as source text with TarStreamParser, so it needs no build step and
+// works the same from dist/ and from the TypeScript sources under test). Plain CommonJS require only.
+function workerMain(Parser: typeof TarStreamParser): void {
+  const { parentPort, workerData } = require('node:worker_threads');
+  const { createHash } = require('node:crypto');
+  const parser = new Parser({ createHash, firstName: workerData.firstName, collect: workerData.collect, checkBlobNames: true });
+  let failed = false;
+  const fail = (e: any) => {
+    failed = true;
+    parentPort.postMessage({ type: 'error', message: String(e?.message ?? e), subject: e?.subject });
+  };
+  parentPort.on('message', (m: any) => {
+    if (m.type === 'chunk') {
+      if (!failed) {
+        try {
+          parser.push(new Uint8Array(m.buf, 0, m.len));
+        } catch (e) {
+          fail(e);
+        }
+      }
+      parentPort.postMessage({ type: 'ack', buf: m.buf }, [m.buf]);
+    } else if (m.type === 'end' && !failed) {
+      try {
+        parser.end();
+        parentPort.postMessage({ type: 'done', entries: parser.entries, collected: [...parser.collected] });
+      } catch (e) {
+        fail(e);
+      }
+    }
+  });
+}
+/* eslint-enable */
+
+const WORKER_SOURCE = `'use strict';\nconst TarStreamParser = (${TarStreamParser.toString()});\n(${workerMain.toString()})(TarStreamParser);\n`;
+
+/**
+ * One pass over every part: this thread reads and hashes parts (comparing each with bundle.json), and
+ * hands each buffer (transferred, not copied) to a worker that parses the tar and hashes entries, so
+ * each byte is hashed twice on two cores (SPEC §9: ≥ 70% of a single read+SHA-256 stream).
+ * A part mismatch outranks a tar error: if the worker fails, the remaining parts are still hashed so the
+ * message names the damaged part rather than a symptom inside it.
+ */
+async function streamParts(dir: string, d: BundleDescriptor, parts: PartLocation[], onBytes?: (n: number) => void): Promise<WorkerResult> {
+  if (d.index.size > MAX_INDEX) throw new IntegrityError(`${INDEX_ENTRY} is ${d.index.size} bytes, more than the ${MAX_INDEX} allowed`, { subject: INDEX_ENTRY });
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { firstName: INDEX_ENTRY, collect: { [INDEX_ENTRY]: d.index.size, [OCI_LAYOUT_ENTRY]: MAX_SMALL_FILE, [OCI_INDEX_ENTRY]: MAX_SMALL_FILE } },
+  });
+  const free: ArrayBuffer[] = [];
+  let allocated = 0;
+  let wake: (() => void) | undefined;
+  let tarError: { message: string; subject?: string } | undefined;
+  let crash: Error | undefined;
+  let resolveDone!: (r: WorkerResult | undefined) => void;
+  const done = new Promise<WorkerResult | undefined>((r) => (resolveDone = r));
+  worker.on('message', (m: FromWorker) => {
+    if (m.type === 'ack') free.push(m.buf);
+    else if (m.type === 'error') {
+      tarError = m;
+      resolveDone(undefined);
+    } else if (m.type === 'done') {
+      resolveDone({ entries: m.entries, collected: new Map(m.collected.map(([k, v]) => [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength)])) });
+    }
+    wake?.();
+  });
+  worker.on('error', (e) => {
+    crash = e;
+    resolveDone(undefined);
+    wake?.();
+  });
+  const takeBuffer = async (): Promise<ArrayBuffer> => {
+    for (;;) {
+      if (crash) throw crash;
+      const b = free.pop();
+      if (b) return b;
+      if (allocated < POOL) {
+        allocated++;
+        return new ArrayBuffer(READ_SIZE);
+      }
+      await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+    }
+  };
+
+  try {
+    for (const part of parts) {
+      const fh = await open(part.path, 'r');
+      try {
+        const hash = createHash('sha256');
+        let pos = 0;
+        const readAt = async (at: number) => {
+          const ab = await takeBuffer();
+          const want = Math.min(READ_SIZE, part.size - at);
+          let n = 0;
+          while (n < want) {
+            const { bytesRead } = await fh.read(new Uint8Array(ab), n, want - n, at + n);
+            if (bytesRead === 0) break;
+            n += bytesRead;
+          }
+          return { ab, n };
+        };
+        let next = part.size > 0 ? readAt(0) : undefined;
+        while (next) {
+          const { ab, n } = await next;
+          if (n === 0 || (n < READ_SIZE && pos + n < part.size)) {
+            throw new IntegrityError(`part ${part.file} is shorter than the ${part.size} bytes bundle.json lists (it changed during verification)`, { subject: part.file });
+          }
+          const at = pos + n;
+          // Read ahead while hashing this buffer and while the worker parses the previous one.
+          next = at < part.size ? readAt(at) : undefined;
+          hash.update(new Uint8Array(ab, 0, n));
+          pos = at;
+          if (tarError || crash) free.push(ab);
+          else worker.postMessage({ type: 'chunk', buf: ab, len: n }, [ab]);
+          onBytes?.(n);
+        }
+        const got = hash.digest('hex');
+        const want = d.parts.find((p) => p.file === part.file)!.sha256;
+        if (got !== want) {
+          throw new IntegrityError(`part ${part.file} is corrupt: sha256 ${got}, bundle.json says ${want}`, { subject: part.file, hint: `copy ${part.file} again from the source` });
+        }
+      } finally {
+        await fh.close();
+      }
+    }
+    worker.postMessage({ type: 'end' });
+    const result = await done;
+    if (crash) throw crash;
+    if (tarError || !result) {
+      const t = tarError ?? { message: 'the tar reader stopped without a result' };
+      throw new IntegrityError(`bundle ${dir}: ${t.message}`, { subject: t.subject, hint: 'the bundle was built by something other than airgap or tampered with before signing; do not use it' });
+    }
+    return result;
+  } finally {
+    await worker.terminate();
+  }
+}
+
+function parseIndex(bytes: Buffer): BundleIndex {
+  let index: BundleIndex;
+  try {
+    index = JSON.parse(bytes.toString('utf8')) as BundleIndex;
+  } catch (e) {
+    throw new IntegrityError(`${INDEX_ENTRY} is not JSON: ${(e as Error).message}`, { subject: INDEX_ENTRY, cause: e });
+  }
+  const bad = (why: string) => new IntegrityError(`${INDEX_ENTRY} is malformed: ${why}`, { subject: INDEX_ENTRY });
+  if (typeof index !== 'object' || index === null || index.schema !== 'airgap.index/v1') throw bad('schema is not airgap.index/v1');
+  if (!Array.isArray(index.artifacts) || !Array.isArray(index.blobs)) throw bad('artifacts and blobs must be lists');
+  for (const b of index.blobs) if (!b || !isDigest(b.digest) || !isSize(b.size)) throw bad(`blob ${JSON.stringify(b?.digest)} needs a sha256 digest and a size`);
+  for (const a of index.artifacts) {
+    if (!a || typeof a.kind !== 'string' || typeof a.name !== 'string' || !Array.isArray(a.blobs)) throw bad('every artifact needs kind, name and blobs');
+    for (const b of a.blobs) if (!b || !isDigest(b.digest) || !isSize(b.size)) throw bad(`artifact ${a.name}: blob ${JSON.stringify(b?.digest)} needs a sha256 digest and a size`);
+    if (a.oci && (!a.oci.root || !isDigest(a.oci.root.digest) || typeof a.oci.refName !== 'string')) throw bad(`artifact ${a.name}: oci needs a root descriptor and a refName`);
+  }
+  return index;
+}
+
+/** The tar's entries against bundle.json and the index: exactly the expected names, each blob once. */
+function checkEntries(d: BundleDescriptor, r: WorkerResult): { index: BundleIndex; blobs: Map<string, BlobLocation> } {
+  const fault = (msg: string, subject: string) => new IntegrityError(msg, { subject, hint: 'the bundle was built by something other than airgap or tampered with before signing; do not use it' });
+  const first = r.entries[0];
+  if (first.size !== d.index.size || first.sha256 !== d.index.sha256) {
+    throw fault(`${INDEX_ENTRY} (${first.size} bytes, sha256 ${first.sha256}) does not match bundle.json (${d.index.size} bytes, sha256 ${d.index.sha256})`, INDEX_ENTRY);
+  }
+  const index = parseIndex(r.collected.get(INDEX_ENTRY)!);
+  const listed = new Map<string, Descriptor>(index.blobs.map((b) => [b.digest, b]));
+  const blobs = new Map<string, BlobLocation>();
+  const names = new Set<string>();
+  for (const e of r.entries) {
+    if (names.has(e.name)) throw fault(`tar entry ${JSON.stringify(e.name)} appears twice`, e.name);
+    names.add(e.name);
+    if (e.type === 'dir') {
+      if (e.name !== 'blobs' && e.name !== 'blobs/sha256') throw fault(`unexpected directory ${JSON.stringify(e.name)} in the bundle`, e.name);
+      continue;
+    }
+    if (e.name === INDEX_ENTRY) continue;
+    if (e.name === OCI_LAYOUT_ENTRY) {
+      if (!r.collected.get(e.name)!.equals(OCI_LAYOUT_BYTES)) throw fault(`${OCI_LAYOUT_ENTRY} is not {"imageLayoutVersion":"1.0.0"}`, e.name);
+      continue;
+    }
+    if (e.name === OCI_INDEX_ENTRY) {
+      if (!r.collected.get(e.name)!.equals(ociIndexBytes(index))) throw fault(`${OCI_INDEX_ENTRY} does not match the images in ${INDEX_ENTRY}`, e.name);
+      continue;
+    }
+    const hex = e.name.startsWith(BLOB_PREFIX) ? e.name.slice(BLOB_PREFIX.length) : '';
+    if (!HEX64.test(hex)) throw fault(`unexpected file ${JSON.stringify(e.name)} in the bundle`, e.name);
+    const digest = `sha256:${hex}`;
+    const want = listed.get(digest);
+    if (!want) throw fault(`blob ${digest} is in the tar but not in ${INDEX_ENTRY}`, e.name);
+    if (want.size !== e.size) throw fault(`blob ${digest} is ${e.size} bytes, ${INDEX_ENTRY} says ${want.size}`, e.name);
+    blobs.set(digest, { digest, offset: e.offset, size: e.size });
+  }
+  for (const name of [OCI_LAYOUT_ENTRY, OCI_INDEX_ENTRY]) if (!names.has(name)) throw fault(`the bundle has no ${name}`, name);
+  for (const digest of listed.keys()) if (!blobs.has(digest)) throw fault(`blob ${digest} is listed in ${INDEX_ENTRY} but missing from the tar`, digest);
+  for (const [digest, artifact] of neededDigests(index)) if (!blobs.has(digest)) throw fault(`${artifact} needs blob ${digest}, which is not in the bundle`, digest);
+  if (d.totals.blobs !== blobs.size || d.totals.artifacts !== index.artifacts.length) {
+    throw fault(`bundle.json totals (${d.totals.artifacts} artifacts, ${d.totals.blobs} blobs) do not match ${INDEX_ENTRY} (${index.artifacts.length}, ${blobs.size})`, BUNDLE_JSON);
+  }
+  return { index, blobs };
+}

@@ -1,0 +1,202 @@
+import { randomBytes, createHash } from 'node:crypto';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { type BundleIndex, type Descriptor, IntegrityError, InternalError, UsageError, digestHex, isDigest } from '@airgap/core';
+import {
+  BLOB_PREFIX,
+  BUNDLE_JSON,
+  BUNDLE_SCHEMA,
+  type BundleDescriptor,
+  INDEX_ENTRY,
+  OCI_INDEX_ENTRY,
+  OCI_LAYOUT_BYTES,
+  OCI_LAYOUT_ENTRY,
+  SIGNATURE_FILE,
+  SUMS_FILE,
+  bundleStamp,
+  neededDigests,
+  ociIndexBytes,
+  trustedComment,
+} from './format.js';
+import { type SecretKey, signMinisign } from './minisign.js';
+import { PartWriter } from './parts.js';
+import { padding, tarHeader, tarTrailer } from './tar.js';
+
+export interface BundleBlob {
+  descriptor: Descriptor;
+  open(): Readable;
+}
+
+export interface WriteBundleOptions {
+  /** Parent folder; the bundle goes to outDir/<name>-<UTC yyyymmddThhmmssZ>/. */
+  outDir: string;
+  name: string;
+  created: Date;
+  /** Becomes airgap-index.json, the first tar entry. */
+  index: BundleIndex;
+  /** Each written once as blobs/sha256/<hex> (repeated digests are written once). */
+  blobs: BundleBlob[];
+  /** Bytes per part; every part is exactly this size except the last. */
+  chunkSize: number;
+  key: SecretKey;
+  toolVersion: string;
+  /** The receipt an incremental bundle is relative to (recorded in bundle.json), default null. */
+  base?: unknown | null;
+  /** What --keep-going skipped; omitted from bundle.json when undefined. */
+  incomplete?: unknown;
+  /** Progress: bytes written to parts. */
+  onBytes?: (n: number) => void;
+}
+
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * Write a signed bundle (SPEC §5) and return its final directory. Everything is written under a
+ * temporary name in outDir and renamed into place only when complete and fsynced; on any error the
+ * temporary directory is removed, so a failed pack leaves nothing behind (SPEC §2).
+ */
+export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: string; descriptor: BundleDescriptor; bytes: number }> {
+  if (!NAME_RE.test(opts.name)) {
+    throw new UsageError(`bundle name ${JSON.stringify(opts.name)} cannot be a directory name`, { subject: opts.name, hint: 'use letters, digits, ".", "_" and "-"' });
+  }
+  if (Number.isNaN(opts.created.getTime())) throw new UsageError('bundle created time is not a valid date');
+  const stamp = bundleStamp(opts.created);
+  const created = opts.created.toISOString();
+  const finalDir = join(opts.outDir, `${opts.name}-${stamp}`);
+  const blobs = uniqueBlobs(opts);
+
+  await mkdir(opts.outDir, { recursive: true });
+  if (await exists(finalDir)) {
+    throw new UsageError(`${finalDir} already exists`, { subject: finalDir, hint: 'a bundle of this name and time was already written; remove it or pack again later' });
+  }
+  const tmp = join(opts.outDir, `.${opts.name}-${stamp}.partial-${randomBytes(6).toString('hex')}`);
+  await mkdir(tmp);
+  const parts = new PartWriter(tmp, opts.chunkSize, opts.onBytes);
+  try {
+    const indexBytes = Buffer.from(JSON.stringify(opts.index, null, 2) + '\n');
+    const mtime = opts.created;
+    const file = async (name: string, data: Buffer) => {
+      await parts.write(tarHeader({ name, size: data.length, type: 'file', mtime }));
+      await parts.write(data);
+      await parts.write(Buffer.alloc(padding(data.length)));
+    };
+    await file(INDEX_ENTRY, indexBytes);
+    await file(OCI_LAYOUT_ENTRY, OCI_LAYOUT_BYTES);
+    await file(OCI_INDEX_ENTRY, ociIndexBytes(opts.index));
+    await parts.write(tarHeader({ name: 'blobs/', size: 0, type: 'dir', mtime }));
+    await parts.write(tarHeader({ name: BLOB_PREFIX, size: 0, type: 'dir', mtime }));
+    for (const blob of blobs) {
+      const d = blob.descriptor;
+      await parts.write(tarHeader({ name: BLOB_PREFIX + digestHex(d.digest), size: d.size, type: 'file', mtime }));
+      await copyBlob(blob, parts);
+      await parts.write(Buffer.alloc(padding(d.size)));
+    }
+    await parts.write(tarTrailer(parts.accepted));
+    const partList = await parts.finish();
+
+    const descriptor: BundleDescriptor = {
+      schema: BUNDLE_SCHEMA,
+      name: opts.name,
+      created,
+      tool: opts.toolVersion,
+      signer: opts.key.keyId,
+      index: { sha256: createHash('sha256').update(indexBytes).digest('hex'), size: indexBytes.length },
+      parts: partList,
+      totals: { artifacts: opts.index.artifacts.length, blobs: blobs.length, bytes: blobs.reduce((n, b) => n + b.descriptor.size, 0) },
+      base: opts.base ?? null,
+      ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
+    };
+    const bundleJson = Buffer.from(JSON.stringify(descriptor, null, 2) + '\n');
+    await writeSynced(join(tmp, BUNDLE_JSON), bundleJson);
+    await writeSynced(join(tmp, SIGNATURE_FILE), Buffer.from(signMinisign(bundleJson, opts.key, trustedComment(descriptor))));
+    const sums = [...partList.map((p) => `${p.sha256}  ${p.file}\n`), `${createHash('sha256').update(bundleJson).digest('hex')}  ${BUNDLE_JSON}\n`].join('');
+    await writeSynced(join(tmp, SUMS_FILE), Buffer.from(sums));
+    await syncDir(tmp);
+    if (await exists(finalDir)) {
+      throw new UsageError(`${finalDir} appeared while the bundle was written`, { subject: finalDir, hint: 'another pack wrote the same bundle; remove one and pack again' });
+    }
+    await rename(tmp, finalDir);
+    await syncDir(opts.outDir);
+    return { dir: finalDir, descriptor, bytes: partList.reduce((n, p) => n + p.size, 0) };
+  } catch (e) {
+    await parts.abort();
+    await rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+function uniqueBlobs(opts: WriteBundleOptions): BundleBlob[] {
+  const byDigest = new Map<string, BundleBlob>();
+  for (const b of opts.blobs) {
+    const d = b.descriptor;
+    if (!isDigest(d.digest) || !Number.isSafeInteger(d.size) || d.size < 0) {
+      throw new InternalError(`blob descriptor ${JSON.stringify(d.digest)} (size ${d.size}) is not a sha256 digest with a size`, { subject: String(d.digest) });
+    }
+    const seen = byDigest.get(d.digest);
+    if (seen && seen.descriptor.size !== d.size) {
+      throw new InternalError(`blob ${d.digest} is given twice with different sizes (${seen.descriptor.size}, ${d.size})`, { subject: d.digest });
+    }
+    if (!seen) byDigest.set(d.digest, b);
+  }
+  // The index must describe exactly the blobs written, and every artifact's blobs must be among them:
+  // the verifier refuses anything else, so refuse to write it.
+  const listed = new Map(opts.index.blobs.map((d) => [d.digest, d]));
+  for (const [digest, b] of byDigest) {
+    const d = listed.get(digest);
+    if (!d) throw new InternalError(`blob ${digest} is written but not listed in the index`, { subject: digest });
+    if (d.size !== b.descriptor.size) throw new InternalError(`blob ${digest}: index says ${d.size} bytes, blob says ${b.descriptor.size}`, { subject: digest });
+  }
+  for (const digest of listed.keys()) {
+    if (!byDigest.has(digest)) throw new InternalError(`blob ${digest} is listed in the index but not given to the writer`, { subject: digest });
+  }
+  for (const [digest, artifact] of neededDigests(opts.index)) {
+    if (!byDigest.has(digest)) throw new InternalError(`${artifact} needs blob ${digest}, which is not in the bundle`, { subject: digest });
+  }
+  return [...byDigest.values()];
+}
+
+async function copyBlob(blob: BundleBlob, parts: PartWriter): Promise<void> {
+  const { digest, size } = blob.descriptor;
+  const stream = blob.open();
+  let n = 0;
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      n += chunk.length;
+      // The tar header already promised `size` bytes: a longer or shorter blob would corrupt the stream.
+      if (n > size) throw new IntegrityError(`blob ${digest} has more than its ${size} bytes`, { subject: digest, hint: 'the content store is damaged; remove the blob from the cache and pack again' });
+      await parts.write(chunk);
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (n !== size) throw new IntegrityError(`blob ${digest} has ${n} bytes, not ${size}`, { subject: digest, hint: 'the content store is damaged; remove the blob from the cache and pack again' });
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function writeSynced(path: string, data: Buffer): Promise<void> {
+  const fh = await open(path, 'wx', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
