@@ -4,7 +4,8 @@ import { TargetError, UpstreamError, UsageError } from '@airgap/core';
 import { images } from '@airgap/oci';
 import { startStaticServer, tempDir } from '../harness/index.js';
 import {
-  type Registry, type TokenServer, buildFixtureLayout, inspectRaw, makeTlsCert, skopeoCopy, startRecordingProxy, startRegistry, startTokenServer,
+  type Registry, type TokenServer, buildFixtureLayout, inspectRaw, makeTlsCert, skopeoCopy, startForwardProxy, startRecordingProxy, startRegistry,
+  startTokenServer,
 } from './registry-fixtures.js';
 import { publishContext, pull, push, registryTarget, sourceContext } from './contexts.js';
 
@@ -158,5 +159,19 @@ describe('images: TLS registries and http.caFile', () => {
     const pctx = publishContext(ctx.store, target, config);
     await push(images.publish.endpoint!, [{ ...a, meta: { ...a.meta, repository: 'copy/one' } }], pctx);
     expect((await inspectRaw(`docker://${tlsReg.host}/copy/one:1`)).digest).toBe(a.digest);
+  });
+});
+
+describe('images: through an HTTP proxy (http.proxy)', () => {
+  it('pulls through the configured proxy', async () => {
+    const proxy = await startForwardProxy();
+    try {
+      const ctx = sourceContext(join(work, 'p1'), { ...creds(basic.host), http: { proxy: proxy.url } });
+      const [a] = await pull(images, { ref: `${basic.host}/team/multi:1` }, ctx);
+      for (const b of a.blobs) expect(await ctx.store.has(b.digest)).toBe(true);
+      expect(proxy.seen.some((s) => s.includes(basic.host))).toBe(true);
+    } finally {
+      await proxy.stop();
+    }
   });
 });

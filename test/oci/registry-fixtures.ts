@@ -273,6 +273,43 @@ export async function startRecordingProxy(backendHost: string): Promise<Recordin
   };
 }
 
+export interface ForwardProxy {
+  url: string;
+  /** `CONNECT host:port` tunnels and absolute-URI requests seen, in order. */
+  seen: string[];
+  stop(): Promise<void>;
+}
+
+/** An HTTP forward proxy (CONNECT tunnels and absolute-URI requests), as `http.proxy` points at. */
+export async function startForwardProxy(): Promise<ForwardProxy> {
+  const seen: string[] = [];
+  const { connect } = await import('node:net');
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    const u = new URL(req.url ?? '');
+    const up = httpRequest({ host: u.hostname, port: Number(u.port || 80), method: req.method, path: u.pathname + u.search, headers: req.headers }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      ur.pipe(res);
+    });
+    up.on('error', (e) => res.writeHead(502).end(String(e)));
+    req.pipe(up);
+  });
+  server.on('connect', (req, socket, head) => {
+    seen.push(`CONNECT ${req.url}`);
+    const [host, port] = (req.url ?? '').split(':');
+    const up = connect(Number(port), host, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+  });
+  const port = await listen(server);
+  return { url: `http://127.0.0.1:${port}`, seen, stop: () => closeServer(server) };
+}
+
 export function sha256Hex(data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex');
 }
