@@ -200,6 +200,18 @@ describe('images: pull from a real docker-registry, push into another', () => {
     }
   });
 
+  it('two images sharing a layer, fetched at the same time, download it once', async () => {
+    const ctx = sourceContext(join(work, 'store-concurrent'));
+    const [one] = await images.source.resolve({ ref: `${srcProxy.host}/team/one:1` }, ctx);
+    const [two] = await images.source.resolve({ ref: `${srcProxy.host}/team/two:1` }, ctx);
+    const shared = one.blobs.find((b) => b.mediaType.includes('layer') && two.blobs.some((c) => c.digest === b.digest))!;
+    const mark = srcProxy.requests.length;
+    await Promise.all([images.source.fetch(one, ctx), images.source.fetch(two, ctx)]);
+    const gets = srcProxy.requests.slice(mark).filter((r) => r.method === 'GET' && r.path.endsWith(`/blobs/${shared.digest}`));
+    expect(gets).toHaveLength(1);
+    for (const b of [...one.blobs, ...two.blobs]) expect(await ctx.store.has(b.digest)).toBe(true);
+  });
+
   it('writes an OCI layout into a dir target that skopeo reads, and finds it present on a re-run', async () => {
     const ctx = sourceContext(join(work, 'store-dir'));
     const arts = [...(await pull(images, { ref: `${src.host}/team/multi:1` }, ctx)), ...(await pull(images, { ref: `${src.host}/team/one:1` }, ctx))];

@@ -184,7 +184,21 @@ async function checkSinglePlatform(client: RegistryClient, ref: ImageRef, config
   return formatPlatform(have);
 }
 
-async function fetchBlob(client: RegistryClient, repo: string, d: Descriptor, ctx: SourceContext, label: string): Promise<void> {
+/** Downloads under way per store: images sharing a layer, fetched at the same time, download it once. */
+const inflight = new WeakMap<object, Map<string, Promise<void>>>();
+
+function fetchBlob(client: RegistryClient, repo: string, d: Descriptor, ctx: SourceContext, label: string): Promise<void> {
+  let running = inflight.get(ctx.store);
+  if (!running) inflight.set(ctx.store, (running = new Map()));
+  const have = running.get(d.digest);
+  if (have) return have;
+  const p = downloadBlob(client, repo, d, ctx, label).finally(() => running.delete(d.digest));
+  running.set(d.digest, p);
+  return p;
+}
+
+async function downloadBlob(client: RegistryClient, repo: string, d: Descriptor, ctx: SourceContext, label: string): Promise<void> {
+  if (await ctx.store.has(d.digest)) return;
   for (let attempt = 1; ; attempt++) {
     const res = await client.getBlob(repo, d.digest);
     try {
