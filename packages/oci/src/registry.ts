@@ -82,7 +82,8 @@ export class RegistryClient {
 
   /** Secret values to scrub from messages. */
   secrets(): string[] {
-    const out = [...(this.creds.secrets ?? []), this.creds.basic, this.creds.token, ...[...this.tokens.values()].map((t) => t.value)];
+    const basic = this.creds.basic?.replace(/^Basic /, '');
+    const out = [...(this.creds.secrets ?? []), basic, this.creds.token, ...[...this.tokens.values()].map((t) => t.value)];
     return out.filter((s): s is string => Boolean(s));
   }
 
@@ -118,7 +119,12 @@ export class RegistryClient {
         this.fail(`GET ${safeUrl(url)}: HTTP 404 — not a Docker/OCI registry API`, safeUrl(url), 'check the registry host or the endpoint URL (it must serve /v2/)');
       } else this.challenge = null; // Some registries answer /v2/ oddly; the real requests will tell.
     })();
-    await this.probing;
+    try {
+      await this.probing;
+    } catch (e) {
+      this.probing = undefined; // a later request may probe again
+      throw e;
+    }
   }
 
   private async authorization(scope: string, force = false): Promise<string | undefined> {
