@@ -1,7 +1,9 @@
 import { EcosystemRegistry } from '@airgap/core';
 import { files } from '@airgap/files';
+import { nexusDriver, registriesDriver } from '@airgap/nexus';
 import { images } from '@airgap/oci';
-import { dirDriver, registriesDriver } from './targets.js';
+import { pypi } from '@airgap/pypi';
+import { dirDriver } from './targets.js';
 
 /**
  * Every ecosystem and target driver this build supports. Adding an ecosystem is its own package plus
@@ -10,5 +12,7 @@ import { dirDriver, registriesDriver } from './targets.js';
 export const ecosystems = new EcosystemRegistry()
   .register(files)
   .register(images)
+  .register(pypi)
   .registerTarget(dirDriver)
+  .registerTarget(nexusDriver)
   .registerTarget(registriesDriver);

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { type AirgapConfig, type ResolvedTarget, type TargetDriver, UsageError, registriesEndpoints } from '@airgap/core';
+import { type AirgapConfig, type ResolvedTarget, type TargetDriver, UsageError } from '@airgap/core';
 
 /** `--to dir:PATH` or a configured target name (SPEC §2, §4). */
 export function resolveTarget(to: string, config: AirgapConfig): ResolvedTarget {
@@ -29,24 +29,5 @@ export const dirDriver: TargetDriver = {
     if (target.type !== 'dir') throw new UsageError('dir driver used for a non-dir target');
     if (!ctx.dryRun) await mkdir(target.path, { recursive: true });
     return { services: {} };
-  },
-};
-
-/**
- * A `registries` target: standard-protocol servers only (SPEC §4). Checks that every format the bundle
- * needs has an endpoint before anything is pushed.
- */
-export const registriesDriver: TargetDriver = {
-  type: 'registries',
-  async open(target, ctx) {
-    const endpoints = registriesEndpoints(target.name, target.config, ctx.env);
-    const missing = [...ctx.formats].filter((f) => !endpoints.has(f));
-    if (missing.length) {
-      throw new UsageError(`target ${target.name} has no endpoint for ${missing.join(', ')}, which the bundle needs`, {
-        subject: `targets.${target.name}.endpoints`,
-        hint: `add ${missing.map((f) => `endpoints.${f}`).join(', ')} to target ${target.name}`,
-      });
-    }
-    return { services: { endpoints } };
   },
 };

@@ -24,6 +24,8 @@ export interface HttpRequest {
 
 export interface HttpResponse {
   status: number;
+  /** The reason phrase: Nexus puts its error message there for format endpoints (nexus-api.md §11). */
+  statusText?: string;
   headers: Record<string, string | string[] | undefined>;
   body: Dispatcher.ResponseData['body'];
   /** The URL that answered (after redirects). */
@@ -119,7 +121,7 @@ export class HttpClient {
         await this.wait(attempt, header({ headers: res.headers }, 'retry-after'), `${method} ${safeUrl(current)}: HTTP ${status}`);
         continue;
       }
-      return { status, headers: res.headers, body: res.body, url: current.toString() };
+      return { status, statusText: res.statusText, headers: res.headers, body: res.body, url: current.toString() };
     }
   }
 
