@@ -200,6 +200,25 @@ describe('images: pull from a real docker-registry, push into another', () => {
     }
   });
 
+  it('a failed blob PUT starts a new upload session and the push completes', async () => {
+    const ctx = sourceContext(join(work, 'store-put-retry'));
+    const arts = await pull(images, { ref: `${src.host}/team/two:1` }, ctx);
+    const pctx = publishContext(ctx.store, registryTarget(dstProxy.host, { imageNames: 'strip-host' }));
+    const repo = `/v2/retry/team/two/`;
+    const target = { ...arts[0], meta: { ...arts[0].meta, repository: 'retry/team/two' } };
+    dstProxy.throttle = { pattern: /\/v2\/retry\/team\/two\/blobs\/uploads\/.+digest=/, times: 1 };
+    const mark = dstProxy.requests.length;
+    try {
+      expect(await push(images.publish.endpoint!, [target], pctx)).toEqual(['pushed']);
+    } finally {
+      dstProxy.throttle = undefined;
+    }
+    const posts = dstProxy.requests.slice(mark).filter((r) => r.method === 'POST' && r.path.startsWith(repo));
+    const blobsToSend = arts[0].blobs.filter((b) => !b.mediaType.includes('manifest')).length;
+    expect(posts).toHaveLength(blobsToSend + 1);
+    expect((await inspectRaw(`docker://${dst.host}/retry/team/two:1`)).digest).toBe(arts[0].digest);
+  });
+
   it('two images sharing a layer, fetched at the same time, download it once', async () => {
     const ctx = sourceContext(join(work, 'store-concurrent'));
     const [one] = await images.source.resolve({ ref: `${srcProxy.host}/team/one:1` }, ctx);
