@@ -1,6 +1,8 @@
 import { EcosystemRegistry } from '@airgap/core';
+import { apt } from '@airgap/apt';
 import { files } from '@airgap/files';
 import { nexusDriver, registriesDriver } from '@airgap/nexus';
+import { npm } from '@airgap/npm';
 import { images } from '@airgap/oci';
 import { pypi } from '@airgap/pypi';
 import { dirDriver } from './targets.js';
@@ -12,6 +14,8 @@ import { dirDriver } from './targets.js';
 export const ecosystems = new EcosystemRegistry()
   .register(files)
   .register(images)
+  .register(npm)
+  .register(apt)
   .register(pypi)
   .registerTarget(dirDriver)
   .registerTarget(nexusDriver)
