@@ -1,6 +1,7 @@
 import { EcosystemRegistry } from '@airgap/core';
 import { files } from '@airgap/files';
 import { nexusDriver, registriesDriver } from '@airgap/nexus';
+import { yum } from '@airgap/yum';
 import { dirDriver } from './targets.js';
 
 /**
@@ -9,6 +10,7 @@ import { dirDriver } from './targets.js';
  */
 export const ecosystems = new EcosystemRegistry()
   .register(files)
+  .register(yum)
   .registerTarget(dirDriver)
   .registerTarget(nexusDriver)
   .registerTarget(registriesDriver);
