@@ -34,6 +34,47 @@ function rpmAsset(artifact: Artifact, ctx: PublishContext): HostedAsset {
   return hostedAsset(ctx, 'yum', [folder, 'Packages', m.file].filter(Boolean).join('/'), `rpm ${m.file}`);
 }
 
+const depthChecks = new WeakMap<object, Promise<number | undefined>>();
+
+/**
+ * The Repodata Depth Nexus reports for the repository (`GET /service/rest/v1/repositories/yum/hosted/<r>`,
+ * `yum.repodataDepth`); undefined when the user may not read repository settings (best effort).
+ */
+async function nexusRepodataDepth(a: HostedAsset, ctx: PublishContext): Promise<number | undefined> {
+  if (!a.nexus || !a.endpoint.repository) return undefined;
+  const nexus = a.nexus;
+  const repository = a.endpoint.repository;
+  let p = depthChecks.get(ctx.services);
+  if (!p) {
+    p = (async () => {
+      const url = `${nexus.url}service/rest/v1/repositories/yum/hosted/${encodeURIComponent(repository)}`;
+      const res = await ctx.http.request(url, { headers: nexus.headers(), side: 'target' });
+      if (res.status !== 200) {
+        await res.body.dump();
+        ctx.log.debug(`${repository}: repository settings not readable (HTTP ${res.status}); the yum depth is not cross-checked`);
+        return undefined;
+      }
+      const doc = (await res.body.json().catch(() => undefined)) as { yum?: { repodataDepth?: unknown } } | undefined;
+      return typeof doc?.yum?.repodataDepth === 'number' ? doc.yum.repodataDepth : undefined;
+    })();
+    depthChecks.set(ctx.services, p);
+  }
+  return p;
+}
+
+async function checkedAsset(artifact: Artifact, ctx: PublishContext): Promise<HostedAsset> {
+  const a = rpmAsset(artifact, ctx);
+  const depth = (ctx.target.config as { yum?: YumTargetSettings }).yum?.depth ?? 0;
+  const actual = await nexusRepodataDepth(a, ctx);
+  if (actual !== undefined && actual !== depth) {
+    throw new UsageError(`${a.endpoint.repository} has Repodata Depth ${actual}, but targets.${ctx.target.name}.yum.depth is ${depth}`, {
+      subject: `targets.${ctx.target.name}.yum.depth`,
+      hint: `set depth: ${actual} (and a path of ${actual} folders) so the RPMs land where Nexus builds the repodata`,
+    });
+  }
+  return a;
+}
+
 function noModules(artifact: Artifact): TargetError {
   return new TargetError(`${artifact.name}: a Nexus yum-hosted repository generates its own repodata and has no upload for modules metadata`, {
     subject: artifact.name,
@@ -50,10 +91,10 @@ export const yumNexusPublisher: EndpointPublishHalf = {
   format: () => 'yum',
   async exists(artifact, ctx) {
     if (yumMeta(artifact).role === 'modules') return 'absent';
-    return assetPresence(rpmAsset(artifact, ctx), artifact.digest, ctx);
+    return assetPresence(await checkedAsset(artifact, ctx), artifact.digest, ctx);
   },
   async publish(artifact, ctx) {
     if (yumMeta(artifact).role === 'modules') throw noModules(artifact);
-    await putAsset(rpmAsset(artifact, ctx), artifact.blobs[0], ctx, { contentType: 'application/x-rpm' });
+    await putAsset(await checkedAsset(artifact, ctx), artifact.blobs[0], ctx, { contentType: 'application/x-rpm' });
   },
 };

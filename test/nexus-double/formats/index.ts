@@ -1,5 +1,6 @@
 import type { FormatHandler } from '../types.js';
 import { raw } from './raw.js';
+import { yum } from './yum.js';
 
 /** Every format the double speaks. One module per format; add yours here (README.md). */
-export const formats: FormatHandler[] = [raw];
+export const formats: FormatHandler[] = [raw, yum];
