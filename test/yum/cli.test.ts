@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runAirgap, startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
 import { DEFAULT_USER, type NexusDouble, startNexusDouble } from '../nexus-double/index.js';
-import { CLOSURE, type GpgKey, PACKAGES, buildRpms, createRepo, makeGpgKey, signRepomd } from './fixtures.js';
+import { CLOSURE, type GpgKey, MODULES_YAML, PACKAGES, buildRpms, createRepo, makeGpgKey, signRepomd } from './fixtures.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 let work: string;
@@ -34,6 +34,29 @@ async function manifest(name: string, baseurl: string, gpgkey: string, extra: st
 
 async function pack(file: string, extra: string[] = []) {
   return runAirgap(['pack', file, '--out', join(work, 'out'), '--key', join(keys, 'outside.key'), '--cache', join(work, 'cache'), ...extra], { cwd: work });
+}
+
+/**
+ * The real dnf against the mirror alone, isolated from the host: its own config, reposdir, cache and an
+ * empty --installroot. The fixture RPMs are unsigned (gpgcheck=0); the repository metadata is checked
+ * (repo_gpgcheck=1) with the key the mirror publishes beside repomd.xml.asc. Runs each argument list in
+ * turn and returns the last result.
+ */
+async function dnfMirror(dir: string, served: StaticServer, runs: string[][], signed = true) {
+  const root = join(dir, 'root');
+  const reposd = join(dir, 'repos.d');
+  await mkdir(reposd, { recursive: true });
+  await mkdir(root, { recursive: true });
+  await writeFile(join(dir, 'dnf.conf'), ['[main]', 'gpgcheck=0', `reposdir=${reposd}`, 'install_weak_deps=False', ''].join('\n'));
+  await writeFile(join(reposd, 'mirror.repo'), ['[mirror]', 'name=airgap mirror', `baseurl=${served.url}`, 'gpgcheck=0',
+    ...(signed ? ['repo_gpgcheck=1', `gpgkey=${served.url}repodata/repomd.xml.key`] : ['repo_gpgcheck=0']), ''].join('\n'));
+  let last;
+  for (const args of runs) {
+    last = await execa('dnf', ['--config', join(dir, 'dnf.conf'), '--installroot', root, `--setopt=reposdir=${reposd}`, `--setopt=cachedir=${join(dir, 'cache')}`,
+      '--disablerepo=*', '--enablerepo=mirror', '--releasever=1', ...args], { reject: false, env: { LC_ALL: 'C.UTF-8' } });
+    if (last.exitCode !== 0) break;
+  }
+  return last!;
 }
 
 async function bundlesIn(dir: string): Promise<string[]> {
@@ -97,20 +120,8 @@ describe('yum end to end', () => {
 
     const served = await startStaticServer(repo);
     servers.push(served);
-    const dnfDir = join(work, 'dnf');
-    const root = join(dnfDir, 'root');
-    const reposd = join(dnfDir, 'repos.d');
-    const dest = join(dnfDir, 'downloads');
-    await mkdir(reposd, { recursive: true });
-    await mkdir(root, { recursive: true });
-    await writeFile(join(dnfDir, 'dnf.conf'), ['[main]', 'gpgcheck=0', `reposdir=${reposd}`, 'install_weak_deps=False', ''].join('\n'));
-    // The fixture RPMs are unsigned (gpgcheck=0); the repository metadata is checked (repo_gpgcheck) with the key the mirror publishes.
-    await writeFile(join(reposd, 'mirror.repo'), ['[mirror]', 'name=airgap mirror', `baseurl=${served.url}`, 'gpgcheck=0', 'repo_gpgcheck=1',
-      `gpgkey=${served.url}repodata/repomd.xml.key`, ''].join('\n'));
-    // Debian's dnf has no `download` command (that is dnf-plugins-core); `install --downloadonly` into an
-    // empty --installroot resolves the same closure and downloads every package.
-    const dnf = await execa('dnf', ['--config', join(dnfDir, 'dnf.conf'), '--installroot', root, `--setopt=reposdir=${reposd}`, '--setopt=cachedir=' + join(dnfDir, 'cache'),
-      '--disablerepo=*', '--enablerepo=mirror', '--releasever=1', '-y', 'install', '--downloadonly', '--destdir', dest, 'alpha', 'zeta'], { reject: false, env: { LC_ALL: 'C.UTF-8' } });
+    const dest = join(work, 'dnf-main', 'downloads');
+    const dnf = await dnfMirror(join(work, 'dnf-main'), served, [['-y', 'install', '--downloadonly', '--destdir', dest, 'alpha', 'zeta']]);
     expect(dnf.exitCode, `${dnf.stdout}\n${dnf.stderr}`).toBe(0);
     expect((await readdir(dest)).filter((f) => f.endsWith('.rpm')).sort()).toEqual(CLOSURE);
     for (const f of CLOSURE) expect(sha256(await readFile(join(dest, f))), f).toBe(sha256(await readFile(join(work, 'site', 'el', f))));
@@ -124,6 +135,36 @@ describe('yum end to end', () => {
     expect(second.map((x) => x.action)).toEqual(Array(CLOSURE.length).fill('present'));
     const v2 = await execa('gpgv', ['--keyring', ring, join(repo, 'repodata', 'repomd.xml.asc'), join(repo, 'repodata', 'repomd.xml')], { reject: false });
     expect(v2.exitCode).toBe(0);
+  });
+
+  it('modular upstream: modules metadata carried into the dir mirror (modifyrepo_c); the real dnf honours it there', async () => {
+    const site = join(work, 'site', 'modular');
+    await cp(join(work, 'site', 'el'), site, { recursive: true, filter: (src) => !src.includes('repodata') });
+    await createRepo(site, { compress: 'gz', modulesYaml: MODULES_YAML });
+    const file = join(work, 'yum-modular.yaml');
+    await writeFile(file, ['apiVersion: airgap/v1', 'kind: Bundle', 'name: yum-modular', 'yum:', `  - baseurl: ${upstream.url}modular/`, '    name: modular',
+      '    packages: [delta]', '    modules: ["betamod:legacy"]', ''].join('\n'));
+    const p = await pack(file, ['--json']);
+    expect(p.exitCode, p.stderr).toBe(0);
+    const mirror = join(work, 'mirror-modular');
+    const u = await runAirgap(['unpack', JSON.parse(p.stdout).bundle, '--to', `dir:${mirror}`, '--pub', join(keys, 'outside.pub'), '--ledger', join(work, 'ledger-modular.jsonl')], { cwd: work });
+    expect(u.exitCode, u.stderr).toBe(0);
+    const repo = join(mirror, 'yum', 'modular');
+    // the enabled stream's beta 1.5, not the non-modular beta 2.1 it shadows
+    expect((await readdir(join(repo, 'Packages'))).sort()).toEqual(['beta-1.5-1.x86_64.rpm', 'delta-1-1.noarch.rpm']);
+    expect(await readFile(join(repo, 'repodata', 'repomd.xml'), 'utf8')).toMatch(/<data type="modules">/);
+    // no gpgKey configured for this target: no signature is left in the mirror
+    await expect(stat(join(repo, 'repodata', 'repomd.xml.asc'))).rejects.toThrow();
+    const served = await startStaticServer(repo);
+    servers.push(served);
+    // dnf sees the module, hides its RPMs until the stream is enabled, then takes them
+    const hidden = await dnfMirror(join(work, 'dnf-mod-hidden'), served, [['-y', 'install', '--downloadonly', '--destdir', join(work, 'dnf-mod-hidden', 'dl'), 'delta']], false);
+    expect(hidden.exitCode).not.toBe(0);
+    expect(`${hidden.stdout}\n${hidden.stderr}`).toMatch(/package beta-1\.5-1\.x86_64 is filtered out by modular filtering/);
+    const dest = join(work, 'dnf-mod', 'dl');
+    const dnf = await dnfMirror(join(work, 'dnf-mod'), served, [['-y', 'module', 'enable', 'betamod:legacy'], ['-y', 'install', '--downloadonly', '--destdir', dest, 'delta']], false);
+    expect(dnf.exitCode, `${dnf.stdout}\n${dnf.stderr}`).toBe(0);
+    expect((await readdir(dest)).filter((f) => f.endsWith('.rpm')).sort()).toEqual(['beta-1.5-1.x86_64.rpm', 'delta-1-1.noarch.rpm']);
   });
 
   it('a wrong gpgkey: pack exits 3 naming repomd.xml, and writes no bundle', async () => {

@@ -83,7 +83,7 @@ export async function createRepo(dir: string, opts: { compress?: Compression; mo
   if (opts.modulesYaml) {
     const file = join(dir, '..', 'modules.yaml');
     await writeFile(file, opts.modulesYaml);
-    await execa('modifyrepo_c', ['--quiet', '--mdtype', 'modules', '--compress-type', native, file, join(dir, 'repodata')]);
+    await execa('modifyrepo_c', ['--mdtype', 'modules', '--compress-type', native, file, join(dir, 'repodata')]);
   }
   if (c === 'zstd') await recompressZstd(join(dir, 'repodata'));
 }
@@ -158,3 +158,55 @@ export const PACKAGES: RpmDef[] = [
 export const CLOSURE = [
   'alpha-1.0-1.noarch.rpm', 'beta-2.1-1.x86_64.rpm', 'delta-1-1.noarch.rpm', 'gamma-1-1.noarch.rpm', 'zeta-0.9-1.noarch.rpm',
 ];
+
+/**
+ * modules.yaml for the main fixture: module betamod, stream legacy, carries beta 1.5 (no default
+ * stream, so dnf hides it unless enabled); module zetamod has zeta in its default stream.
+ */
+export const MODULES_YAML = `---
+document: modulemd
+version: 2
+data:
+  name: betamod
+  stream: legacy
+  version: 20240101000000
+  context: c0ffee42
+  arch: x86_64
+  summary: beta, the old one
+  description: >-
+    The legacy stream of beta.
+  license:
+    module: [MIT]
+  profiles:
+    default:
+      rpms: [beta]
+  artifacts:
+    rpms:
+    - beta-0:1.5-1.x86_64
+...
+---
+document: modulemd
+version: 2
+data:
+  name: zetamod
+  stream: stable
+  version: 20240101000000
+  context: c0ffee43
+  arch: x86_64
+  summary: zeta
+  description: >-
+    zeta in a module.
+  license:
+    module: [MIT]
+  artifacts:
+    rpms:
+    - zeta-0:0.9-1.noarch
+...
+---
+document: modulemd-defaults
+version: 1
+data:
+  module: zetamod
+  stream: stable
+...
+`;

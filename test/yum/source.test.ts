@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentStore, HttpClient, IntegrityError, type SourceContext, TrustError, UpstreamError } from '@airgap/core';
 import { type YumSpec, resolveYum, yumSource } from '@airgap/yum';
 import { type StaticServer, startStaticServer, tempDir } from '../harness/index.js';
-import { CLOSURE, type Compression, type GpgKey, PACKAGES, buildRpms, createRepo, makeGpgKey, signRepomd } from './fixtures.js';
+import { CLOSURE, type Compression, type GpgKey, MODULES_YAML, PACKAGES, buildRpms, createRepo, makeGpgKey, signRepomd } from './fixtures.js';
 
 let work: string;
 let rpms: string;
@@ -154,5 +154,35 @@ describe('yum source: trust and integrity', () => {
     const r = resolveYum(spec('nothing-here'), ctx('404'));
     await expect(r).rejects.toBeInstanceOf(UpstreamError);
     await expect(r).rejects.toThrow(/repodata\/repomd\.xml: HTTP 404/);
+  });
+});
+
+describe('yum source: modularity', () => {
+  let modular: string;
+  beforeAll(async () => {
+    modular = join(work, 'site', 'modular');
+    await cp(rpms, modular, { recursive: true });
+    await createRepo(modular, { compress: 'xz', modulesYaml: MODULES_YAML });
+  });
+
+  it('a stream that is not enabled hides its RPMs; a default stream is active; the modules metadata is carried', async () => {
+    const r = await resolveYum(spec('modular', { packages: ['delta', 'zeta'] }), ctx('mod-default'));
+    expect(r.activeModules).toEqual(['zetamod:stable']);
+    expect(fileNames(r)).toEqual(['beta-2.1-1.x86_64.rpm', 'delta-1-1.noarch.rpm', 'zeta-0.9-1.noarch.rpm']);
+    await expect(resolveYum(spec('modular', { packages: ['beta < 2'] }), ctx('mod-hidden'))).rejects.toThrow(/no package beta < 2/);
+    const mod = r.artifacts.find((a) => (a.meta as any).role === 'modules')!;
+    expect(mod.name).toBe('modular/modules');
+    expect((mod.meta as any).file).toMatch(/modules\.yaml\.xz$/);
+  });
+
+  it('modules: [betamod:legacy] makes beta 1.5 the only beta: the non-modular beta 2.1 is shadowed', async () => {
+    const r = await resolveYum(spec('modular', { packages: ['delta'], modules: ['betamod:legacy'] }), ctx('mod-enabled'));
+    expect(r.activeModules).toEqual(['betamod:legacy', 'zetamod:stable']);
+    expect(fileNames(r)).toEqual(['beta-1.5-1.x86_64.rpm', 'delta-1-1.noarch.rpm']);
+  });
+
+  it('a stream the metadata does not have is an error naming it and listing the streams', async () => {
+    await expect(resolveYum(spec('modular', { modules: ['betamod:9'] }), ctx('mod-unknown'))).rejects.toThrow(/module stream betamod:9 is not in the repository's modules metadata/);
+    await expect(resolveYum(spec('gz', { modules: ['betamod:legacy'] }), ctx('mod-none'))).rejects.toThrow(/has no modules metadata/);
   });
 });

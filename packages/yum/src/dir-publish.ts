@@ -91,7 +91,7 @@ export const yumDirPublisher: PublishHalf = {
       await run('createrepo_c', ['--quiet', '--general-compress-type', 'gz', '--excludes', '.airgap-*', dir], dir);
       const modules = join(dir, 'modules.yaml');
       if (await isFile(modules)) {
-        await run('modifyrepo_c', ['--quiet', '--mdtype', 'modules', '--compress-type', 'gz', modules, join(dir, 'repodata')], dir);
+        await run('modifyrepo_c', ['--mdtype', 'modules', '--compress-type', 'gz', modules, join(dir, 'repodata')], dir);
       }
       const repomd = join(dir, 'repodata', 'repomd.xml');
       if (settings?.gpgKey) {
