@@ -165,6 +165,37 @@ describe('yum end to end', () => {
     const dnf = await dnfMirror(join(work, 'dnf-mod'), served, [['-y', 'module', 'enable', 'betamod:legacy'], ['-y', 'install', '--downloadonly', '--destdir', dest, 'delta']], false);
     expect(dnf.exitCode, `${dnf.stdout}\n${dnf.stderr}`).toBe(0);
     expect((await readdir(dest)).filter((f) => f.endsWith('.rpm')).sort()).toEqual(['beta-1.5-1.x86_64.rpm', 'delta-1-1.noarch.rpm']);
+
+    // Nexus yum-hosted cannot take modules metadata: that artifact fails by name (exit 4), the RPMs are published
+    double = await startNexusDouble();
+    const n = await unpackNexus(double, '{ depth: 1 }', JSON.parse(p.stdout).bundle);
+    expect(n.exitCode).toBe(4);
+    expect(n.stderr).toMatch(/modular\/modules: a Nexus yum-hosted repository generates its own repodata and has no upload for modules metadata/);
+    expect(n.records.map((x) => `${x.name} ${x.action}`).sort()).toEqual(['beta pushed', 'delta pushed', 'modular/modules failed']);
+    expect(double.writes().map((w) => w.path).sort()).toEqual(['/repository/yum-hosted/modular/Packages/beta-1.5-1.x86_64.rpm', '/repository/yum-hosted/modular/Packages/delta-1-1.noarch.rpm']);
+  });
+
+  it('a manifest entry with an unknown key or no packages: exit 2 naming it, nothing fetched', async () => {
+    const before = upstream.requests.length;
+    const file = join(work, 'yum-bad.yaml');
+    await writeFile(file, ['apiVersion: airgap/v1', 'kind: Bundle', 'name: yum-bad', 'yum:', `  - baseurl: ${upstream.url}el/`, '    pakages: [alpha]', ''].join('\n'));
+    const r = await pack(file);
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/pakages/);
+    expect(r.stderr).toMatch(/packages/);
+    expect(upstream.requests.length).toBe(before);
+  });
+
+  it('dir mirror: an RPM already there with other bytes is a failure naming it (exit 4), never overwritten; the others are published', async () => {
+    const mirror = join(work, 'mirror-conflict');
+    const squatter = join(mirror, 'yum', 'demo', 'Packages', 'delta-1-1.noarch.rpm');
+    await mkdir(join(squatter, '..'), { recursive: true });
+    await writeFile(squatter, 'not the package');
+    const r = await runAirgap(['unpack', bundle, '--to', `dir:${mirror}`, '--pub', join(keys, 'outside.pub'), '--ledger', join(work, 'ledger-conflict.jsonl')], { cwd: work });
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toContain(`${squatter} already exists with different content`);
+    expect(await readFile(squatter, 'utf8')).toBe('not the package');
+    expect((await readdir(join(mirror, 'yum', 'demo', 'Packages'))).sort()).toEqual(CLOSURE);
   });
 
   it('a wrong gpgkey: pack exits 3 naming repomd.xml, and writes no bundle', async () => {
@@ -189,12 +220,12 @@ describe('yum end to end', () => {
     expect(await bundlesIn(out)).toEqual([]);
   });
 
-  async function unpackNexus(d: NexusDouble, yumSettings: string) {
+  async function unpackNexus(d: NexusDouble, yumSettings: string, which = bundle) {
     const config = join(work, `nexus-${Date.now()}.yaml`);
     await writeFile(config, [`trust: [${join(keys, 'outside.pub')}]`, 'http: { retries: 1 }', 'targets:', '  nexus:', '    type: nexus', `    url: ${d.url}`,
       '    usernameEnv: NEXUS_USER', '    passwordEnv: NEXUS_PASSWORD', '    repositories: { yum: yum-hosted }', `    yum: ${yumSettings}`, ''].join('\n'));
     const ledger = join(work, `nexus-ledger-${Date.now()}.jsonl`);
-    const r = await runAirgap(['unpack', bundle, '--to', 'nexus', '--config', config, '--ledger', ledger], {
+    const r = await runAirgap(['unpack', which, '--to', 'nexus', '--config', config, '--ledger', ledger], {
       cwd: work, env: { NEXUS_USER: DEFAULT_USER.username, NEXUS_PASSWORD: DEFAULT_USER.password, HTTP_PROXY: undefined, http_proxy: undefined },
     });
     const records = (await readFile(ledger, 'utf8').catch(() => '')).trim().split('\n').filter(Boolean).map((l) => JSON.parse(l)).filter((x) => x.kind === 'yum');
