@@ -53,7 +53,10 @@ export abstract class AirgapCommand extends Command {
     if (this.jsonEnabled()) {
       process.stdout.write(JSON.stringify({ error: { kind, exitCode: code, message: clean(message), subject: clean(subject), hint: clean(hint) } }, null, 2) + '\n');
     } else {
-      process.stderr.write(`error: ${clean(message)}\n${hint ? `  hint: ${clean(hint)}\n` : ''}`);
+      // Cron mode (no terminal): every stderr line carries a timestamp, the error too (docs/cron.md).
+      const stamp = this.reporter?.mode === 'plain' ? `${new Date().toISOString()} ` : '';
+      const text = `error: ${clean(message)}${hint ? `\n  hint: ${clean(hint)}` : ''}`;
+      process.stderr.write(text.split('\n').map((l) => stamp + l).join('\n') + '\n');
     }
     process.exitCode = code;
   }

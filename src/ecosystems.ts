@@ -1,6 +1,8 @@
 import { EcosystemRegistry } from '@airgap/core';
 import { files } from '@airgap/files';
 import { nexusDriver, registriesDriver } from '@airgap/nexus';
+import { npm } from '@airgap/npm';
+import { pypi } from '@airgap/pypi';
 import { yum } from '@airgap/yum';
 import { dirDriver } from './targets.js';
 
@@ -10,6 +12,8 @@ import { dirDriver } from './targets.js';
  */
 export const ecosystems = new EcosystemRegistry()
   .register(files)
+  .register(npm)
+  .register(pypi)
   .register(yum)
   .registerTarget(dirDriver)
   .registerTarget(nexusDriver)

@@ -1,3 +1,4 @@
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -5,6 +6,7 @@ import {
   ContentStore, IntegrityError, UsageError, artifactLabel, errorText, loadManifest,
 } from '@airgap/core';
 import { type SecretKey, writeBundle } from '@airgap/bundle';
+import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { mapLimit } from './concurrency.js';
 import type { Reporter } from './report.js';
@@ -18,6 +20,8 @@ export interface PackOptions {
   concurrency: number;
   keepGoing: boolean;
   dryRun: boolean;
+  /** `--since RECEIPT`: leave out what the inside already holds (an incremental bundle). */
+  since?: string;
   config: AirgapConfig;
   http: HttpClient;
   reporter: Reporter;
@@ -43,8 +47,26 @@ export interface PackResult {
   dryRun: boolean;
   /** What --keep-going left out, with why. */
   skipped: { entry: string; error: string }[];
+  /** Per artifact kind: packed, and left out because the receipt lists them (`base`). */
+  countsByKind: Record<string, { packed: number; base: number }>;
+  /** Blobs written into the bundle. */
+  blobs: number;
+  durationMs: number;
+  /** bundle.json `base`: the receipt an incremental bundle builds on, else null. */
+  base: BundleBase | null;
   list?: PackedArtifact[];
 }
+
+/** What bundle.json records as `base` for an incremental bundle (docs/ledger.md). */
+export interface BundleBase {
+  receipt: { created: string; ledger: Receipt['ledger']; target: string | null };
+  /** How many resolved artifacts were left out because the receipt lists them (listed in the index's `base`). */
+  artifacts: number;
+}
+
+const PACK_LOCK = '.airgap-pack.lock';
+/** The bundle writer's temporary directory names (packages/bundle writer.ts): `.<name>-<stamp>.partial-<hex>`. */
+const PARTIAL_DIR = /^\..+\.partial-[0-9a-f]+$/;
 
 export function defaultCacheDir(config: AirgapConfig): string {
   if (config.cache) return config.cache;
@@ -69,7 +91,30 @@ function entryLabel(key: string, i: number, entry: unknown): string {
  * what is missing and the command exits 4).
  */
 export async function pack(opts: PackOptions): Promise<PackResult> {
+  if (opts.dryRun) return packLocked(opts);
+  // One pack per --out at a time (cron overlaps); a killed pack's temporary bundle directory is removed.
+  await mkdir(opts.outDir, { recursive: true });
+  const lock = await acquireLock(join(opts.outDir, PACK_LOCK), { what: `pack output folder ${opts.outDir}`, log: opts.reporter });
+  try {
+    await removeStalePartials(opts);
+    return await packLocked(opts);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function removeStalePartials(opts: PackOptions): Promise<void> {
+  for (const e of await readdir(opts.outDir, { withFileTypes: true })) {
+    if (!e.isDirectory() || !PARTIAL_DIR.test(e.name)) continue;
+    opts.reporter.warn(`removing ${join(opts.outDir, e.name)}: the unfinished bundle of a pack that was killed`);
+    await rm(join(opts.outDir, e.name), { recursive: true, force: true });
+  }
+}
+
+async function packLocked(opts: PackOptions): Promise<PackResult> {
+  const started = Date.now();
   const { reporter } = opts;
+  const receipt = opts.since ? await readReceipt(opts.since) : undefined;
   const manifest = await loadManifest(opts.manifest, ecosystems, process.env);
   const store = new ContentStore(opts.cacheDir);
   const ctx: SourceContext = {
@@ -113,15 +158,36 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     return out;
   });
 
-  const list = resolved.map(describe);
+  // --since: an artifact the receipt lists (same kind, coordinates and digest) is already inside; it is
+  // neither downloaded nor packed, only named in the index's `base` so unpack can check the target has it.
+  const inside = new Set<string>();
+  for (const [kind, list] of Object.entries(receipt?.artifacts ?? {})) for (const a of list) inside.add(receiptKey(kind, a));
+  const baseArtifacts = resolved.filter((a) => inside.has(receiptKey(a.kind, a)));
+  const wanted = resolved.filter((a) => !inside.has(receiptKey(a.kind, a)));
+  if (receipt) reporter.info(`--since ${opts.since}: ${baseArtifacts.length} artifacts already inside are left out, ${wanted.length} to pack`);
+  const base: BundleBase | null = receipt
+    ? { receipt: { created: receipt.created, ledger: receipt.ledger, target: receipt.target }, artifacts: baseArtifacts.length }
+    : null;
+  const countsByKind: PackResult['countsByKind'] = {};
+  const count = (a: Artifact, k: 'packed' | 'base') => {
+    countsByKind[a.kind] ??= { packed: 0, base: 0 };
+    countsByKind[a.kind][k]++;
+  };
+  baseArtifacts.forEach((a) => count(a, 'base'));
+
+  const list = wanted.map(describe);
   if (opts.dryRun) {
-    return { bundle: null, parts: 0, artifacts: resolved.length, bytes: list.reduce((n, a) => n + a.size, 0), dryRun: true, skipped, list };
+    wanted.forEach((a) => count(a, 'packed'));
+    return {
+      bundle: null, parts: 0, artifacts: wanted.length, bytes: list.reduce((n, a) => n + a.size, 0), dryRun: true, skipped,
+      countsByKind, blobs: 0, durationMs: Date.now() - started, base, list,
+    };
   }
   if (!opts.key) throw new UsageError('no signing key: pass --key FILE or set signingKey in the config', { hint: 'create one with: airgap keygen --out-dir keys --name outside' });
 
   const fetched = await reporter.phase('Downloading and verifying', async () => {
-    reporter.progress({ type: 'phase', phase: 'fetch', total: resolved.length });
-    const ok = await mapLimit(resolved, opts.concurrency, async (a) => {
+    reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length });
+    const ok = await mapLimit(wanted, opts.concurrency, async (a) => {
       reporter.progress({ type: 'artifact', state: 'start', artifact: a });
       try {
         await ecosystems.get(a.kind).source.fetch(a, ctx);
@@ -137,8 +203,9 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
         return false;
       }
     });
-    return resolved.filter((_, i) => ok[i]);
+    return wanted.filter((_, i) => ok[i]);
   });
+  fetched.forEach((a) => count(a, 'packed'));
 
   const blobs = new Map<string, Descriptor>();
   for (const a of fetched) for (const b of a.blobs) if (!blobs.has(b.digest)) blobs.set(b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size });
@@ -149,6 +216,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     created: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     artifacts: fetched,
     blobs: [...blobs.values()],
+    ...(receipt ? { base: baseArtifacts } : {}),
   };
 
   const written = await reporter.phase('Writing the bundle', () =>
@@ -161,7 +229,7 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
       chunkSize: opts.chunkSize,
       key: opts.key!,
       toolVersion: opts.toolVersion,
-      base: null,
+      base,
       incomplete: skipped.length ? { skipped } : undefined,
       onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }),
     }),
@@ -173,6 +241,10 @@ export async function pack(opts: PackOptions): Promise<PackResult> {
     bytes: written.bytes,
     dryRun: false,
     skipped,
+    countsByKind,
+    blobs: written.descriptor.totals.blobs,
+    durationMs: Date.now() - started,
+    base,
   };
 }
 

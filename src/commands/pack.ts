@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { resolve } from 'node:path';
 import { PartialError, UsageError, formatSize, parseSize } from '@airgap/core';
+import { failureNotice, notifyRun, packNotice } from '../notify.js';
 import { readSecretKey } from '@airgap/bundle';
 import { AirgapCommand } from '../base-command.js';
 import { type PackResult, defaultCacheDir, pack } from '../pack.js';
@@ -15,12 +16,19 @@ files no larger than --chunk-size. Prints the bundle path.
 
 The pack is atomic: if any artifact fails (and --keep-going is not given) no bundle directory is left.
 Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integrity failure upstream,
-4 --keep-going left something out.`;
+4 --keep-going left something out.
+
+--since RECEIPT makes an incremental bundle: every artifact the receipt (airgap ledger receipt, made
+inside) lists as already inside is left out (not even downloaded); bundle.json records the receipt as
+base. Two packs into the same --out cannot run at once: the second exits 1 naming the first one's pid.
+With --json, one summary document: {bundle, parts, artifacts, bytes, blobs, countsByKind, durationMs,
+base, skipped}. After each run (ok or not) a short summary goes to the notify: channels of the config.`;
   static override examples = [
     '<%= config.bin %> pack manifests/quickstart.yaml --out bundles --key keys/outside.key',
     '<%= config.bin %> pack platform.yaml --out /media/usb --chunk-size 4GiB',
     '<%= config.bin %> pack platform.yaml --out bundles --dry-run',
-    '<%= config.bin %> pack platform.yaml --out bundles --json   # {bundle, parts, artifacts, bytes}',
+    '<%= config.bin %> pack platform.yaml --out bundles --json   # {bundle, parts, artifacts, bytes, ...}',
+    '<%= config.bin %> pack platform.yaml --out bundles --since receipt.json   # only what the inside lacks',
   ];
   static override args = { manifest: Args.string({ description: 'bundle manifest (YAML or JSON)', required: true }) };
   static override flags = {
@@ -38,7 +46,6 @@ Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integr
     const { args, flags } = await this.parse(Pack);
     const reporter = this.makeReporter(this.jsonEnabled());
     const config = await this.loadAirgapConfig(flags.config);
-    if (flags.since) throw new UsageError('--since (incremental bundles) is not supported by this airgap build yet', { subject: '--since' });
     const chunkSize = parseSize(flags['chunk-size'], '--chunk-size');
     const keyPath = flags.key ?? config.signingKey;
     if (!flags['dry-run'] && !keyPath) {
@@ -46,8 +53,9 @@ Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integr
     }
     const key = flags['dry-run'] ? undefined : await readSecretKey(resolve(keyPath!));
     const http = this.httpClient(config);
+    let result: PackResult;
     try {
-      const result = await pack({
+      result = await pack({
         manifest: resolve(args.manifest),
         outDir: resolve(flags.out),
         key,
@@ -56,24 +64,29 @@ Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integr
         concurrency: flags.concurrency,
         keepGoing: flags['keep-going'],
         dryRun: flags['dry-run'],
+        since: flags.since ? resolve(flags.since) : undefined,
         config,
         http,
         reporter,
         toolVersion,
       });
-      if (result.dryRun) {
-        for (const a of result.list ?? []) this.log(`${a.kind.padEnd(6)} ${a.name}${a.version ? '@' + a.version : ''}${a.platform ? ` [${a.platform}]` : ''}  ${formatSize(a.size)}  ${a.upstream}`);
-        this.log(`${result.artifacts} artifacts, ${formatSize(result.bytes)} (dry run: nothing downloaded or written)`);
-      } else {
-        this.log(result.bundle!);
-      }
-      if (result.skipped.length) {
-        if (!this.jsonEnabled()) this.logToStderr(`${result.skipped.length} entries left out (--keep-going):\n${result.skipped.map((s) => `  ${s.entry}: ${s.error}`).join('\n')}`);
-        process.exitCode = new PartialError('', result.skipped.map((s) => ({ artifact: s.entry, error: s.error }))).exitCode;
-      }
-      return result;
+    } catch (e) {
+      if (!flags['dry-run']) await notifyRun(config, failureNotice('pack', args.manifest, e), reporter);
+      throw e;
     } finally {
       await http.close();
     }
+    if (!result.dryRun) await notifyRun(config, packNotice(result), reporter);
+    if (result.dryRun) {
+      for (const a of result.list ?? []) this.log(`${a.kind.padEnd(6)} ${a.name}${a.version ? '@' + a.version : ''}${a.platform ? ` [${a.platform}]` : ''}  ${formatSize(a.size)}  ${a.upstream}`);
+      this.log(`${result.artifacts} artifacts, ${formatSize(result.bytes)} (dry run: nothing downloaded or written)`);
+    } else {
+      this.log(result.bundle!);
+    }
+    if (result.skipped.length) {
+      if (!this.jsonEnabled()) this.logToStderr(`${result.skipped.length} entries left out (--keep-going):\n${result.skipped.map((s) => `  ${s.entry}: ${s.error}`).join('\n')}`);
+      process.exitCode = new PartialError('', result.skipped.map((s) => ({ artifact: s.entry, error: s.error }))).exitCode;
+    }
+    return result;
   }
 }

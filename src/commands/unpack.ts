@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { resolve } from 'node:path';
 import { AirgapCommand } from '../base-command.js';
+import { failureNotice, notifyRun, unpackNotice } from '../notify.js';
 import { trustedKeys } from '../trust.js';
 import { type UnpackResult, unpack } from '../unpack.js';
 
@@ -12,11 +13,18 @@ sent) or publishes it ("pushed"). One failed artifact does not stop the others. 
 to the import ledger (--ledger, else ledger: in the config, else ./airgap-ledger.jsonl).
 
 TARGET is a target name from the config (targets:) or dir:PATH for a plain directory mirror.
-Exit codes: 0 ok, 1 target failure, 2 usage/config, 3 integrity or trust failure, 4 some artifacts failed.`;
+Exit codes: 0 ok, 1 target failure (or another unpack holds the ledger lock, or the target lacks what an
+incremental bundle builds on), 2 usage/config, 3 integrity or trust failure (also: a bundle older than
+the newest of its name in the ledger, unless --allow-older), 4 some artifacts failed.
+
+Safe to re-run: a killed unpack, run again, records what is already there as present and pushes the rest.
+With --json, one summary document: counts (per action and per kind), bytes, durationMs, failures.
+After each run (ok or not) a short summary goes to the notify: channels of the config.`;
   static override examples = [
     '<%= config.bin %> unpack /media/usb/platform-base-20261124T101500Z --to dir:/srv/mirror --pub keys/outside.pub',
     '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to nexus --ledger /var/lib/airgap/ledger.jsonl',
     '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to nexus --dry-run',
+    '<%= config.bin %> unpack ./platform-base-20261001T000000Z --to nexus --allow-older   # re-import an older bundle on purpose',
   ];
   static override args = { bundle: Args.string({ description: 'bundle directory', required: true }) };
   static override flags = {
@@ -25,6 +33,7 @@ Exit codes: 0 ok, 1 target failure, 2 usage/config, 3 integrity or trust failure
     ledger: Flags.string({ description: 'import ledger file (default: ledger from the config, else ./airgap-ledger.jsonl)' }),
     'dry-run': Flags.boolean({ description: 'verify and report what would be pushed vs already present; publish nothing', default: false }),
     concurrency: Flags.integer({ description: 'artifacts published at once', default: 4, min: 1, max: 64 }),
+    'allow-older': Flags.boolean({ description: 'accept a bundle older than the newest of its name in the ledger (recorded in the ledger)', default: false }),
     'insecure-skip-signature': Flags.boolean({ description: 'DANGEROUS: publish without checking the signature (recorded in the ledger)', default: false }),
   };
 
@@ -34,8 +43,9 @@ Exit codes: 0 ok, 1 target failure, 2 usage/config, 3 integrity or trust failure
     const config = await this.loadAirgapConfig(flags.config);
     const trust = flags['insecure-skip-signature'] ? [] : await trustedKeys(flags.pub, config);
     const http = this.httpClient(config);
+    let result: UnpackResult;
     try {
-      const result = await unpack({
+      result = await unpack({
         bundleDir: resolve(args.bundle),
         to: flags.to,
         trust,
@@ -43,19 +53,24 @@ Exit codes: 0 ok, 1 target failure, 2 usage/config, 3 integrity or trust failure
         ledgerPath: resolve(flags.ledger ?? config.ledger ?? 'airgap-ledger.jsonl'),
         dryRun: flags['dry-run'],
         concurrency: flags.concurrency,
+        allowOlder: flags['allow-older'],
         config,
         http,
         reporter,
       });
-      const counts = Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing to do';
-      this.log(`${result.dryRun ? 'dry run: ' : ''}${result.name} → ${result.target}: ${counts}${result.ledger ? `; ledger ${result.ledger}` : ''}`);
-      if (result.failures.length) {
-        if (!this.jsonEnabled()) this.logToStderr(`${result.failures.length} failed:\n${result.failures.map((f) => `  ${f.artifact}: ${f.error}`).join('\n')}`);
-        process.exitCode = 4;
-      }
-      return result;
+    } catch (e) {
+      if (!flags['dry-run']) await notifyRun(config, failureNotice('unpack', args.bundle, e), reporter);
+      throw e;
     } finally {
       await http.close();
     }
+    if (!result.dryRun) await notifyRun(config, unpackNotice(result), reporter);
+    const counts = Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing to do';
+    this.log(`${result.dryRun ? 'dry run: ' : ''}${result.name} → ${result.target}: ${counts}${result.ledger ? `; ledger ${result.ledger}` : ''}`);
+    if (result.failures.length) {
+      if (!this.jsonEnabled()) this.logToStderr(`${result.failures.length} failed:\n${result.failures.map((f) => `  ${f.artifact}: ${f.error}`).join('\n')}`);
+      process.exitCode = 4;
+    }
+    return result;
   }
 }

@@ -50,4 +50,10 @@ export interface BundleIndex {
   artifacts: Artifact[];
   /** Every blob in the bundle, each once. */
   blobs: Descriptor[];
+  /**
+   * Incremental bundles (`pack --since`): the artifacts the manifest resolved to that were left out
+   * because the receipt lists them as inside. Their blobs are not in the bundle; unpack checks with
+   * `exists` that the target holds them before it publishes anything (docs/ledger.md).
+   */
+  base?: Artifact[];
 }

@@ -59,6 +59,11 @@ export class PartialError extends AirgapError {
   }
 }
 
+/** Another airgap run holds the lock on the same ledger or pack output folder (exit 1: retry later). */
+export class BusyError extends AirgapError {
+  readonly exitCode = 1 as const;
+}
+
 /** A bug or an unexpected local failure (exit 1). */
 export class InternalError extends AirgapError {
   readonly exitCode = 1 as const;

@@ -1,1 +1,6 @@
 export * from './ledger.js';
+export * from './lines.js';
+export * from './verify.js';
+export * from './show.js';
+export * from './receipt.js';
+export * from './lock.js';

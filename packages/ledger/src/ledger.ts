@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, open, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import type { ArtifactKind } from '@airgap/core';
+import { type ArtifactKind, type Logger, silentLogger } from '@airgap/core';
+import { readLines } from './lines.js';
 
 export type LedgerAction = 'pushed' | 'present' | 'failed' | 'skipped';
 
@@ -29,8 +29,13 @@ export interface LedgerRecord {
   durationMs: number | null;
   /** sha256 (hex) of the previous line's bytes (without its newline); null on the first line. */
   prev: string | null;
-  /** Extra facts on run records (overrides such as --insecure-skip-signature, counts). */
+  /** Extra facts on run records (overrides such as --insecure-skip-signature or --allow-older, counts). */
   note?: Record<string, unknown>;
+  /**
+   * Artifact records: the digests of the artifact's blobs, so a receipt can list every blob known to be
+   * inside (docs/ledger.md). Absent on run records and on records written before it existed.
+   */
+  blobs?: string[];
 }
 
 export type LedgerEntry = Omit<LedgerRecord, 'v' | 'seq' | 'time' | 'prev'>;
@@ -39,54 +44,214 @@ export function lineHash(line: string): string {
   return createHash('sha256').update(line).digest('hex');
 }
 
+const ACTIONS = new Set(['pushed', 'present', 'failed', 'skipped', 'start', 'end']);
+const HEX64 = /^[a-f0-9]{64}$/;
+
+/** Why a parsed line is not a ledger record, or undefined when it is one. */
+export function recordProblem(r: unknown): string | undefined {
+  if (typeof r !== 'object' || r === null || Array.isArray(r)) return 'not a JSON object';
+  const o = r as Record<string, unknown>;
+  if (o.v !== 1) return `unknown record version ${JSON.stringify(o.v)}`;
+  if (!Number.isSafeInteger(o.seq)) return 'seq is not an integer';
+  if (typeof o.time !== 'string' || Number.isNaN(Date.parse(o.time))) return 'time is not a date';
+  if (typeof o.kind !== 'string' || typeof o.name !== 'string') return 'kind and name must be strings';
+  if (typeof o.action !== 'string' || !ACTIONS.has(o.action)) return `unknown action ${JSON.stringify(o.action)}`;
+  const b = o.bundle as Record<string, unknown> | null;
+  if (typeof b !== 'object' || b === null || typeof b.name !== 'string' || typeof b.created !== 'string') return 'bundle must be {name, created, sha256}';
+  if (o.prev !== null && (typeof o.prev !== 'string' || !HEX64.test(o.prev))) return 'prev is not a sha256';
+  return undefined;
+}
+
+/** The first line that breaks the ledger, and why. */
+export interface LedgerFault {
+  line: number;
+  reason: string;
+}
+
+/** One pass over a ledger: the chain checked line by line, and what later steps need to know. */
+export interface LedgerScan {
+  path: string;
+  /** Complete, well-formed lines before any fault (all of them when the ledger is intact). */
+  records: number;
+  /** The last good line: its seq, text hash and byte offset after its newline. */
+  last: { seq: number; sha256: string; end: number } | null;
+  /** The first line that is not a well-formed record continuing the chain (not counting a torn tail). */
+  fault: LedgerFault | null;
+  /**
+   * A last line cut short by a crash while it was being written: no newline at its end, or not JSON.
+   * It is not part of the chain; the next unpack truncates it.
+   */
+  torn: (LedgerFault & { offset: number; bytes: number }) | null;
+}
+
+/**
+ * Read a ledger once, checking every line: JSON, a record, `seq` one more than the line before (starting
+ * at 1), `prev` the sha256 of the line before (null on the first). Calls `onRecord` for every
+ * well-formed record, also after a chain fault (freshness must still see every bundle recorded).
+ */
+export async function scanLedger(path: string, onRecord?: (r: LedgerRecord, line: number, sha256: string) => void): Promise<LedgerScan> {
+  const scan: LedgerScan = { path, records: 0, last: null, fault: null, torn: null };
+  let prevHash: string | null = null;
+  let prevSeq = 0;
+  let pendingBad: (LedgerFault & { offset: number; bytes: number; terminated: boolean }) | null = null;
+  for await (const line of readLines(path)) {
+    // A bad line is only "torn" if nothing follows it; so decide about it when the next line arrives.
+    if (pendingBad) {
+      if (!scan.fault) scan.fault = { line: pendingBad.line, reason: pendingBad.reason };
+      pendingBad = null;
+    }
+    const bytes = Buffer.byteLength(line.text) + (line.terminated ? 1 : 0);
+    if (!line.terminated) {
+      pendingBad = { line: line.no, reason: 'the last line has no newline: it was cut short while being written (crash?)', offset: line.offset, bytes, terminated: false };
+      continue;
+    }
+    let rec: LedgerRecord;
+    try {
+      rec = JSON.parse(line.text) as LedgerRecord;
+    } catch (e) {
+      pendingBad = { line: line.no, reason: line.text.length ? `not JSON (${(e as Error).message})` : 'empty line', offset: line.offset, bytes, terminated: true };
+      continue;
+    }
+    const problem = recordProblem(rec);
+    if (problem) {
+      if (!scan.fault) scan.fault = { line: line.no, reason: problem };
+      continue;
+    }
+    const sha256 = lineHash(line.text);
+    if (scan.fault) {
+      onRecord?.(rec, line.no, sha256);
+      continue;
+    }
+    if (rec.seq !== prevSeq + 1) {
+      scan.fault = { line: line.no, reason: `seq is ${rec.seq}, expected ${prevSeq + 1}: a line before it was deleted or lines were reordered` };
+      continue;
+    }
+    if (rec.prev !== prevHash) {
+      scan.fault = {
+        line: line.no,
+        reason: prevHash === null
+          ? 'the first record must have prev null'
+          : `prev does not match the sha256 of line ${line.no - 1}: line ${line.no - 1} was changed, or a line was deleted or moved`,
+      };
+      continue;
+    }
+    prevHash = sha256;
+    prevSeq = rec.seq;
+    scan.records++;
+    scan.last = { seq: rec.seq, sha256, end: line.offset + bytes };
+    onRecord?.(rec, line.no, sha256);
+  }
+  if (pendingBad) scan.torn = { line: pendingBad.line, reason: pendingBad.reason, offset: pendingBad.offset, bytes: pendingBad.bytes };
+  return scan;
+}
+
+/** The newest bundle of each name that the ledger records (SPEC §6 freshness, §8 receipts). */
+export type NewestBundles = Map<string, { created: string; sha256: string }>;
+
+export function noteBundle(newest: NewestBundles, b: LedgerRecord['bundle']): void {
+  const seen = newest.get(b.name);
+  if (!seen || Date.parse(b.created) > Date.parse(seen.created)) newest.set(b.name, { created: b.created, sha256: b.sha256 });
+}
+
+export interface LedgerOpenOptions {
+  log?: Logger;
+}
+
 /**
  * The import ledger: append-only JSON Lines, each line chained to the previous by `prev` and
  * fsynced before append() returns, so a crash loses at most the record being written.
+ * Callers hold the ledger lock (lock.ts) while a Ledger is open for appending.
  */
 export class Ledger {
+  private queue: Promise<void> = Promise.resolve();
+
   private constructor(
     readonly path: string,
     private fh: FileHandle,
     private seq: number,
     private prevHash: string | null,
+    /** Newest bundle per name among the records read at open. */
+    readonly bundles: NewestBundles,
+    readonly scan: LedgerScan,
   ) {}
 
-  static async open(path: string): Promise<Ledger> {
+  /**
+   * Open for appending. A torn last line (a crash while it was written) is copied aside to
+   * `<ledger>.torn-<time>` and truncated, with a warning (SPEC §8). A fault further up is not
+   * repaired (that is for an auditor to look at): it is reported and the chain continues from the last line.
+   */
+  static async open(path: string, opts: LedgerOpenOptions = {}): Promise<Ledger> {
+    const log = opts.log ?? silentLogger;
     await mkdir(dirname(path), { recursive: true });
-    let text = '';
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    const bundles: NewestBundles = new Map();
+    let lastLine = null as { seq: number; text?: string } | null;
+    const scan = await scanLedger(path, (r) => noteBundle(bundles, r.bundle));
+    if (scan.torn) {
+      const aside = `${path}.torn-${new Date().toISOString().replace(/[:.]/g, '')}`;
+      const fh = await open(path, 'r');
+      try {
+        const buf = Buffer.alloc(scan.torn.bytes);
+        await fh.read(buf, 0, buf.length, scan.torn.offset);
+        await writeFile(aside, buf);
+      } finally {
+        await fh.close();
+      }
+      await truncate(path, scan.torn.offset);
+      log.warn(`ledger ${path} line ${scan.torn.line}: ${scan.torn.reason}; truncated it (its bytes are kept in ${aside}). An interrupted unpack re-run records what it finds as present`);
     }
-    const lines = text.split('\n').filter((l) => l.length > 0);
-    let seq = 0;
-    let prev: string | null = null;
-    if (lines.length > 0) {
-      const last = lines[lines.length - 1];
-      seq = (JSON.parse(last) as LedgerRecord).seq;
-      prev = lineHash(last);
+    if (scan.fault) {
+      log.warn(`ledger ${path} line ${scan.fault.line}: ${scan.fault.reason}. Appending goes on; run airgap ledger verify ${path} and keep a copy for the audit`);
+      // Continue the chain from the real last line so new records stay linked to what is in the file.
+      for await (const l of readLines(path)) {
+        if (!l.terminated) break;
+        try {
+          const r = JSON.parse(l.text) as LedgerRecord;
+          lastLine = { seq: Number.isSafeInteger(r.seq) ? r.seq : (lastLine?.seq ?? 0), text: l.text };
+        } catch {
+          // an unparsable middle line: the hash chain still links to whatever came last
+          lastLine = { seq: lastLine?.seq ?? 0, text: l.text };
+        }
+      }
     }
     const fh = await open(path, 'a');
-    return new Ledger(path, fh, seq, prev);
+    await fh.sync();
+    let seq = scan.last?.seq ?? 0;
+    let prev = scan.last?.sha256 ?? null;
+    if (lastLine?.text !== undefined) {
+      seq = lastLine.seq;
+      prev = lineHash(lastLine.text);
+    }
+    return new Ledger(path, fh, seq, prev, bundles, scan);
   }
 
-  async append(entry: LedgerEntry): Promise<LedgerRecord> {
-    const record: LedgerRecord = { v: 1, seq: this.seq + 1, time: new Date().toISOString(), ...entry, prev: this.prevHash };
-    const line = JSON.stringify(record);
-    await this.fh.appendFile(line + '\n');
-    await this.fh.sync();
-    this.seq = record.seq;
-    this.prevHash = lineHash(line);
-    return record;
+  /**
+   * Append one record and fsync it. Calls are serialized: unpack publishes with bounded concurrency, and
+   * each record's seq and prev depend on the one written before it.
+   */
+  append(entry: LedgerEntry): Promise<LedgerRecord> {
+    const next = this.queue.then(async () => {
+      const record: LedgerRecord = { v: 1, seq: this.seq + 1, time: new Date().toISOString(), ...entry, prev: this.prevHash };
+      const line = JSON.stringify(record);
+      await this.fh.appendFile(line + '\n');
+      await this.fh.sync();
+      this.seq = record.seq;
+      this.prevHash = lineHash(line);
+      return record;
+    });
+    // A failed write fails its caller; the next append still runs (and would fail too if the disk is gone).
+    this.queue = next.then(() => undefined, () => undefined);
+    return next;
   }
 
   async close(): Promise<void> {
+    await this.queue;
     await this.fh.close();
   }
 }
 
+/** Every well-formed record (for small ledgers and tests). */
 export async function readLedger(path: string): Promise<LedgerRecord[]> {
-  const text = await readFile(path, 'utf8');
-  return text.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as LedgerRecord);
+  const out: LedgerRecord[] = [];
+  await scanLedger(path, (r) => out.push(r));
+  return out;
 }

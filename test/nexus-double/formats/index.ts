@@ -1,6 +1,8 @@
 import type { FormatHandler } from '../types.js';
+import { npm } from './npm.js';
+import { pypi } from './pypi.js';
 import { raw } from './raw.js';
 import { yum } from './yum.js';
 
 /** Every format the double speaks. One module per format; add yours here (README.md). */
-export const formats: FormatHandler[] = [raw, yum];
+export const formats: FormatHandler[] = [raw, pypi, npm, yum];

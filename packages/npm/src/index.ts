@@ -1,0 +1,27 @@
+import type { Ecosystem } from '@airgap/core';
+import { npmSource } from './source.js';
+import { npmDirPublisher } from './publish-dir.js';
+import { npmEndpointPublisher } from './publish-endpoint.js';
+import { type NpmSpec, npmSpecSchema, npmTargetSettingsSchema } from './spec.js';
+
+export type { NpmSpec } from './spec.js';
+export type { NpmArtifactMeta } from './source.js';
+export { npmSource, carriedLatest, NPM_TARBALL_MEDIA_TYPE } from './source.js';
+export { npmDirPublisher, PLACEHOLDER_BASE } from './publish-dir.js';
+export { npmEndpointPublisher, tagsToSend } from './publish-endpoint.js';
+export { resolveClosure } from './ideal-tree.js';
+export { pickManifest } from './pick-manifest.js';
+export { parseSpec, splitPackageArg } from './package-spec.js';
+export { escapeName } from './packument.js';
+export { npmConfiguredRegistry, Registry } from './registry.js';
+export { publishDocument } from './publish-document.js';
+
+/** npm packages (SPEC §3 `npm`): the closure as npm would install it, published as npm publish documents or a static `npm/` mirror. */
+export const npm: Ecosystem<NpmSpec> = {
+  kind: 'npm',
+  manifestKey: 'npm',
+  specSchema: npmSpecSchema,
+  targetSettingsSchema: npmTargetSettingsSchema,
+  source: npmSource,
+  publish: { dir: npmDirPublisher, endpoint: npmEndpointPublisher },
+};

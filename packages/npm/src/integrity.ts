@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto';
+import { IntegrityError } from '@airgap/core';
+
+/** The strongest hash of an SRI string npm understands (ssri): sha512 > sha384 > sha256 > sha1. */
+export interface ExpectedHash {
+  algorithm: 'sha512' | 'sha384' | 'sha256' | 'sha1';
+  /** Base64 for SRI, hex for a bare `shasum`. */
+  value: string;
+  encoding: 'base64' | 'hex';
+  /** Where it came from, for the bundle index: `dist.integrity` or `dist.shasum`. */
+  source: 'integrity' | 'shasum';
+}
+
+const RANK = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
+
+/** `dist.integrity` (SRI, may list several hashes), else `dist.shasum` (hex SHA-1, registries before 2017). */
+export function expectedHash(dist: { integrity?: string; shasum?: string }): ExpectedHash | undefined {
+  if (typeof dist.integrity === 'string' && dist.integrity.trim()) {
+    let best: ExpectedHash | undefined;
+    for (const token of dist.integrity.trim().split(/\s+/)) {
+      const m = /^(sha512|sha384|sha256|sha1)-([A-Za-z0-9+/=]+)(?:\?.*)?$/.exec(token);
+      if (!m) continue;
+      const algorithm = m[1] as ExpectedHash['algorithm'];
+      if (!best || RANK.indexOf(algorithm) > RANK.indexOf(best.algorithm)) best = { algorithm, value: m[2], encoding: 'base64', source: 'integrity' };
+    }
+    if (best) return best;
+  }
+  if (typeof dist.shasum === 'string' && /^[a-f0-9]{40}$/i.test(dist.shasum)) {
+    return { algorithm: 'sha1', value: dist.shasum.toLowerCase(), encoding: 'hex', source: 'shasum' };
+  }
+  return undefined;
+}
+
+/**
+ * The bytes of `source`, hashed as they pass; at the end a mismatch throws, so a store write reading
+ * from this is abandoned (temp file removed) instead of being renamed into place.
+ */
+export async function* verifiedBytes(source: AsyncIterable<Uint8Array>, expected: ExpectedHash, subject: string): AsyncGenerator<Uint8Array> {
+  const hash = createHash(expected.algorithm);
+  for await (const chunk of source) {
+    hash.update(chunk);
+    yield chunk;
+  }
+  const got = hash.digest(expected.encoding);
+  if (got !== expected.value) {
+    throw new IntegrityError(`${subject}: the tarball does not match the registry's ${expected.source === 'integrity' ? 'dist.integrity' : 'dist.shasum'}: expected ${expected.algorithm}-${expected.value}, got ${expected.algorithm}-${got}`, {
+      subject,
+      hint: 'the registry served different bytes than its own metadata says; do not trust this source until it is explained',
+    });
+  }
+}

@@ -1,0 +1,126 @@
+import { execa } from 'execa';
+import {
+  type AirgapConfig, type HttpClient, UpstreamError, UsageError, failStatus, safeUrl,
+} from '@airgap/core';
+import { Limiter } from './limiter.js';
+import { type Packument, escapeName } from './packument.js';
+
+let configuredRegistry: Promise<string> | undefined;
+
+/** The registry the machine's npm is configured with (`registry: default`), read once per run. */
+export function npmConfiguredRegistry(): Promise<string> {
+  configuredRegistry ??= (async () => {
+    let out: string;
+    try {
+      out = (await execa('npm', ['config', 'get', 'registry'], { stdin: 'ignore' })).stdout.trim();
+    } catch (e) {
+      throw new UsageError('registry: default needs the npm client to read its configured registry, and `npm config get registry` failed', {
+        subject: 'npm config get registry',
+        hint: 'install npm, or give the registry URL in the manifest entry',
+        cause: e,
+      });
+    }
+    if (!/^https?:\/\//.test(out)) throw new UsageError(`npm config get registry printed ${JSON.stringify(out)}, not a URL`, { subject: 'npm config get registry' });
+    return out;
+  })();
+  return configuredRegistry;
+}
+
+const LOOPBACK = /^(?:127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i;
+
+export interface RegistryOptions {
+  url: string;
+  tokenEnv?: string;
+  config: AirgapConfig;
+  http: HttpClient;
+  concurrency: number;
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+}
+
+/**
+ * One upstream npm registry: its base URL, auth, and a memo of packuments fetched with bounded
+ * concurrency (closure resolution is dominated by packument round trips, so they are prefetched).
+ */
+export class Registry {
+  readonly base: URL;
+  private readonly auth: Record<string, string> = {};
+  readonly secrets: string[] = [];
+  private readonly packuments = new Map<string, Promise<Packument>>();
+  readonly limiter: Limiter;
+
+  constructor(private readonly opts: RegistryOptions) {
+    let u: URL;
+    try {
+      u = new URL(opts.url.endsWith('/') ? opts.url : opts.url + '/');
+    } catch {
+      throw new UsageError(`npm registry ${JSON.stringify(opts.url)} is not a URL`, { subject: 'npm.registry', hint: 'write default or an https:// URL' });
+    }
+    const hostCreds = opts.config.registries?.[u.host];
+    if (u.protocol === 'http:' && !LOOPBACK.test(u.hostname) && !hostCreds?.plainHttp) {
+      throw new UsageError(`npm registry ${safeUrl(u)} is plain HTTP`, {
+        subject: safeUrl(u),
+        hint: `use https, or set registries."${u.host}".plainHttp: true in the config if that is really meant`,
+      });
+    }
+    this.base = u;
+    const env = opts.env ?? process.env;
+    const tokenEnv = opts.tokenEnv ?? hostCreds?.tokenEnv;
+    if (tokenEnv) {
+      const token = env[tokenEnv];
+      if (!token) throw new UsageError(`environment variable ${tokenEnv} (the npm registry token) is not set`, { subject: tokenEnv, hint: `export ${tokenEnv}` });
+      this.auth.authorization = `Bearer ${token}`;
+      this.secrets.push(token);
+    } else if (hostCreds?.usernameEnv || hostCreds?.passwordEnv) {
+      const user = hostCreds.usernameEnv ? env[hostCreds.usernameEnv] ?? '' : '';
+      const pass = hostCreds.passwordEnv ? env[hostCreds.passwordEnv] ?? '' : '';
+      const basic = Buffer.from(`${user}:${pass}`).toString('base64');
+      this.auth.authorization = `Basic ${basic}`;
+      this.secrets.push(pass, basic);
+    }
+    this.limiter = new Limiter(Math.max(4, opts.concurrency * 2));
+  }
+
+  /** Auth only goes to the registry's own host (tarballs may live elsewhere, e.g. a CDN). */
+  headersFor(url: URL | string): Record<string, string> {
+    return new URL(String(url)).host === this.base.host ? { ...this.auth } : {};
+  }
+
+  packumentUrl(name: string): URL {
+    return new URL(escapeName(name), this.base);
+  }
+
+  /**
+   * The full packument (npm's arborist asks for full metadata too: the version manifest is
+   * published as is on the inside). Memoized per name.
+   */
+  packument(name: string): Promise<Packument> {
+    let p = this.packuments.get(name);
+    if (!p) {
+      p = this.limiter.run(() => this.fetchPackument(name));
+      this.packuments.set(name, p);
+      // A prefetch nobody awaits yet must not become an unhandled rejection.
+      p.catch(() => undefined);
+    }
+    return p;
+  }
+
+  private async fetchPackument(name: string): Promise<Packument> {
+    const url = this.packumentUrl(name);
+    const res = await this.opts.http.request(url, { headers: { accept: 'application/json', ...this.headersFor(url) }, side: 'upstream', signal: this.opts.signal });
+    if (res.status === 404) {
+      await res.body.dump();
+      throw new UpstreamError(`npm package ${name} is not in the registry ${safeUrl(this.base)} (GET ${safeUrl(url)}: HTTP 404)`, {
+        subject: name,
+        hint: 'check the name in the manifest, or the registry',
+      });
+    }
+    if (res.status !== 200) await failStatus(res, 'GET', 'upstream', res.status === 401 || res.status === 403 ? 'the registry wants credentials: set tokenEnv in the manifest entry' : undefined);
+    const doc = (await res.body.json()) as Packument;
+    if (!doc || typeof doc !== 'object' || !doc.versions) {
+      throw new UpstreamError(`GET ${safeUrl(url)}: not an npm packument`, { subject: safeUrl(url) });
+    }
+    // Only what resolution and publishing use; readmes and per-user data can be megabytes.
+    return { name: doc.name ?? name, 'dist-tags': doc['dist-tags'] ?? {}, versions: doc.versions };
+  }
+}

@@ -1,0 +1,473 @@
+import { Readable } from 'node:stream';
+import { readFile } from 'node:fs/promises';
+import { satisfies, valid, validRange, compare } from '@renovatebot/pep440';
+import {
+  type Artifact, type Descriptor, type SourceContext, type SourceHalf, IntegrityError, OCTET_STREAM, UpstreamError, UsageError,
+  failStatus, header, safeUrl,
+} from '@airgap/core';
+import { type CoreMetadata, field, fieldAll, parseCoreMetadata, twineFields } from './core-metadata.js';
+import { type MarkerEnvironment, evaluateMarker, targetMarkerEnvironment } from './markers.js';
+import { normalizeName } from './names.js';
+import { type Requirement, RequirementSyntaxError, parseRequirement, pinsExactly } from './requirement.js';
+import { ResolutionConflict, ResolutionTooComplex, type ResolverProvider, resolveRequirements } from './resolver.js';
+import { type ProjectFile, type ProjectPage, fetchProjectPage } from './simple-index.js';
+import type { PypiSpec } from './spec.js';
+import { TagRanking, type WheelName, parseSdistFilename, parseWheelFilename, supportedTags, wheelTag } from './tags.js';
+import { type RandomAccess, ZipFormatError, fileRandomAccess, findWheelMetadata, readCentralDirectory, readEntry } from './zip.js';
+
+export const WHEEL_MEDIA_TYPE = 'application/vnd.airgap.pypi.wheel';
+export const SDIST_MEDIA_TYPE = 'application/vnd.airgap.pypi.sdist';
+export const METADATA_MEDIA_TYPE = 'application/vnd.airgap.pypi.core-metadata';
+const TITLE = 'org.opencontainers.image.title';
+
+/** What the publish halves read from `artifact.meta` (recorded in the signed bundle index). */
+export interface PypiArtifactMeta {
+  filename: string;
+  filetype: 'bdist_wheel' | 'sdist';
+  /** twine's `pyversion`: the wheel's python tag, `source` for an sdist. */
+  pyversion: string;
+  requiresPython?: string;
+  /** Core-metadata fields as twine sends them (without the description). */
+  metadata: Record<string, string | string[]>;
+  /** Where the `.metadata` blob came from: the index (PEP 658) or the wheel's own METADATA member. */
+  metadataSource?: 'pep658' | 'wheel';
+  /** Names of the environment variables holding the index credentials (never the values). */
+  auth?: { tokenEnv?: string; usernameEnv?: string; passwordEnv?: string };
+}
+
+interface PypiCandidate {
+  name: string;
+  version: string;
+  file: ProjectFile;
+  wheel?: WheelName;
+}
+
+interface LoadedMetadata {
+  md: CoreMetadata;
+  blob: Descriptor;
+  source: 'pep658' | 'wheel';
+}
+
+function authHeaders(spec: Pick<PypiSpec, 'tokenEnv' | 'usernameEnv' | 'passwordEnv'>, env = process.env): { headers: Record<string, string>; secrets: string[] } {
+  const names = [spec.tokenEnv, spec.usernameEnv, spec.passwordEnv].filter((n): n is string => Boolean(n));
+  const unset = names.filter((n) => env[n] === undefined);
+  if (unset.length) {
+    throw new UsageError(`pypi: environment variable ${unset.join(' and ')} is not set`, { subject: unset.join(', '), hint: `export ${unset.join(' and ')} with the index credentials` });
+  }
+  // Python indexes take tokens as Basic auth (`__token__:<token>` on PyPI-style servers, or user:token).
+  const user = spec.usernameEnv ? env[spec.usernameEnv]! : spec.tokenEnv ? '__token__' : undefined;
+  const pass = spec.tokenEnv ? env[spec.tokenEnv]! : spec.passwordEnv ? env[spec.passwordEnv]! : undefined;
+  if (user === undefined && pass === undefined) return { headers: {}, secrets: [] };
+  const basic = Buffer.from(`${user ?? ''}:${pass ?? ''}`).toString('base64');
+  return { headers: { authorization: `Basic ${basic}` }, secrets: [pass ?? '', basic].filter(Boolean) };
+}
+
+/** Credentials go only to the index's own origin; files served from elsewhere (a CDN) get none. */
+function headersFor(url: string, indexUrl: string, auth: Record<string, string>): Record<string, string> {
+  return new URL(url).origin === new URL(indexUrl).origin ? auth : {};
+}
+
+function sha256Of(file: ProjectFile): string | undefined {
+  const h = file.hashes.sha256;
+  return h && /^[0-9a-f]{64}$/.test(h) ? h : undefined;
+}
+
+/** One resolution session of a manifest entry: caches of project pages and metadata shared by all its target platforms. */
+class PypiSession {
+  private readonly pages = new Map<string, Promise<ProjectPage>>();
+  private readonly metadata = new Map<string, Promise<LoadedMetadata | undefined>>();
+  readonly auth: { headers: Record<string, string>; secrets: string[] };
+  readonly index: string;
+
+  constructor(readonly spec: PypiSpec, readonly ctx: SourceContext) {
+    this.auth = authHeaders(spec);
+    this.index = spec.index.endsWith('/') ? spec.index : spec.index + '/';
+  }
+
+  page(name: string): Promise<ProjectPage> {
+    let p = this.pages.get(name);
+    if (!p) {
+      p = fetchProjectPage(this.ctx.http, this.index, name, headersFor(this.index, this.index, this.auth.headers), this.ctx.signal);
+      this.pages.set(name, p);
+    }
+    return p;
+  }
+
+  coreMetadata(c: PypiCandidate): Promise<LoadedMetadata | undefined> {
+    let p = this.metadata.get(c.file.url);
+    if (!p) {
+      p = this.loadMetadata(c);
+      this.metadata.set(c.file.url, p);
+    }
+    return p;
+  }
+
+  private async loadMetadata(c: PypiCandidate): Promise<LoadedMetadata | undefined> {
+    const { file } = c;
+    if (file.coreMetadata) {
+      const blob = await this.fetchPep658(file);
+      if (blob) return { md: parseCoreMetadata(await readFile(this.ctx.store.path(blob.digest), 'utf8')), blob, source: 'pep658' };
+    }
+    if (!c.wheel) {
+      this.ctx.log.warn(`pypi: ${file.filename} is an sdist without PEP 658 metadata; its dependencies are not resolved (list them in requirements if it needs any)`);
+      return undefined;
+    }
+    const bytes = await this.wheelMetadataBytes(c);
+    const blob = await this.ctx.store.put(Readable.from([bytes]), {}, METADATA_MEDIA_TYPE);
+    return { md: parseCoreMetadata(bytes.toString('utf8')), blob: { ...blob, annotations: { [TITLE]: file.filename + '.metadata' } }, source: 'wheel' };
+  }
+
+  /** PEP 658/714 `<file>.metadata`, hash-checked when the index gives one; undefined when not actually served (pitfall 1). */
+  async fetchPep658(file: ProjectFile): Promise<Descriptor | undefined> {
+    const url = file.url + '.metadata';
+    const expected = typeof file.coreMetadata === 'object' && file.coreMetadata.sha256 ? 'sha256:' + file.coreMetadata.sha256 : undefined;
+    if (expected && (await this.ctx.store.has(expected))) {
+      return { mediaType: METADATA_MEDIA_TYPE, digest: expected, size: (await this.ctx.store.size(expected))!, annotations: { [TITLE]: file.filename + '.metadata' } };
+    }
+    const res = await this.ctx.http.request(url, { headers: headersFor(url, this.index, this.auth.headers), side: 'upstream', signal: this.ctx.signal });
+    if (res.status === 404) {
+      await res.body.dump();
+      this.ctx.log.warn(`pypi: the index advertises ${safeUrl(url)} but does not serve it; reading METADATA from the wheel instead`);
+      return undefined;
+    }
+    if (res.status !== 200) await failStatus(res, 'GET', 'upstream');
+    const d = await this.put(res.body, expected, `${file.filename}.metadata (${safeUrl(url)})`, METADATA_MEDIA_TYPE);
+    return { ...d, annotations: { [TITLE]: file.filename + '.metadata' } };
+  }
+
+  /** The wheel's METADATA: by HTTP range requests on its central directory when the server allows, else from the whole wheel (carried anyway). */
+  async wheelMetadataBytes(c: PypiCandidate): Promise<Buffer> {
+    const { file, wheel } = c;
+    const sha = sha256Of(file);
+    const subject = `${file.filename} (${safeUrl(file.url)})`;
+    const fromZip = async (zip: RandomAccess) => {
+      const entries = await readCentralDirectory(zip);
+      const entry = findWheelMetadata(entries, wheel!.distribution, wheel!.version);
+      if (!entry) throw new ZipFormatError('no .dist-info/METADATA member');
+      return readEntry(zip, entry);
+    };
+    try {
+      if (!sha || !(await this.ctx.store.has('sha256:' + sha))) {
+        const remote = await this.rangeAccess(file.url);
+        if (remote) return await fromZip(remote);
+      }
+      const d = await this.downloadFile(file);
+      const local = await fileRandomAccess(this.ctx.store.path(d.digest));
+      try {
+        return await fromZip(local);
+      } finally {
+        await local.close();
+      }
+    } catch (e) {
+      if (e instanceof ZipFormatError) throw new UpstreamError(`pypi: ${subject}: not a readable wheel: ${e.message}`, { subject: file.filename, cause: e });
+      throw e;
+    }
+  }
+
+  /** RandomAccess over HTTP ranges, or undefined when the server ignores `Range` (answers 200). */
+  private async rangeAccess(url: string): Promise<RandomAccess | undefined> {
+    const headers = headersFor(url, this.index, this.auth.headers);
+    const get = async (range: string) => {
+      const res = await this.ctx.http.request(url, { headers: { ...headers, range: `bytes=${range}`, 'accept-encoding': 'identity' }, side: 'upstream', signal: this.ctx.signal });
+      if (res.status !== 206) {
+        // No range support (200, or 416 from a server that refuses suffix ranges): stop this download
+        // here; the caller falls back to the whole file, which reports a real failure properly.
+        res.body.on('error', () => {});
+        res.body.destroy();
+        return undefined;
+      }
+      const total = /\/(\d+)$/.exec(header(res, 'content-range') ?? '')?.[1];
+      return { body: Buffer.from(await res.body.arrayBuffer()), total: total === undefined ? undefined : Number(total) };
+    };
+    const first = await get('-65600');
+    if (!first || first.total === undefined) return undefined;
+    const size = first.total;
+    const tailBuf = first.body;
+    return {
+      size,
+      tail: async (length) => (length <= tailBuf.length ? tailBuf.subarray(tailBuf.length - length) : (await get(`-${length}`))!.body),
+      read: async (offset, length) => {
+        const tailStart = size - tailBuf.length;
+        if (offset >= tailStart) return tailBuf.subarray(offset - tailStart, offset - tailStart + length);
+        const r = await get(`${offset}-${offset + length - 1}`);
+        if (!r) throw new ZipFormatError('server stopped honouring Range');
+        return r.body;
+      },
+    };
+  }
+
+  /** Stream a distribution file into the store, checking the index's sha256 while it streams. */
+  async downloadFile(file: ProjectFile): Promise<Descriptor> {
+    const sha = sha256Of(file);
+    if (sha && (await this.ctx.store.has('sha256:' + sha))) {
+      return { mediaType: OCTET_STREAM, digest: 'sha256:' + sha, size: (await this.ctx.store.size('sha256:' + sha))! };
+    }
+    return downloadInto(this.ctx, file.url, file.filename, sha ? 'sha256:' + sha : undefined, file.size, headersFor(file.url, this.index, this.auth.headers));
+  }
+
+  private async put(stream: Readable | AsyncIterable<Uint8Array>, expected: string | undefined, subject: string, mediaType: string): Promise<Descriptor> {
+    return this.ctx.store.put(stream, { digest: expected, subject }, mediaType);
+  }
+}
+
+async function downloadInto(ctx: SourceContext, url: string, filename: string, digest: string | undefined, size: number | undefined, headers: Record<string, string>): Promise<Descriptor> {
+  const res = await ctx.http.request(url, { headers, side: 'upstream', signal: ctx.signal });
+  if (res.status !== 200) await failStatus(res, 'GET', 'upstream', res.status === 404 ? 'the index lists a file it does not serve' : undefined);
+  try {
+    return await ctx.store.put(res.body, { digest, size, subject: filename });
+  } catch (e) {
+    if (e instanceof IntegrityError) {
+      throw new IntegrityError(`pypi: ${e.message} (downloaded from ${safeUrl(url)}; the sha256 is the index's)`, {
+        subject: filename,
+        hint: 'the index served different bytes than its own hash says; do not use this file until that is explained',
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+/** The resolver's view of one target environment (one platform of the entry). */
+class TargetProvider implements ResolverProvider<PypiCandidate> {
+  private readonly seen = new Map<string, string>();
+
+  constructor(
+    private readonly session: PypiSession,
+    private readonly env: MarkerEnvironment,
+    private readonly ranking: TagRanking,
+    private readonly withDependencies: boolean,
+  ) {}
+
+  async candidates(name: string, requirements: Requirement[]): Promise<PypiCandidate[]> {
+    const page = await this.session.page(name);
+    const python = this.env.python_full_version;
+    const exactPin = requirements.some((r) => pinsExactly(r.specifier));
+    type Best = { wheel?: { file: ProjectFile; w: WheelName; rank: number }; sdist?: ProjectFile };
+    const byVersion = new Map<string, Best>();
+    const notes: string[] = [];
+    for (const file of page.files) {
+      if (file.requiresPython && !admitsPython(python, file.requiresPython)) continue;
+      const w = parseWheelFilename(file.filename);
+      let version: string | undefined;
+      if (w) {
+        if (normalizeName(w.distribution) !== name) continue;
+        version = w.version;
+      } else {
+        version = parseSdistFilename(file.filename, name)?.version;
+      }
+      if (!version || !valid(version)) continue;
+      // PEP 592: a yanked file is only for a requirement that pins its version exactly.
+      if (file.yanked && !(exactPin && requirements.every((r) => safeSatisfies(version!, r.specifier)))) continue;
+      const best = byVersion.get(version) ?? {};
+      if (w) {
+        const rank = this.ranking.of(w);
+        if (rank !== undefined && (!best.wheel || rank < best.wheel.rank)) best.wheel = { file, w, rank };
+      } else if (!best.sdist) {
+        best.sdist = file;
+      }
+      byVersion.set(version, best);
+    }
+    const fits = (pre: boolean) => [...byVersion.keys()].filter((v) => requirements.every((r) => safeSatisfies(v, r.specifier, pre)));
+    // PEP 440: pre-releases only when nothing final satisfies (or a specifier names one).
+    let versions = fits(false);
+    if (versions.length === 0) versions = fits(true);
+    versions.sort((a, b) => compare(b, a));
+    const wheels: PypiCandidate[] = [];
+    const sdists: PypiCandidate[] = [];
+    for (const v of versions) {
+      const b = byVersion.get(v)!;
+      if (b.wheel) wheels.push({ name, version: v, file: b.wheel.file, wheel: b.wheel.w });
+      else if (b.sdist) sdists.push({ name, version: v, file: b.sdist });
+    }
+    if (byVersion.size === 0) notes.push(`${page.files.length} file(s) listed, none for Python ${python}`);
+    else notes.push(`versions seen: ${[...byVersion.keys()].sort(compare).join(', ')}`);
+    this.seen.set(name, notes.join('; '));
+    // Wheels first; sdists only when no wheel of an allowed version fits the target.
+    return [...wheels, ...sdists];
+  }
+
+  explainNone(name: string): string {
+    return `${this.seen.get(name) ?? 'nothing listed'} (target: Python ${this.env.python_full_version}, ${this.ranking.tags[0] ?? 'any'})`;
+  }
+
+  async dependencies(c: PypiCandidate, extras: string[]): Promise<Requirement[] | null> {
+    if (!this.withDependencies) return [];
+    const loaded = await this.session.coreMetadata(c);
+    if (!loaded) return [];
+    const rp = field(loaded.md, 'requires-python');
+    if (rp && !admitsPython(this.env.python_full_version, rp)) return null;
+    const out: Requirement[] = [];
+    for (const line of fieldAll(loaded.md, 'requires-dist')) {
+      let req: Requirement;
+      try {
+        req = parseRequirement(line);
+      } catch (e) {
+        throw new UpstreamError(`pypi: ${c.file.filename}: bad Requires-Dist ${JSON.stringify(line)}: ${(e as Error).message}`, { subject: c.file.filename, cause: e });
+      }
+      if (req.url) continue;
+      let wanted: boolean;
+      try {
+        wanted = !req.marker || ['', ...extras].some((extra) => evaluateMarker(req.marker!, { ...this.env, extra }));
+      } catch (e) {
+        throw new UpstreamError(`pypi: ${c.file.filename}: cannot evaluate the marker of Requires-Dist ${JSON.stringify(line)}: ${(e as Error).message}`, { subject: c.file.filename, cause: e });
+      }
+      if (wanted) out.push(req);
+    }
+    return out;
+  }
+
+  satisfies(c: PypiCandidate, r: Requirement): boolean {
+    return safeSatisfies(c.version, r.specifier, true);
+  }
+}
+
+/** pip ignores a `requires-python` it cannot parse rather than refusing the file; so does airgap. */
+function admitsPython(python: string, requiresPython: string): boolean {
+  return !validRange(requiresPython.replace(/\s+/g, '')) || safeSatisfies(python, requiresPython.replace(/\s+/g, ''));
+}
+
+function safeSatisfies(version: string, specifier: string, prereleases = true): boolean {
+  if (!specifier) return true;
+  try {
+    return satisfies(version, specifier, { prereleases });
+  } catch {
+    return false;
+  }
+}
+
+function parseRoots(spec: PypiSpec): Requirement[] {
+  return spec.requirements.map((text, i) => {
+    try {
+      const r = parseRequirement(text);
+      if (r.url) throw new RequirementSyntaxError(`direct URL requirements are not resolved against an index: ${text}`);
+      return r;
+    } catch (e) {
+      throw new UsageError(`pypi: requirements[${i}]: ${(e as Error).message}`, { subject: `pypi.requirements[${i}]`, hint: 'write a PEP 508 requirement such as "requests>=2.31" or "uvicorn[standard]==0.30.1"' });
+    }
+  });
+}
+
+export const pypiSource: SourceHalf<PypiSpec> = {
+  async resolve(spec, ctx) {
+    if (!/^\d+\.\d+(\.\d+)?$/.test(spec.python)) throw new UsageError(`pypi: python ${JSON.stringify(spec.python)} is not a version like "3.11"`, { subject: 'pypi.python' });
+    const [major, minor] = spec.python.split('.').map(Number);
+    const roots = parseRoots(spec);
+    const session = new PypiSession(spec, ctx);
+    const implementation = spec.implementation ?? 'cp';
+    const abis = spec.abi === undefined ? undefined : Array.isArray(spec.abi) ? spec.abi : [spec.abi];
+    const byFile = new Map<string, Artifact>();
+    for (const platform of spec.platforms ?? ['any']) {
+      const env = targetMarkerEnvironment(spec.python, platform, implementation);
+      const ranking = new TagRanking(supportedTags({ python: [major, minor], implementation, abis, platform }));
+      const provider = new TargetProvider(session, env, ranking, spec.dependencies !== false);
+      const wanted = roots.filter((r) => {
+        try {
+          return !r.marker || evaluateMarker(r.marker, env);
+        } catch (e) {
+          throw new UsageError(`pypi: requirement ${JSON.stringify(r.text)}: ${(e as Error).message}`, { subject: 'pypi.requirements', cause: e });
+        }
+      });
+      let pins: Map<string, PypiCandidate>;
+      try {
+        pins = await resolveRequirements(wanted, provider);
+      } catch (e) {
+        if (e instanceof ResolutionConflict || e instanceof ResolutionTooComplex) {
+          throw new UpstreamError(`pypi: cannot resolve for Python ${spec.python} on ${platform}: ${e.message}`, {
+            subject: safeUrl(spec.index),
+            hint: 'relax one side of the conflict in requirements, or pin a version that the other side accepts',
+            cause: e,
+          });
+        }
+        throw e;
+      }
+      ctx.log.info(`pypi ${safeUrl(spec.index)}: Python ${spec.python} on ${platform}: ${[...pins.values()].map((c) => `${c.name}==${c.version}`).sort().join(' ')}`);
+      for (const c of pins.values()) {
+        if (byFile.has(c.file.url)) continue;
+        byFile.set(c.file.url, await toArtifact(session, c));
+      }
+    }
+    return [...byFile.values()].sort((a, b) => a.name.localeCompare(b.name) || String(a.meta?.filename).localeCompare(String(b.meta?.filename)));
+  },
+
+  async fetch(artifact, ctx) {
+    const meta = artifact.meta as unknown as PypiArtifactMeta;
+    const auth = authHeaders(meta.auth ?? {}).headers;
+    const [file, metadata] = artifact.blobs;
+    if (!(await ctx.store.has(file.digest))) {
+      await downloadInto(ctx, artifact.upstream.url, meta.filename, file.digest, file.size, originHeaders(artifact.upstream.url, meta, auth));
+    }
+    if (metadata && !(await ctx.store.has(metadata.digest))) {
+      if (meta.metadataSource === 'pep658') {
+        await downloadInto(ctx, artifact.upstream.url + '.metadata', meta.filename + '.metadata', metadata.digest, metadata.size, originHeaders(artifact.upstream.url, meta, auth));
+      } else {
+        const wheel = parseWheelFilename(meta.filename)!;
+        const zip = await fileRandomAccess(ctx.store.path(file.digest));
+        try {
+          const entry = findWheelMetadata(await readCentralDirectory(zip), wheel.distribution, wheel.version);
+          if (!entry) throw new UpstreamError(`pypi: ${meta.filename} has no METADATA member`, { subject: meta.filename });
+          await ctx.store.put(Readable.from([await readEntry(zip, entry)]), { digest: metadata.digest, subject: meta.filename + '.metadata' }, METADATA_MEDIA_TYPE);
+        } finally {
+          await zip.close();
+        }
+      }
+    }
+  },
+};
+
+function originHeaders(url: string, meta: PypiArtifactMeta & { index?: string }, auth: Record<string, string>): Record<string, string> {
+  return meta.index ? headersFor(url, meta.index, auth) : {};
+}
+
+async function toArtifact(session: PypiSession, c: PypiCandidate): Promise<Artifact> {
+  const { file, wheel } = c;
+  const ctx = session.ctx;
+  const loaded = c.wheel || file.coreMetadata ? await session.coreMetadata(c) : undefined;
+  let sha = sha256Of(file);
+  let size = file.size;
+  if (sha && size === undefined) size = (await ctx.store.size('sha256:' + sha)) ?? (await contentLength(session, file.url));
+  if ((!sha || size === undefined) && !ctx.dryRun) {
+    // No sha256 (or no size) from the index: the bytes are the only source of both.
+    const d = await session.downloadFile(file);
+    sha = d.digest.slice(7);
+    size = d.size;
+  }
+  const digest = sha ? 'sha256:' + sha : 'sha256:' + '0'.repeat(64);
+  const blobs: Descriptor[] = [
+    { mediaType: wheel ? WHEEL_MEDIA_TYPE : SDIST_MEDIA_TYPE, digest, size: size ?? 0, annotations: { [TITLE]: file.filename } },
+  ];
+  if (loaded) blobs.push(loaded.blob);
+  const meta: PypiArtifactMeta & { index: string } = {
+    filename: file.filename,
+    filetype: wheel ? 'bdist_wheel' : 'sdist',
+    pyversion: wheel ? wheel.pythonTags.join('.') : 'source',
+    requiresPython: file.requiresPython ?? (loaded ? field(loaded.md, 'requires-python') : undefined),
+    metadata: loaded ? twineFields(loaded.md, false) : {},
+    metadataSource: loaded?.source,
+    index: safeUrl(session.index),
+  };
+  if (session.spec.tokenEnv || session.spec.usernameEnv || session.spec.passwordEnv) {
+    meta.auth = { tokenEnv: session.spec.tokenEnv, usernameEnv: session.spec.usernameEnv, passwordEnv: session.spec.passwordEnv };
+  }
+  const display = loaded ? field(loaded.md, 'name') : undefined;
+  return {
+    kind: 'pypi',
+    name: c.name,
+    version: c.version,
+    platform: wheel ? wheelTag(wheel) : 'sdist',
+    digest,
+    blobs,
+    upstream: {
+      url: safeUrl(file.url),
+      integrity: sha && sha256Of(file) ? { sha256: sha } : undefined,
+      verified: sha256Of(file) ? 'sha256 from the simple index, checked while streaming' : 'the index gives no sha256; recorded at pack',
+    },
+    meta: { ...meta, ...(display ? { displayName: display } : {}) } as unknown as Record<string, unknown>,
+  };
+}
+
+async function contentLength(session: PypiSession, url: string): Promise<number | undefined> {
+  const res = await session.ctx.http.request(url, { method: 'HEAD', headers: headersFor(url, session.index, session.auth.headers), side: 'upstream', signal: session.ctx.signal });
+  await res.body.dump();
+  const n = Number(header(res, 'content-length'));
+  return res.status === 200 && Number.isFinite(n) ? n : undefined;
+}
