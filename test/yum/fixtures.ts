@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { cp, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { execa } from 'execa';
 
 export interface RpmDef {
@@ -89,24 +89,32 @@ export async function createRepo(dir: string, opts: { compress?: Compression; mo
 }
 
 async function recompressZstd(repodata: string): Promise<void> {
-  const repomdPath = join(repodata, 'repomd.xml');
-  let repomd = await readFile(repomdPath, 'utf8');
   for (const f of (await readdir(repodata)).filter((x) => x.endsWith('.xml.gz') || x.endsWith('.yaml.gz'))) {
     const plain = join(repodata, f.replace(/\.gz$/, ''));
     await execa('gzip', ['-dc', join(repodata, f)], { stdout: { file: plain } });
     const type = /-(\w+)\.(xml|yaml)$/.exec(plain)![1];
     await execa('zstd', ['-q', '--rm', plain, '-o', `${plain}.zst`]);
-    const bytes = await readFile(`${plain}.zst`);
-    const sum = createHash('sha256').update(bytes).digest('hex');
-    const name = `${sum}-${type}.${plain.endsWith('.yaml') ? 'yaml' : 'xml'}.zst`;
-    await rename(`${plain}.zst`, join(repodata, name));
+    await repointEntry(repodata, type, `${plain}.zst`);
     await rm(join(repodata, f));
-    repomd = repomd.replace(new RegExp(`(<data type="${type}">[\\s\\S]*?</data>)`), (block) => block
-      .replace(/<checksum type="sha256">[0-9a-f]+<\/checksum>/, `<checksum type="sha256">${sum}</checksum>`)
-      .replace(/<location href="[^"]+"\/>/, `<location href="repodata/${name}"/>`)
-      .replace(/<size>\d+<\/size>/, `<size>${bytes.length}</size>`));
   }
-  await writeFile(repomdPath, repomd);
+}
+
+/**
+ * Put `file` (made by a real compressor) into `repodata/` under its checksum-prefixed name and point
+ * repomd.xml's `type` entry at it: location, checksum and size. open-checksum is left as it was, which is
+ * what a test of the open-checksum check needs, and right when the uncompressed bytes are the same.
+ */
+export async function repointEntry(repodata: string, type: string, file: string): Promise<void> {
+  const repomdPath = join(repodata, 'repomd.xml');
+  const repomd = await readFile(repomdPath, 'utf8');
+  const bytes = await readFile(file);
+  const sum = createHash('sha256').update(bytes).digest('hex');
+  const name = `${sum}-${basename(file).replace(/^[0-9a-f]{64}-/, '')}`;
+  await rename(file, join(repodata, name));
+  await writeFile(repomdPath, repomd.replace(new RegExp(`(<data type="${type}">[\\s\\S]*?</data>)`), (block) => block
+    .replace(/<checksum type="sha256">[0-9a-f]+<\/checksum>/, `<checksum type="sha256">${sum}</checksum>`)
+    .replace(/<location href="[^"]+"\/>/, `<location href="repodata/${name}"/>`)
+    .replace(/<size>\d+<\/size>/, `<size>${bytes.length}</size>`)));
 }
 
 export interface GpgKey {

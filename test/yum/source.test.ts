@@ -7,9 +7,10 @@ import { cp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentStore, HttpClient, IntegrityError, type SourceContext, TrustError, UpstreamError } from '@airgap/core';
-import { type YumSpec, resolveYum, yumSource } from '@airgap/yum';
+import { type YumSpec, repoName, resolveYum, yumSource } from '@airgap/yum';
+import { execa } from 'execa';
 import { type StaticServer, startStaticServer, tempDir } from '../harness/index.js';
-import { CLOSURE, type Compression, type GpgKey, MODULES_YAML, PACKAGES, buildRpms, createRepo, makeGpgKey, signRepomd } from './fixtures.js';
+import { CLOSURE, type Compression, type GpgKey, MODULES_YAML, PACKAGES, buildRpms, createRepo, makeGpgKey, repointEntry, signRepomd } from './fixtures.js';
 
 let work: string;
 let rpms: string;
@@ -127,6 +128,31 @@ describe('yum source: trust and integrity', () => {
     await expect(r).rejects.toThrow(new RegExp(`${primary}.*digest mismatch`));
   });
 
+  it('primary.xml whose decompressed bytes differ from open-checksum: IntegrityError naming it', async () => {
+    const site = join(work, 'site', 'open-sum');
+    await cp(join(work, 'site', 'gz'), site, { recursive: true });
+    const repodata = join(site, 'repodata');
+    const primary = (await readdir(repodata)).find((f) => f.endsWith('primary.xml.gz'))!;
+    const xml = (await execa('gzip', ['-dc', join(repodata, primary)])).stdout.replace('<summary>alpha test package</summary>', '<summary>alpha, edited</summary>');
+    expect(xml).toContain('alpha, edited');
+    const plain = join(work, 'primary.xml');
+    await writeFile(plain, xml);
+    await execa('gzip', ['-n', '-f', plain]);
+    await repointEntry(repodata, 'primary', `${plain}.gz`);
+    const r = resolveYum(spec('open-sum'), ctx('open-sum'));
+    await expect(r).rejects.toBeInstanceOf(IntegrityError);
+    await expect(r).rejects.toThrow(/primary\.xml\.gz: open-checksum mismatch/);
+  });
+
+  it('a repomd.xml that is not XML: UpstreamError naming it', async () => {
+    const site = join(work, 'site', 'garbage', 'repodata');
+    await cp(join(work, 'site', 'gz', 'repodata'), site, { recursive: true });
+    await writeFile(join(site, 'repomd.xml'), '<html><body>Mirror maintenance<br></body>');
+    const r = resolveYum(spec('garbage'), ctx('garbage'));
+    await expect(r).rejects.toBeInstanceOf(UpstreamError);
+    await expect(r).rejects.toThrow(/garbage\/repodata\/repomd\.xml: not well-formed XML/);
+  });
+
   it('fetch streams each RPM into the store checked against primary; a changed RPM fails naming it', async () => {
     const c = ctx('fetch');
     const r = await resolveYum(spec('gz'), c);
@@ -184,5 +210,14 @@ describe('yum source: modularity', () => {
   it('a stream the metadata does not have is an error naming it and listing the streams', async () => {
     await expect(resolveYum(spec('modular', { modules: ['betamod:9'] }), ctx('mod-unknown'))).rejects.toThrow(/module stream betamod:9 is not in the repository's modules metadata/);
     await expect(resolveYum(spec('gz', { modules: ['betamod:legacy'] }), ctx('mod-none'))).rejects.toThrow(/has no modules metadata/);
+  });
+});
+
+describe('repoName', () => {
+  it('is the name: key, else the baseurl path as a safe slug, else the host', () => {
+    expect(repoName({ baseurl: 'https://m.example.com/rocky/9/BaseOS/x86_64/os/', name: 'baseos' })).toBe('baseos');
+    expect(repoName({ baseurl: 'https://m.example.com/rocky/9/BaseOS/x86_64/os/' })).toBe('rocky-9-baseos-x86_64-os');
+    expect(repoName({ baseurl: 'https://m.example.com/' })).toBe('m.example.com');
+    expect(repoName({ baseurl: 'https://m.example.com/a..b/%20c/' })).toBe('a.b-c');
   });
 });

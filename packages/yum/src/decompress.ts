@@ -23,6 +23,15 @@ const TOOL: Record<'xz' | 'zst' | 'bz2', string> = { xz: 'xz', zst: 'zstd', bz2:
  * tool is an UpstreamError naming the file; the caller checks the open-checksum of what comes out.
  */
 export async function* decompress(input: Readable, compression: Compression, what: string): AsyncGenerator<Buffer> {
+  try {
+    yield* decompressing(input, compression, what);
+  } finally {
+    // A consumer that stops early (a parse error) must not leave the cached file open.
+    input.destroy();
+  }
+}
+
+async function* decompressing(input: Readable, compression: Compression, what: string): AsyncGenerator<Buffer> {
   if (compression === 'none') {
     for await (const c of input) yield c as Buffer;
     return;

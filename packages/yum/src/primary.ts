@@ -1,4 +1,5 @@
 import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { AirgapError, UpstreamError } from '@airgap/core';
 import type { Evr, Flag } from './vercmp.js';
 
 /**
@@ -52,9 +53,15 @@ export async function parseXml(chunks: AsyncIterable<Uint8Array> | Iterable<Uint
   const parser = new SaxesParser({ xmlns: true, fileName: what });
   setup(parser);
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  for await (const c of chunks) parser.write(decoder.decode(c, { stream: true }));
-  parser.write(decoder.decode());
-  parser.close();
+  try {
+    for await (const c of chunks) parser.write(decoder.decode(c, { stream: true }));
+    parser.write(decoder.decode());
+    parser.close();
+  } catch (e) {
+    if (e instanceof AirgapError) throw e;
+    // saxes and TextDecoder throw plain errors: say which file is malformed.
+    throw new UpstreamError(`${what}: not well-formed XML: ${(e as Error).message}`, { subject: what, hint: 'the repository metadata is broken or not repodata at all', cause: e });
+  }
 }
 
 const attr = (tag: SaxesTagNS, local: string, uri = ''): string | undefined => {

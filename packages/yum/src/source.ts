@@ -32,8 +32,15 @@ const withSlash = (u: string) => (u.endsWith('/') ? u : u + '/');
 export function repoName(spec: Pick<YumSpec, 'baseurl' | 'name'>): string {
   if (spec.name) return spec.name;
   const u = new URL(spec.baseurl);
-  const parts = u.pathname.split('/').filter(Boolean);
-  const slug = (parts.length ? parts.join('-') : u.hostname).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|-+$/g, '');
+  const parts = u.pathname.split('/').filter(Boolean).map((p) => {
+    try {
+      return decodeURIComponent(p);
+    } catch {
+      return p;
+    }
+  });
+  const slug = (parts.length ? parts.join('-') : u.hostname).toLowerCase()
+    .replace(/[^a-z0-9._-]+/g, '-').replace(/-{2,}/g, '-').replace(/\.{2,}/g, '.').replace(/^[^a-z0-9]+|[-.]+$/g, '');
   return slug || 'repo';
 }
 
@@ -184,14 +191,9 @@ export async function resolveYum(spec: YumSpec, ctx: SourceContext): Promise<Yum
   const primaryBlob = await fetchData(repo, primary, ctx);
   let packages: RpmPackage[] = [];
   const primaryWhat = safeUrl(new URL(primary.href, repo.base));
-  try {
-    await readPrimary(readData(repo, primary, primaryBlob, ctx), primaryWhat, (p) => {
-      if (arches.has(p.arch) && !excluded.some((r) => r.test(p.name))) packages.push(p);
-    });
-  } catch (e) {
-    if (e instanceof IntegrityError || e instanceof UpstreamError) throw e;
-    throw new UpstreamError(`${primaryWhat}: not valid primary metadata: ${(e as Error).message}`, { subject: primaryWhat, cause: e });
-  }
+  await readPrimary(readData(repo, primary, primaryBlob, ctx), primaryWhat, (p) => {
+    if (arches.has(p.arch) && !excluded.some((r) => r.test(p.name))) packages.push(p);
+  });
 
   const artifacts: Artifact[] = [];
   let activeModules: string[] = [];
