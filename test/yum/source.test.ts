@@ -221,3 +221,43 @@ describe('repoName', () => {
     expect(repoName({ baseurl: 'https://m.example.com/a..b/%20c/' })).toBe('a.b-c');
   });
 });
+
+describe('yum source: repository credentials', () => {
+  const USER = 'mirror-user';
+  const PASS = 's3cret-Repo-pass';
+  beforeAll(async () => {
+    await cp(join(work, 'site', 'gz'), join(work, 'site', 'auth'), { recursive: true });
+    const good = 'Basic ' + Buffer.from(`${USER}:${PASS}`).toString('base64');
+    server.overrides.push((req, res) => {
+      if (!req.url?.startsWith('/auth/') || req.headers.authorization === good) return false;
+      res.writeHead(401, { 'www-authenticate': 'Basic realm="mirror"' }).end();
+      return true;
+    });
+  });
+
+  it('sends Basic auth from usernameEnv/passwordEnv to the repository host, for metadata and RPMs', async () => {
+    process.env.YUM_TEST_USER = USER;
+    process.env.YUM_TEST_PASS = PASS;
+    try {
+      const c = ctx('auth-ok');
+      const r = await resolveYum(spec('auth', { usernameEnv: 'YUM_TEST_USER', passwordEnv: 'YUM_TEST_PASS' }), c);
+      expect(fileNames(r)).toEqual(CLOSURE);
+      for (const a of r.artifacts) await yumSource.fetch(a, c);
+      expect(await c.store.has(r.artifacts[0].digest)).toBe(true);
+      // only the variable names travel in the bundle index
+      expect(JSON.stringify(r.artifacts)).not.toContain(PASS);
+      expect(r.artifacts[0].meta).toMatchObject({ auth: { usernameEnv: 'YUM_TEST_USER', passwordEnv: 'YUM_TEST_PASS' } });
+    } finally {
+      delete process.env.YUM_TEST_USER;
+      delete process.env.YUM_TEST_PASS;
+    }
+  });
+
+  it('without credentials: HTTP 401 naming the URL and saying what to set; an unset variable is named', async () => {
+    const r = resolveYum(spec('auth'), ctx('auth-none'));
+    await expect(r).rejects.toBeInstanceOf(UpstreamError);
+    await expect(r).rejects.toThrow(/auth\/repodata\/repomd\.xml: HTTP 401/);
+    await expect(r).rejects.toMatchObject({ hint: expect.stringMatching(/usernameEnv and passwordEnv/) });
+    await expect(resolveYum(spec('auth', { usernameEnv: 'YUM_TEST_NOPE_USER', passwordEnv: 'YUM_TEST_NOPE_PASS' }), ctx('auth-unset'))).rejects.toThrow(/YUM_TEST_NOPE_USER and YUM_TEST_NOPE_PASS is not set/);
+  });
+});

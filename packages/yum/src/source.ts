@@ -4,8 +4,9 @@ import { isAbsolute, posix, resolve as resolvePath } from 'node:path';
 import { Transform } from 'node:stream';
 import {
   type Artifact, type Descriptor, type SourceContext, type SourceHalf, IntegrityError, TrustError, UpstreamError, UsageError,
-  failStatus, safeUrl,
+  safeUrl,
 } from '@airgap/core';
+import { type RepoAuth, repoAuth, upstreamGet } from './auth.js';
 import { type ClosureResult, nevra, resolveClosure } from './closure.js';
 import { compressionOf, decompress } from './decompress.js';
 import { verifyRepomd } from './gpg.js';
@@ -24,6 +25,8 @@ export interface YumMeta {
   role: 'rpm' | 'modules';
   /** rpm: the file name; modules: the upstream file name (its compression). */
   file: string;
+  /** Names of the environment variables with the repository's credentials (never their values). */
+  auth?: RepoAuth;
 }
 
 const withSlash = (u: string) => (u.endsWith('/') ? u : u + '/');
@@ -44,13 +47,9 @@ export function repoName(spec: Pick<YumSpec, 'baseurl' | 'name'>): string {
   return slug || 'repo';
 }
 
-async function getBytes(ctx: SourceContext, url: string, what: string, limit = 64 << 20): Promise<Buffer | undefined> {
-  const res = await ctx.http.request(url, { side: 'upstream', signal: ctx.signal });
-  if (res.status === 404) {
-    await res.body.dump();
-    return undefined;
-  }
-  if (res.status !== 200) await failStatus(res, 'GET', 'upstream');
+async function getBytes(ctx: SourceContext, url: string, auth: RepoAuth | undefined, what: string, limit = 64 << 20): Promise<Buffer | undefined> {
+  const res = await upstreamGet(ctx, url, auth, true);
+  if (!res) return undefined;
   const chunks: Buffer[] = [];
   let n = 0;
   for await (const c of res.body) {
@@ -61,10 +60,10 @@ async function getBytes(ctx: SourceContext, url: string, what: string, limit = 6
   return Buffer.concat(chunks);
 }
 
-async function readGpgKey(spec: YumSpec, ctx: SourceContext): Promise<Buffer> {
+async function readGpgKey(spec: YumSpec, ctx: SourceContext, auth: RepoAuth | undefined): Promise<Buffer> {
   const k = spec.gpgkey!;
   if (/^https?:\/\//i.test(k)) {
-    const b = await getBytes(ctx, k, 'gpgkey', 1 << 20);
+    const b = await getBytes(ctx, k, auth, 'gpgkey', 1 << 20);
     if (!b) throw new UpstreamError(`yum gpgkey ${safeUrl(k)}: not found (HTTP 404)`, { subject: safeUrl(k) });
     return b;
   }
@@ -88,6 +87,7 @@ function hashName(type: string, what: string): string {
 
 interface Repo {
   base: string;
+  auth?: RepoAuth;
   name: string;
   entries: Map<string, RepomdEntry>;
   /** How repomd.xml was trusted, for the bundle index. */
@@ -97,24 +97,25 @@ interface Repo {
 /** repodata/repomd.xml, verified against repomd.xml.asc when the manifest gives a gpgkey. */
 async function openRepo(spec: YumSpec, ctx: SourceContext): Promise<Repo> {
   const base = withSlash(spec.baseurl);
+  const auth = repoAuth(base, spec);
   const url = base + 'repodata/repomd.xml';
-  const repomd = await getBytes(ctx, url, 'repomd.xml');
+  const repomd = await getBytes(ctx, url, auth, 'repomd.xml');
   if (!repomd) throw new UpstreamError(`GET ${safeUrl(url)}: HTTP 404 — no repodata/repomd.xml`, { subject: safeUrl(url), hint: 'baseurl must be the folder that holds repodata/' });
   let trust = 'repomd.xml not signed-checked (no gpgkey in the manifest)';
   if (spec.gpgkey) {
-    const sig = await getBytes(ctx, url + '.asc', 'repomd.xml.asc', 1 << 20);
+    const sig = await getBytes(ctx, url + '.asc', auth, 'repomd.xml.asc', 1 << 20);
     if (!sig) {
       throw new TrustError(`${safeUrl(url)}: repomd.xml has no signature (repomd.xml.asc is missing) but the manifest gives a gpgkey`, {
         subject: safeUrl(url),
         hint: 'the repository must publish repodata/repomd.xml.asc; remove gpgkey only if you accept unsigned metadata',
       });
     }
-    await verifyRepomd(repomd, sig, await readGpgKey(spec, ctx), { url: safeUrl(url), key: spec.gpgkey });
+    await verifyRepomd(repomd, sig, await readGpgKey(spec, ctx, auth), { url: safeUrl(url), key: spec.gpgkey });
     trust = `repomd.xml.asc (gpgv with ${posix.basename(spec.gpgkey)})`;
   }
   const entries = new Map((await readRepomd([repomd], safeUrl(url))).map((e) => [e.type, e]));
   if (!entries.has('primary')) throw new UpstreamError(`${safeUrl(url)}: lists no primary metadata`, { subject: safeUrl(url) });
-  return { base, name: repoName(spec), entries, trust };
+  return { base, auth, name: repoName(spec), entries, trust };
 }
 
 /** One repodata file into the cache, checked against repomd's `checksum` while it streams. */
@@ -131,8 +132,7 @@ async function fetchData(repo: Repo, entry: RepomdEntry, ctx: SourceContext): Pr
     const known = await ctx.store.getRef<Descriptor>(refKey);
     if (known && (await ctx.store.has(known.digest))) return known;
   }
-  const res = await ctx.http.request(url, { side: 'upstream', signal: ctx.signal });
-  if (res.status !== 200) await failStatus(res, 'GET', 'upstream');
+  const res = (await upstreamGet(ctx, url, repo.auth))!;
   const h = createHash(algo);
   const meter = new Transform({ transform(c, _e, cb) { h.update(c as Buffer); cb(null, c); } });
   res.body.on('error', (e) => meter.destroy(e));
@@ -208,7 +208,7 @@ export async function resolveYum(spec: YumSpec, ctx: SourceContext): Promise<Yum
       kind: 'yum', name: `${repo.name}/modules`, version: '', digest: blob.digest,
       blobs: [{ ...blob, mediaType: MODULES_MEDIA_TYPE }],
       upstream: { url: safeUrl(new URL(modulesEntry.href, repo.base)), integrity: { [modulesEntry.checksum.type]: modulesEntry.checksum.value }, verified: `${repo.trust} → modules ${modulesEntry.checksum.type}` },
-      meta: { repo: repo.name, role: 'modules', file: posix.basename(modulesEntry.href) } satisfies YumMeta,
+      meta: { repo: repo.name, role: 'modules', file: posix.basename(modulesEntry.href), ...(repo.auth ? { auth: repo.auth } : {}) } satisfies YumMeta,
     });
   } else if (spec.modules?.length) {
     throw new UpstreamError(`yum ${repo.name}: the manifest enables modules ${spec.modules.join(', ')}, but the repository has no modules metadata`, { subject: spec.baseurl, hint: 'remove modules: from this entry' });
@@ -240,7 +240,7 @@ export async function resolveYum(spec: YumSpec, ctx: SourceContext): Promise<Yum
       digest,
       blobs: [{ mediaType: RPM_MEDIA_TYPE, digest, size: p.size }],
       upstream: { url: safeUrl(url), integrity: { sha256: p.checksum.value }, verified: `${repo.trust} → primary ${primary.checksum.type} → rpm sha256` },
-      meta: { repo: repo.name, role: 'rpm', file: posix.basename(p.href) } satisfies YumMeta,
+      meta: { repo: repo.name, role: 'rpm', file: posix.basename(p.href), ...(repo.auth ? { auth: repo.auth } : {}) } satisfies YumMeta,
     });
   }
   return { repo: repo.name, closure, activeModules, artifacts };
@@ -258,9 +258,9 @@ export const yumSource: SourceHalf<YumSpec> = {
   async fetch(artifact, ctx) {
     const blob = artifact.blobs[0];
     if ((await ctx.store.size(blob.digest)) === blob.size) return;
-    const res = await ctx.http.request(artifact.upstream.url, { side: 'upstream', signal: ctx.signal });
-    if (res.status !== 200) await failStatus(res, 'GET', 'upstream');
-    const file = String((artifact.meta as unknown as YumMeta | undefined)?.file ?? artifact.name);
+    const meta = artifact.meta as unknown as YumMeta | undefined;
+    const res = (await upstreamGet(ctx, artifact.upstream.url, meta?.auth))!;
+    const file = String(meta?.file ?? artifact.name);
     await ctx.store.put(res.body, { digest: blob.digest, size: blob.size, subject: `${file} (${artifact.upstream.url})` }, blob.mediaType);
   },
 };

@@ -16,6 +16,9 @@ export interface YumSpec {
   exclude?: string[];
   /** Module streams enabled as `dnf module enable` would: `nodejs:18`. */
   modules?: string[];
+  /** Environment variables with Basic auth credentials for the repository's host. */
+  usernameEnv?: string;
+  passwordEnv?: string;
 }
 
 export const DEFAULT_ARCH = ['x86_64', 'noarch'];
@@ -33,6 +36,8 @@ export const yumSpecSchema = {
     arch: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Za-z0-9_]+$' }, default: DEFAULT_ARCH, description: 'architectures to take (default x86_64, noarch)' },
     exclude: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'package names never taken (* globs)' },
     modules: { type: 'array', items: { type: 'string', pattern: '^[^:\\s]+:[^:\\s]+$', 'x-expected': 'a module stream as name:stream' }, description: 'module streams to enable (name:stream), as dnf module enable' },
+    usernameEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', 'x-expected': 'an environment variable name', description: 'environment variable with the repository user name (Basic auth)' },
+    passwordEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', 'x-expected': 'an environment variable name', description: 'environment variable with the repository password (Basic auth)' },
   },
 } as const;
 
