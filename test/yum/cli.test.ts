@@ -53,7 +53,7 @@ async function dnfMirror(dir: string, served: StaticServer, runs: string[][], si
   let last;
   for (const args of runs) {
     last = await execa('dnf', ['--config', join(dir, 'dnf.conf'), '--installroot', root, `--setopt=reposdir=${reposd}`, `--setopt=cachedir=${join(dir, 'cache')}`,
-      '--disablerepo=*', '--enablerepo=mirror', '--releasever=1', ...args], { reject: false, env: { LC_ALL: 'C.UTF-8' } });
+      '--disablerepo=*', '--enablerepo=mirror', '--releasever=1', ...args], { reject: false, stdin: 'ignore', timeout: 60_000, env: { LC_ALL: 'C.UTF-8' } });
     if (last.exitCode !== 0) break;
   }
   return last!;
@@ -135,6 +135,18 @@ describe('yum end to end', () => {
     expect(second.map((x) => x.action)).toEqual(Array(CLOSURE.length).fill('present'));
     const v2 = await execa('gpgv', ['--keyring', ring, join(repo, 'repodata', 'repomd.xml.asc'), join(repo, 'repodata', 'repomd.xml')], { reject: false });
     expect(v2.exitCode).toBe(0);
+
+    // a later bundle into the same mirror: the repodata covers the earlier imports too
+    const later = join(work, 'yum-later.yaml');
+    await writeFile(later, ['apiVersion: airgap/v1', 'kind: Bundle', 'name: yum-later', 'yum:', `  - baseurl: ${upstream.url}el/`, '    name: demo', '    packages: [omega]', ''].join('\n'));
+    const p2 = await pack(later, ['--json']);
+    expect(p2.exitCode, p2.stderr).toBe(0);
+    const u3 = await runAirgap(['unpack', JSON.parse(p2.stdout).bundle, '--to', 'mirror', '--config', config, '--ledger', ledger], { cwd: work });
+    expect(u3.exitCode, u3.stderr).toBe(0);
+    const listed = await dnfMirror(join(work, 'dnf-later'), served, [['-y', 'list', '--available']]);
+    expect(listed.exitCode, String(listed.stderr)).toBe(0);
+    const available = String(listed.stdout).split('\n').map((l) => l.split(/\s+/)[0]).filter((n) => /\.(noarch|x86_64)$/.test(n)).sort();
+    expect(available).toEqual(['alpha.noarch', 'beta.x86_64', 'delta.noarch', 'gamma.noarch', 'omega.noarch', 'zeta.noarch']);
   });
 
   it('modular upstream: modules metadata carried into the dir mirror (modifyrepo_c); the real dnf honours it there', async () => {

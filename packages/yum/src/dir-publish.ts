@@ -87,22 +87,32 @@ export const yumDirPublisher: PublishHalf = {
     for (const repo of repos) {
       const dir = repoDir(ctx, repo);
       await mkdir(join(dir, 'Packages'), { recursive: true });
-      // gz keeps the mirror readable by EL7 yum and older dnf (repo-formats.md §4 pitfall 2: createrepo_c >= 1.0 defaults to zstd).
-      await run('createrepo_c', ['--quiet', '--general-compress-type', 'gz', '--excludes', '.airgap-*', dir], dir);
-      const modules = join(dir, 'modules.yaml');
-      if (await isFile(modules)) {
-        await run('modifyrepo_c', ['--mdtype', 'modules', '--compress-type', 'gz', modules, join(dir, 'repodata')], dir);
-      }
-      const repomd = join(dir, 'repodata', 'repomd.xml');
-      if (settings?.gpgKey) {
-        const passphrase = settings.passphraseEnv ? process.env[settings.passphraseEnv] : undefined;
-        if (settings.passphraseEnv && passphrase === undefined) {
-          throw new UsageError(`targets.${ctx.target.name}.yum.passphraseEnv: environment variable ${settings.passphraseEnv} is not set`, { subject: `targets.${ctx.target.name}.yum` });
+      // The new repodata is made, completed and signed beside the old one, then swapped in, so that clients
+      // never read a repomd.xml with a signature of another one.
+      const stage = join(dir, `.airgap-repodata-${randomBytes(6).toString('hex')}`);
+      await mkdir(stage);
+      try {
+        const update = (await isFile(join(dir, 'repodata', 'repomd.xml'))) ? ['--update', '--update-md-path', dir] : [];
+        // gz keeps the mirror readable by EL7 yum and older dnf (repo-formats.md §4 pitfall 2: createrepo_c >= 1.0
+        // defaults to zstd). --update reuses the entries of RPMs whose size and mtime did not change.
+        await run('createrepo_c', ['--quiet', '--general-compress-type', 'gz', '--excludes', '.airgap-*', ...update, '--outputdir', stage, dir], dir);
+        const modules = join(dir, 'modules.yaml');
+        if (await isFile(modules)) {
+          await run('modifyrepo_c', ['--mdtype', 'modules', '--compress-type', 'gz', modules, join(stage, 'repodata')], dir);
         }
-        await signDetached(repomd, settings.gpgKey, passphrase);
-      } else {
-        // A signature of older metadata would no longer match: remove it rather than leave it wrong.
-        await rm(`${repomd}.asc`, { force: true });
+        if (settings?.gpgKey) {
+          const passphrase = settings.passphraseEnv ? process.env[settings.passphraseEnv] : undefined;
+          if (settings.passphraseEnv && passphrase === undefined) {
+            throw new UsageError(`targets.${ctx.target.name}.yum.passphraseEnv: environment variable ${settings.passphraseEnv} is not set`, { subject: `targets.${ctx.target.name}.yum` });
+          }
+          await signDetached(join(stage, 'repodata', 'repomd.xml'), settings.gpgKey, passphrase);
+        }
+        const old = join(dir, `.airgap-old-${randomBytes(6).toString('hex')}`);
+        const hadOld = await rename(join(dir, 'repodata'), old).then(() => true, () => false);
+        await rename(join(stage, 'repodata'), join(dir, 'repodata'));
+        if (hadOld) await rm(old, { recursive: true, force: true });
+      } finally {
+        await rm(stage, { recursive: true, force: true });
       }
       ctx.log.info(`yum/${repo}: repodata written for ${(await readdir(join(dir, 'Packages'))).filter((f) => f.endsWith('.rpm')).length} packages${settings?.gpgKey ? ', repomd.xml signed' : ''}`);
     }
