@@ -123,6 +123,7 @@ async function fetchData(repo: Repo, entry: RepomdEntry, ctx: SourceContext): Pr
   const url = new URL(entry.href, repo.base).toString();
   const what = safeUrl(url);
   const algo = hashName(entry.checksum.type, what);
+  if (!(algo === 'sha256' ? /^[0-9a-f]{64}$/ : /^[0-9a-f]+$/).test(entry.checksum.value)) throw new UpstreamError(`${safeUrl(repo.base)}repodata/repomd.xml: the ${entry.type} checksum is not hex`, { subject: what });
   const refKey = `yum-data:${algo}:${entry.checksum.value}`;
   if (algo === 'sha256') {
     const digest = 'sha256:' + entry.checksum.value;
@@ -231,6 +232,7 @@ export async function resolveYum(spec: YumSpec, ctx: SourceContext): Promise<Yum
     if (hashName(p.checksum.type, url) !== 'sha256') {
       throw new UpstreamError(`${safeUrl(url)}: primary.xml gives a ${p.checksum.type} checksum; airgap needs sha256 package checksums`, { subject: nevra(p), hint: 'use a repository whose metadata was made with createrepo_c defaults (sha256)' });
     }
+    if (!/^[0-9a-f]{64}$/.test(p.checksum.value)) throw new UpstreamError(`${primaryWhat}: ${nevra(p)} has a malformed sha256 checksum`, { subject: nevra(p) });
     const digest = 'sha256:' + p.checksum.value;
     artifacts.push({
       kind: 'yum',
