@@ -69,6 +69,25 @@ const attr = (tag: SaxesTagNS, local: string, uri = ''): string | undefined => {
   return undefined;
 };
 
+/**
+ * Kept strings are copied out of the parser's chunk (V8 keeps a whole chunk alive for any slice of it)
+ * and shared: the same requirement names, versions and arches recur across thousands of packages.
+ */
+type Intern = <T extends string | undefined>(s: T) => T;
+
+function interner(): Intern {
+  const seen = new Map<string, string>();
+  return (<T extends string | undefined>(s: T): T => {
+    if (s === undefined) return s;
+    let v = seen.get(s);
+    if (v === undefined) {
+      v = (' ' + s).slice(1);
+      seen.set(v, v);
+    }
+    return v as T;
+  });
+}
+
 /** The `<data>` entries of repomd.xml. */
 export async function readRepomd(chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array>, what: string): Promise<RepomdEntry[]> {
   const out: RepomdEntry[] = [];
@@ -105,12 +124,12 @@ export async function readRepomd(chunks: AsyncIterable<Uint8Array> | Iterable<Ui
   return out;
 }
 
-function depOf(t: SaxesTagNS): Dep {
-  const name = attr(t, 'name') ?? '';
-  const flags = attr(t, 'flags') as Flag | undefined;
+function depOf(t: SaxesTagNS, intern: Intern): Dep {
+  const name = intern(attr(t, 'name') ?? '');
+  const flags = intern(attr(t, 'flags')) as Flag | undefined;
   const ver = attr(t, 'ver');
   if (!flags || ver === undefined) return { name };
-  return { name, flags, evr: { epoch: attr(t, 'epoch'), version: ver, release: attr(t, 'rel') } };
+  return { name, flags, evr: { epoch: intern(attr(t, 'epoch')), version: intern(ver), release: intern(attr(t, 'rel')) } };
 }
 
 /** Every `<package>` of primary.xml, with what the closure and the fetch need. */
@@ -118,6 +137,8 @@ export async function readPrimary(chunks: AsyncIterable<Uint8Array>, what: strin
   let pkg: RpmPackage | undefined;
   let list: Dep[] | undefined;
   let text: string | undefined;
+  const intern = interner();
+  const copy = (s: string) => (' ' + s).slice(1);
   await parseXml(chunks, (p) => {
     p.on('opentag', (t) => {
       if (t.uri === COMMON) {
@@ -132,15 +153,15 @@ export async function readPrimary(chunks: AsyncIterable<Uint8Array>, what: strin
             break;
           case 'checksum':
             if (pkg) {
-              pkg.checksum.type = attr(t, 'type') ?? '';
+              pkg.checksum.type = intern(attr(t, 'type') ?? '');
               text = '';
             }
             break;
           case 'version':
             if (pkg) {
-              pkg.epoch = attr(t, 'epoch') || '0';
-              pkg.version = attr(t, 'ver') ?? '';
-              pkg.release = attr(t, 'rel') ?? '';
+              pkg.epoch = intern(attr(t, 'epoch') || '0');
+              pkg.version = intern(attr(t, 'ver') ?? '');
+              pkg.release = intern(attr(t, 'rel') ?? '');
             }
             break;
           case 'size':
@@ -148,8 +169,8 @@ export async function readPrimary(chunks: AsyncIterable<Uint8Array>, what: strin
             break;
           case 'location':
             if (pkg) {
-              pkg.href = attr(t, 'href') ?? '';
-              pkg.base = attr(t, 'base', XML);
+              pkg.href = copy(attr(t, 'href') ?? '');
+              pkg.base = intern(attr(t, 'base', XML));
             }
             break;
         }
@@ -158,7 +179,7 @@ export async function readPrimary(chunks: AsyncIterable<Uint8Array>, what: strin
         else if (t.local === 'requires') list = pkg.requires;
         else if (t.local === 'entry' && list) {
           // pre="1" (Requires(pre)) is still a requirement for the closure.
-          list.push(depOf(t));
+          list.push(depOf(t, intern));
         }
       }
     });
@@ -167,10 +188,10 @@ export async function readPrimary(chunks: AsyncIterable<Uint8Array>, what: strin
       if (t.uri === RPM && (t.local === 'provides' || t.local === 'requires')) list = undefined;
       if (t.uri !== COMMON || !pkg) return;
       switch (t.local) {
-        case 'name': pkg.name = text!.trim(); text = undefined; break;
-        case 'arch': pkg.arch = text!.trim(); text = undefined; break;
-        case 'checksum': pkg.checksum.value = text!.trim().toLowerCase(); text = undefined; break;
-        case 'file': pkg.files.push(text!.trim()); text = undefined; break;
+        case 'name': pkg.name = intern(text!.trim()); text = undefined; break;
+        case 'arch': pkg.arch = intern(text!.trim()); text = undefined; break;
+        case 'checksum': pkg.checksum.value = copy(text!.trim().toLowerCase()); text = undefined; break;
+        case 'file': pkg.files.push(intern(text!.trim())); text = undefined; break;
         case 'package': onPackage(pkg); pkg = undefined; break;
       }
     });
