@@ -210,6 +210,19 @@ describe('yum end to end', () => {
     expect((await readdir(join(mirror, 'yum', 'demo', 'Packages'))).sort()).toEqual(CLOSURE);
   });
 
+  it('dir mirror whose signing key cannot be used: the index step fails by name (exit 4) and no unsigned repodata is put in place', async () => {
+    const mirror = join(work, 'mirror-nopass');
+    const config = join(work, 'mirror-nopass.yaml');
+    await writeFile(config, [`trust: [${join(keys, 'outside.pub')}]`, 'targets:', '  signed:', '    type: dir', `    path: ${mirror}`, '    yum:',
+      `      gpgKey: ${insideKey.secretKey}`, '      passphraseEnv: YUM_TEST_UNSET_PASSPHRASE', ''].join('\n'));
+    const r = await runAirgap(['unpack', bundle, '--to', 'signed', '--config', config, '--ledger', join(work, 'ledger-nopass.jsonl')], { cwd: work });
+    expect(r.exitCode).toBe(4);
+    expect(r.stderr).toMatch(/yum index at signed/);
+    expect(r.stderr).toMatch(/YUM_TEST_UNSET_PASSPHRASE is not set/);
+    expect((await readdir(join(mirror, 'yum', 'demo', 'Packages'))).sort()).toEqual(CLOSURE);
+    expect((await readdir(join(mirror, 'yum', 'demo'))).sort()).toEqual(['Packages']);
+  });
+
   it('a wrong gpgkey: pack exits 3 naming repomd.xml, and writes no bundle', async () => {
     const out = join(work, 'out-wrongkey');
     const r = await runAirgap(['pack', await manifest('yum-wrongkey', `${upstream.url}el/`, strangerKey.publicKey), '--out', out, '--key', join(keys, 'outside.key'), '--cache', join(work, 'cache')], { cwd: work });
