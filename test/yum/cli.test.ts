@@ -12,7 +12,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runAirgap, startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
 import { DEFAULT_USER, type NexusDouble, startNexusDouble } from '../nexus-double/index.js';
-import { CLOSURE, type GpgKey, MODULES_YAML, PACKAGES, buildRpms, createRepo, makeGpgKey, signRepomd } from './fixtures.js';
+import { CLOSURE, type GpgKey, MODULES_YAML, PACKAGES, buildRpms, createRepo, makeGpgKey, signRepomd, stopGpgAgents } from './fixtures.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 let work: string;
@@ -51,10 +51,18 @@ async function dnfMirror(dir: string, served: StaticServer, runs: string[][], si
   await writeFile(join(reposd, 'mirror.repo'), ['[mirror]', 'name=airgap mirror', `baseurl=${served.url}`, 'gpgcheck=0',
     ...(signed ? ['repo_gpgcheck=1', `gpgkey=${served.url}repodata/repomd.xml.key`] : ['repo_gpgcheck=0']), ''].join('\n'));
   let last;
-  for (const args of runs) {
-    last = await execa('dnf', ['--config', join(dir, 'dnf.conf'), '--installroot', root, `--setopt=reposdir=${reposd}`, `--setopt=cachedir=${join(dir, 'cache')}`,
-      '--disablerepo=*', '--enablerepo=mirror', '--releasever=1', ...args], { reject: false, stdin: 'ignore', timeout: 60_000, env: { LC_ALL: 'C.UTF-8' } });
-    if (last.exitCode !== 0) break;
+  try {
+    for (const args of runs) {
+      last = await execa('dnf', ['--config', join(dir, 'dnf.conf'), '--installroot', root, `--setopt=reposdir=${reposd}`, `--setopt=cachedir=${join(dir, 'cache')}`,
+        '--disablerepo=*', '--enablerepo=mirror', '--releasever=1', ...args], { reject: false, stdin: 'ignore', timeout: 60_000, env: { LC_ALL: 'C.UTF-8' } });
+      if (last.exitCode !== 0) break;
+    }
+  } finally {
+    // repo_gpgcheck makes librepo start a gpg-agent on the repository's pubring in the cache; stop it.
+    const cache = join(dir, 'cache');
+    for (const d of await readdir(cache).catch(() => [] as string[])) {
+      await execa('gpgconf', ['--homedir', join(cache, d, 'pubring'), '--kill', 'all'], { reject: false });
+    }
   }
   return last!;
 }
@@ -83,6 +91,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await upstream?.close();
+  await stopGpgAgents();
   for (const s of servers) await s.close();
 });
 afterEach(async () => {

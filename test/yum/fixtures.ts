@@ -125,9 +125,18 @@ export interface GpgKey {
   secretKey: string;
 }
 
-/** A throwaway ed25519 signing key in its own GNUPGHOME. */
+const homes = new Set<string>();
+
+/** Stop the gpg-agents of every GNUPGHOME makeGpgKey made (they outlive gpg and hold inotify instances). */
+export async function stopGpgAgents(): Promise<void> {
+  for (const home of homes) await execa('gpgconf', ['--homedir', home, '--kill', 'all'], { reject: false });
+  homes.clear();
+}
+
+/** A throwaway ed25519 signing key in its own GNUPGHOME (call stopGpgAgents when done). */
 export async function makeGpgKey(dir: string, name: string): Promise<GpgKey> {
   const home = join(dir, `gnupg-${name}`);
+  homes.add(home);
   await mkdir(home, { recursive: true, mode: 0o700 });
   const gpg = (args: string[]) => execa('gpg', ['--homedir', home, '--batch', '--no-tty', '--pinentry-mode', 'loopback', '--passphrase', '', ...args]);
   await gpg(['--quick-gen-key', `${name} <${name}@test.invalid>`, 'ed25519', 'sign', 'never']);

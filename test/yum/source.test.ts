@@ -10,7 +10,7 @@ import { ContentStore, HttpClient, IntegrityError, type SourceContext, TrustErro
 import { type YumSpec, repoName, resolveYum, yumSource } from '@airgap/yum';
 import { execa } from 'execa';
 import { type StaticServer, startStaticServer, tempDir } from '../harness/index.js';
-import { CLOSURE, type Compression, type GpgKey, MODULES_YAML, PACKAGES, buildRpms, createRepo, makeGpgKey, repointEntry, signRepomd } from './fixtures.js';
+import { CLOSURE, type Compression, type GpgKey, MODULES_YAML, PACKAGES, buildRpms, createRepo, makeGpgKey, repointEntry, signRepomd, stopGpgAgents } from './fixtures.js';
 
 let work: string;
 let rpms: string;
@@ -51,6 +51,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await server?.close();
+  await stopGpgAgents();
 });
 
 describe('yum source: closure', () => {

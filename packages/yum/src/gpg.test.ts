@@ -23,6 +23,7 @@ beforeAll(async () => {
   await gpg(['--output', publicKey, '--export', 'yum@test.invalid']);
 });
 afterAll(async () => {
+  await execa('gpgconf', ['--homedir', home, '--kill', 'all'], { reject: false });
   await rm(dir, { recursive: true, force: true });
 });
 

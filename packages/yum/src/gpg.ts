@@ -11,6 +11,9 @@ async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   try {
     return await fn(dir);
   } finally {
+    // gpg starts a gpg-agent per home (importing a secret key does); it outlives the command and holds an
+    // inotify instance on the folder, so stop it before the folder goes.
+    await execa('gpgconf', ['--homedir', dir, '--kill', 'all'], { reject: false });
     await rm(dir, { recursive: true, force: true });
   }
 }
