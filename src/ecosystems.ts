@@ -1,4 +1,5 @@
 import { EcosystemRegistry } from '@airgap/core';
+import { apt } from '@airgap/apt';
 import { files } from '@airgap/files';
 import { nexusDriver, registriesDriver } from '@airgap/nexus';
 import { npm } from '@airgap/npm';
@@ -13,6 +14,7 @@ import { dirDriver } from './targets.js';
 export const ecosystems = new EcosystemRegistry()
   .register(files)
   .register(npm)
+  .register(apt)
   .register(pypi)
   .register(yum)
   .registerTarget(dirDriver)

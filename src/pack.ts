@@ -225,7 +225,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
       name: manifest.name,
       created,
       index,
-      blobs: index.blobs.map((d) => ({ descriptor: d, open: () => store.open(d.digest) })),
+      blobs: index.blobs.map((d) => ({ descriptor: d, path: store.path(d.digest), open: () => store.open(d.digest) })),
       chunkSize: opts.chunkSize,
       key: opts.key!,
       toolVersion: opts.toolVersion,

@@ -43,8 +43,9 @@ async function rejection(p: Promise<unknown>): Promise<Error & { exitCode?: numb
   throw new Error('expected a rejection');
 }
 
+/** Blobs as the CLI gives them: every other one with its file path (read directly), the rest as streams only. */
 function blobsFor(list: Descriptor[]) {
-  return list.map((d) => ({ descriptor: d, open: () => store.open(d.digest) }));
+  return list.map((d, i) => ({ descriptor: d, open: () => store.open(d.digest), ...(i % 2 ? { path: store.path(d.digest) } : {}) }));
 }
 
 beforeAll(async () => {
@@ -151,6 +152,15 @@ describe('writeBundle', () => {
     const e2 = await rejection(writeBundle({ outDir, name: 'x', created, index, blobs: short, chunkSize: MiB, key, toolVersion: 't' }));
     expect(e2).toBeInstanceOf(IntegrityError);
     expect(e2.message).toContain(blobs[6].digest);
+    expect(readdirSync(outDir)).toEqual([]);
+
+    // A blob given as a file whose size is not the descriptor's.
+    const wrongFile = join(tmp, 'wrong-size');
+    writeFileSync(wrongFile, randomBytes(100));
+    const byPath = blobsFor(blobs).map((b) => (b.descriptor.digest === blobs[7].digest ? { ...b, path: wrongFile } : b));
+    const e3 = await rejection(writeBundle({ outDir, name: 'x', created, index, blobs: byPath, chunkSize: MiB, key, toolVersion: 't' }));
+    expect(e3).toBeInstanceOf(IntegrityError);
+    expect(e3.message).toContain(`${blobs[7].digest} (${wrongFile}) has 100 bytes`);
     expect(readdirSync(outDir)).toEqual([]);
   });
 

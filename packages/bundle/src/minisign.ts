@@ -190,6 +190,8 @@ function prehash(message: Uint8Array): Buffer {
 /** The full text of a `.minisig` over `message` (prehashed "ED" signature, as `minisign -S` writes by default). */
 export function signMinisign(message: Uint8Array, sk: SecretKey, trustedComment: string): string {
   if (/[\r\n]/.test(trustedComment)) throw new TypeError('a minisign trusted comment is one line');
+  // minisign -V trims trailing whitespace from the comment line before checking it: sign what it will check.
+  trustedComment = trustedComment.replace(/\s+$/, '');
   const signature = nacl.sign.detached(prehash(message), sk.key);
   const sigLine = Buffer.concat([ALG_PREHASHED, keyIdBytes(sk.keyId), Buffer.from(signature)]).toString('base64');
   const global = nacl.sign.detached(Buffer.concat([Buffer.from(signature), Buffer.from(trustedComment, 'utf8')]), sk.key);

@@ -185,6 +185,8 @@ export class TarStreamParser {
         }
         case 'pad': {
           const take = Math.min(this.padLeft, n - i);
+          // Padding is zeros; anything else is data no entry accounts for.
+          for (let k = i; k < i + take; k++) if (chunk[k] !== 0) this.fail(`non-zero padding byte at tar offset ${this.pos + (k - i)}`);
           this.padLeft -= take;
           i += take;
           this.pos += take;

@@ -26,6 +26,12 @@ import { padding, tarHeader, tarTrailer } from './tar.js';
 export interface BundleBlob {
   descriptor: Descriptor;
   open(): Readable;
+  /**
+   * The blob as a file on disk (e.g. ContentStore.path(digest)), if it is one. The writer then reads
+   * it straight into its own reused buffers instead of calling open(): several times less CPU than a
+   * stream that allocates every chunk (test/bench/bundle.mjs).
+   */
+  path?: string;
 }
 
 export interface WriteBundleOptions {
@@ -158,19 +164,32 @@ function uniqueBlobs(opts: WriteBundleOptions): BundleBlob[] {
 
 async function copyBlob(blob: BundleBlob, parts: PartWriter): Promise<void> {
   const { digest, size } = blob.descriptor;
+  const damaged = 'the content store is damaged; remove the blob from the cache and pack again';
+  if (blob.path !== undefined) {
+    const fh = await open(blob.path, 'r');
+    try {
+      const actual = (await fh.stat()).size;
+      if (actual !== size) throw new IntegrityError(`blob ${digest} (${blob.path}) has ${actual} bytes, not ${size}`, { subject: digest, hint: damaged });
+      const n = await parts.writeFrom(fh, size);
+      if (n !== size) throw new IntegrityError(`blob ${digest} (${blob.path}) shrank to ${n} bytes while it was written`, { subject: digest, hint: damaged });
+    } finally {
+      await fh.close();
+    }
+    return;
+  }
   const stream = blob.open();
   let n = 0;
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       n += chunk.length;
       // The tar header already promised `size` bytes: a longer or shorter blob would corrupt the stream.
-      if (n > size) throw new IntegrityError(`blob ${digest} has more than its ${size} bytes`, { subject: digest, hint: 'the content store is damaged; remove the blob from the cache and pack again' });
+      if (n > size) throw new IntegrityError(`blob ${digest} has more than its ${size} bytes`, { subject: digest, hint: damaged });
       await parts.write(chunk);
     }
   } finally {
     stream.destroy();
   }
-  if (n !== size) throw new IntegrityError(`blob ${digest} has ${n} bytes, not ${size}`, { subject: digest, hint: 'the content store is damaged; remove the blob from the cache and pack again' });
+  if (n !== size) throw new IntegrityError(`blob ${digest} has ${n} bytes, not ${size}`, { subject: digest, hint: damaged });
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -1,0 +1,27 @@
+import type { Ecosystem } from '@airgap/core';
+import { aptDirPublisher } from './dir-publish.js';
+import { aptNexusPublisher } from './nexus-publish.js';
+import { aptSource } from './source.js';
+import { type AptSpec, aptSpecSchema, aptTargetSettingsSchema } from './spec.js';
+
+export type { AptSpec, AptTargetSettings } from './spec.js';
+export { aptSpecSchema, aptTargetSettingsSchema } from './spec.js';
+export { compareVersions, parseVersion, satisfies } from './version.js';
+export { parseRelations, parseRelation, parsePackageRequest } from './relations.js';
+export { parseStanzas, formatStanza, field } from './control.js';
+export { readHostSources, parseDeb822Sources, parseOneLineSources, type HostSource } from './sources-list.js';
+export { PackageUniverse, resolveClosure, type Candidate } from './closure.js';
+export { aptSource, nativeArchitecture, DEB_MEDIA_TYPE } from './source.js';
+export { aptDirPublisher } from './dir-publish.js';
+export { aptNexusPublisher } from './nexus-publish.js';
+export { dirPoolPath, nexusAssetPath } from './pool.js';
+
+/** Debian/Ubuntu packages (SPEC §3 `apt`): signed-archive closure outside, Nexus apt-hosted or a dir mirror inside. */
+export const apt: Ecosystem<AptSpec> = {
+  kind: 'apt',
+  manifestKey: 'apt',
+  specSchema: aptSpecSchema,
+  targetSettingsSchema: { apt: aptTargetSettingsSchema },
+  source: aptSource(),
+  publish: { dir: aptDirPublisher, endpoint: aptNexusPublisher },
+};
