@@ -5,6 +5,7 @@ import { nexusDriver, registriesDriver } from '@airgap/nexus';
 import { npm } from '@airgap/npm';
 import { images } from '@airgap/oci';
 import { pypi } from '@airgap/pypi';
+import { yum } from '@airgap/yum';
 import { dirDriver } from './targets.js';
 
 /**
@@ -17,6 +18,7 @@ export const ecosystems = new EcosystemRegistry()
   .register(npm)
   .register(apt)
   .register(pypi)
+  .register(yum)
   .registerTarget(dirDriver)
   .registerTarget(nexusDriver)
   .registerTarget(registriesDriver);
