@@ -4,7 +4,9 @@ import { files } from '@airgap/files';
 import { charts } from '@airgap/helm';
 import { nexusDriver, registriesDriver } from '@airgap/nexus';
 import { npm } from '@airgap/npm';
+import { images } from '@airgap/oci';
 import { pypi } from '@airgap/pypi';
+import { yum } from '@airgap/yum';
 import { dirDriver } from './targets.js';
 
 /**
@@ -14,9 +16,11 @@ import { dirDriver } from './targets.js';
 export const ecosystems = new EcosystemRegistry()
   .register(files)
   .register(charts)
+  .register(images)
   .register(npm)
   .register(apt)
   .register(pypi)
+  .register(yum)
   .registerTarget(dirDriver)
   .registerTarget(nexusDriver)
   .registerTarget(registriesDriver);

@@ -325,22 +325,4 @@ describe('charts from an HTTP repository', () => {
     const index = parseYaml(await readFile(join(mirror, 'helm', 'index.yaml'), 'utf8'));
     expect(Object.keys(index.entries)).toEqual(['tools']);
   });
-
-  it('images: true with --dry-run lists each image found and where; this build cannot carry images yet, so the pack says so (exit 2)', async () => {
-    const r = await pack(await manifest('charts-images', [`  - { repo: "${repo()}", name: web, version: "1.2.0", images: true, excludeImages: ["${REGISTRY}/lib/migrate"], extraImages: ["${REGISTRY}/lib/extra:1"] }`]), ['--dry-run']);
-    for (const img of fx.webImages) {
-      if (img.ref.includes('/lib/migrate')) expect(r.stderr).toContain(`chart web@1.2.0: image ${img.ref} left out (excludeImages)`);
-      else expect(r.stderr).toContain(`chart web@1.2.0: image ${img.ref} (from ${img.from})`);
-    }
-    expect(r.stderr).toContain(`chart web@1.2.0: image ${REGISTRY}/lib/extra:1 (from extraImages)`);
-    expect(r.stderr).toContain('jobs.templated.image: image {{ .Values.global.registry }}/x:1 is a template');
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('this airgap build cannot pack images (not supported yet)');
-  });
-
-  it('an oci:// chart needs the images ecosystem: this build says it is not supported yet (exit 2)', async () => {
-    const r = await pack(await manifest('charts-oci', ['  - { ref: "oci://127.0.0.1:1/charts/web:1.2.0" }']), ['--dry-run']);
-    expect(r.exitCode).toBe(2);
-    expect(r.stderr).toContain('chart web@1.2.0 (oci://127.0.0.1:1/charts/web:1.2.0): OCI charts are carried by the images ecosystem: this airgap build cannot pack images (not supported yet)');
-  });
 });

@@ -48,6 +48,8 @@ export async function handleRest(c: RestContext, sub: string): Promise<void> {
     return sendJson(res, 200, {
       name: r.name, format: r.format, type: r.type ?? 'hosted', url: `${double.url}repository/${r.name}`, online: true,
       storage: { blobStoreName: 'default', strictContentTypeValidation: true, writePolicy: (r.writePolicy ?? 'ALLOW_ONCE').toLowerCase() },
+      // Format settings sit beside storage (e.g. yum: { repodataDepth, deployPolicy }, apt: { distribution }).
+      ...(r.attributes ?? {}),
     });
   }
 

@@ -1,0 +1,90 @@
+import {
+  type Artifact, type Descriptor, type Endpoint, type EndpointPublishHalf, type EndpointResolver, type PublishContext, InternalError,
+} from '@airgap/core';
+import { forEachLimit } from './concurrency.js';
+import { targetClient } from './clients.js';
+import { isManifestType } from './media.js';
+import { type ImageNames, targetRepository } from './reference.js';
+import type { RegistryClient } from './registry.js';
+import { DEFAULT_CONCURRENCY, type ImageMeta } from './source.js';
+
+function endpointOf(ctx: PublishContext): Endpoint {
+  const resolver = ctx.services.endpoints as EndpointResolver | undefined;
+  if (!resolver) throw new InternalError(`target ${ctx.target.name}: no endpoints service for docker images`);
+  return resolver.endpoint('docker');
+}
+
+interface Place {
+  client: RegistryClient;
+  repo: string;
+  meta: ImageMeta;
+  label: string;
+}
+
+/** Where an image goes at the target: `<endpoint>/<host>/<repository>` or, with `imageNames: strip-host`, `<endpoint>/<repository>` (SPEC §4). */
+function placeOf(a: Artifact, ctx: PublishContext): Place {
+  const ep = endpointOf(ctx);
+  const meta = a.meta as unknown as ImageMeta;
+  const mode = ((ctx.target.config as { imageNames?: ImageNames }).imageNames ?? 'keep-host') as ImageNames;
+  const repo = targetRepository(meta.registry, meta.repository, mode);
+  const host = new URL(ep.url);
+  const at = `${host.host}${host.pathname === '/' ? '/' : host.pathname}${repo}`;
+  return { client: targetClient(ep, ctx), repo, meta, label: `image ${a.oci?.refName ?? a.name} → ${at}${meta.tag ? ':' + meta.tag : '@' + a.digest}` };
+}
+
+function manifestBlobs(a: Artifact, meta: ImageMeta): Descriptor[] {
+  const byDigest = new Map(a.blobs.map((b) => [b.digest, b]));
+  return meta.manifests.map((d) => {
+    const b = byDigest.get(d);
+    if (!b) throw new InternalError(`image ${a.name}: manifest ${d} is not among its blobs`);
+    return b;
+  });
+}
+
+/**
+ * Publish to any Docker/OCI registry endpoint (Nexus docker connector, Harbor, Docker's registry):
+ * blobs first (HEAD, then monolithic POST+PUT), then manifests children before parents, byte-for-byte
+ * with Content-Type = mediaType, the root last under its tag (SPEC §7).
+ */
+export const imageEndpointPublisher: EndpointPublishHalf = {
+  format: () => 'docker',
+
+  async exists(a, ctx) {
+    const { client, repo, meta, label } = placeOf(a, ctx);
+    const current = meta.tag ? await client.resolveTag(repo, meta.tag, label) : (await client.headManifest(repo, a.digest)) ? a.digest : undefined;
+    if (!current) return 'absent';
+    if (current !== a.digest) {
+      // Tags are pointers: moving one loses nothing (the old image stays addressable by digest), as a
+      // registry push would do; say so rather than move it silently.
+      ctx.log.warn(`${label}: the tag points to ${current} at the target; it will be moved to ${a.digest}`);
+      return 'absent';
+    }
+    const manifests = manifestBlobs(a, meta);
+    const others = a.blobs.filter((b) => !meta.manifests.includes(b.digest));
+    let missing = false;
+    await forEachLimit([...manifests, ...others], DEFAULT_CONCURRENCY, async (d) => {
+      if (missing) return;
+      const here = meta.manifests.includes(d.digest) ? Boolean(await client.headManifest(repo, d.digest)) : await client.hasBlob(repo, d.digest);
+      if (!here) missing = true;
+    });
+    return missing ? 'absent' : 'present';
+  },
+
+  async publish(a, ctx) {
+    const { client, repo, meta } = placeOf(a, ctx);
+    const manifests = manifestBlobs(a, meta);
+    const others = a.blobs.filter((b) => !isManifestType(b.mediaType) || !meta.manifests.includes(b.digest));
+    await forEachLimit(others, DEFAULT_CONCURRENCY, async (d) => {
+      if (await client.hasBlob(repo, d.digest)) return;
+      await client.pushBlob(repo, d, () => ctx.blobs.open(d));
+      ctx.progress({ type: 'bytes', bytes: d.size });
+    });
+    // Children before parents: a registry (Nexus included) refuses an index whose manifests are missing.
+    for (const d of manifests.slice(1).reverse()) {
+      if (await client.headManifest(repo, d.digest)) continue;
+      await client.putManifest(repo, d.digest, d, () => ctx.blobs.open(d));
+    }
+    const root = manifests[0];
+    await client.putManifest(repo, meta.tag ?? a.digest, root, () => ctx.blobs.open(root));
+  },
+};

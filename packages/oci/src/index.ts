@@ -1,0 +1,24 @@
+import type { Ecosystem } from '@airgap/core';
+import { imageSource } from './source.js';
+import { imageEndpointPublisher } from './endpoint-publish.js';
+import { imageDirPublisher } from './dir-publish.js';
+import { type ImageSpec, imageSpecSchema } from './spec.js';
+
+export type { ImageSpec } from './spec.js';
+export type { ImageMeta } from './source.js';
+export { imageSource, selectPlatforms, DEFAULT_CONCURRENCY } from './source.js';
+export { imageEndpointPublisher } from './endpoint-publish.js';
+export { imageDirPublisher } from './dir-publish.js';
+export { RegistryClient, parseChallenge, type RegistryCredentials } from './registry.js';
+export { sourceClient, targetClient, credentialsFromConfig } from './clients.js';
+export { parseImageRef, formatRef, targetRepository, apiHost, isLoopbackHost, type ImageRef, type ImageNames } from './reference.js';
+export * from './media.js';
+
+/** OCI images (SPEC §3 `images`): pulled from registries, carried in the bundle's OCI layout, pushed to a registry or `oci/`. */
+export const images: Ecosystem<ImageSpec> = {
+  kind: 'image',
+  manifestKey: 'images',
+  specSchema: imageSpecSchema,
+  source: imageSource,
+  publish: { dir: imageDirPublisher, endpoint: imageEndpointPublisher },
+};

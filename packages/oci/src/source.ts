@@ -1,0 +1,328 @@
+import { Readable } from 'node:stream';
+import { readFile } from 'node:fs/promises';
+import {
+  type Artifact, type Descriptor, type SourceContext, type SourceHalf, IntegrityError, InternalError, UpstreamError, UsageError,
+  digestHex, sha256Digest,
+} from '@airgap/core';
+import { forEachLimit } from './concurrency.js';
+import { sourceClient } from './clients.js';
+import {
+  type IndexEntry, type Parsed, type Platform, OCI_INDEX, formatPlatform, isAttestationEntry, isIndexType, isManifestType,
+  parseManifest, parsePlatform, plainDescriptor, platformMatches,
+} from './media.js';
+import { type ImageRef, formatRef, parseImageRef } from './reference.js';
+import type { RegistryClient } from './registry.js';
+import type { ImageSpec } from './spec.js';
+
+/** What the publish halves need about an image artifact, kept in `Artifact.meta` (and so in the signed index). */
+export interface ImageMeta {
+  /** Upstream registry and repository, for the target name (SPEC §4). */
+  registry: string;
+  repository: string;
+  /** The tag to push; absent for an image pinned by digest only (pushed by digest). */
+  tag?: string;
+  /** The root digest upstream; differs from `Artifact.digest` when a platform filter made a new index. */
+  upstreamDigest: string;
+  filtered: boolean;
+  /** Digests of every manifest/index blob, parents before children; publish pushes them in reverse. */
+  manifests: string[];
+  /** For signatures, attestations and SBOMs: the digest of the image they are attached to. */
+  attachedTo?: string;
+}
+
+/** Default transfers at a time when the pipeline gives none: enough to fill a WAN link, light on 2 cores. */
+export const DEFAULT_CONCURRENCY = 4;
+
+function concurrency(ctx: SourceContext): number {
+  return ctx.concurrency > 0 ? ctx.concurrency : DEFAULT_CONCURRENCY;
+}
+
+async function putBytes(ctx: SourceContext, bytes: Buffer, desc: Descriptor, subject: string): Promise<void> {
+  if (await ctx.store.has(desc.digest)) return;
+  await ctx.store.put(Readable.from([bytes]), { digest: desc.digest, size: desc.size, subject }, desc.mediaType);
+}
+
+function parseOrFail(bytes: Buffer, contentType: string | undefined, label: string, digest: string): Parsed {
+  try {
+    return parseManifest(bytes, contentType);
+  } catch (e) {
+    throw new UpstreamError(`${label}: manifest ${digest}: ${(e as Error).message}`, { subject: label, cause: e });
+  }
+}
+
+interface Graph {
+  root: Descriptor;
+  upstreamDigest: string;
+  filtered: boolean;
+  platform?: string;
+  manifests: Descriptor[];
+  blobs: Descriptor[];
+  url: string;
+}
+
+/**
+ * Walk an image from its tag or digest: the root manifest or index, then (for an index) every child
+ * manifest by digest, collecting configs and layers. Manifest bytes go into the store now (they are
+ * metadata; `--dry-run` needs them too); layers are fetched by `fetch`.
+ */
+async function resolveGraph(client: RegistryClient, ref: ImageRef, ctx: SourceContext, opts: { platforms?: Platform[]; attestations?: boolean }): Promise<Graph> {
+  const label = `image ${formatRef(ref)}`;
+  const reference = ref.tag ?? ref.digest!;
+  const root = await client.getManifest(ref.repository, reference, label);
+  if (!root) {
+    throw new UpstreamError(`${label}: not found (HTTP 404 for manifest ${reference})`, {
+      subject: label,
+      hint: 'check the repository and tag in the manifest, and the registry credentials (some registries answer 404 when access is denied)',
+    });
+  }
+  if (ref.digest && root.digest !== ref.digest) {
+    throw new IntegrityError(`${label}: tag ${ref.tag} points to ${root.digest}, not the pinned ${ref.digest}`, {
+      subject: label,
+      hint: 'the tag moved upstream: pin the new digest only if you trust the new image',
+    });
+  }
+  const parsed = parseOrFail(root.bytes, root.mediaType, label, root.digest);
+  const upstreamRoot: Descriptor = { mediaType: parsed.mediaType, digest: root.digest, size: root.bytes.length };
+  await putBytes(ctx, root.bytes, upstreamRoot, `${label}: manifest ${root.digest}`);
+
+  const manifests: Descriptor[] = [];
+  const blobs = new Map<string, Descriptor>();
+  let rootDesc = upstreamRoot;
+  let filtered = false;
+  let platform: string | undefined;
+
+  let children: IndexEntry[] = [];
+  if (parsed.kind === 'index') {
+    children = parsed.manifests;
+    if (opts.platforms) {
+      const kept = selectPlatforms(parsed.manifests, opts.platforms, Boolean(opts.attestations), label);
+      platform = opts.platforms.map(formatPlatform).join(',');
+      if (kept.length !== parsed.manifests.length) {
+        // SPEC §7: per-platform manifests keep their digests; the tag points to a new index of the kept ones.
+        const bytes = Buffer.from(JSON.stringify({ ...parsed.raw, manifests: kept }));
+        rootDesc = { mediaType: parsed.mediaType, digest: sha256Digest(bytes), size: bytes.length };
+        await putBytes(ctx, bytes, rootDesc, `${label}: filtered index`);
+        filtered = true;
+        children = kept;
+      }
+    }
+  }
+  manifests.push(rootDesc);
+  if (parsed.kind === 'manifest') {
+    for (const d of [parsed.config, ...parsed.layers]) blobs.set(d.digest, plainDescriptor(d));
+    if (opts.platforms) platform = await checkSinglePlatform(client, ref, parsed.config, opts.platforms, ctx, label);
+  }
+
+  // Breadth-first over nested indexes; children of one level are fetched concurrently.
+  let level = children;
+  while (level.length) {
+    const fetched: (Parsed | undefined)[] = new Array(level.length);
+    await forEachLimit(level.map((d, i) => [d, i] as const), concurrency(ctx), async ([d, i]) => {
+      if (!isManifestType(d.mediaType)) {
+        blobs.set(d.digest, plainDescriptor(d));
+        return;
+      }
+      const m = await client.getManifest(ref.repository, d.digest, label);
+      if (!m) throw new UpstreamError(`${label}: index names manifest ${d.digest}, which the registry does not have`, { subject: label });
+      if (m.bytes.length !== d.size) throw new IntegrityError(`${label}: manifest ${d.digest} is ${m.bytes.length} bytes, the index says ${d.size}`, { subject: `${label} ${d.digest}` });
+      fetched[i] = parseOrFail(m.bytes, d.mediaType, label, d.digest);
+      await putBytes(ctx, m.bytes, plainDescriptor({ mediaType: d.mediaType, digest: d.digest, size: d.size }), `${label}: manifest ${d.digest}`);
+    });
+    const next: IndexEntry[] = [];
+    level.forEach((d, i) => {
+      const p = fetched[i];
+      if (!p) return;
+      if (!manifests.some((m) => m.digest === d.digest)) manifests.push({ mediaType: d.mediaType, digest: d.digest, size: d.size });
+      if (p.kind === 'index') next.push(...p.manifests);
+      else for (const b of [p.config, ...p.layers]) blobs.set(b.digest, plainDescriptor(b));
+    });
+    level = next;
+  }
+  for (const m of manifests) blobs.delete(m.digest);
+  return { root: rootDesc, upstreamDigest: root.digest, filtered, platform, manifests, blobs: [...manifests, ...blobs.values()], url: root.url };
+}
+
+/**
+ * For each wanted platform the first matching entry wins (image-spec index). BuildKit attestation
+ * entries are dropped unless `attestations`, then kept only for the kept platforms. Order is the index's.
+ */
+export function selectPlatforms(entries: IndexEntry[], wanted: Platform[], attestations: boolean, label: string): IndexEntry[] {
+  const keep = new Set<IndexEntry>();
+  for (const w of wanted) {
+    const hit = entries.find((e) => !isAttestationEntry(e) && platformMatches(w, e.platform));
+    if (!hit) {
+      const have = entries.filter((e) => !isAttestationEntry(e)).map((e) => formatPlatform(e.platform));
+      throw new UpstreamError(`${label}: no ${formatPlatform(w)} image in the index (it has ${have.join(', ') || 'none'})`, {
+        subject: label,
+        hint: 'fix platforms: in the manifest',
+      });
+    }
+    keep.add(hit);
+  }
+  if (attestations) {
+    const kept = new Set([...keep].map((e) => e.digest));
+    for (const e of entries) if (isAttestationEntry(e) && kept.has(e.annotations?.['vnd.docker.reference.digest'] ?? '')) keep.add(e);
+  }
+  return entries.filter((e) => keep.has(e));
+}
+
+async function checkSinglePlatform(client: RegistryClient, ref: ImageRef, config: Descriptor, wanted: Platform[], ctx: SourceContext, label: string): Promise<string> {
+  if (!(await ctx.store.has(config.digest))) await fetchBlob(client, ref.repository, config, ctx, label);
+  let cfg: { os?: string; architecture?: string; variant?: string };
+  try {
+    cfg = JSON.parse(await readFile(ctx.store.path(config.digest), 'utf8')) as typeof cfg;
+  } catch (e) {
+    throw new UpstreamError(`${label}: config ${config.digest} is not JSON`, { subject: label, cause: e });
+  }
+  const have: Platform = { os: cfg.os ?? '', architecture: cfg.architecture ?? '', variant: cfg.variant };
+  if (!wanted.some((w) => platformMatches(w, have))) {
+    throw new UpstreamError(`${label}: a single-platform image for ${formatPlatform(have)}, not ${wanted.map(formatPlatform).join(', ')}`, {
+      subject: label,
+      hint: 'fix platforms: in the manifest, or drop it for this image',
+    });
+  }
+  return formatPlatform(have);
+}
+
+/** Downloads under way per store: images sharing a layer, fetched at the same time, download it once. */
+const inflight = new WeakMap<object, Map<string, Promise<void>>>();
+
+function fetchBlob(client: RegistryClient, repo: string, d: Descriptor, ctx: SourceContext, label: string): Promise<void> {
+  let running = inflight.get(ctx.store);
+  if (!running) inflight.set(ctx.store, (running = new Map()));
+  const have = running.get(d.digest);
+  if (have) return have;
+  const p = downloadBlob(client, repo, d, ctx, label).finally(() => running.delete(d.digest));
+  running.set(d.digest, p);
+  return p;
+}
+
+async function downloadBlob(client: RegistryClient, repo: string, d: Descriptor, ctx: SourceContext, label: string): Promise<void> {
+  if (await ctx.store.has(d.digest)) return;
+  for (let attempt = 1; ; attempt++) {
+    const res = await client.getBlob(repo, d.digest);
+    try {
+      await ctx.store.put(res.body, { digest: d.digest, size: d.size, subject: `${label}: blob ${d.digest} from ${res.url}` }, d.mediaType);
+      ctx.progress({ type: 'bytes', bytes: d.size });
+      return;
+    } catch (e) {
+      // Wrong bytes fail at once (SPEC §3); a connection lost mid-blob is retried from the start.
+      if (e instanceof IntegrityError || attempt > blobRetries(ctx)) throw e;
+      ctx.log.debug(`${label}: blob ${d.digest}: ${(e as Error).message}; retrying`);
+    }
+  }
+}
+
+function blobRetries(ctx: SourceContext): number {
+  return Math.min(ctx.http.retries, 3);
+}
+
+function makeArtifact(ref: ImageRef, g: Graph, extra: Partial<ImageMeta> = {}): Artifact {
+  const name = `${ref.registry}/${ref.repository}`;
+  const refName = ref.tag ? `${name}:${ref.tag}` : `${name}@${ref.digest}`;
+  const meta: ImageMeta = {
+    registry: ref.registry,
+    repository: ref.repository,
+    ...(ref.tag ? { tag: ref.tag } : {}),
+    upstreamDigest: g.upstreamDigest,
+    filtered: g.filtered,
+    manifests: g.manifests.map((m) => m.digest),
+    ...extra,
+  };
+  const verified = [
+    'manifest digest computed over the raw bytes',
+    ref.digest ? 'equal to the pinned digest' : '',
+    'every manifest, config and layer checked against its sha256 while streaming',
+    g.filtered ? `index filtered to ${g.platform}: new index ${g.root.digest} of upstream ${g.upstreamDigest}` : '',
+  ].filter(Boolean).join('; ');
+  return {
+    kind: 'image',
+    name,
+    version: ref.tag ?? ref.digest!,
+    ...(g.platform ? { platform: g.platform } : {}),
+    digest: g.root.digest,
+    blobs: g.blobs,
+    upstream: { url: g.url, integrity: { digest: g.upstreamDigest }, verified },
+    oci: { root: g.root, refName },
+    meta: meta as unknown as Record<string, unknown>,
+  };
+}
+
+/** Cosign's legacy tag scheme for what is attached to `sha256:<hex>` (repo-formats.md §1 [COS]). */
+const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'];
+
+/**
+ * Signatures, attestations and SBOMs attached to an image, each its own image artifact so it is
+ * published (and recorded) like any other: referrers API (`/referrers/<digest>`; on 404 the
+ * `sha256-<hex>` referrers tag index), plus cosign's `sha256-<hex>.sig/.att/.sbom` tags.
+ */
+async function resolveAttached(client: RegistryClient, ref: ImageRef, subject: string, ctx: SourceContext): Promise<Artifact[]> {
+  const out: Artifact[] = [];
+  const hex = digestHex(subject);
+  const base = { registry: ref.registry, repository: ref.repository };
+  let res: Awaited<ReturnType<RegistryClient['request']>> | undefined;
+  try {
+    res = await client.request(ref.repository, `${ref.repository}/referrers/${subject}`, { headers: { accept: OCI_INDEX } });
+  } catch (e) {
+    // A registry that guards unknown endpoints (401/403) just lacks the referrers API here.
+    if (!(e instanceof UpstreamError)) throw e;
+    ctx.log.debug(`${formatRef(ref)}: referrers API not usable (${(e as Error).message}); using the tag schemes`);
+  }
+  if (res?.status === 200) {
+    let doc: { manifests?: Descriptor[] };
+    try {
+      doc = (await res.body.json()) as typeof doc;
+    } catch {
+      doc = {};
+    }
+    for (const d of doc.manifests ?? []) {
+      if (!isManifestType(d.mediaType)) continue;
+      const r: ImageRef = { ...base, digest: d.digest };
+      out.push(makeArtifact(r, await resolveGraph(client, r, ctx, {}), { attachedTo: subject }));
+    }
+  } else {
+    await res?.body.dump();
+    // Registries without the referrers API: the OCI 1.1 fallback tag holds an index of referrers.
+    const tagRef: ImageRef = { ...base, tag: `sha256-${hex}` };
+    if (await client.headManifest(ref.repository, tagRef.tag!)) out.push(makeArtifact(tagRef, await resolveGraph(client, tagRef, ctx, {}), { attachedTo: subject }));
+  }
+  for (const suffix of COSIGN_SUFFIXES) {
+    const r: ImageRef = { ...base, tag: `sha256-${hex}.${suffix}` };
+    if (await client.headManifest(ref.repository, r.tag!)) out.push(makeArtifact(r, await resolveGraph(client, r, ctx, {}), { attachedTo: subject }));
+  }
+  return out;
+}
+
+export const imageSource: SourceHalf<ImageSpec> = {
+  async resolve(spec, ctx) {
+    const ref = parseImageRef(spec.ref);
+    let platforms: Platform[] | undefined;
+    try {
+      platforms = spec.platforms?.map(parsePlatform);
+    } catch (e) {
+      throw new UsageError(`image ${spec.ref}: ${(e as Error).message}`, { subject: spec.ref, hint: 'write platforms as os/arch[/variant], e.g. linux/arm64' });
+    }
+    const client = sourceClient(ref.registry, ctx);
+    const main = makeArtifact(ref, await resolveGraph(client, ref, ctx, { platforms, attestations: spec.attestations }));
+    const out = [main];
+    if (spec.signatures !== false) out.push(...(await resolveAttached(client, ref, (main.meta as unknown as ImageMeta).upstreamDigest, ctx)));
+    return out;
+  },
+
+  async fetch(artifact, ctx) {
+    const meta = artifact.meta as unknown as ImageMeta;
+    const label = `image ${artifact.oci?.refName ?? artifact.name}`;
+    const client = sourceClient(meta.registry, ctx);
+    const missing: Descriptor[] = [];
+    for (const b of artifact.blobs) if (!(await ctx.store.has(b.digest))) missing.push(b);
+    await forEachLimit(missing, concurrency(ctx), async (d) => {
+      if (!isManifestType(d.mediaType) && !isIndexType(d.mediaType)) return fetchBlob(client, meta.repository, d, ctx, label);
+      if (d.digest === artifact.digest && meta.filtered) {
+        throw new InternalError(`${label}: the filtered index ${d.digest} is no longer in the cache`, { hint: 'run pack again' });
+      }
+      const m = await client.getManifest(meta.repository, d.digest, label);
+      if (!m) throw new UpstreamError(`${label}: manifest ${d.digest} is gone from the registry since it was resolved`, { subject: `${label} ${d.digest}` });
+      await putBytes(ctx, m.bytes, d, `${label}: manifest ${d.digest}`);
+    });
+  },
+};

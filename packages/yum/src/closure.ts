@@ -1,0 +1,269 @@
+import { UpstreamError } from '@airgap/core';
+import type { Dep, RpmPackage } from './primary.js';
+import { FLAG_OF_OPERATOR, compareEvr, formatEvr, parseEvr, rangesOverlap } from './vercmp.js';
+
+/**
+ * The dependency closure of SPEC §3 `yum`, the way dnf would pick packages into an empty install root
+ * (repo-formats.md §4): every `rpm:requires` is matched against `rpm:provides` (names and versioned
+ * relations compared as rpm does, vercmp.ts), file requirements against the files primary lists and,
+ * for the rest, filelists.xml (loaded only then). Rich (boolean) dependencies: `and`, `or`, `if`,
+ * `if … else`, `unless`, `with`, `without`. Not followed: weak dependencies (Recommends, Suggests,
+ * Supplements, Enhances), Conflicts and Obsoletes (see docs/yum.md).
+ */
+
+export interface ClosureInput {
+  /** Packages that may be taken (already filtered by arch, exclude and modularity). */
+  candidates: RpmPackage[];
+  /** Root requests: `nginx`, `nginx >= 1.20`. */
+  roots: string[];
+  dependencies: boolean;
+  /** Asked at most once per round for file requirements primary does not satisfy: path → pkgids. */
+  filelists?: (paths: Set<string>) => Promise<Map<string, string[]>>;
+  /** Names the repository in messages. */
+  repo: string;
+}
+
+export interface ClosureResult {
+  packages: RpmPackage[];
+  /** Requirements nothing in this repository provides (another repository or the base system may). */
+  unresolved: { requirement: string; neededBy: string }[];
+}
+
+export type Rich =
+  | { op: 'dep'; dep: Dep }
+  | { op: 'and' | 'or'; args: Rich[] }
+  | { op: 'with' | 'without'; args: Rich[] }
+  | { op: 'if' | 'unless'; then: Rich; cond: Rich; else?: Rich };
+
+export const nevra = (p: RpmPackage) => `${p.name}-${formatEvr({ epoch: p.epoch, version: p.version, release: p.release })}.${p.arch}`;
+const evrOf = (p: RpmPackage) => ({ epoch: p.epoch, version: p.version, release: p.release });
+const key = (p: RpmPackage) => `${p.name}.${p.arch}`;
+
+/** `name`, `name >= 1.2`, `name = 1:2-3` (a manifest root or a simple dependency inside a rich one). */
+export function parseSimpleDep(text: string): Dep {
+  const m = /^\s*(\S+?)\s*(?:(==|=|<=|>=|<|>)\s*(\S+))?\s*$/.exec(text);
+  if (!m) return { name: text.trim() };
+  if (!m[2]) return { name: m[1] };
+  return { name: m[1], flags: FLAG_OF_OPERATOR[m[2]], evr: parseEvr(m[3]) };
+}
+
+const RICH_OPS = new Set(['and', 'or', 'if', 'else', 'unless', 'with', 'without']);
+
+/** rpm's boolean dependency syntax: `(a or (b and c >= 2))`. Throws on malformed input. */
+export function parseRich(text: string): Rich {
+  const tokens = text.match(/\(|\)|[^\s()]+/g) ?? [];
+  let i = 0;
+  const expr = (): Rich => {
+    if (tokens[i] !== '(') throw new Error(`expected ( at token ${i} of ${text}`);
+    i++;
+    const terms: Rich[] = [];
+    const ops: string[] = [];
+    for (;;) {
+      if (tokens[i] === '(') terms.push(expr());
+      else {
+        const words: string[] = [];
+        while (i < tokens.length && tokens[i] !== '(' && tokens[i] !== ')' && !RICH_OPS.has(tokens[i])) words.push(tokens[i++]);
+        if (!words.length) throw new Error(`empty term in ${text}`);
+        terms.push({ op: 'dep', dep: parseSimpleDep(words.join(' ')) });
+      }
+      if (tokens[i] === ')') {
+        i++;
+        break;
+      }
+      if (!RICH_OPS.has(tokens[i])) throw new Error(`unexpected ${tokens[i]} in ${text}`);
+      ops.push(tokens[i++]);
+    }
+    if (!ops.length) return terms[0];
+    const first = ops[0];
+    if (first === 'if' || first === 'unless') {
+      if (ops.length === 2 && ops[1] === 'else') return { op: first, then: terms[0], cond: terms[1], else: terms[2] };
+      if (ops.length !== 1) throw new Error(`malformed ${first} in ${text}`);
+      return { op: first, then: terms[0], cond: terms[1] };
+    }
+    if (ops.some((o) => o !== first) || first === 'else') throw new Error(`mixed operators in ${text}`);
+    return first === 'with' || first === 'without' ? { op: first, args: terms } : { op: first as 'and' | 'or', args: terms };
+  };
+  const r = expr();
+  if (i !== tokens.length) throw new Error(`trailing text in ${text}`);
+  return r;
+}
+
+function depText(d: Dep): string {
+  return d.flags && d.evr ? `${d.name} ${Object.entries(FLAG_OF_OPERATOR).find(([, f]) => f === d.flags)![0]} ${formatEvr(d.evr)}` : d.name;
+}
+
+export async function resolveClosure(input: ClosureInput): Promise<ClosureResult> {
+  const providers = new Map<string, { pkg: RpmPackage; dep: Dep }[]>();
+  const byPkgid = new Map<string, RpmPackage>();
+  const addProvide = (name: string, pkg: RpmPackage, dep: Dep) => {
+    const l = providers.get(name);
+    if (l) l.push({ pkg, dep });
+    else providers.set(name, [{ pkg, dep }]);
+  };
+  for (const p of input.candidates) {
+    byPkgid.set(p.checksum.value, p);
+    // rpm adds `name = epoch:version-release` to every package; old metadata may not list it.
+    addProvide(p.name, p, { name: p.name, flags: 'EQ', evr: evrOf(p) });
+    for (const d of p.provides) if (d.name !== p.name || d.flags !== 'EQ') addProvide(d.name, p, d);
+    for (const f of p.files) addProvide(f, p, { name: f });
+  }
+  const providesDep = (p: RpmPackage, d: Dep) => (providers.get(d.name) ?? []).some((x) => x.pkg === p && rangesOverlap(x.dep, d));
+  const providersOf = (d: Dep) => [...new Set((providers.get(d.name) ?? []).filter((x) => rangesOverlap(x.dep, d)).map((x) => x.pkg))];
+
+  const selected = new Map<string, RpmPackage>();
+  const queue: RpmPackage[] = [];
+  const select = (p: RpmPackage) => {
+    const k = key(p);
+    const had = selected.get(k);
+    if (had) return had;
+    selected.set(k, p);
+    queue.push(p);
+    return p;
+  };
+  const selectedProvides = (d: Dep) => providersOf(d).some((p) => selected.get(key(p)) === p);
+
+  // dnf's preference among providers: the package named as required, the requirer's arch (or noarch),
+  // then the newest EVR; the name decides ties so the same upstream state always gives the same pick.
+  const best = (cands: RpmPackage[], d: Dep, requirer?: RpmPackage): RpmPackage | undefined => [...cands].sort((a, b) =>
+    Number(b.name === d.name) - Number(a.name === d.name) ||
+    (requirer ? Number(b.arch === requirer.arch || b.arch === 'noarch') - Number(a.arch === requirer.arch || a.arch === 'noarch') : 0) ||
+    compareEvr(evrOf(b), evrOf(a)) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.arch < b.arch ? -1 : 1))[0];
+
+  // Roots: the newest match per name and arch (every arch of the filter is mirrored); by provide if no package has the name.
+  for (const root of input.roots) {
+    const d = parseSimpleDep(root);
+    let cands = input.candidates.filter((p) => p.name === d.name && rangesOverlap({ flags: 'EQ', evr: evrOf(p) }, d));
+    if (!cands.length) {
+      const p = best(providersOf(d), d);
+      if (p) cands = [p];
+    }
+    if (!cands.length) {
+      throw new UpstreamError(`yum ${input.repo}: no package ${root} (of the architectures asked for)`, {
+        subject: root,
+        hint: 'check the package name, version and arch: against the repository, or whether exclude: or modules: hide it',
+      });
+    }
+    const newest = new Map<string, RpmPackage>();
+    for (const p of cands) {
+      const cur = newest.get(key(p));
+      if (!cur || compareEvr(evrOf(p), evrOf(cur)) > 0) newest.set(key(p), p);
+    }
+    for (const p of [...newest.values()].sort((a, b) => (key(a) < key(b) ? -1 : 1))) select(p);
+  }
+
+  const unresolved = new Map<string, string>();
+  const deferredFiles: { dep: Dep; requirer: RpmPackage }[] = [];
+  const richPending: { rich: Rich; text: string; requirer: RpmPackage }[] = [];
+
+  const requireSimple = (d: Dep, requirer: RpmPackage): boolean => {
+    if (providesDep(requirer, d) || selectedProvides(d)) return true;
+    const p = best(providersOf(d), d, requirer);
+    if (p) {
+      select(p);
+      return true;
+    }
+    return false;
+  };
+
+  const satisfied = (r: Rich): boolean => {
+    switch (r.op) {
+      case 'dep': return selectedProvides(r.dep);
+      case 'and': return r.args.every(satisfied);
+      case 'or': return r.args.some(satisfied);
+      case 'if': return satisfied(r.cond) ? satisfied(r.then) : r.else ? satisfied(r.else) : true;
+      case 'unless': return !satisfied(r.cond) ? satisfied(r.then) : r.else ? satisfied(r.else) : true;
+      case 'with': case 'without': return [...selected.values()].some((p) => matchesAll(p, r));
+    }
+  };
+  // `with`/`without`: one package must provide the first term and (not) the others.
+  const matchesAll = (p: RpmPackage, r: { op: 'with' | 'without'; args: Rich[] }): boolean => {
+    const provides = (x: Rich) => x.op === 'dep' && providesDep(p, x.dep);
+    return provides(r.args[0]) && r.args.slice(1).every((x) => (r.op === 'with' ? provides(x) : !provides(x)));
+  };
+  const canResolve = (r: Rich): boolean => {
+    switch (r.op) {
+      case 'dep': return providersOf(r.dep).length > 0;
+      case 'and': return r.args.every(canResolve);
+      case 'or': return r.args.some(canResolve);
+      case 'if': case 'unless': return true;
+      case 'with': case 'without': return r.args[0].op === 'dep' && providersOf(r.args[0].dep).some((p) => matchesAll(p, r));
+    }
+  };
+  const requireRich = (r: Rich, requirer: RpmPackage): boolean => {
+    if (satisfied(r)) return true;
+    switch (r.op) {
+      case 'dep': return requireSimple(r.dep, requirer);
+      case 'and': return r.args.map((a) => requireRich(a, requirer)).every(Boolean);
+      case 'or': {
+        const pick = r.args.find(canResolve);
+        return pick ? requireRich(pick, requirer) : false;
+      }
+      case 'if': {
+        if (satisfied(r.cond)) return requireRich(r.then, requirer);
+        return r.else ? requireRich(r.else, requirer) : true;
+      }
+      case 'unless': {
+        if (!satisfied(r.cond)) return requireRich(r.then, requirer);
+        return r.else ? requireRich(r.else, requirer) : true;
+      }
+      case 'with': case 'without': {
+        if (r.args[0].op !== 'dep') return false;
+        const first = r.args[0].dep;
+        const p = best(providersOf(first).filter((c) => matchesAll(c, r)), first, requirer);
+        if (!p) return false;
+        select(p);
+        return true;
+      }
+    }
+  };
+
+  const drain = () => {
+    while (queue.length) {
+      const p = queue.shift()!;
+      if (!input.dependencies) continue;
+      for (const d of p.requires) {
+        if (d.name.startsWith('rpmlib(')) continue;
+        if (d.name.startsWith('(')) {
+          let rich: Rich;
+          try {
+            rich = parseRich(d.name);
+          } catch {
+            unresolved.set(d.name, nevra(p));
+            continue;
+          }
+          richPending.push({ rich, text: d.name, requirer: p });
+          if (!requireRich(rich, p)) unresolved.set(d.name, nevra(p));
+          continue;
+        }
+        if (requireSimple(d, p)) continue;
+        if (d.name.startsWith('/')) deferredFiles.push({ dep: d, requirer: p });
+        else unresolved.set(depText(d), nevra(p));
+      }
+    }
+  };
+
+  for (;;) {
+    drain();
+    // Conditional rich dependencies whose condition became true later in the walk.
+    let changed = false;
+    for (const r of richPending) {
+      if (!satisfied(r.rich) && requireRich(r.rich, r.requirer)) {
+        unresolved.delete(r.text);
+        changed = true;
+      }
+    }
+    if (queue.length || changed) continue;
+    const files = deferredFiles.splice(0).filter((f) => !requireSimple(f.dep, f.requirer));
+    if (!files.length) break;
+    const holders = input.filelists ? await input.filelists(new Set(files.map((f) => f.dep.name))) : new Map<string, string[]>();
+    for (const [path, ids] of holders) for (const id of ids) {
+      const p = byPkgid.get(id);
+      if (p && !(providers.get(path) ?? []).some((x) => x.pkg === p)) addProvide(path, p, { name: path });
+    }
+    for (const f of files) if (!requireSimple(f.dep, f.requirer)) unresolved.set(f.dep.name, nevra(f.requirer));
+    if (!queue.length) break;
+  }
+
+  const packages = [...selected.values()].sort((a, b) => (nevra(a) < nevra(b) ? -1 : 1));
+  return { packages, unresolved: [...unresolved].map(([requirement, neededBy]) => ({ requirement, neededBy })) };
+}

@@ -1,0 +1,136 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { execa } from 'execa';
+import { type Artifact, type PublishContext, type PublishHalf, TargetError, UsageError, newSha256 } from '@airgap/core';
+import { compressionOf, decompress } from './decompress.js';
+import { signDetached } from './gpg.js';
+import { yumMeta } from './mirror-path.js';
+import type { YumTargetSettings } from './spec.js';
+
+/**
+ * `yum/<repo>/` in a directory mirror (SPEC §7): RPMs under `Packages/`, `repodata/` made by the real
+ * createrepo_c over every RPM in the folder (earlier imports included), the upstream `modules` metadata
+ * added back with modifyrepo_c (repo-formats.md §4 pitfall 1), and `repomd.xml.asc` signed by the inside
+ * key when `targets.<t>.yum.gpgKey` is set. The modules file is kept as `yum/<repo>/modules.yaml` so later
+ * imports keep it; it is metadata, so a newer one replaces it.
+ */
+function repoDir(ctx: PublishContext, repo: string): string {
+  if (ctx.target.type !== 'dir') throw new TargetError('yum dir publisher used with a non-dir target');
+  return join(ctx.target.path, 'yum', repo);
+}
+
+function pathOf(artifact: Artifact, ctx: PublishContext): string {
+  const m = yumMeta(artifact);
+  return m.role === 'modules' ? join(repoDir(ctx, m.repo), 'modules.yaml') : join(repoDir(ctx, m.repo), 'Packages', m.file);
+}
+
+async function sha256OfFile(path: string): Promise<string> {
+  const h = newSha256();
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  return 'sha256:' + h.digest('hex');
+}
+
+async function writeAtomically(path: string, source: Readable | AsyncIterable<Buffer>): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = join(dirname(path), `.airgap-${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await pipeline(source, createWriteStream(tmp));
+    await rename(tmp, path);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+const modulesPlain = (artifact: Artifact, ctx: PublishContext) =>
+  decompress(ctx.blobs.open(artifact.blobs[0]), compressionOf(yumMeta(artifact).file), `${artifact.name} (${yumMeta(artifact).file})`);
+
+async function sha256OfStream(chunks: AsyncIterable<Buffer>): Promise<string> {
+  const h = newSha256();
+  for await (const c of chunks) h.update(c);
+  return 'sha256:' + h.digest('hex');
+}
+
+export const yumDirPublisher: PublishHalf = {
+  async exists(artifact, ctx) {
+    const path = pathOf(artifact, ctx);
+    let st;
+    try {
+      st = await stat(path);
+    } catch {
+      return 'absent';
+    }
+    if (yumMeta(artifact).role === 'modules') {
+      return st.isFile() && (await sha256OfFile(path)) === (await sha256OfStream(modulesPlain(artifact, ctx))) ? 'present' : 'absent';
+    }
+    if (st.isFile() && st.size === artifact.blobs[0].size && (await sha256OfFile(path)) === artifact.digest) return 'present';
+    throw new TargetError(`${path} already exists with different content than ${artifact.name} ${artifact.version} (${artifact.digest})`, {
+      subject: path,
+      hint: 'airgap never overwrites a published package: move the old file away if the new one is meant to replace it',
+    });
+  },
+
+  async publish(artifact, ctx) {
+    const path = pathOf(artifact, ctx);
+    if (yumMeta(artifact).role === 'modules') await writeAtomically(path, modulesPlain(artifact, ctx));
+    else await writeAtomically(path, ctx.blobs.open(artifact.blobs[0]));
+  },
+
+  async finalize(artifacts, ctx) {
+    if (ctx.dryRun) return;
+    const repos = [...new Set(artifacts.map((a) => yumMeta(a).repo))].sort();
+    const settings = (ctx.target.config as { yum?: YumTargetSettings }).yum;
+    for (const repo of repos) {
+      const dir = repoDir(ctx, repo);
+      await mkdir(join(dir, 'Packages'), { recursive: true });
+      // The new repodata is made, completed and signed beside the old one, then swapped in, so that clients
+      // never read a repomd.xml with a signature of another one.
+      const stage = join(dir, `.airgap-repodata-${randomBytes(6).toString('hex')}`);
+      await mkdir(stage);
+      try {
+        const update = (await isFile(join(dir, 'repodata', 'repomd.xml'))) ? ['--update', '--update-md-path', dir] : [];
+        // gz keeps the mirror readable by EL7 yum and older dnf (repo-formats.md §4 pitfall 2: createrepo_c >= 1.0
+        // defaults to zstd). --update reuses the entries of RPMs whose size and mtime did not change.
+        await run('createrepo_c', ['--quiet', '--general-compress-type', 'gz', '--excludes', '.airgap-*', ...update, '--outputdir', stage, dir], dir);
+        const modules = join(dir, 'modules.yaml');
+        if (await isFile(modules)) {
+          await run('modifyrepo_c', ['--mdtype', 'modules', '--compress-type', 'gz', modules, join(stage, 'repodata')], dir);
+        }
+        if (settings?.gpgKey) {
+          const passphrase = settings.passphraseEnv ? process.env[settings.passphraseEnv] : undefined;
+          if (settings.passphraseEnv && passphrase === undefined) {
+            throw new UsageError(`targets.${ctx.target.name}.yum.passphraseEnv: environment variable ${settings.passphraseEnv} is not set`, { subject: `targets.${ctx.target.name}.yum` });
+          }
+          await signDetached(join(stage, 'repodata', 'repomd.xml'), settings.gpgKey, passphrase);
+        }
+        const old = join(dir, `.airgap-old-${randomBytes(6).toString('hex')}`);
+        const hadOld = await rename(join(dir, 'repodata'), old).then(() => true, () => false);
+        await rename(join(stage, 'repodata'), join(dir, 'repodata'));
+        if (hadOld) await rm(old, { recursive: true, force: true });
+      } finally {
+        await rm(stage, { recursive: true, force: true });
+      }
+      ctx.log.info(`yum/${repo}: repodata written for ${(await readdir(join(dir, 'Packages'))).filter((f) => f.endsWith('.rpm')).length} packages${settings?.gpgKey ? ', repomd.xml signed' : ''}`);
+    }
+  },
+};
+
+async function isFile(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+async function run(cmd: string, args: string[], dir: string): Promise<void> {
+  const r = await execa(cmd, args, { reject: false });
+  if (r.failed || r.exitCode !== 0) {
+    const why = (r as { code?: string }).code === 'ENOENT' ? `${cmd} is not installed` : String(r.stderr || r.stdout || r.message).trim().split('\n').pop();
+    throw new TargetError(`${dir}: ${cmd} failed: ${why}`, { subject: dir, hint: cmd === 'createrepo_c' || cmd === 'modifyrepo_c' ? 'install createrepo-c (Debian) / createrepo_c (EL)' : undefined });
+  }
+}

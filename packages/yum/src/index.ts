@@ -1,0 +1,22 @@
+import type { Ecosystem } from '@airgap/core';
+import { yumDirPublisher } from './dir-publish.js';
+import { yumNexusPublisher } from './nexus-publish.js';
+import { yumSource } from './source.js';
+import { type YumSpec, yumSpecSchema, yumTargetSettingsSchema } from './spec.js';
+
+export type { YumSpec, YumTargetSettings } from './spec.js';
+export { yumSource, resolveYum, repoName, type YumMeta, type YumResolution } from './source.js';
+export { yumDirPublisher } from './dir-publish.js';
+export { yumNexusPublisher, yumFolder } from './nexus-publish.js';
+export { rpmvercmp, compareEvr, parseEvr, rangesOverlap } from './vercmp.js';
+export { resolveClosure, parseRich } from './closure.js';
+
+/** YUM/DNF repositories (SPEC §3 `yum`): RPMs with their dependency closure, published to yum/<name>/ or a yum-hosted repository. */
+export const yum: Ecosystem<YumSpec> = {
+  kind: 'yum',
+  manifestKey: 'yum',
+  specSchema: yumSpecSchema,
+  targetSettingsSchema: { yum: yumTargetSettingsSchema },
+  source: yumSource,
+  publish: { dir: yumDirPublisher, endpoint: yumNexusPublisher },
+};

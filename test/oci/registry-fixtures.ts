@@ -1,0 +1,397 @@
+/**
+ * Real parts for the OCI tests: Docker's registry (`docker-registry` from Debian) on 127.0.0.1 with
+ * optional htpasswd or token auth, a small token server (the registry verifies its JWTs against a
+ * certificate made with openssl), a recording/tampering reverse proxy, and images built with umoci
+ * from Debian's static busybox and pushed with skopeo.
+ */
+import { createHash, createSign, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createNetServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function listen(server: Server): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as AddressInfo).port;
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((r) => {
+    server.closeAllConnections();
+    server.close(() => r());
+  });
+}
+
+export interface Registry {
+  /** `127.0.0.1:PORT` */
+  host: string;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export type RegistryAuth =
+  | { type: 'htpasswd'; user: string; password: string }
+  | { type: 'token'; realm: string; service: string; issuer: string; certFile: string };
+
+/** A self-signed certificate for 127.0.0.1 made with openssl; it is its own CA (what `http.caFile` names). */
+export async function makeTlsCert(dir: string): Promise<{ cert: string; key: string }> {
+  await mkdir(dir, { recursive: true });
+  const cert = join(dir, 'tls.crt');
+  const key = join(dir, 'tls.key');
+  await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  return { cert, key };
+}
+
+/** Start `docker-registry serve` with a config file of its own, storage in `dir`; HTTPS when `tls` is given. */
+export async function startRegistry(dir: string, auth?: RegistryAuth, tls?: { cert: string; key: string }): Promise<Registry> {
+  await mkdir(join(dir, 'storage'), { recursive: true });
+  const port = await freePort();
+  let authYaml = '';
+  if (auth?.type === 'htpasswd') {
+    const { stdout } = await execa('htpasswd', ['-Bbn', auth.user, auth.password]);
+    await writeFile(join(dir, 'htpasswd'), stdout.trim() + '\n');
+    authYaml = `auth:\n  htpasswd:\n    realm: airgap-test\n    path: ${join(dir, 'htpasswd')}\n`;
+  } else if (auth?.type === 'token') {
+    authYaml = `auth:\n  token:\n    realm: ${auth.realm}\n    service: ${auth.service}\n    issuer: ${auth.issuer}\n    rootcertbundle: ${auth.certFile}\n`;
+  }
+  const config = `version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: ${join(dir, 'storage')}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:${port}
+  secret: ${randomBytes(12).toString('hex')}
+${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${authYaml}`;
+  await writeFile(join(dir, 'config.yml'), config);
+  const proc: ResultPromise = execa('docker-registry', ['serve', join(dir, 'config.yml')], { reject: false, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}/`;
+  for (let i = 0; ; i++) {
+    if (tls ? await accepts(port) : await answers(url + 'v2/')) break;
+    if (proc.exitCode !== null || i > 200) throw new Error(`docker-registry did not start on ${port}: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    url,
+    async stop() {
+      proc.kill('SIGTERM');
+      await proc;
+    },
+  };
+}
+
+async function answers(url: string): Promise<boolean> {
+  try {
+    const res = await fetch(url);
+    return res.status === 200 || res.status === 401;
+  } catch {
+    return false;
+  }
+}
+
+async function accepts(port: number): Promise<boolean> {
+  const { connect } = await import('node:net');
+  return new Promise((resolve) => {
+    const c = connect(port, '127.0.0.1', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+  });
+}
+
+export interface TokenServer {
+  realm: string;
+  service: string;
+  issuer: string;
+  certFile: string;
+  /** Scopes asked for, one per token request, and whether Basic credentials came with it. */
+  requests: { scope: string; basic: boolean }[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A token server after distribution's token spec: `GET /token?service=&scope=` → `{token, expires_in}`,
+ * a JWT signed RS256 with an openssl-made key whose certificate the registry trusts (`x5c` header).
+ * With `user`/`password` it refuses requests without those Basic credentials (401).
+ */
+export async function startTokenServer(dir: string, opts: { user?: string; password?: string; expiresIn?: number } = {}): Promise<TokenServer> {
+  await mkdir(dir, { recursive: true });
+  const keyFile = join(dir, 'token.key');
+  const certFile = join(dir, 'token.crt');
+  await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=airgap-test-token-issuer']);
+  const key = readFileSync(keyFile, 'utf8');
+  const der = (await execa('openssl', ['x509', '-in', certFile, '-outform', 'DER'], { encoding: 'buffer' })).stdout as Uint8Array;
+  const x5c = Buffer.from(der).toString('base64');
+  const service = 'airgap-test-registry';
+  const issuer = 'airgap-test-issuer';
+  const requests: TokenServer['requests'] = [];
+  const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const server = createServer((req, res) => {
+    const u = new URL(req.url ?? '/', 'http://x');
+    const scope = u.searchParams.get('scope') ?? '';
+    const authz = req.headers.authorization ?? '';
+    requests.push({ scope, basic: authz.startsWith('Basic ') });
+    if (opts.user !== undefined) {
+      const want = 'Basic ' + Buffer.from(`${opts.user}:${opts.password ?? ''}`).toString('base64');
+      if (authz !== want) {
+        res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}');
+        return;
+      }
+    }
+    const access = scope
+      ? scope.split(' ').map((s) => {
+          const [type, ...rest] = s.split(':');
+          const actions = rest.pop()!.split(',');
+          return { type, name: rest.join(':'), actions };
+        })
+      : [];
+    const now = Math.floor(Date.now() / 1000);
+    const expiresIn = opts.expiresIn ?? 300;
+    const header = { alg: 'RS256', typ: 'JWT', x5c: [x5c] };
+    const claims = { iss: issuer, sub: opts.user ?? 'anonymous', aud: service, exp: now + expiresIn, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access };
+    const input = `${b64(header)}.${b64(claims)}`;
+    const sig = createSign('RSA-SHA256').update(input).sign(key).toString('base64url');
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${input}.${sig}`, expires_in: expiresIn, issued_at: new Date().toISOString() }));
+  });
+  const port = await listen(server);
+  return { realm: `http://127.0.0.1:${port}/token`, service, issuer, certFile, requests, stop: () => closeServer(server) };
+}
+
+export interface ProxyRequest {
+  method: string;
+  path: string;
+}
+
+export interface RecordingProxy {
+  host: string;
+  requests: ProxyRequest[];
+  /** Blob digests whose bytes the proxy corrupts on GET (one byte flipped, same length). */
+  tamper: Set<string>;
+  /** Blob digests whose GET is answered with a 307 to another URL (as registries on object storage do). */
+  redirect: Map<string, string>;
+  /** Answer every manifest HEAD with this status (Nexus 3.96.0 answered them with 500). */
+  manifestHeadStatus: number | undefined;
+  /** Answer the next N requests matching with 429 + Retry-After: 0 before passing them on. */
+  throttle: { pattern: RegExp; times: number } | undefined;
+  stop(): Promise<void>;
+}
+
+/**
+ * A reverse proxy in front of a registry on another port. The Host header is passed on unchanged, so
+ * the registry's absolute `Location` URLs point back at the proxy and every request is seen here.
+ */
+export async function startRecordingProxy(backendHost: string): Promise<RecordingProxy> {
+  const [bh, bp] = backendHost.split(':');
+  const requests: ProxyRequest[] = [];
+  const tamper = new Set<string>();
+  const redirect = new Map<string, string>();
+  const state: { throttle: RecordingProxy['throttle']; manifestHeadStatus: number | undefined } = { throttle: undefined, manifestHeadStatus: undefined };
+  const server = createServer((req: IncomingMessage, res) => {
+    const path = req.url ?? '/';
+    requests.push({ method: req.method ?? 'GET', path });
+    const t = state.throttle;
+    if (t && t.times > 0 && t.pattern.test(path)) {
+      t.times--;
+      req.resume();
+      res.writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"errors":[{"code":"TOOMANYREQUESTS"}]}');
+      return;
+    }
+    if (req.method === 'HEAD' && state.manifestHeadStatus && path.includes('/manifests/')) {
+      req.resume();
+      res.writeHead(state.manifestHeadStatus).end();
+      return;
+    }
+    const blob = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path.split('?')[0]);
+    if (req.method === 'GET' && blob && redirect.has(blob[1])) {
+      req.resume();
+      res.writeHead(307, { location: redirect.get(blob[1]) }).end();
+      return;
+    }
+    const up = httpRequest({ host: bh, port: Number(bp), method: req.method, path, headers: req.headers }, (ur) => {
+      const m = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path.split('?')[0]);
+      if (req.method === 'GET' && m && tamper.has(m[1]) && ur.statusCode === 200) {
+        res.writeHead(200, ur.headers);
+        let first = true;
+        ur.on('data', (chunk: Buffer) => {
+          if (first && chunk.length) {
+            chunk = Buffer.from(chunk);
+            chunk[chunk.length - 1] ^= 0xff;
+            first = false;
+          }
+          res.write(chunk);
+        });
+        ur.on('end', () => res.end());
+        return;
+      }
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      ur.pipe(res);
+    });
+    up.on('error', (e) => res.writeHead(502).end(String(e)));
+    req.pipe(up);
+  });
+  const port = await listen(server);
+  return {
+    host: `127.0.0.1:${port}`,
+    requests,
+    tamper,
+    redirect,
+    get manifestHeadStatus() {
+      return state.manifestHeadStatus;
+    },
+    set manifestHeadStatus(v) {
+      state.manifestHeadStatus = v;
+    },
+    get throttle() {
+      return state.throttle;
+    },
+    set throttle(v) {
+      state.throttle = v;
+    },
+    stop: () => closeServer(server),
+  };
+}
+
+export interface ForwardProxy {
+  url: string;
+  /** `CONNECT host:port` tunnels and absolute-URI requests seen, in order. */
+  seen: string[];
+  stop(): Promise<void>;
+}
+
+/** An HTTP forward proxy (CONNECT tunnels and absolute-URI requests), as `http.proxy` points at. */
+export async function startForwardProxy(): Promise<ForwardProxy> {
+  const seen: string[] = [];
+  const { connect } = await import('node:net');
+  const server = createServer((req, res) => {
+    seen.push(`${req.method} ${req.url}`);
+    const u = new URL(req.url ?? '');
+    const up = httpRequest({ host: u.hostname, port: Number(u.port || 80), method: req.method, path: u.pathname + u.search, headers: req.headers }, (ur) => {
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      ur.pipe(res);
+    });
+    up.on('error', (e) => res.writeHead(502).end(String(e)));
+    req.pipe(up);
+  });
+  server.on('connect', (req, socket, head) => {
+    seen.push(`CONNECT ${req.url}`);
+    const [host, port] = (req.url ?? '').split(':');
+    const up = connect(Number(port), host, () => {
+      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      if (head.length) up.write(head);
+      up.pipe(socket);
+      socket.pipe(up);
+    });
+    up.on('error', () => socket.destroy());
+    socket.on('error', () => up.destroy());
+  });
+  const port = await listen(server);
+  return { url: `http://127.0.0.1:${port}`, seen, stop: () => closeServer(server) };
+}
+
+export function sha256Hex(data: Uint8Array | string): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** `skopeo inspect --raw`: the manifest bytes as the registry serves them, and their digest. */
+export async function inspectRaw(ref: string, extra: string[] = []): Promise<{ raw: string; digest: string }> {
+  const args = ['inspect', '--raw', ...extra];
+  if (ref.startsWith('docker://')) args.push('--tls-verify=false');
+  const { stdout } = await execa('skopeo', [...args, ref], { stripFinalNewline: false });
+  return { raw: stdout, digest: 'sha256:' + sha256Hex(stdout) };
+}
+
+export async function skopeoCopy(src: string, dest: string, extra: string[] = []): Promise<void> {
+  const tls = [src.startsWith('docker://') ? '--src-tls-verify=false' : '', dest.startsWith('docker://') ? '--dest-tls-verify=false' : ''].filter(Boolean);
+  await execa('skopeo', ['copy', '--quiet', ...tls, ...extra, src, dest]);
+}
+
+interface LayoutEntry {
+  mediaType: string;
+  digest: string;
+  size: number;
+  annotations?: Record<string, string>;
+  platform?: Record<string, string>;
+}
+
+async function layoutEntry(layout: string, tag: string): Promise<LayoutEntry> {
+  const idx = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: LayoutEntry[] };
+  const e = idx.manifests.find((m) => m.annotations?.['org.opencontainers.image.ref.name'] === tag);
+  if (!e) throw new Error(`no ${tag} in ${layout}`);
+  return e;
+}
+
+/**
+ * An OCI layout built with umoci: `amd64` (busybox layer, linux/amd64), `arm64` (same busybox layer
+ * plus a layer of its own, linux/arm64), `app` (busybox layer plus another layer), `att` (an
+ * attestation-like image), and `multi`: an index of amd64 + arm64 + an attestation entry for arm64 in
+ * BuildKit's form. The index JSON is composed here (it is the structure under test); every blob is umoci's.
+ */
+export async function buildFixtureLayout(dir: string): Promise<string> {
+  const L = join(dir, 'layout');
+  const files = join(dir, 'files');
+  await mkdir(files, { recursive: true });
+  const umoci = (...args: string[]) => execa('umoci', args);
+  await umoci('init', '--layout', L);
+  await umoci('new', '--image', `${L}:base`);
+  await umoci('insert', '--image', `${L}:base`, '/usr/bin/busybox', '/bin/busybox');
+  await umoci('config', '--image', `${L}:base`, '--config.cmd', '/bin/busybox', '--os', 'linux', '--architecture', 'amd64', '--tag', 'amd64');
+  await umoci('config', '--image', `${L}:base`, '--config.cmd', '/bin/busybox', '--os', 'linux', '--architecture', 'arm64', '--tag', 'arm64');
+  await writeFile(join(files, 'arch'), 'arm64\n');
+  await umoci('insert', '--image', `${L}:arm64`, join(files, 'arch'), '/etc/arch');
+  await writeFile(join(files, 'app.conf'), 'listen 8080\n');
+  await umoci('config', '--image', `${L}:base`, '--config.cmd', '/bin/busybox', '--os', 'linux', '--architecture', 'amd64', '--tag', 'app');
+  await umoci('insert', '--image', `${L}:app`, join(files, 'app.conf'), '/etc/app.conf');
+  await umoci('new', '--image', `${L}:att`);
+  await writeFile(join(files, 'provenance.json'), JSON.stringify({ builder: 'airgap-test' }));
+  await umoci('insert', '--image', `${L}:att`, join(files, 'provenance.json'), '/provenance.json');
+  await umoci('config', '--image', `${L}:att`, '--os', 'unknown', '--architecture', 'unknown');
+
+  const amd = await layoutEntry(L, 'amd64');
+  const arm = await layoutEntry(L, 'arm64');
+  const att = await layoutEntry(L, 'att');
+  const index = {
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.index.v1+json',
+    manifests: [
+      { mediaType: amd.mediaType, digest: amd.digest, size: amd.size, platform: { architecture: 'amd64', os: 'linux' } },
+      { mediaType: arm.mediaType, digest: arm.digest, size: arm.size, platform: { architecture: 'arm64', os: 'linux', variant: 'v8' } },
+      {
+        mediaType: att.mediaType, digest: att.digest, size: att.size, platform: { architecture: 'unknown', os: 'unknown' },
+        annotations: { 'vnd.docker.reference.digest': arm.digest, 'vnd.docker.reference.type': 'attestation-manifest' },
+      },
+    ],
+  };
+  const bytes = Buffer.from(JSON.stringify(index, null, 2));
+  const hex = sha256Hex(bytes);
+  await writeFile(join(L, 'blobs', 'sha256', hex), bytes);
+  const top = JSON.parse(await readFile(join(L, 'index.json'), 'utf8')) as { manifests: LayoutEntry[] };
+  top.manifests.push({ mediaType: index.mediaType, digest: `sha256:${hex}`, size: bytes.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } });
+  await writeFile(join(L, 'index.json'), JSON.stringify(top));
+  return L;
+}
+
+export async function manifestDigestInLayout(layout: string, tag: string): Promise<string> {
+  return (await layoutEntry(layout, tag)).digest;
+}
