@@ -250,12 +250,12 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   };
 }
 
+const entryValidators = new Map<string, ReturnType<typeof compileSchema>>();
+
 /**
  * An entry another ecosystem implies (a chart's images → `images` entries): checked against that
  * section's schema like a manifest entry, then resolved by the registered ecosystem.
  */
-const entryValidators = new Map<string, ReturnType<typeof compileSchema>>();
-
 async function resolveAlso(key: string, entry: unknown, ctx: SourceContext): Promise<Artifact[]> {
   const eco = ecosystems.forManifestKey(key);
   if (!eco) throw new UsageError(`this airgap build cannot pack ${key} (not supported yet)`, { subject: key, hint: `leave out what needs ${key}` });

@@ -210,12 +210,14 @@ describe('charts from an HTTP repository', () => {
     }
     const file = await manifest('charts-cache', [`  - { repo: "${repo()}", name: web, version: "1.2.0" }`]);
     const cache = join(work, 'cache-reuse');
-    const run = () => runAirgap(['pack', file, '--out', join(work, 'out'), '--key', join(keys, 'outside.key'), '--cache', cache], { cwd: work });
+    // a fresh --out each time: two packs of one manifest in the same second would name the same bundle
+    const run = () => runAirgap(['pack', file, '--out', join(work, `out-cache-${++packs}`), '--key', join(keys, 'outside.key'), '--cache', cache], { cwd: work });
     const gets = () => upstream.requests.filter((q) => q.path.startsWith('/stable/charts/')).length;
     const before = gets();
     expect((await run()).exitCode).toBe(0);
     expect(gets() - before).toBe(2); // .tgz and .prov
-    expect((await run()).exitCode).toBe(0);
+    const again = await run();
+    expect(again.exitCode, again.stderr).toBe(0);
     expect(gets() - before).toBe(2);
   });
 
@@ -226,6 +228,10 @@ describe('charts from an HTTP repository', () => {
     const oci = await pack(await manifest('charts-usage2', ['  - { ref: "oci://127.0.0.1:1/charts/web" }']), ['--dry-run']);
     expect(oci.exitCode).toBe(2);
     expect(oci.stderr).toMatch(/charts\[0\]\.ref.*oci:\/\/registry\/path\/name:version/);
+    // an image reference the images ecosystem refuses names the chart and where the reference came from
+    const img = await pack(await manifest('charts-usage3', [`  - { repo: "${repo()}", name: web, version: "1.2.0", extraImages: ["Not/A Ref:1"] }`]), ['--dry-run']);
+    expect(img.exitCode, img.stderr).toBe(2);
+    expect(img.stderr).toContain('chart web@1.2.0: image Not/A Ref:1 (from extraImages): ');
   });
 
   it('unpack --to nexus: the .tgz and .prov are PUT byte-identical at the helm-hosted root; a re-run sends nothing; other bytes under the name fail, unchanged', async () => {
