@@ -1,12 +1,8 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
 import {
-  type Artifact, type PublishContext, type PublishHalf, TargetError, UsageError, newSha256, writeFileAtomic,
-} from '@airgap/core';
+  type Artifact, type PublishContext, type PublishHalf, TargetError, UsageError, writeFileAtomic, fileDigest, writeStreamAtomic } from '@airgap/core';
 import { type Stanza, field, formatStanza, parseStanzas } from './control.js';
 import { signRelease } from './gpg.js';
 import { aptMeta, dirPoolPath } from './pool.js';
@@ -18,11 +14,6 @@ function aptRoot(ctx: PublishContext): string {
   return join(ctx.target.path, 'apt');
 }
 
-async function sha256OfFile(path: string): Promise<string> {
-  const h = newSha256();
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return 'sha256:' + h.digest('hex');
-}
 
 /** The Packages stanza of a carried .deb, from the upstream stanza with Filename pointing into this mirror. */
 function stanzaOf(a: Artifact): Stanza {
@@ -86,7 +77,7 @@ export const aptDirPublisher: PublishHalf = {
     } catch {
       return 'absent';
     }
-    if (st.isFile() && st.size === artifact.blobs[0].size && (await sha256OfFile(path)) === artifact.digest) return 'present';
+    if (st.isFile() && st.size === artifact.blobs[0].size && (await fileDigest(path)) === artifact.digest) return 'present';
     throw new TargetError(`${path} already exists with different content than ${artifact.name} ${artifact.version} (${artifact.digest})`, {
       subject: path,
       hint: 'airgap never overwrites a published package: move the old file away if the new one is meant to replace it',
@@ -95,15 +86,7 @@ export const aptDirPublisher: PublishHalf = {
 
   async publish(artifact, ctx) {
     const path = join(aptRoot(ctx), dirPoolPath(artifact));
-    await mkdir(dirname(path), { recursive: true });
-    const tmp = join(dirname(path), `.airgap-${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      await pipeline(ctx.blobs.open(artifact.blobs[0]), createWriteStream(tmp));
-      await rename(tmp, path);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
+    await writeStreamAtomic(ctx.blobs.open(artifact.blobs[0]), path);
   },
 
   /**
@@ -173,7 +156,7 @@ async function writeRelease(suiteDir: string, suite: string, ctx: PublishContext
   for (const p of indexes) {
     const full = join(suiteDir, p);
     const st = await stat(full);
-    sums += ` ${(await sha256OfFile(full)).slice(7)} ${String(st.size).padStart(16)} ${p}\n`;
+    sums += ` ${(await fileDigest(full))!.slice(7)} ${String(st.size).padStart(16)} ${p}\n`;
   }
   const release =
     `Origin: airgap\nLabel: airgap\nSuite: ${suite}\nCodename: ${suite}\nDate: ${releaseDate(ctx.bundle.created)}\n` +

@@ -12,3 +12,4 @@ export * from './document.js';
 export * from './manifest.js';
 export * from './config.js';
 export * from './published-schemas.js';
+export * from './mirror-file.js';

@@ -1,13 +1,9 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import semver from 'semver';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import {
-  type Artifact, type Descriptor, type PublishContext, type PublishHalf, TargetError, digestHex, newSha256, writeFileAtomic,
-} from '@airgap/core';
+  type Artifact, type Descriptor, type PublishContext, type PublishHalf, TargetError, digestHex, writeFileAtomic, fileDigest, writeStreamAtomic } from '@airgap/core';
 import { chartFileName } from './chart-file.js';
 import type { ChartMeta } from './source.js';
 
@@ -16,16 +12,6 @@ function helmDir(ctx: PublishContext): string {
   return join(ctx.target.path, 'helm');
 }
 
-async function sha256OfFile(path: string): Promise<string | undefined> {
-  try {
-    const h = newSha256();
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-    return 'sha256:' + h.digest('hex');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
 
 function files(artifact: Artifact): { blob: Descriptor; name: string }[] {
   const file = chartFileName(artifact.name, artifact.version);
@@ -33,16 +19,6 @@ function files(artifact: Artifact): { blob: Descriptor; name: string }[] {
   return [{ blob: artifact.blobs[0], name: file }, ...(meta.prov ? [{ blob: artifact.blobs[1], name: file + '.prov' }] : [])];
 }
 
-async function writeBlob(ctx: PublishContext, blob: Descriptor, path: string): Promise<void> {
-  const tmp = `${path}.airgap-${randomBytes(6).toString('hex')}.tmp`;
-  try {
-    await pipeline(ctx.blobs.open(blob), createWriteStream(tmp));
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
 
 interface HelmIndex {
   apiVersion: 'v1';
@@ -60,7 +36,7 @@ export const chartDirPublisher: PublishHalf = {
     let missing = false;
     for (const f of files(artifact)) {
       const path = join(dir, f.name);
-      const have = await sha256OfFile(path);
+      const have = await fileDigest(path);
       if (have === undefined) missing = true;
       else if (have !== f.blob.digest) {
         throw new TargetError(`${path} already exists with different content than chart ${artifact.name}@${artifact.version} (${f.blob.digest})`, {
@@ -75,7 +51,7 @@ export const chartDirPublisher: PublishHalf = {
   async publish(artifact, ctx) {
     const dir = helmDir(ctx);
     await mkdir(dir, { recursive: true });
-    for (const f of files(artifact)) await writeBlob(ctx, f.blob, join(dir, f.name));
+    for (const f of files(artifact)) await writeStreamAtomic(ctx.blobs.open(f.blob), join(dir, f.name));
   },
 
   /**
@@ -142,7 +118,7 @@ async function holds(path: string, blob: Descriptor): Promise<boolean> {
   } catch {
     return false;
   }
-  return (await sha256OfFile(path)) === blob.digest;
+  return (await fileDigest(path)) === blob.digest;
 }
 
 async function exists(path: string): Promise<boolean> {

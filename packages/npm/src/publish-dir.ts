@@ -1,10 +1,7 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import semver from 'semver';
-import { type Artifact, type PublishContext, type PublishHalf, TargetError, UsageError, newSha256, writeFileAtomic } from '@airgap/core';
+import { type PublishContext, type PublishHalf, TargetError, UsageError, writeFileAtomic, fileDigest, writeStreamAtomic } from '@airgap/core';
 import { isValidName } from './package-spec.js';
 import { type Packument, type VersionManifest, escapeName, tarballFileName } from './packument.js';
 import type { NpmArtifactMeta } from './source.js';
@@ -55,11 +52,6 @@ export function baseUrlOf(ctx: PublishContext): string {
   return base.endsWith('/') ? base : base + '/';
 }
 
-async function sha256OfFile(path: string): Promise<string> {
-  const h = newSha256();
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return 'sha256:' + h.digest('hex');
-}
 
 async function readRecord(path: string): Promise<VersionRecord | undefined> {
   try {
@@ -87,7 +79,7 @@ export const npmDirPublisher: PublishHalf = {
     }
     if (!rec || size === undefined) return 'absent';
     const want = await artifactIntegrity(a, ctx.blobs);
-    if (sameIntegrity(rec.integrity, want.integrity) && rec.digest === a.digest && size === a.blobs[0].size && (await sha256OfFile(p.tarball)) === a.digest) return 'present';
+    if (sameIntegrity(rec.integrity, want.integrity) && rec.digest === a.digest && size === a.blobs[0].size && (await fileDigest(p.tarball)) === a.digest) return 'present';
     throw new TargetError(`npm ${a.name}@${a.version} is already in ${p.dir} with different content (integrity ${rec.integrity}, the bundle carries ${want.integrity})`, {
       subject: p.tarball,
       hint: 'npm versions are immutable: find out which tarball is right; move the old one away if the new one is meant to replace it',
@@ -98,15 +90,7 @@ export const npmDirPublisher: PublishHalf = {
     const p = paths(npmRoot(ctx), a.name, a.version);
     const meta = a.meta as unknown as NpmArtifactMeta;
     const want = await artifactIntegrity(a, ctx.blobs);
-    await mkdir(p.dir, { recursive: true });
-    const tmp = join(p.dir, `.airgap-${randomBytes(6).toString('hex')}.tmp`);
-    try {
-      await pipeline(ctx.blobs.open(a.blobs[0]), createWriteStream(tmp));
-      await rename(tmp, p.tarball);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
+    await writeStreamAtomic(ctx.blobs.open(a.blobs[0]), p.tarball);
     const rec: VersionRecord = { manifest: meta.manifest, tags: meta.tags, carriedLatest: meta.carriedLatest, integrity: want.integrity, shasum: want.shasum, digest: a.digest };
     await writeFileAtomic(p.record, JSON.stringify(rec));
   },

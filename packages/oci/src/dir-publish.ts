@@ -1,9 +1,6 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { type Artifact, type Descriptor, type PublishContext, type PublishHalf, TargetError, digestHex, writeFileAtomic } from '@airgap/core';
+import { type Artifact, type Descriptor, type PublishContext, type PublishHalf, TargetError, digestHex, writeFileAtomic, writeStreamAtomic } from '@airgap/core';
 import { forEachLimit } from './concurrency.js';
 import { OCI_INDEX, plainDescriptor } from './media.js';
 import { DEFAULT_CONCURRENCY } from './source.js';
@@ -83,14 +80,7 @@ export const imageDirPublisher: PublishHalf = {
     await forEachLimit(a.blobs, DEFAULT_CONCURRENCY, async (d) => {
       const final = blobPath(dir, d.digest);
       if ((await sizeOf(final)) === d.size) return;
-      const tmp = join(dir, 'blobs', 'sha256', `.airgap-${randomBytes(6).toString('hex')}.tmp`);
-      try {
-        await pipeline(ctx.blobs.open(d), createWriteStream(tmp, { highWaterMark: 1 << 20 }));
-        await rename(tmp, final);
-      } catch (e) {
-        await rm(tmp, { force: true });
-        throw e;
-      }
+      await writeStreamAtomic(ctx.blobs.open(d), final);
     });
   },
 

@@ -1,11 +1,7 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import {
-  type Artifact, type Descriptor, type PublishContext, type PublishHalf, IntegrityError, TargetError, digestHex, newSha256, writeFileAtomic,
-} from '@airgap/core';
+  type Artifact, type Descriptor, type PublishContext, type PublishHalf, IntegrityError, TargetError, digestHex, writeFileAtomic, fileDigest, writeStreamAtomic } from '@airgap/core';
 import { htmlEscape } from './simple-index.js';
 import type { PypiArtifactMeta } from './source.js';
 
@@ -56,15 +52,6 @@ function layout(artifact: Artifact, ctx: PublishContext): Layout {
   };
 }
 
-async function sha256OfFile(path: string): Promise<string | undefined> {
-  try {
-    const h = newSha256();
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-    return 'sha256:' + h.digest('hex');
-  } catch {
-    return undefined;
-  }
-}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -74,17 +61,6 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-async function writeBlob(ctx: PublishContext, blob: Descriptor, path: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.airgap-${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await pipeline(ctx.blobs.open(blob), createWriteStream(tmp));
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
 
 function recordOf(artifact: Artifact, l: Layout): FileRecord {
   return {
@@ -98,7 +74,7 @@ function recordOf(artifact: Artifact, l: Layout): FileRecord {
 export const pypiDirPublisher: PublishHalf = {
   async exists(artifact, ctx) {
     const l = layout(artifact, ctx);
-    const have = await sha256OfFile(l.file);
+    const have = await fileDigest(l.file);
     if (have === undefined) return 'absent';
     if (have !== artifact.blobs[0].digest) {
       throw new TargetError(`${l.file} already exists with different content than ${artifact.name} ${artifact.version} (${artifact.blobs[0].digest})`, {
@@ -106,15 +82,15 @@ export const pypiDirPublisher: PublishHalf = {
         hint: 'a package file never changes under the same name: find out where the other file came from before replacing it',
       });
     }
-    if (l.metadata && (await sha256OfFile(l.metadata.path)) !== l.metadata.blob.digest) return 'absent';
+    if (l.metadata && (await fileDigest(l.metadata.path)) !== l.metadata.blob.digest) return 'absent';
     if (!(await exists(l.record))) return 'absent';
     return 'present';
   },
 
   async publish(artifact, ctx) {
     const l = layout(artifact, ctx);
-    if ((await sha256OfFile(l.file)) !== artifact.blobs[0].digest) await writeBlob(ctx, artifact.blobs[0], l.file);
-    if (l.metadata) await writeBlob(ctx, l.metadata.blob, l.metadata.path);
+    if ((await fileDigest(l.file)) !== artifact.blobs[0].digest) await writeStreamAtomic(ctx.blobs.open(artifact.blobs[0]), l.file);
+    if (l.metadata) await writeStreamAtomic(ctx.blobs.open(l.metadata.blob), l.metadata.path);
     await mkdir(dirname(l.record), { recursive: true });
     await writeFileAtomic(l.record, JSON.stringify(recordOf(artifact, l)));
   },

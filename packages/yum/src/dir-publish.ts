@@ -1,11 +1,8 @@
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { dirname, join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
-import { type Artifact, type PublishContext, type PublishHalf, TargetError, UsageError, newSha256 } from '@airgap/core';
+import { type Artifact, type PublishContext, type PublishHalf, TargetError, UsageError, newSha256, fileDigest, writeStreamAtomic } from '@airgap/core';
 import { compressionOf, decompress } from './decompress.js';
 import { signDetached } from './gpg.js';
 import { yumMeta } from './mirror-path.js';
@@ -28,23 +25,7 @@ function pathOf(artifact: Artifact, ctx: PublishContext): string {
   return m.role === 'modules' ? join(repoDir(ctx, m.repo), 'modules.yaml') : join(repoDir(ctx, m.repo), 'Packages', m.file);
 }
 
-async function sha256OfFile(path: string): Promise<string> {
-  const h = newSha256();
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return 'sha256:' + h.digest('hex');
-}
 
-async function writeAtomically(path: string, source: Readable | AsyncIterable<Buffer>): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.airgap-${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await pipeline(source, createWriteStream(tmp));
-    await rename(tmp, path);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
-}
 
 const modulesPlain = (artifact: Artifact, ctx: PublishContext) =>
   decompress(ctx.blobs.open(artifact.blobs[0]), compressionOf(yumMeta(artifact).file), `${artifact.name} (${yumMeta(artifact).file})`);
@@ -65,9 +46,9 @@ export const yumDirPublisher: PublishHalf = {
       return 'absent';
     }
     if (yumMeta(artifact).role === 'modules') {
-      return st.isFile() && (await sha256OfFile(path)) === (await sha256OfStream(modulesPlain(artifact, ctx))) ? 'present' : 'absent';
+      return st.isFile() && (await fileDigest(path)) === (await sha256OfStream(modulesPlain(artifact, ctx))) ? 'present' : 'absent';
     }
-    if (st.isFile() && st.size === artifact.blobs[0].size && (await sha256OfFile(path)) === artifact.digest) return 'present';
+    if (st.isFile() && st.size === artifact.blobs[0].size && (await fileDigest(path)) === artifact.digest) return 'present';
     throw new TargetError(`${path} already exists with different content than ${artifact.name} ${artifact.version} (${artifact.digest})`, {
       subject: path,
       hint: 'airgap never overwrites a published package: move the old file away if the new one is meant to replace it',
@@ -76,8 +57,8 @@ export const yumDirPublisher: PublishHalf = {
 
   async publish(artifact, ctx) {
     const path = pathOf(artifact, ctx);
-    if (yumMeta(artifact).role === 'modules') await writeAtomically(path, modulesPlain(artifact, ctx));
-    else await writeAtomically(path, ctx.blobs.open(artifact.blobs[0]));
+    if (yumMeta(artifact).role === 'modules') await writeStreamAtomic(modulesPlain(artifact, ctx), path);
+    else await writeStreamAtomic(ctx.blobs.open(artifact.blobs[0]), path);
   },
 
   async finalize(artifacts, ctx) {
