@@ -6,8 +6,7 @@ import { AirgapCommand } from '../base-command.js';
 
 export default class Inspect extends AirgapCommand {
   static override summary = 'List what a bundle holds (works without a key; checks nothing).';
-  static override description = `Prints the bundle facts from bundle.json and every artifact of its index: kind, name, version,
-platform, size and digest. It does not verify anything: use airgap verify for that.`;
+  static override description = `Prints the bundle facts from bundle.json and every artifact of its index: kind, name, version, platform, size and digest. It does not verify anything: use airgap verify for that.`;
   static override examples = [
     '<%= config.bin %> inspect ./platform-base-20261124T101500Z',
     '<%= config.bin %> inspect ./platform-base-20261124T101500Z --json | jq ".artifacts[].name"',

@@ -6,9 +6,7 @@ import { AirgapCommand } from '../base-command.js';
 
 export default class Keygen extends AirgapCommand {
   static override summary = 'Create an Ed25519 signing key pair (minisign format).';
-  static override description = `Writes NAME.key (the secret key, mode 0600: keep it on the outside, where bundles are packed) and
-NAME.pub (the public key in minisign format: copy it inside, where bundles are verified). Prints the key id.
-Refuses to overwrite an existing key unless --force is given.`;
+  static override description = `Writes NAME.key (the secret key, mode 0600: keep it on the outside, where bundles are packed) and NAME.pub (the public key in minisign format: copy it inside, where bundles are verified). Prints the key id. Refuses to overwrite an existing key unless --force is given.`;
   static override examples = [
     '<%= config.bin %> keygen --out-dir keys --name outside',
     '<%= config.bin %> keygen --out-dir /etc/airgap --name dmz-2026 --json',

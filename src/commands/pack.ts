@@ -9,20 +9,12 @@ import { toolVersion } from '../version.js';
 
 export default class Pack extends AirgapCommand {
   static override summary = 'Mirror what a manifest lists into a signed bundle split into parts.';
-  static override description = `Resolves every manifest entry to exact artifacts (with their dependency closure), downloads them into
-the cache while verifying the upstream's own checksums and signatures, and writes the bundle directory
-OUT/<name>-<UTC yyyymmddThhmmssZ>/ with bundle.json, its minisign signature, SHA256SUMS and part-NNNNN
-files no larger than --chunk-size. Prints the bundle path.
+  static override description = `Resolves every manifest entry to exact artifacts (with their dependency closure), downloads them into the cache while verifying the upstream's own checksums and signatures, and writes the bundle directory OUT/<name>-<UTC yyyymmddThhmmssZ>/ with bundle.json, its minisign signature, SHA256SUMS and part-NNNNN files no larger than --chunk-size. Prints the bundle path.
 
 The pack is atomic: if any artifact fails (and --keep-going is not given) no bundle directory is left.
-Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integrity failure upstream,
-4 --keep-going left something out.
+Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integrity failure upstream, 4 --keep-going left something out.
 
---since RECEIPT makes an incremental bundle: every artifact the receipt (airgap ledger receipt, made
-inside) lists as already inside is left out (not even downloaded); bundle.json records the receipt as
-base. Two packs into the same --out cannot run at once: the second exits 1 naming the first one's pid.
-With --json, one summary document: {bundle, parts, artifacts, bytes, blobs, countsByKind, durationMs,
-base, skipped}. After each run (ok or not) a short summary goes to the notify: channels of the config.`;
+--since RECEIPT makes an incremental bundle: every artifact the receipt (airgap ledger receipt, made inside) lists as already inside is left out (not even downloaded); bundle.json records the receipt as base. Two packs into the same --out cannot run at once: the second exits 1 naming the first one's pid. With --json, one summary document: {bundle, parts, artifacts, bytes, blobs, countsByKind, durationMs, base, skipped}. After each run (ok or not) a short summary goes to the notify: channels of the config.`;
   static override examples = [
     '<%= config.bin %> pack manifests/quickstart.yaml --out bundles --key keys/outside.key',
     '<%= config.bin %> pack platform.yaml --out /media/usb --chunk-size 4GiB',

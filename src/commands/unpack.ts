@@ -7,19 +7,12 @@ import { type UnpackResult, unpack } from '../unpack.js';
 
 export default class Unpack extends AirgapCommand {
   static override summary = 'Verify a bundle, then publish everything in it to Nexus or a directory mirror.';
-  static override description = `Verifies the bundle first, exactly as airgap verify does; nothing is published from a bundle that fails.
-Then, for every artifact, asks the target whether it is already there (recorded as "present", nothing
-sent) or publishes it ("pushed"). One failed artifact does not stop the others. Every action is appended
-to the import ledger (--ledger, else ledger: in the config, else ./airgap-ledger.jsonl).
+  static override description = `Verifies the bundle first, exactly as airgap verify does; nothing is published from a bundle that fails. Then, for every artifact, asks the target whether it is already there (recorded as "present", nothing sent) or publishes it ("pushed"). One failed artifact does not stop the others. Every action is appended to the import ledger (--ledger, else ledger: in the config, else ./airgap-ledger.jsonl).
 
 TARGET is a target name from the config (targets:) or dir:PATH for a plain directory mirror.
-Exit codes: 0 ok, 1 target failure (or another unpack holds the ledger lock, or the target lacks what an
-incremental bundle builds on), 2 usage/config, 3 integrity or trust failure (also: a bundle older than
-the newest of its name in the ledger, unless --allow-older), 4 some artifacts failed.
+Exit codes: 0 ok, 1 target failure (or another unpack holds the ledger lock, or the target lacks what an incremental bundle builds on), 2 usage/config, 3 integrity or trust failure (also: a bundle older than the newest of its name in the ledger, unless --allow-older), 4 some artifacts failed.
 
-Safe to re-run: a killed unpack, run again, records what is already there as present and pushes the rest.
-With --json, one summary document: counts (per action and per kind), bytes, durationMs, failures.
-After each run (ok or not) a short summary goes to the notify: channels of the config.`;
+Safe to re-run: a killed unpack, run again, records what is already there as present and pushes the rest. With --json, one summary document: counts (per action and per kind), bytes, durationMs, failures. After each run (ok or not) a short summary goes to the notify: channels of the config.`;
   static override examples = [
     '<%= config.bin %> unpack /media/usb/platform-base-20261124T101500Z --to dir:/srv/mirror --pub keys/outside.pub',
     '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to nexus --ledger /var/lib/airgap/ledger.jsonl',

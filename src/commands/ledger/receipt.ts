@@ -15,10 +15,7 @@ export interface ReceiptResult {
 
 export default class LedgerReceipt extends AirgapCommand {
   static override summary = 'Write the receipt that pack --since reads: what is already inside.';
-  static override description = `Lists every artifact the ledger records as pushed or present (per kind: its coordinates, its digest and
-the digests of its blobs) and the newest bundle of each name, anchored to the ledger's last line.
-Carry it outside; airgap pack MANIFEST --since receipt.json then packs only what the inside lacks.
-A ledger that fails airgap ledger verify makes no receipt (exit 3).
+  static override description = `Lists every artifact the ledger records as pushed or present (per kind: its coordinates, its digest and the digests of its blobs) and the newest bundle of each name, anchored to the ledger's last line. Carry it outside; airgap pack MANIFEST --since receipt.json then packs only what the inside lacks. A ledger that fails airgap ledger verify makes no receipt (exit 3).
 
 The receipt lists digests and names only (no credentials, no content).`;
   static override examples = [

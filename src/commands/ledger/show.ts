@@ -5,9 +5,7 @@ import { AirgapCommand } from '../../base-command.js';
 
 export default class LedgerShow extends AirgapCommand {
   static override summary = 'Print the import ledger as a table.';
-  static override description = `One row per record: time, action (pushed, present, failed, skipped; start and end for each unpack run),
-kind, name, version, platform, target and bundle (name@created); failed rows also show the error.
-Use airgap ledger verify to check the chain; show only reads.`;
+  static override description = `One row per record: time, action (pushed, present, failed, skipped; start and end for each unpack run), kind, name, version, platform, target and bundle (name@created); failed rows also show the error. Use airgap ledger verify to check the chain; show only reads.`;
   static override examples = [
     '<%= config.bin %> ledger show /var/lib/airgap/ledger.jsonl',
     '<%= config.bin %> ledger show ledger.jsonl --bundle platform-base --since 2026-11-01',

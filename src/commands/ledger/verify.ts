@@ -6,14 +6,9 @@ import { AirgapCommand } from '../../base-command.js';
 
 export default class LedgerVerify extends AirgapCommand {
   static override summary = 'Check the import ledger\'s hash chain; name the first bad line.';
-  static override description = `Reads every line of the ledger and checks that it is a record, that seq counts up by one from 1 and
-that prev is the sha256 of the line before. An edited, deleted, inserted or reordered line breaks this;
-the first line where it breaks is named (exit 3). A last line cut short by a crash (no newline, or not
-JSON) is reported as torn (exit 3); the next unpack truncates it, keeping its bytes aside.
+  static override description = `Reads every line of the ledger and checks that it is a record, that seq counts up by one from 1 and that prev is the sha256 of the line before. An edited, deleted, inserted or reordered line breaks this; the first line where it breaks is named (exit 3). A last line cut short by a crash (no newline, or not JSON) is reported as torn (exit 3); the next unpack truncates it, keeping its bytes aside.
 
-A chain alone cannot show that its newest lines were changed or cut off. --anchor RECEIPT checks that
-the ledger still holds, unchanged, the last line a receipt was made from (receipts leave the network
-with pack --since; keep a copy).
+A chain alone cannot show that its newest lines were changed or cut off. --anchor RECEIPT checks that the ledger still holds, unchanged, the last line a receipt was made from (receipts leave the network with pack --since; keep a copy).
 
 Exit codes: 0 intact, 2 no such file, 3 broken, torn, or the anchor does not hold.`;
   static override examples = [
