@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import { sendEmpty, sendError } from '../respond.js';
+import { serveAsset } from '../assets.js';
 import { type FormatHandler, type RepositoryDef, type DoubleState, ValidationErrors } from '../types.js';
 import { WritePolicyError } from '../storage.js';
 
@@ -18,12 +19,7 @@ export const apt: FormatHandler = {
   async handle({ double, repo, canWrite, req, res, path, user }) {
     const method = req.method ?? 'GET';
     if (method === 'GET' || method === 'HEAD') {
-      const asset = path ? double.storage.get(repo.name, path) : undefined;
-      if (!asset) return sendError(res, 404);
-      res.writeHead(200, { 'content-type': asset.contentType, 'content-length': asset.size, 'last-modified': new Date(asset.lastModified).toUTCString() });
-      if (method === 'HEAD') return void res.end();
-      double.storage.open(asset).pipe(res);
-      return;
+      return serveAsset(double, repo.name, path, req, res);
     }
     if (method !== 'POST') return sendError(res, 405);
     if (path === 'rebuild-indexes') return canWrite ? sendEmpty(res, 200) : sendError(res, 403);

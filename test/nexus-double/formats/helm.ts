@@ -1,4 +1,5 @@
 import { sendEmpty, sendError } from '../respond.js';
+import { deleteAsset, serveAsset } from '../assets.js';
 import type { FormatHandler } from '../types.js';
 import { WritePolicyError } from '../storage.js';
 
@@ -17,17 +18,7 @@ export const helm: FormatHandler = {
   async handle({ double, repo, canWrite, req, res, path, user }) {
     const method = req.method ?? 'GET';
     if (method === 'GET' || method === 'HEAD') {
-      const asset = path ? double.storage.get(repo.name, path) : undefined;
-      if (!asset) return sendError(res, 404);
-      res.writeHead(200, {
-        'content-type': asset.contentType,
-        'content-length': asset.size,
-        'last-modified': new Date(asset.lastModified).toUTCString(),
-        etag: `"${asset.checksum.sha1}"`,
-      });
-      if (method === 'HEAD') return void res.end();
-      double.storage.open(asset).pipe(res);
-      return;
+      return serveAsset(double, repo.name, path, req, res);
     }
     if (method === 'PUT') {
       if (!canWrite) return sendError(res, 403);
@@ -44,8 +35,7 @@ export const helm: FormatHandler = {
       return sendEmpty(res, 200);
     }
     if (method === 'DELETE') {
-      if (!canWrite) return sendError(res, 403);
-      return (await double.storage.delete(repo.name, path)) ? sendEmpty(res, 204) : sendError(res, 404);
+      return deleteAsset(double, repo.name, path, canWrite, res);
     }
     req.resume();
     return sendError(res, 405);

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { sendError } from '../respond.js';
+import { serveAsset } from '../assets.js';
 import type { FormatHandler } from '../types.js';
 import { WritePolicyError } from '../storage.js';
 
@@ -82,11 +83,7 @@ export const pypi: FormatHandler = {
         return `<a href="../../${a.path}#sha256=${a.checksum.sha256}"${r ? ` data-requires-python="${esc(r)}"` : ''}>${esc(a.path.split('/').pop()!)}</a>`;
       }));
     }
-    const asset = path ? double.storage.get(repo.name, path) : undefined;
-    if (!asset) return sendError(res, 404);
-    res.writeHead(200, { 'content-type': asset.contentType, 'content-length': asset.size });
-    if (method === 'HEAD') return void res.end();
-    double.storage.open(asset).pipe(res);
+    serveAsset(double, repo.name, path, req, res);
   },
 };
 

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { sendEmpty, sendError } from '../respond.js';
+import { deleteAsset, serveAsset } from '../assets.js';
 import { type FormatHandler, ValidationErrors } from '../types.js';
 import { WritePolicyError } from '../storage.js';
 
@@ -14,17 +15,7 @@ export const raw: FormatHandler = {
   async handle({ double, repo, canWrite, req, res, path, user }) {
     const method = req.method ?? 'GET';
     if (method === 'GET' || method === 'HEAD') {
-      const asset = path ? double.storage.get(repo.name, path) : undefined;
-      if (!asset) return sendError(res, 404);
-      res.writeHead(200, {
-        'content-type': asset.contentType,
-        'content-length': asset.size,
-        'last-modified': new Date(asset.lastModified).toUTCString(),
-        etag: `"${asset.checksum.sha1}"`,
-      });
-      if (method === 'HEAD') return void res.end();
-      double.storage.open(asset).pipe(res);
-      return;
+      return serveAsset(double, repo.name, path, req, res);
     }
     if (method === 'PUT') {
       if (!canWrite) return sendError(res, 403);
@@ -38,8 +29,7 @@ export const raw: FormatHandler = {
       return sendEmpty(res, 201);
     }
     if (method === 'DELETE') {
-      if (!canWrite) return sendError(res, 403);
-      return (await double.storage.delete(repo.name, path)) ? sendEmpty(res, 204) : sendError(res, 404);
+      return deleteAsset(double, repo.name, path, canWrite, res);
     }
     return sendError(res, 405);
   },

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { sendEmpty, sendError } from '../respond.js';
+import { deleteAsset, serveAsset } from '../assets.js';
 import { type FormatHandler, type RepositoryDef, ValidationErrors } from '../types.js';
 import { WritePolicyError } from '../storage.js';
 
@@ -39,12 +40,7 @@ export const yum: FormatHandler = {
   async handle({ double, repo, canWrite, req, res, path, user }) {
     const method = req.method ?? 'GET';
     if (method === 'GET' || method === 'HEAD') {
-      const asset = path ? double.storage.get(repo.name, path) : undefined;
-      if (!asset) return sendError(res, 404);
-      res.writeHead(200, { 'content-type': asset.contentType, 'content-length': asset.size, 'last-modified': new Date(asset.lastModified).toUTCString() });
-      if (method === 'HEAD') return void res.end();
-      double.storage.open(asset).pipe(res);
-      return;
+      return serveAsset(double, repo.name, path, req, res);
     }
     if (method === 'PUT') {
       if (!canWrite) return sendError(res, 403);
@@ -62,8 +58,7 @@ export const yum: FormatHandler = {
       return sendEmpty(res, 200);
     }
     if (method === 'DELETE') {
-      if (!canWrite) return sendError(res, 403);
-      return (await double.storage.delete(repo.name, path)) ? sendEmpty(res, 204) : sendError(res, 404);
+      return deleteAsset(double, repo.name, path, canWrite, res);
     }
     return sendError(res, 405);
   },
