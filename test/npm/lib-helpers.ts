@@ -2,8 +2,9 @@
 import { readdir } from 'node:fs/promises';
 import {
   type Artifact, type Logger, type PublishContext, type PublishHalf, type SourceContext, type TargetConfig,
-  ContentStore, HttpClient, errorText, registriesEndpoints,
+  ContentStore, HttpClient, errorText, type RegistriesTargetConfig,
 } from '@airgap/core';
+import { registriesTargetEndpoints, targetAuth } from '@airgap/nexus';
 import { npm, type NpmSpec } from '@airgap/npm';
 import { execa } from 'execa';
 import { npmEnv } from './verdaccio.js';
@@ -63,7 +64,7 @@ export function registriesContext(storeDir: string, npmUrl: string, env: Record<
     progress: () => {},
     bundle: { name: 'test', created: new Date().toISOString() },
     dryRun: false,
-    services: { endpoints: registriesEndpoints('inside', config, env) },
+    services: { endpoints: registriesTargetEndpoints('inside', config as RegistriesTargetConfig, {}, targetAuth('inside', config as RegistriesTargetConfig, env)) },
   };
 }
 

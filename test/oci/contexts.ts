@@ -1,8 +1,9 @@
 import { join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type PublishContext, type ResolvedTarget, type SourceContext, ContentStore, HttpClient,
-  registriesEndpoints, silentLogger,
+  type RegistriesTargetConfig, silentLogger,
 } from '@airgap/core';
+import { registriesTargetEndpoints, targetAuth } from '@airgap/nexus';
 
 export interface Warnings {
   warnings: string[];
@@ -30,7 +31,7 @@ export function publishContext(store: ContentStore, target: ResolvedTarget, conf
   const warnings: string[] = [];
   const http = new HttpClient({ retries: 2, proxy: 'none', ...config.http });
   http.backoffMs = 10;
-  const services: Record<string, unknown> = target.type === 'dir' ? {} : { endpoints: registriesEndpoints(target.name, target.config, env) };
+  const services: Record<string, unknown> = target.type === 'dir' ? {} : { endpoints: registriesTargetEndpoints(target.name, target.config as RegistriesTargetConfig, config, targetAuth(target.name, target.config as RegistriesTargetConfig, env)) };
   return {
     target,
     blobs: { open: (d) => store.open(d.digest) },

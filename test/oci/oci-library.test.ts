@@ -283,10 +283,11 @@ describe('images: transport rules', () => {
   it('refuses a plain-HTTP docker endpoint on a non-loopback host unless plainHttp is set', async () => {
     const store = new ContentStore(join(work, 'store-plain'));
     const a = { kind: 'image', name: 'x', version: '1', digest: 'sha256:' + 'a'.repeat(64), blobs: [], upstream: { url: '', verified: '' }, meta: { registry: 'docker.io', repository: 'library/x', tag: '1', manifests: [], upstreamDigest: '', filtered: false } } as unknown as Artifact;
-    const pctx = publishContext(store, { type: 'registries', name: 'reg', config: { type: 'registries', endpoints: { docker: 'http://registry.corp.invalid/' } } });
-    const err = await images.publish.endpoint!.exists(a, pctx).catch((e) => e);
+    // The target's endpoints refuse it when they are built (as unpack does when it opens the target), before any request.
+    const err = await (async () => images.publish.endpoint!.exists(a, publishContext(store, { type: 'registries', name: 'reg', config: { type: 'registries', endpoints: { docker: 'http://registry.corp.invalid/' } } })))().catch((e) => e);
     expect(err).toBeInstanceOf(UsageError);
-    expect(err.message).toContain('http://registry.corp.invalid/');
+    expect(err.message).toContain('targets.reg.endpoints.docker');
+    expect(err.message).toContain('plain HTTP to registry.corp.invalid is refused');
     // Marked plainHttp: the rule lets it through (the request then fails on the unknown host: a TargetError).
     const ok = publishContext(store, { type: 'registries', name: 'reg2', config: { type: 'registries', endpoints: { docker: 'http://registry.corp.invalid/' } } }, { registries: { 'registry.corp.invalid': { plainHttp: true } } });
     const err2 = await images.publish.endpoint!.exists(a, ok).catch((e) => e);

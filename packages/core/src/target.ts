@@ -68,25 +68,3 @@ export function basicAuthFromEnv(target: { usernameEnv?: string; passwordEnv?: s
   const token = Buffer.from(`${user ?? ''}:${pass ?? ''}`).toString('base64');
   return { headers: { authorization: `Basic ${token}` }, secrets: [pass ?? '', token].filter(Boolean) };
 }
-
-/**
- * Endpoints of a `registries` target: only `endpoints`, each a server speaking its format's standard
- * protocol (SPEC §4). The Nexus target (packages/nexus) derives its endpoints from url + repositories.
- */
-export function registriesEndpoints(name: string, target: TargetConfig, env: NodeJS.ProcessEnv): EndpointResolver {
-  const endpoints = (target as { endpoints?: Partial<Record<EndpointFormat, string>> }).endpoints ?? {};
-  const auth = basicAuthFromEnv(target as { usernameEnv?: string; passwordEnv?: string }, env, name);
-  return {
-    has: (format) => Boolean(endpoints[format]),
-    endpoint(format) {
-      const url = endpoints[format];
-      if (!url) {
-        throw new UsageError(`target ${name} has no endpoint for ${format}, which the bundle needs`, {
-          subject: `targets.${name}.endpoints.${format}`,
-          hint: `add endpoints.${format} to target ${name}`,
-        });
-      }
-      return { format, url: url.endsWith('/') ? url : url + '/', nexus: false, headers: () => ({ ...auth.headers }), secrets: () => auth.secrets };
-    },
-  };
-}
