@@ -2,17 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { isIP, connect as netConnect, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { type TLSSocket, connect as tlsConnect, rootCertificates } from 'node:tls';
+import type { NotifySettings } from '@airgap/core';
 
-export interface SmtpSettings {
-  host: string;
-  port: number;
-  from: string;
-  to: string | string[];
-  /** Upgrade with STARTTLS (required when the server offers it and this is true). Port 465 is TLS from the start. */
-  starttls?: boolean;
-  usernameEnv?: string;
-  passwordEnv?: string;
-}
+/** `notify.smtp` of the config (SPEC §4). Port 465 is TLS from the start; `starttls` requires the upgrade. */
+export type SmtpSettings = NonNullable<NotifySettings['smtp']>;
 
 export interface MailOptions {
   env: NodeJS.ProcessEnv;

@@ -55,6 +55,7 @@ export interface NotifySettings {
     port: number;
     from: string;
     to: string | string[];
+    /** Upgrade with STARTTLS (required when true). Port 465 is TLS from the start. */
     starttls?: boolean;
     usernameEnv?: string;
     passwordEnv?: string;
