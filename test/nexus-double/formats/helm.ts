@@ -1,7 +1,6 @@
-import { sendEmpty, sendError } from '../respond.js';
-import { deleteAsset, serveAsset } from '../assets.js';
+import { sendError } from '../respond.js';
+import { deleteAsset, serveAsset, storeAsset } from '../assets.js';
 import type { FormatHandler } from '../types.js';
-import { WritePolicyError } from '../storage.js';
 
 /**
  * Helm hosted (nexus-api.md §4, HelmHostedRecipe / HostedHandlers): `PUT /<file>.tgz` and `PUT /<file>.prov`
@@ -26,13 +25,7 @@ export const helm: FormatHandler = {
         req.resume();
         return sendError(res, 400, `Invalid path for a helm upload: /${path} (charts go to the repository root as <name>-<version>.tgz)`);
       }
-      try {
-        await double.storage.put(repo, path, req, { contentType: path.endsWith('.tgz') ? 'application/x-tgz' : 'text/plain', uploader: user?.username, component: chartComponent(path) });
-      } catch (e) {
-        if (e instanceof WritePolicyError) return sendError(res, 400, e.message);
-        throw e;
-      }
-      return sendEmpty(res, 200);
+      return storeAsset(double, repo, path, req, res, { contentType: path.endsWith('.tgz') ? 'application/x-tgz' : 'text/plain', uploader: user?.username, component: chartComponent(path) }, 200);
     }
     if (method === 'DELETE') {
       return deleteAsset(double, repo.name, path, canWrite, res);

@@ -1,8 +1,7 @@
 import { posix } from 'node:path';
-import { sendEmpty, sendError } from '../respond.js';
-import { deleteAsset, serveAsset } from '../assets.js';
+import { sendError } from '../respond.js';
+import { deleteAsset, serveAsset, storeAsset } from '../assets.js';
 import { type FormatHandler, ValidationErrors } from '../types.js';
-import { WritePolicyError } from '../storage.js';
 
 /**
  * Raw hosted (nexus-api.md §9): PUT → 201, GET/HEAD → 200/404, DELETE → 204/404, anything else 405
@@ -20,13 +19,7 @@ export const raw: FormatHandler = {
     if (method === 'PUT') {
       if (!canWrite) return sendError(res, 403);
       if (!path || path.endsWith('/')) return sendError(res, 400, `Invalid path: /${path}`);
-      try {
-        await double.storage.put(repo, path, req, { contentType: String(req.headers['content-type'] ?? 'application/octet-stream'), uploader: user?.username, component: rawComponent(path) });
-      } catch (e) {
-        if (e instanceof WritePolicyError) return sendError(res, 400, e.message);
-        throw e;
-      }
-      return sendEmpty(res, 201);
+      return storeAsset(double, repo, path, req, res, { contentType: String(req.headers['content-type'] ?? 'application/octet-stream'), uploader: user?.username, component: rawComponent(path) }, 201);
     }
     if (method === 'DELETE') {
       return deleteAsset(double, repo.name, path, canWrite, res);

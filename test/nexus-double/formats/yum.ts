@@ -1,8 +1,7 @@
 import { posix } from 'node:path';
-import { sendEmpty, sendError } from '../respond.js';
-import { deleteAsset, serveAsset } from '../assets.js';
+import { sendError } from '../respond.js';
+import { deleteAsset, serveAsset, storeAsset } from '../assets.js';
 import { type FormatHandler, type RepositoryDef, ValidationErrors } from '../types.js';
-import { WritePolicyError } from '../storage.js';
 
 /**
  * YUM hosted (nexus-api.md §6): `PUT /repository/<repo>/<dirs>/<file>.rpm`; RPMs shallower than the
@@ -49,13 +48,7 @@ export const yum: FormatHandler = {
         req.resume();
         return sendError(res, 400, why);
       }
-      try {
-        await double.storage.put(repo, path, req, { contentType: 'application/x-rpm', uploader: user?.username, component: rpmComponent(path) });
-      } catch (e) {
-        if (e instanceof WritePolicyError) return sendError(res, 400, e.message);
-        throw e;
-      }
-      return sendEmpty(res, 200);
+      return storeAsset(double, repo, path, req, res, { contentType: 'application/x-rpm', uploader: user?.username, component: rpmComponent(path) }, 200);
     }
     if (method === 'DELETE') {
       return deleteAsset(double, repo.name, path, canWrite, res);
