@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { TrustError, UsageError } from '@airgap/core';
+import { TargetError, TrustError, UsageError } from '@airgap/core';
 
 /** A private, empty temporary folder (mode 0700, as gpg wants its home) removed by `dispose`. */
 export async function privateTempDir(prefix: string): Promise<{ path: string; dispose(): Promise<void> }> {
@@ -144,9 +144,19 @@ export async function signRelease(release: string, keyFile: string, passphrase: 
     };
     const inRelease = await sign(['--clearsign', '--output', '-'], 'InRelease');
     const releaseGpg = await sign(['--armor', '--detach-sign', '--output', '-'], 'Release.gpg');
-    const pub = await execa('gpg', ['--batch', '--no-options', '--homedir', home.path, '--export', fpr], { encoding: 'buffer', stdin: 'ignore' });
-    const pubArmored = await gpg(['--armor', '--export', fpr]);
-    return { fingerprint: fpr, inRelease, releaseGpg, publicKey: Buffer.from(pub.stdout), publicKeyArmored: String(pubArmored.stdout) };
+    // `gpg --export` exits 0 with no output when it finds nothing; an empty keyring would leave clients
+    // with NO_PUBKEY for a mirror we just signed. Check what came out, and try once more before failing.
+    const exportKey = async (armor: boolean): Promise<Buffer> => {
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const r = await execa('gpg', ['--batch', '--no-options', '--homedir', home.path, ...(armor ? ['--armor'] : []), '--export', fpr], { encoding: 'buffer', stdin: 'ignore', reject: false, env: { LC_ALL: 'C' } });
+        const out = Buffer.from(r.stdout);
+        if (r.exitCode === 0 && out.length > 0) return out;
+      }
+      throw new TargetError(`exporting the public key ${fpr} of apt gpgKey ${keyFile} gave nothing`, { subject: keyFile, hint: 'run the unpack again; if it persists, check the key file with gpg --show-keys' });
+    };
+    const publicKey = await exportKey(false);
+    const publicKeyArmored = (await exportKey(true)).toString('utf8');
+    return { fingerprint: fpr, inRelease, releaseGpg, publicKey, publicKeyArmored };
   } finally {
     await execa('gpgconf', ['--homedir', home.path, '--kill', 'gpg-agent'], { reject: false, stdin: 'ignore' });
     await home.dispose();
