@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type AirgapConfig, type Artifact, type EndpointFormat, type HttpClient, type PublishContext, type PublishHalf,
-  TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  IntegrityError, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
 import { type PublicKey, type VerifiedBundle, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundles, acquireLock, noteBundle, scanLedger } from '@airgap/ledger';
@@ -68,7 +68,7 @@ export async function verifyWithTrust(bundleDir: string, trust: PublicKey[], ins
     });
   }
   return reporter.phase('Verifying the bundle', () =>
-    verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) }),
+    verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, validate: (a) => ecosystems.validate(a), onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) }),
   );
 }
 
@@ -176,6 +176,9 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
   const countsByKind: Record<string, Record<string, number>> = {};
   let bytes = 0;
   const failures: UnpackResult['failures'] = [];
+  // An integrity failure while publishing (a part changed after verification) stops the run: nothing
+  // further is published, the ledger records why, and unpack exits 3 (docs/security.md).
+  let stopped: IntegrityError | undefined;
   try {
     if (baseArtifacts.length) {
       await reporter.phase(`Checking that ${target.name} holds the ${baseArtifacts.length} artifacts this incremental bundle builds on`, () =>
@@ -196,7 +199,9 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
       reporter.progress({ type: 'phase', phase: 'publish', total: index.artifacts.length });
       for (const [kind, artifacts] of byKind) {
         const half = halves.get(kind)!;
-        const done = await mapLimit(artifacts, opts.concurrency, async (a): Promise<UnpackedArtifact> => {
+        if (stopped) break;
+        const done = await mapLimit(artifacts, opts.concurrency, async (a): Promise<UnpackedArtifact | undefined> => {
+          if (stopped) return undefined;
           const t0 = Date.now();
           let action: UnpackedArtifact['action'];
           let error: string | undefined;
@@ -212,6 +217,8 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
             action = 'failed';
             error = errorText(e);
             failures.push({ artifact: artifactLabel(a), error });
+            const integrity = integrityFailure(e);
+            if (integrity) stopped ??= integrity;
           }
           counts[action] = (counts[action] ?? 0) + 1;
           countsByKind[a.kind] ??= {};
@@ -227,7 +234,8 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
           }
           return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}) };
         });
-        results.push(...done);
+        results.push(...done.filter((r): r is UnpackedArtifact => r !== undefined));
+        if (stopped) break;
         if (!opts.dryRun && half.finalize) {
           try {
             // The kind's whole state as this bundle describes it: what it brought and what it builds on.
@@ -241,8 +249,17 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
     });
     await ledger?.append({
       ...base, kind: 'run', name: bundle.descriptor.name, version: '', platform: null, digest: null, size: null,
-      action: 'end', error: failures.length ? `${failures.length} failed` : null, durationMs: Date.now() - started, note: { counts },
+      action: 'end',
+      error: stopped ? `stopped: integrity failure while publishing: ${errorText(stopped)}` : failures.length ? `${failures.length} failed` : null,
+      durationMs: Date.now() - started, note: { counts, ...(stopped ? { stopped: 'integrity' } : {}) },
     });
+    if (stopped) {
+      throw new IntegrityError(`unpack stopped: ${errorText(stopped)}; nothing further was published (${results.filter((r) => r.action === 'pushed').length} artifacts were pushed before, see the ledger)`, {
+        subject: stopped.subject,
+        hint: 'the bundle changed after it was verified: copy it again, verify it, and unpack again (what was pushed is recorded in the ledger)',
+        cause: stopped,
+      });
+    }
   } finally {
     await ledger?.close();
     await opened.close?.();
@@ -312,4 +329,10 @@ async function checkBase(baseArtifacts: Artifact[], halves: Map<string, PublishH
       hint: `unpack the bundles it builds on into ${ctx.target.name} first${base?.receipt?.created ? ` (it was packed against a receipt of ${base.receipt.created})` : ''}, or ask the outside for a full bundle (pack without --since)`,
     },
   );
+}
+
+/** The IntegrityError behind a publish failure (a publisher may wrap it), if there is one. */
+function integrityFailure(e: unknown): IntegrityError | undefined {
+  for (let c = e, depth = 0; c && depth < 8; c = (c as { cause?: unknown }).cause, depth++) if (c instanceof IntegrityError) return c;
+  return undefined;
 }

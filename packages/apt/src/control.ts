@@ -1,3 +1,4 @@
+import { IntegrityError } from '@airgap/core';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 
@@ -72,9 +73,25 @@ export async function* streamStanzas(input: Readable): AsyncGenerator<Stanza> {
   if (last) yield last;
 }
 
-/** Write a stanza back: `Key: value` with continuation lines as they were. */
+/** A control field name (Policy §5.1): printable US-ASCII except space and colon, not starting with `#` or `-`. */
+const FIELD_NAME = /^[!"$-,.-9;-~][!-9;-~]*$/;
+// eslint-disable-next-line no-control-regex
+const BAD_IN_VALUE = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+
+/**
+ * Write a stanza back: `Key: value` with continuation lines as they were. The only serializer of the
+ * generated Packages and Release files (docs/security.md): a field name that is not one, a control
+ * character, or a line break not followed by a continuation line (which would inject fields or a new
+ * stanza) is refused, never written.
+ */
 export function formatStanza(s: Stanza | Iterable<[string, string]>): string {
   let out = '';
-  for (const [k, v] of s) out += v.startsWith('\n') ? `${k}:${v}\n` : `${k}: ${v}\n`;
+  for (const [k, v] of s) {
+    if (!FIELD_NAME.test(k)) throw new IntegrityError(`refusing to write the control field name ${JSON.stringify(k.slice(0, 80))}`, { subject: k.slice(0, 80) });
+    if (BAD_IN_VALUE.test(v) || v.split('\n').slice(1).some((l) => !/^[ \t]/.test(l) || l.trim() === '')) {
+      throw new IntegrityError(`refusing to write control field ${k}: its value has a control character or a line that is not a continuation line`, { subject: k });
+    }
+    out += v.startsWith('\n') ? `${k}:${v}\n` : `${k}: ${v}\n`;
+  }
   return out;
 }

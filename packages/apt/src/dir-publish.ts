@@ -1,19 +1,16 @@
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { dirname, join, resolve as resolvePath } from 'node:path';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import {
-  type Artifact, type PublishContext, type PublishHalf, TargetError, UsageError, writeFileAtomic, fileDigest, writeStreamAtomic } from '@airgap/core';
+import { type Artifact, type ConfinedRoot, type PublishContext, type PublishHalf, TargetError, UsageError, dirMirror } from '@airgap/core';
 import { type Stanza, field, formatStanza, parseStanzas } from './control.js';
 import { signRelease } from './gpg.js';
 import { aptMeta, dirPoolPath } from './pool.js';
 import type { AptTargetSettings } from './spec.js';
 import { compareVersions } from './version.js';
 
-function aptRoot(ctx: PublishContext): string {
-  if (ctx.target.type !== 'dir') throw new TargetError('apt dir publisher used with a non-dir target');
-  return join(ctx.target.path, 'apt');
+/** `apt/` of the mirror; every write and delete goes through it (docs/security.md). */
+function aptRoot(ctx: PublishContext): ConfinedRoot {
+  return dirMirror(ctx, 'apt');
 }
-
 
 /** The Packages stanza of a carried .deb, from the upstream stanza with Filename pointing into this mirror. */
 function stanzaOf(a: Artifact): Stanza {
@@ -35,32 +32,27 @@ function releaseDate(iso: string): string {
   return (Number.isNaN(d.getTime()) ? new Date(0) : d).toUTCString().replace('GMT', 'UTC');
 }
 
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return undefined;
-  }
-}
-
 /** Every `Packages` file under `dists/<suite>/`, as `<component>/binary-<arch>/Packages` paths. */
-async function indexesOf(suiteDir: string): Promise<string[]> {
+async function indexesOf(suiteDir: ConfinedRoot): Promise<string[]> {
   const out: string[] = [];
-  const walk = async (dir: string, rel: string) => {
-    let entries;
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
+  const walk = async (rel: string) => {
+    for (const e of await suiteDir.readdir(rel)) {
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) await walk(join(dir, e.name), r);
+      if (e.isDirectory()) await walk(r);
       else if (e.isFile() && /(^|\/)binary-[^/]+\/Packages(\.gz)?$/.test(r)) out.push(r);
     }
   };
-  await walk(suiteDir, '');
+  await walk('');
   return out.sort();
+}
+
+/** Whether a Packages `Filename` of an earlier import is a file in the mirror (an unsafe one never is). */
+async function holdsFile(root: ConfinedRoot, file: string): Promise<boolean> {
+  try {
+    return await root.isFile(file);
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -70,14 +62,12 @@ async function indexesOf(suiteDir: string): Promise<string[]> {
  */
 export const aptDirPublisher: PublishHalf = {
   async exists(artifact, ctx) {
-    const path = join(aptRoot(ctx), dirPoolPath(artifact));
-    let st;
-    try {
-      st = await stat(path);
-    } catch {
-      return 'absent';
-    }
-    if (st.isFile() && st.size === artifact.blobs[0].size && (await fileDigest(path)) === artifact.digest) return 'present';
+    const root = aptRoot(ctx);
+    const rel = dirPoolPath(artifact);
+    const path = root.path(rel);
+    const st = await root.stat(rel);
+    if (!st) return 'absent';
+    if (st.isFile() && st.size === artifact.blobs[0].size && (await root.digest(rel)) === artifact.digest) return 'present';
     throw new TargetError(`${path} already exists with different content than ${artifact.name} ${artifact.version} (${artifact.digest})`, {
       subject: path,
       hint: 'airgap never overwrites a published package: move the old file away if the new one is meant to replace it',
@@ -85,8 +75,7 @@ export const aptDirPublisher: PublishHalf = {
   },
 
   async publish(artifact, ctx) {
-    const path = join(aptRoot(ctx), dirPoolPath(artifact));
-    await writeStreamAtomic(ctx.blobs.open(artifact.blobs[0]), path);
+    await aptRoot(ctx).writeStream(dirPoolPath(artifact), ctx.blobs.open(artifact.blobs[0]));
   },
 
   /**
@@ -123,53 +112,53 @@ export const aptDirPublisher: PublishHalf = {
       }
     }
     for (const [suite, comps] of [...plan].sort(([a], [b]) => cmp(a, b))) {
-      const suiteDir = join(root, 'dists', suite);
+      const suiteDir = root.under(`dists/${suite}`);
       for (const [component, byArch] of comps) {
         for (const [arch, carried] of byArch) {
-          const dir = join(suiteDir, component, `binary-${arch}`);
-          await mkdir(dir, { recursive: true });
+          const dir = `${component}/binary-${arch}`;
+          await suiteDir.mkdir(dir);
           const entries = new Map<string, Stanza>();
-          for (const s of parseStanzas((await readIfExists(join(dir, 'Packages'))) ?? '')) {
+          for (const s of parseStanzas((await suiteDir.readFile(`${dir}/Packages`, 'utf8')) ?? '')) {
             const file = field(s, 'Filename');
-            if (file && (await stat(join(root, file)).then((st) => st.isFile(), () => false))) entries.set(keyOf(s), s);
+            if (file && (await holdsFile(root, file))) entries.set(keyOf(s), s);
           }
           for (const s of carried) entries.set(keyOf(s), s);
           const sorted = [...entries.values()].sort(
             (x, y) => cmp(field(x, 'Package')!, field(y, 'Package')!) || compareVersions(field(x, 'Version')!, field(y, 'Version')!) || cmp(field(x, 'Architecture')!, field(y, 'Architecture')!),
           );
           const text = sorted.map(formatStanza).join('\n');
-          await writeFileAtomic(join(dir, 'Packages'), text);
+          await suiteDir.writeFile(`${dir}/Packages`, text);
           // gzip without a name or time stamp in its header, so the bytes depend only on the text.
-          await writeFileAtomic(join(dir, 'Packages.gz'), gzipSync(Buffer.from(text), { level: 9 }));
+          await suiteDir.writeFile(`${dir}/Packages.gz`, gzipSync(Buffer.from(text), { level: 9 }));
         }
       }
-      await writeRelease(suiteDir, suite, ctx);
+      await writeRelease(root, suiteDir, suite, ctx);
     }
   },
 };
 
-async function writeRelease(suiteDir: string, suite: string, ctx: PublishContext): Promise<void> {
+async function writeRelease(root: ConfinedRoot, suiteDir: ConfinedRoot, suite: string, ctx: PublishContext): Promise<void> {
   const indexes = await indexesOf(suiteDir);
   const components = [...new Set(indexes.map((p) => p.replace(/\/binary-[^/]+\/Packages(\.gz)?$/, '')))].sort();
   const archs = [...new Set(indexes.map((p) => /binary-([^/]+)\/Packages/.exec(p)![1]))].sort();
   let sums = '';
   for (const p of indexes) {
-    const full = join(suiteDir, p);
-    const st = await stat(full);
-    sums += ` ${(await fileDigest(full))!.slice(7)} ${String(st.size).padStart(16)} ${p}\n`;
+    const st = (await suiteDir.stat(p))!;
+    sums += `\n ${(await suiteDir.digest(p))!.slice(7)} ${String(st.size).padStart(16)} ${p}`;
   }
-  const release =
-    `Origin: airgap\nLabel: airgap\nSuite: ${suite}\nCodename: ${suite}\nDate: ${releaseDate(ctx.bundle.created)}\n` +
-    `Architectures: ${archs.join(' ')}\nComponents: ${components.join(' ')}\nDescription: airgap mirror of ${suite}\nSHA256:\n${sums}`;
-  const releasePath = join(suiteDir, 'Release');
-  await writeFileAtomic(releasePath, release);
+  // Through the deb822 serializer, which refuses control characters and line breaks in values.
+  const release = formatStanza([
+    ['Origin', 'airgap'], ['Label', 'airgap'], ['Suite', suite], ['Codename', suite], ['Date', releaseDate(ctx.bundle.created)],
+    ['Architectures', archs.join(' ')], ['Components', components.join(' ')], ['Description', `airgap mirror of ${suite}`], ['SHA256', sums],
+  ]);
+  await suiteDir.writeFile('Release', release);
   const settings = (ctx.target.config as { apt?: AptTargetSettings }).apt;
   if (!settings?.gpgKey) {
     // A stale signature over an older Release would make apt refuse the mirror ("BADSIG"): remove it.
-    await rm(join(suiteDir, 'InRelease'), { force: true });
-    await rm(join(suiteDir, 'Release.gpg'), { force: true });
+    await suiteDir.rm('InRelease');
+    await suiteDir.rm('Release.gpg');
     const how = ctx.target.name.startsWith('dir:') ? 'unpack to a configured dir target with apt.gpgKey' : `set targets.${ctx.target.name}.apt.gpgKey`;
-    ctx.log.warn(`apt mirror ${suiteDir} is unsigned: clients must mark it [trusted=yes], or ${how} to sign it (docs/apt.md)`);
+    ctx.log.warn(`apt mirror ${suiteDir.path()} is unsigned: clients must mark it [trusted=yes], or ${how} to sign it (docs/apt.md)`);
     return;
   }
   const base = ctx.config.configFile ? dirname(ctx.config.configFile) : process.cwd();
@@ -179,11 +168,10 @@ async function writeRelease(suiteDir: string, suite: string, ctx: PublishContext
     passphrase = process.env[settings.passphraseEnv];
     if (passphrase === undefined) throw new UsageError(`targets.${ctx.target.name}.apt.passphraseEnv: environment variable ${settings.passphraseEnv} is not set`, { subject: `targets.${ctx.target.name}.apt.passphraseEnv` });
   }
-  const sig = await signRelease(releasePath, keyFile, passphrase);
-  await writeFileAtomic(join(suiteDir, 'Release.gpg'), sig.releaseGpg);
-  await writeFileAtomic(join(suiteDir, 'InRelease'), sig.inRelease);
-  const aptDir = dirname(dirname(suiteDir));
-  await writeFileAtomic(join(aptDir, 'airgap-archive-keyring.gpg'), sig.publicKey);
-  await writeFileAtomic(join(aptDir, 'airgap-archive-keyring.asc'), sig.publicKeyArmored);
-  ctx.log.info(`apt mirror ${suiteDir} signed by ${sig.fingerprint}`);
+  const sig = await signRelease(await suiteDir.resolve('Release'), keyFile, passphrase);
+  await suiteDir.writeFile('Release.gpg', sig.releaseGpg);
+  await suiteDir.writeFile('InRelease', sig.inRelease);
+  await root.writeFile('airgap-archive-keyring.gpg', sig.publicKey);
+  await root.writeFile('airgap-archive-keyring.asc', sig.publicKeyArmored);
+  ctx.log.info(`apt mirror ${suiteDir.path()} signed by ${sig.fingerprint}`);
 }

@@ -3,6 +3,7 @@ import { aptDirPublisher } from './dir-publish.js';
 import { aptNexusPublisher } from './nexus-publish.js';
 import { aptSource } from './source.js';
 import { type AptSpec, aptSpecSchema, aptTargetSettingsSchema } from './spec.js';
+import { validateApt } from './validate.js';
 
 export type { AptSpec, AptTargetSettings } from './spec.js';
 export { aptSpecSchema, aptTargetSettingsSchema } from './spec.js';
@@ -23,5 +24,7 @@ export const apt: Ecosystem<AptSpec> = {
   specSchema: aptSpecSchema,
   targetSettingsSchema: { apt: aptTargetSettingsSchema },
   source: aptSource(),
+  validate: validateApt,
   publish: { dir: aptDirPublisher, endpoint: aptNexusPublisher },
 };
+export { validateApt } from './validate.js';

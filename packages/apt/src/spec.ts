@@ -28,9 +28,9 @@ export const aptSpecSchema = {
   required: ['url', 'packages'],
   properties: {
     url: { type: 'string', minLength: 1, description: '`system` (the host apt sources) or an archive base URL (the folder holding dists/)' },
-    suite: { type: 'string', minLength: 1, pattern: '^[^/\\s]+(/[^/\\s]+)*$', description: 'suite or codename (bookworm, stable, bookworm-security)' },
-    components: { ...nameList, minItems: 1, description: 'default [main]' },
-    architectures: { ...nameList, minItems: 1, description: 'default: the source Architectures, else the host architecture' },
+    suite: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9+_.~-]*(/[A-Za-z0-9][A-Za-z0-9+_.~-]*)*$', 'x-expected': 'a suite name (segments of letters, digits and + _ . ~ -, never ..)', description: 'suite or codename (bookworm, stable, bookworm-security)' },
+    components: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9+_.~-]*(/[A-Za-z0-9][A-Za-z0-9+_.~-]*)*$', 'x-expected': 'a component name (main, contrib, non-free-firmware)' }, minItems: 1, description: 'default [main]' },
+    architectures: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64, pattern: '^[a-z0-9][a-z0-9-]*$', 'x-expected': 'a Debian architecture name (amd64, arm64, all)' }, minItems: 1, description: 'default: the source Architectures, else the host architecture' },
     keyring: {
       oneOf: [{ type: 'string', minLength: 1 }, { ...nameList, minItems: 1 }],
       description: 'OpenPGP keyring file(s) (binary or ASCII-armored) the Release signature must verify against',

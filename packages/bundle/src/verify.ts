@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type BlobSource, type BundleIndex, type Descriptor, IntegrityError, TrustError, isDigest } from '@airgap/core';
+import { type Artifact, type BlobSource, type BundleIndex, type Descriptor, IntegrityError, TrustError, isDigest } from '@airgap/core';
 import { BlobReader, type BlobLocation, type PartLocation } from './blob-reader.js';
 import {
   BLOB_PREFIX,
@@ -29,6 +29,12 @@ export interface VerifyOptions {
   insecureSkipSignature?: boolean;
   /** Progress: part bytes read and checked. */
   onBytes?: (n: number) => void;
+  /**
+   * The index-semantics pass (docs/security.md): called for every artifact and `base` artifact once the
+   * index is proven to be the signed one; throws an IntegrityError naming the artifact and field. The CLI
+   * passes each ecosystem's `validate` (src/unpack.ts); without it only the tar and hashes are checked.
+   */
+  validate?: (artifact: Artifact) => void;
 }
 
 export interface VerifiedBundle {
@@ -90,6 +96,7 @@ export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<Ve
   const parts = await checkPartFiles(dir, descriptor);
   const entries = await streamParts(dir, descriptor, parts, opts.onBytes);
   const { index, blobs } = checkEntries(descriptor, entries);
+  if (opts.validate) validateIndex(index, opts.validate);
   return { dir, descriptor, bundleJsonSha256, signer, index, blobs: new BlobReader(blobs, parts) };
 }
 
@@ -397,6 +404,13 @@ function parseIndex(bytes: Buffer): BundleIndex {
     if (a.oci && (!a.oci.root || !isDigest(a.oci.root.digest) || typeof a.oci.refName !== 'string')) throw bad(`artifact ${a.name}: oci needs a root descriptor and a refName`);
   }
   return index;
+}
+
+/** Index semantics, after the tar and hashes: every artifact by its ecosystem, in index order. */
+function validateIndex(index: BundleIndex, validate: (a: Artifact) => void): void {
+  if (index.base !== undefined && !Array.isArray(index.base)) throw new IntegrityError(`${INDEX_ENTRY} is malformed: base must be a list`, { subject: INDEX_ENTRY });
+  for (const a of index.artifacts) validate(a);
+  for (const a of index.base ?? []) validate(a);
 }
 
 /** The tar's entries against bundle.json and the index: exactly the expected names, each blob once. */

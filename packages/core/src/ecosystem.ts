@@ -6,6 +6,7 @@ import type { HttpClient } from './http.js';
 import type { Logger, ProgressSink } from './log.js';
 import type { ContentStore } from './store.js';
 import { InternalError } from './errors.js';
+import { fieldError, shown } from './validate.js';
 import type { TargetDriver } from './target.js';
 
 /** What a source half gets while `pack` runs. */
@@ -108,6 +109,14 @@ export interface Ecosystem<Spec = unknown> {
    */
   targetSettingsSchema?: Record<string, Record<string, unknown>>;
   source: SourceHalf<Spec>;
+  /**
+   * Check one artifact of the signed bundle index before anything is published (docs/security.md):
+   * every field that becomes a path, a file name, a URL path or a line in a generated index file, by
+   * this format's own rules, and that `digest` is the one derived from the blobs. Throws an
+   * IntegrityError naming the artifact and the field (helpers: packages/core/src/validate.ts).
+   * `verifyBundle` calls it for every artifact (and every `base` artifact) of the index.
+   */
+  validate(artifact: Artifact): void;
   publish: {
     /** The `dir:` mirror layout (SPEC §7). */
     dir: PublishHalf;
@@ -143,6 +152,16 @@ export class EcosystemRegistry {
     const eco = this.byKind.get(kind);
     if (!eco) throw new InternalError(`no ecosystem registered for artifact kind ${kind}`, { hint: 'this airgap build does not support that kind yet' });
     return eco;
+  }
+
+  /**
+   * The index-semantics check of one artifact of a signed bundle (docs/security.md): its ecosystem's
+   * `validate`; an artifact kind this build does not know is refused the same way (exit 3).
+   */
+  validate(artifact: Artifact): void {
+    const eco = typeof artifact?.kind === 'string' ? this.byKind.get(artifact.kind) : undefined;
+    if (!eco) throw fieldError(artifact ?? {}, 'kind', `${shown(artifact?.kind)} is not an artifact kind this airgap build knows`);
+    eco.validate(artifact);
   }
 
   forManifestKey(key: string): Ecosystem | undefined {

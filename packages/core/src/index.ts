@@ -13,3 +13,5 @@ export * from './manifest.js';
 export * from './config.js';
 export * from './published-schemas.js';
 export * from './mirror-file.js';
+export * from './validate.js';
+export * from './confined-root.js';

@@ -1,15 +1,13 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import semver from 'semver';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import {
-  type Artifact, type Descriptor, type PublishContext, type PublishHalf, TargetError, digestHex, writeFileAtomic, fileDigest, writeStreamAtomic } from '@airgap/core';
+  type Artifact, type ConfinedRoot, type Descriptor, type PublishContext, type PublishHalf, TargetError, digestHex, dirMirror } from '@airgap/core';
 import { chartFileName } from './chart-file.js';
 import type { ChartMeta } from './source.js';
 
-function helmDir(ctx: PublishContext): string {
-  if (ctx.target.type !== 'dir') throw new TargetError('helm dir publisher used with a non-dir target');
-  return join(ctx.target.path, 'helm');
+/** `helm/` of the mirror; every write goes through the confined root (docs/security.md). */
+function helmDir(ctx: PublishContext): ConfinedRoot {
+  return dirMirror(ctx, 'helm');
 }
 
 
@@ -35,8 +33,8 @@ export const chartDirPublisher: PublishHalf = {
     const dir = helmDir(ctx);
     let missing = false;
     for (const f of files(artifact)) {
-      const path = join(dir, f.name);
-      const have = await fileDigest(path);
+      const path = dir.path(f.name);
+      const have = await dir.digest(f.name);
       if (have === undefined) missing = true;
       else if (have !== f.blob.digest) {
         throw new TargetError(`${path} already exists with different content than chart ${artifact.name}@${artifact.version} (${f.blob.digest})`, {
@@ -50,8 +48,7 @@ export const chartDirPublisher: PublishHalf = {
 
   async publish(artifact, ctx) {
     const dir = helmDir(ctx);
-    await mkdir(dir, { recursive: true });
-    for (const f of files(artifact)) await writeStreamAtomic(ctx.blobs.open(f.blob), join(dir, f.name));
+    for (const f of files(artifact)) await dir.writeStream(f.name, ctx.blobs.open(f.blob));
   },
 
   /**
@@ -60,7 +57,7 @@ export const chartDirPublisher: PublishHalf = {
    */
   async finalize(artifacts, ctx) {
     const dir = helmDir(ctx);
-    const indexPath = join(dir, 'index.yaml');
+    const indexPath = dir.path('index.yaml');
     const entries = new Map<string, Map<string, Record<string, unknown>>>();
     const put = (name: string, version: string, e: Record<string, unknown>) => {
       if (!entries.has(name)) entries.set(name, new Map());
@@ -68,14 +65,15 @@ export const chartDirPublisher: PublishHalf = {
     };
     let old: HelmIndex | undefined;
     try {
-      old = parseYaml(await readFile(indexPath, 'utf8')) as HelmIndex;
+      const text = await dir.readFile('index.yaml', 'utf8');
+      old = text === undefined ? undefined : (parseYaml(text) as HelmIndex);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') ctx.log.warn(`${indexPath}: unreadable (${(e as Error).message.split('\n')[0]}); writing a new one`);
+      ctx.log.warn(`${indexPath}: unreadable (${(e as Error).message.split('\n')[0]}); writing a new one`);
     }
     for (const [name, list] of Object.entries(old?.entries ?? {})) {
       for (const e of Array.isArray(list) ? list : []) {
         const url = Array.isArray(e.urls) ? String(e.urls[0]) : '';
-        if (!url || url.includes('/') || url.includes(':') || !(await exists(join(dir, url)))) continue;
+        if (!url || url.includes('/') || url.includes(':') || url.includes('\\') || url === '.' || url === '..' || !(await dir.isFile(url).catch(() => false))) continue;
         put(name, String(e.version), e);
       }
     }
@@ -84,7 +82,7 @@ export const chartDirPublisher: PublishHalf = {
       if (meta?.source !== 'http') continue;
       const file = chartFileName(a.name, a.version);
       // Only what is in place with the bundle's bytes: a chart that failed (or was refused) is not listed.
-      if (!(await holds(join(dir, file), a.blobs[0]))) continue;
+      if (!(await holds(dir, file, a.blobs[0]))) continue;
       put(a.name, a.version, {
         ...meta.entry,
         name: a.name,
@@ -100,8 +98,7 @@ export const chartDirPublisher: PublishHalf = {
       // Newest first, as `helm repo index` writes them.
       index.entries[name] = [...entries.get(name)!.values()].sort((x, y) => compareVersions(String(y.version), String(x.version)));
     }
-    await mkdir(dir, { recursive: true });
-    await writeFileAtomic(indexPath, stringifyYaml(index, { lineWidth: 0 }));
+    await dir.writeFile('index.yaml', stringifyYaml(index, { lineWidth: 0 }));
   },
 };
 
@@ -112,19 +109,7 @@ function compareVersions(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-async function holds(path: string, blob: Descriptor): Promise<boolean> {
-  try {
-    if ((await stat(path)).size !== blob.size) return false;
-  } catch {
-    return false;
-  }
-  return (await fileDigest(path)) === blob.digest;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
+async function holds(dir: ConfinedRoot, file: string, blob: Descriptor): Promise<boolean> {
+  if ((await dir.stat(file))?.size !== blob.size) return false;
+  return (await dir.digest(file)) === blob.digest;
 }

@@ -35,7 +35,7 @@ export interface ChartMeta {
  * and `removed`. Helm loads an index strictly — an unknown field fails the whole load (repo-formats.md §2) —
  * so nothing else an upstream generator added is carried into the mirror's index.
  */
-const CHART_VERSION_FIELDS = new Set([
+export const CHART_VERSION_FIELDS = new Set([
   'apiVersion', 'name', 'version', 'kubeVersion', 'description', 'type', 'keywords', 'home', 'sources', 'dependencies',
   'maintainers', 'icon', 'appVersion', 'deprecated', 'annotations', 'condition', 'tags', 'created', 'removed',
 ]);

@@ -3,6 +3,7 @@ import { npmSource } from './source.js';
 import { npmDirPublisher } from './publish-dir.js';
 import { npmEndpointPublisher } from './publish-endpoint.js';
 import { type NpmSpec, npmSpecSchema, npmTargetSettingsSchema } from './spec.js';
+import { validateNpm } from './validate.js';
 
 export type { NpmSpec } from './spec.js';
 export type { NpmArtifactMeta } from './source.js';
@@ -23,5 +24,7 @@ export const npm: Ecosystem<NpmSpec> = {
   specSchema: npmSpecSchema,
   targetSettingsSchema: npmTargetSettingsSchema,
   source: npmSource,
+  validate: validateNpm,
   publish: { dir: npmDirPublisher, endpoint: npmEndpointPublisher },
 };
+export { validateNpm } from './validate.js';

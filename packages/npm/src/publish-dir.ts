@@ -1,7 +1,5 @@
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
 import semver from 'semver';
-import { type PublishContext, type PublishHalf, TargetError, UsageError, writeFileAtomic, fileDigest, writeStreamAtomic } from '@airgap/core';
+import { type ConfinedRoot, type PublishContext, type PublishHalf, TargetError, UsageError, dirMirror } from '@airgap/core';
 import { isValidName } from './package-spec.js';
 import { type Packument, type VersionManifest, escapeName, tarballFileName } from './packument.js';
 import type { NpmArtifactMeta } from './source.js';
@@ -25,9 +23,9 @@ interface VersionRecord {
   digest: string;
 }
 
-function npmRoot(ctx: PublishContext): string {
-  if (ctx.target.type !== 'dir') throw new TargetError('npm dir publisher used with a non-dir target');
-  return join(ctx.target.path, 'npm');
+/** `npm/` of the mirror; every write goes through the confined root (docs/security.md). */
+function npmRoot(ctx: PublishContext): ConfinedRoot {
+  return dirMirror(ctx, 'npm');
 }
 
 /** Names come from the signed index; still checked so nothing lands outside `npm/`. */
@@ -41,9 +39,10 @@ function checkedVersion(v: string): string {
   return v;
 }
 
-function paths(root: string, name: string, version: string) {
-  const dir = join(root, '-', checkedName(name));
-  return { dir, tarball: join(dir, tarballFileName(name, checkedVersion(version))), record: join(dir, `${version}.json`) };
+/** Paths relative to `npm/`. */
+function paths(name: string, version: string) {
+  const dir = `-/${checkedName(name)}`;
+  return { dir, tarball: `${dir}/${tarballFileName(name, checkedVersion(version))}`, record: `${dir}/${version}.json` };
 }
 
 export function baseUrlOf(ctx: PublishContext): string {
@@ -53,11 +52,12 @@ export function baseUrlOf(ctx: PublishContext): string {
 }
 
 
-async function readRecord(path: string): Promise<VersionRecord | undefined> {
+async function readRecord(root: ConfinedRoot, rel: string): Promise<VersionRecord | undefined> {
+  const path = root.path(rel);
   try {
-    return JSON.parse(await readFile(path, 'utf8')) as VersionRecord;
+    const text = await root.readFile(rel, 'utf8');
+    return text === undefined ? undefined : (JSON.parse(text) as VersionRecord);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new TargetError(`${path}: cannot read (${(e as Error).message})`, { subject: path, hint: 'the mirror file is damaged: remove it and unpack again' });
   }
 }
@@ -69,30 +69,27 @@ async function readRecord(path: string): Promise<VersionRecord | undefined> {
  */
 export const npmDirPublisher: PublishHalf = {
   async exists(a, ctx) {
-    const p = paths(npmRoot(ctx), a.name, a.version);
-    const rec = await readRecord(p.record);
-    let size: number | undefined;
-    try {
-      size = (await stat(p.tarball)).size;
-    } catch {
-      size = undefined;
-    }
+    const root = npmRoot(ctx);
+    const p = paths(a.name, a.version);
+    const rec = await readRecord(root, p.record);
+    const size = (await root.stat(p.tarball))?.size;
     if (!rec || size === undefined) return 'absent';
     const want = await artifactIntegrity(a, ctx.blobs);
-    if (sameIntegrity(rec.integrity, want.integrity) && rec.digest === a.digest && size === a.blobs[0].size && (await fileDigest(p.tarball)) === a.digest) return 'present';
-    throw new TargetError(`npm ${a.name}@${a.version} is already in ${p.dir} with different content (integrity ${rec.integrity}, the bundle carries ${want.integrity})`, {
-      subject: p.tarball,
+    if (sameIntegrity(rec.integrity, want.integrity) && rec.digest === a.digest && size === a.blobs[0].size && (await root.digest(p.tarball)) === a.digest) return 'present';
+    throw new TargetError(`npm ${a.name}@${a.version} is already in ${root.path(p.dir)} with different content (integrity ${rec.integrity}, the bundle carries ${want.integrity})`, {
+      subject: root.path(p.tarball),
       hint: 'npm versions are immutable: find out which tarball is right; move the old one away if the new one is meant to replace it',
     });
   },
 
   async publish(a, ctx) {
-    const p = paths(npmRoot(ctx), a.name, a.version);
+    const root = npmRoot(ctx);
+    const p = paths(a.name, a.version);
     const meta = a.meta as unknown as NpmArtifactMeta;
     const want = await artifactIntegrity(a, ctx.blobs);
-    await writeStreamAtomic(ctx.blobs.open(a.blobs[0]), p.tarball);
+    await root.writeStream(p.tarball, ctx.blobs.open(a.blobs[0]));
     const rec: VersionRecord = { manifest: meta.manifest, tags: meta.tags, carriedLatest: meta.carriedLatest, integrity: want.integrity, shasum: want.shasum, digest: a.digest };
-    await writeFileAtomic(p.record, JSON.stringify(rec));
+    await root.writeFile(p.record, JSON.stringify(rec));
   },
 
   /** Rebuild the packument of every package touched, from all versions the mirror holds (earlier bundles too). */
@@ -101,16 +98,11 @@ export const npmDirPublisher: PublishHalf = {
     const root = npmRoot(ctx);
     const base = baseUrlOf(ctx);
     for (const name of new Set(artifacts.map((a) => a.name))) {
-      const dir = join(root, '-', checkedName(name));
-      let files: string[];
-      try {
-        files = (await readdir(dir)).filter((f) => f.endsWith('.json') && !f.startsWith('.'));
-      } catch {
-        continue;
-      }
+      const dir = `-/${checkedName(name)}`;
+      const files = (await root.readdir(dir)).filter((e) => e.isFile() && e.name.endsWith('.json') && !e.name.startsWith('.')).map((e) => e.name);
       const records: VersionRecord[] = [];
       for (const f of files) {
-        const r = await readRecord(join(dir, f));
+        const r = await readRecord(root, `${dir}/${f}`);
         if (r) records.push(r);
       }
       if (!records.length) continue;
@@ -118,11 +110,9 @@ export const npmDirPublisher: PublishHalf = {
       const text = JSON.stringify(doc);
       const targets = name.startsWith('@') ? [name, escapeName(name), escapeName(name).replace('%2f', '%2F')] : [name];
       for (const t of targets) {
-        const file = join(root, t);
         // Unchanged packuments are not rewritten: a re-run that finds everything present writes nothing.
-        if ((await readFile(file, 'utf8').catch(() => undefined)) === text) continue;
-        await mkdir(dirname(file), { recursive: true });
-        await writeFileAtomic(file, text);
+        if ((await root.readFile(t, 'utf8').catch(() => undefined)) === text) continue;
+        await root.writeFile(t, text);
       }
     }
   },

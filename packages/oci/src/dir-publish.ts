@@ -1,6 +1,4 @@
-import { mkdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { type Artifact, type Descriptor, type PublishContext, type PublishHalf, TargetError, digestHex, writeFileAtomic, writeStreamAtomic } from '@airgap/core';
+import { type Artifact, type ConfinedRoot, type Descriptor, type PublishContext, type PublishHalf, TargetError, digestHex, dirMirror } from '@airgap/core';
 import { forEachLimit } from './concurrency.js';
 import { OCI_INDEX, plainDescriptor } from './media.js';
 import { DEFAULT_CONCURRENCY } from './source.js';
@@ -14,32 +12,24 @@ interface LayoutIndex {
   [k: string]: unknown;
 }
 
-function layoutDir(ctx: PublishContext): string {
-  if (ctx.target.type !== 'dir') throw new TargetError('the OCI dir publisher was used with a non-dir target');
-  return join(ctx.target.path, 'oci');
+/** `oci/` of the mirror; every write goes through the confined root (docs/security.md). */
+function layoutDir(ctx: PublishContext): ConfinedRoot {
+  return dirMirror(ctx, 'oci');
 }
 
-function blobPath(dir: string, digest: string): string {
-  return join(dir, 'blobs', 'sha256', digestHex(digest));
+function blobPath(digest: string): string {
+  return `blobs/sha256/${digestHex(digest)}`;
 }
 
-async function sizeOf(path: string): Promise<number | undefined> {
-  try {
-    const st = await stat(path);
-    return st.isFile() ? st.size : undefined;
-  } catch {
-    return undefined;
-  }
+async function sizeOf(dir: ConfinedRoot, rel: string): Promise<number | undefined> {
+  const st = await dir.stat(rel);
+  return st?.isFile() ? st.size : undefined;
 }
 
-async function readIndex(dir: string): Promise<LayoutIndex> {
-  const path = join(dir, 'index.json');
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
-  }
+async function readIndex(dir: ConfinedRoot): Promise<LayoutIndex> {
+  const path = dir.path('index.json');
+  const text = await dir.readFile('index.json', 'utf8').catch(() => undefined);
+  if (text === undefined) return { schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] };
   try {
     const doc = JSON.parse(text) as LayoutIndex;
     if (!Array.isArray(doc.manifests)) throw new Error('no manifests array');
@@ -62,12 +52,12 @@ function refOf(a: Artifact): string {
 export const imageDirPublisher: PublishHalf = {
   async exists(a, ctx) {
     const dir = layoutDir(ctx);
-    if ((await sizeOf(blobPath(dir, a.digest))) !== a.oci?.root.size) return 'absent';
+    if ((await sizeOf(dir, blobPath(a.digest))) !== a.oci?.root.size) return 'absent';
     const ref = refOf(a);
     const entry = (await readIndex(dir)).manifests.find((m) => m.annotations?.[REF_NAME] === ref);
     if (!entry) return 'absent';
     if (entry.digest !== a.digest) {
-      ctx.log.warn(`image ${ref}: ${join(dir, 'index.json')} points it to ${entry.digest}; it will be moved to ${a.digest}`);
+      ctx.log.warn(`image ${ref}: ${dir.path('index.json')} points it to ${entry.digest}; it will be moved to ${a.digest}`);
       return 'absent';
     }
     return 'present';
@@ -75,12 +65,12 @@ export const imageDirPublisher: PublishHalf = {
 
   async publish(a, ctx) {
     const dir = layoutDir(ctx);
-    await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
-    if ((await sizeOf(join(dir, 'oci-layout'))) === undefined) await writeFileAtomic(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+    await dir.mkdir('blobs/sha256');
+    if ((await sizeOf(dir, 'oci-layout')) === undefined) await dir.writeFile('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     await forEachLimit(a.blobs, DEFAULT_CONCURRENCY, async (d) => {
-      const final = blobPath(dir, d.digest);
-      if ((await sizeOf(final)) === d.size) return;
-      await writeStreamAtomic(ctx.blobs.open(d), final);
+      const final = blobPath(d.digest);
+      if ((await sizeOf(dir, final)) === d.size) return;
+      await dir.writeStream(final, ctx.blobs.open(d));
     });
   },
 
@@ -91,7 +81,7 @@ export const imageDirPublisher: PublishHalf = {
     for (const a of artifacts) {
       if (!a.oci) continue;
       // Only images whose every blob is in place get a ref (a failed publish leaves none).
-      const sizes = await Promise.all(a.blobs.map((b) => sizeOf(blobPath(dir, b.digest))));
+      const sizes = await Promise.all(a.blobs.map((b) => sizeOf(dir, blobPath(b.digest))));
       if (sizes.some((s, i) => s !== a.blobs[i].size)) continue;
       const ref = a.oci.refName;
       const entry = { ...plainDescriptor(a.oci.root), annotations: { ...(a.oci.root.annotations ?? {}), [REF_NAME]: ref } };
@@ -102,7 +92,6 @@ export const imageDirPublisher: PublishHalf = {
       changed = true;
     }
     if (!changed) return;
-    await mkdir(dir, { recursive: true });
-    await writeFileAtomic(join(dir, 'index.json'), JSON.stringify(index));
+    await dir.writeFile('index.json', JSON.stringify(index));
   },
 };

@@ -3,6 +3,7 @@ import { imageSource } from './source.js';
 import { imageEndpointPublisher } from './endpoint-publish.js';
 import { imageDirPublisher } from './dir-publish.js';
 import { type ImageSpec, imageSpecSchema } from './spec.js';
+import { validateImage } from './validate.js';
 
 export type { ImageSpec } from './spec.js';
 export type { ImageMeta } from './source.js';
@@ -20,5 +21,7 @@ export const images: Ecosystem<ImageSpec> = {
   manifestKey: 'images',
   specSchema: imageSpecSchema,
   source: imageSource,
+  validate: validateImage,
   publish: { dir: imageDirPublisher, endpoint: imageEndpointPublisher },
 };
+export { validateImage } from './validate.js';

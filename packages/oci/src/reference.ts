@@ -12,8 +12,8 @@ export interface ImageRef {
 
 const DOCKER_HUB = 'docker.io';
 // Path components of a repository name (distribution-spec: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`).
-const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+export const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
+export const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
 /**
  * Parse `nginx`, `nginx:1.27`, `ghcr.io/org/app@sha256:…`, `127.0.0.1:5000/x:1@sha256:…`.

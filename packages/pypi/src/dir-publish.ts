@@ -1,7 +1,4 @@
-import { mkdir, readFile, readdir, stat } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import {
-  type Artifact, type Descriptor, type PublishContext, type PublishHalf, IntegrityError, TargetError, digestHex, writeFileAtomic, fileDigest, writeStreamAtomic } from '@airgap/core';
+import { type Artifact, type ConfinedRoot, type Descriptor, type PublishContext, type PublishHalf, IntegrityError, TargetError, digestHex, dirMirror } from '@airgap/core';
 import { htmlEscape } from './simple-index.js';
 import type { PypiArtifactMeta } from './source.js';
 
@@ -25,7 +22,8 @@ const NAME_RE = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 const FILE_RE = /^[A-Za-z0-9][A-Za-z0-9._+!-]*$/;
 
 interface Layout {
-  root: string;
+  /** `pypi/` of the mirror: every write goes through it (docs/security.md); the paths below are relative to it. */
+  root: ConfinedRoot;
   name: string;
   meta: PypiArtifactMeta;
   file: string;
@@ -34,32 +32,23 @@ interface Layout {
 }
 
 function layout(artifact: Artifact, ctx: PublishContext): Layout {
-  if (ctx.target.type !== 'dir') throw new TargetError('pypi dir publisher used with a non-dir target');
   const meta = artifact.meta as unknown as PypiArtifactMeta;
   // Both come from the signed, verified index; they are still checked so nothing lands outside pypi/.
   if (!NAME_RE.test(artifact.name) || !meta?.filename || !FILE_RE.test(meta.filename) || meta.filename.includes('..')) {
     throw new IntegrityError(`pypi: unsafe project or file name in the bundle index: ${JSON.stringify(artifact.name)} / ${JSON.stringify(meta?.filename)}`, { subject: artifact.name });
   }
-  const root = join(ctx.target.path, 'pypi');
-  const dir = join(root, 'files', artifact.name);
+  const dir = `files/${artifact.name}`;
   return {
-    root,
+    root: dirMirror(ctx, 'pypi'),
     name: artifact.name,
     meta,
-    file: join(dir, meta.filename),
-    metadata: artifact.blobs[1] ? { path: join(dir, meta.filename + '.metadata'), blob: artifact.blobs[1] } : undefined,
-    record: join(root, '.airgap', artifact.name, meta.filename + '.json'),
+    file: `${dir}/${meta.filename}`,
+    metadata: artifact.blobs[1] ? { path: `${dir}/${meta.filename}.metadata`, blob: artifact.blobs[1] } : undefined,
+    record: `.airgap/${artifact.name}/${meta.filename}.json`,
   };
 }
 
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false;
-  }
-}
 
 
 function recordOf(artifact: Artifact, l: Layout): FileRecord {
@@ -74,51 +63,48 @@ function recordOf(artifact: Artifact, l: Layout): FileRecord {
 export const pypiDirPublisher: PublishHalf = {
   async exists(artifact, ctx) {
     const l = layout(artifact, ctx);
-    const have = await fileDigest(l.file);
+    const have = await l.root.digest(l.file);
     if (have === undefined) return 'absent';
     if (have !== artifact.blobs[0].digest) {
-      throw new TargetError(`${l.file} already exists with different content than ${artifact.name} ${artifact.version} (${artifact.blobs[0].digest})`, {
-        subject: l.file,
+      throw new TargetError(`${l.root.path(l.file)} already exists with different content than ${artifact.name} ${artifact.version} (${artifact.blobs[0].digest})`, {
+        subject: l.root.path(l.file),
         hint: 'a package file never changes under the same name: find out where the other file came from before replacing it',
       });
     }
-    if (l.metadata && (await fileDigest(l.metadata.path)) !== l.metadata.blob.digest) return 'absent';
-    if (!(await exists(l.record))) return 'absent';
+    if (l.metadata && (await l.root.digest(l.metadata.path)) !== l.metadata.blob.digest) return 'absent';
+    if (!(await l.root.isFile(l.record))) return 'absent';
     return 'present';
   },
 
   async publish(artifact, ctx) {
     const l = layout(artifact, ctx);
-    if ((await fileDigest(l.file)) !== artifact.blobs[0].digest) await writeStreamAtomic(ctx.blobs.open(artifact.blobs[0]), l.file);
-    if (l.metadata) await writeStreamAtomic(ctx.blobs.open(l.metadata.blob), l.metadata.path);
-    await mkdir(dirname(l.record), { recursive: true });
-    await writeFileAtomic(l.record, JSON.stringify(recordOf(artifact, l)));
+    if ((await l.root.digest(l.file)) !== artifact.blobs[0].digest) await l.root.writeStream(l.file, ctx.blobs.open(artifact.blobs[0]));
+    if (l.metadata) await l.root.writeStream(l.metadata.path, ctx.blobs.open(l.metadata.blob));
+    await l.root.writeFile(l.record, JSON.stringify(recordOf(artifact, l)));
   },
 
   async finalize(artifacts, ctx) {
     if (ctx.target.type !== 'dir' || artifacts.length === 0) return;
-    const root = join(ctx.target.path, 'pypi');
+    const root = dirMirror(ctx, 'pypi');
     const touched = new Set<string>();
     for (const a of artifacts) {
       const l = layout(a, ctx);
       touched.add(l.name);
       // A file published by an earlier run (present now) keeps its record; write one if it was lost.
-      if (!(await exists(l.record)) && (await exists(l.file))) {
-        await mkdir(dirname(l.record), { recursive: true });
-        await writeFileAtomic(l.record, JSON.stringify(recordOf(a, l)));
-      }
+      if (!(await root.isFile(l.record)) && (await root.isFile(l.file))) await root.writeFile(l.record, JSON.stringify(recordOf(a, l)));
     }
     for (const name of touched) await writeProjectPage(root, name);
     await writeRootPage(root);
   },
 };
 
-async function readRecords(root: string, name: string): Promise<FileRecord[]> {
-  const dir = join(root, '.airgap', name);
+async function readRecords(root: ConfinedRoot, name: string): Promise<FileRecord[]> {
+  const dir = `.airgap/${name}`;
   const out: FileRecord[] = [];
-  for (const f of (await readdir(dir).catch(() => [] as string[])).filter((f) => f.endsWith('.json')).sort()) {
-    const rec = JSON.parse(await readFile(join(dir, f), 'utf8')) as FileRecord;
-    if (await exists(join(root, 'files', name, rec.filename))) out.push(rec);
+  for (const f of (await root.readdir(dir)).map((e) => e.name).filter((f) => f.endsWith('.json')).sort()) {
+    const rec = JSON.parse((await root.readFile(`${dir}/${f}`, 'utf8')) ?? '{}') as FileRecord;
+    // A record names a file; one that is not a safe file name (a damaged mirror) lists nothing.
+    if (typeof rec.filename === 'string' && FILE_RE.test(rec.filename) && (await root.isFile(`files/${name}/${rec.filename}`))) out.push(rec);
   }
   return out;
 }
@@ -140,7 +126,7 @@ function page(title: string, links: string[]): string {
   ].join('\n');
 }
 
-async function writeProjectPage(root: string, name: string): Promise<void> {
+async function writeProjectPage(root: ConfinedRoot, name: string): Promise<void> {
   const records = await readRecords(root, name);
   const links = records.map((r) => {
     const href = `../../files/${name}/${encodeURIComponent(r.filename)}#sha256=${r.sha256}`;
@@ -149,20 +135,19 @@ async function writeProjectPage(root: string, name: string): Promise<void> {
     if (r.metadataSha256) attrs += ` data-core-metadata="sha256=${r.metadataSha256}"`;
     return `<a ${attrs}>${htmlEscape(r.filename)}</a>`;
   });
-  await writeIfChanged(join(root, 'simple', name, 'index.html'), page(`Links for ${name}`, links));
+  await writeIfChanged(root, `simple/${name}/index.html`, page(`Links for ${name}`, links));
 }
 
 /** A re-run that adds nothing leaves the mirror untouched (mtimes too: mirrors sync by them). */
-async function writeIfChanged(path: string, text: string): Promise<void> {
-  if ((await readFile(path, 'utf8').catch(() => undefined)) === text) return;
-  await mkdir(dirname(path), { recursive: true });
-  await writeFileAtomic(path, text);
+async function writeIfChanged(root: ConfinedRoot, path: string, text: string): Promise<void> {
+  if ((await root.readFile(path, 'utf8').catch(() => undefined)) === text) return;
+  await root.writeFile(path, text);
 }
 
-async function writeRootPage(root: string): Promise<void> {
+async function writeRootPage(root: ConfinedRoot): Promise<void> {
   const names: string[] = [];
-  for (const name of (await readdir(join(root, '.airgap')).catch(() => [] as string[])).sort()) {
+  for (const name of (await root.readdir('.airgap')).map((e) => e.name).sort()) {
     if (NAME_RE.test(name) && (await readRecords(root, name)).length) names.push(name);
   }
-  await writeIfChanged(join(root, 'simple', 'index.html'), page('Simple index', names.map((n) => `<a href="${n}/">${n}</a>`)));
+  await writeIfChanged(root, 'simple/index.html', page('Simple index', names.map((n) => `<a href="${n}/">${n}</a>`)));
 }

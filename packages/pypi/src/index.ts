@@ -3,6 +3,7 @@ import { pypiSource } from './source.js';
 import { pypiDirPublisher } from './dir-publish.js';
 import { pypiEndpointPublisher } from './endpoint-publish.js';
 import { type PypiSpec, pypiSpecSchema } from './spec.js';
+import { validatePypi } from './validate.js';
 
 export type { PypiSpec } from './spec.js';
 export type { PypiArtifactMeta } from './source.js';
@@ -18,5 +19,7 @@ export const pypi: Ecosystem<PypiSpec> = {
   manifestKey: 'pypi',
   specSchema: pypiSpecSchema,
   source: pypiSource,
+  validate: validatePypi,
   publish: { dir: pypiDirPublisher, endpoint: pypiEndpointPublisher },
 };
+export { validatePypi } from './validate.js';

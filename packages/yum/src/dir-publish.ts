@@ -1,8 +1,7 @@
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { type Artifact, type PublishContext, type PublishHalf, TargetError, UsageError, newSha256, fileDigest, writeStreamAtomic } from '@airgap/core';
+import { type Artifact, type ConfinedRoot, type PublishContext, type PublishHalf, TargetError, UsageError, dirMirror, newSha256 } from '@airgap/core';
 import { compressionOf, decompress } from './decompress.js';
 import { signDetached } from './gpg.js';
 import { yumMeta } from './mirror-path.js';
@@ -15,14 +14,14 @@ import type { YumTargetSettings } from './spec.js';
  * key when `targets.<t>.yum.gpgKey` is set. The modules file is kept as `yum/<repo>/modules.yaml` so later
  * imports keep it; it is metadata, so a newer one replaces it.
  */
-function repoDir(ctx: PublishContext, repo: string): string {
-  if (ctx.target.type !== 'dir') throw new TargetError('yum dir publisher used with a non-dir target');
-  return join(ctx.target.path, 'yum', repo);
+function repoDir(ctx: PublishContext, repo: string): ConfinedRoot {
+  // Every write, rename and delete goes through the confined root (docs/security.md).
+  return dirMirror(ctx, 'yum').under(repo);
 }
 
-function pathOf(artifact: Artifact, ctx: PublishContext): string {
+function pathOf(artifact: Artifact, ctx: PublishContext): { dir: ConfinedRoot; rel: string } {
   const m = yumMeta(artifact);
-  return m.role === 'modules' ? join(repoDir(ctx, m.repo), 'modules.yaml') : join(repoDir(ctx, m.repo), 'Packages', m.file);
+  return { dir: repoDir(ctx, m.repo), rel: m.role === 'modules' ? 'modules.yaml' : `Packages/${m.file}` };
 }
 
 
@@ -38,17 +37,14 @@ async function sha256OfStream(chunks: AsyncIterable<Buffer>): Promise<string> {
 
 export const yumDirPublisher: PublishHalf = {
   async exists(artifact, ctx) {
-    const path = pathOf(artifact, ctx);
-    let st;
-    try {
-      st = await stat(path);
-    } catch {
-      return 'absent';
-    }
+    const { dir, rel } = pathOf(artifact, ctx);
+    const path = dir.path(rel);
+    const st = await dir.stat(rel);
+    if (!st) return 'absent';
     if (yumMeta(artifact).role === 'modules') {
-      return st.isFile() && (await fileDigest(path)) === (await sha256OfStream(modulesPlain(artifact, ctx))) ? 'present' : 'absent';
+      return st.isFile() && (await dir.digest(rel)) === (await sha256OfStream(modulesPlain(artifact, ctx))) ? 'present' : 'absent';
     }
-    if (st.isFile() && st.size === artifact.blobs[0].size && (await fileDigest(path)) === artifact.digest) return 'present';
+    if (st.isFile() && st.size === artifact.blobs[0].size && (await dir.digest(rel)) === artifact.digest) return 'present';
     throw new TargetError(`${path} already exists with different content than ${artifact.name} ${artifact.version} (${artifact.digest})`, {
       subject: path,
       hint: 'airgap never overwrites a published package: move the old file away if the new one is meant to replace it',
@@ -56,9 +52,9 @@ export const yumDirPublisher: PublishHalf = {
   },
 
   async publish(artifact, ctx) {
-    const path = pathOf(artifact, ctx);
-    if (yumMeta(artifact).role === 'modules') await writeStreamAtomic(modulesPlain(artifact, ctx), path);
-    else await writeStreamAtomic(ctx.blobs.open(artifact.blobs[0]), path);
+    const { dir, rel } = pathOf(artifact, ctx);
+    if (yumMeta(artifact).role === 'modules') await dir.writeStream(rel, modulesPlain(artifact, ctx));
+    else await dir.writeStream(rel, ctx.blobs.open(artifact.blobs[0]));
   },
 
   async finalize(artifacts, ctx) {
@@ -66,20 +62,22 @@ export const yumDirPublisher: PublishHalf = {
     const repos = [...new Set(artifacts.map((a) => yumMeta(a).repo))].sort();
     const settings = (ctx.target.config as { yum?: YumTargetSettings }).yum;
     for (const repo of repos) {
-      const dir = repoDir(ctx, repo);
-      await mkdir(join(dir, 'Packages'), { recursive: true });
+      const root = repoDir(ctx, repo);
+      await root.mkdir('Packages');
+      // The tools get the checked, symlink-free path of the repository folder.
+      const dir = await root.resolve('', { followLast: true });
       // The new repodata is made, completed and signed beside the old one, then swapped in, so that clients
       // never read a repomd.xml with a signature of another one.
-      const stage = join(dir, `.airgap-repodata-${randomBytes(6).toString('hex')}`);
-      await mkdir(stage);
+      const stageRel = `.airgap-repodata-${randomBytes(6).toString('hex')}`;
+      await root.mkdir(stageRel);
+      const stage = join(dir, stageRel);
       try {
-        const update = (await isFile(join(dir, 'repodata', 'repomd.xml'))) ? ['--update', '--update-md-path', dir] : [];
+        const update = (await root.isFile('repodata/repomd.xml')) ? ['--update', '--update-md-path', dir] : [];
         // gz keeps the mirror readable by EL7 yum and older dnf (repo-formats.md §4 pitfall 2: createrepo_c >= 1.0
         // defaults to zstd). --update reuses the entries of RPMs whose size and mtime did not change.
         await run('createrepo_c', ['--quiet', '--general-compress-type', 'gz', '--excludes', '.airgap-*', ...update, '--outputdir', stage, dir], dir);
-        const modules = join(dir, 'modules.yaml');
-        if (await isFile(modules)) {
-          await run('modifyrepo_c', ['--mdtype', 'modules', '--compress-type', 'gz', modules, join(stage, 'repodata')], dir);
+        if (await root.isFile('modules.yaml')) {
+          await run('modifyrepo_c', ['--mdtype', 'modules', '--compress-type', 'gz', await root.resolve('modules.yaml', { followLast: true }), join(stage, 'repodata')], dir);
         }
         if (settings?.gpgKey) {
           const passphrase = settings.passphraseEnv ? process.env[settings.passphraseEnv] : undefined;
@@ -88,25 +86,17 @@ export const yumDirPublisher: PublishHalf = {
           }
           await signDetached(join(stage, 'repodata', 'repomd.xml'), settings.gpgKey, passphrase);
         }
-        const old = join(dir, `.airgap-old-${randomBytes(6).toString('hex')}`);
-        const hadOld = await rename(join(dir, 'repodata'), old).then(() => true, () => false);
-        await rename(join(stage, 'repodata'), join(dir, 'repodata'));
-        if (hadOld) await rm(old, { recursive: true, force: true });
+        const old = `.airgap-old-${randomBytes(6).toString('hex')}`;
+        const hadOld = await root.rename('repodata', old).then(() => true, () => false);
+        await root.rename(`${stageRel}/repodata`, 'repodata');
+        if (hadOld) await root.rm(old, { recursive: true });
       } finally {
-        await rm(stage, { recursive: true, force: true });
+        await root.rm(stageRel, { recursive: true });
       }
-      ctx.log.info(`yum/${repo}: repodata written for ${(await readdir(join(dir, 'Packages'))).filter((f) => f.endsWith('.rpm')).length} packages${settings?.gpgKey ? ', repomd.xml signed' : ''}`);
+      ctx.log.info(`yum/${repo}: repodata written for ${(await root.readdir('Packages')).filter((f) => f.name.endsWith('.rpm')).length} packages${settings?.gpgKey ? ', repomd.xml signed' : ''}`);
     }
   },
 };
-
-async function isFile(p: string): Promise<boolean> {
-  try {
-    return (await stat(p)).isFile();
-  } catch {
-    return false;
-  }
-}
 
 async function run(cmd: string, args: string[], dir: string): Promise<void> {
   const r = await execa(cmd, args, { reject: false });
