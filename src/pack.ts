@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type BundleIndex, type Descriptor, type HttpClient, type SourceContext,
-  ContentStore, IntegrityError, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
+  ContentStore, type DocumentLimits, IntegrityError, type Manifest, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
 } from '@airgap/core';
 import { type SecretKey, writeBundle } from '@airgap/bundle';
 import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledger';
@@ -14,6 +14,8 @@ import type { Reporter } from './report.js';
 
 export interface PackOptions {
   manifest: string;
+  /** `--max-manifest-size`, `--max-manifest-entries` (docs/security.md). */
+  manifestLimits?: DocumentLimits;
   outDir: string;
   key?: SecretKey;
   chunkSize: number;
@@ -98,13 +100,15 @@ function entryLabel(key: string, i: number, entry: unknown): string {
  * what is missing and the command exits 4).
  */
 export async function pack(opts: PackOptions): Promise<PackResult> {
-  if (opts.dryRun) return packLocked(opts);
+  // The manifest is read and checked (regular file, size, entries) before the lock is taken (docs/security.md).
+  const manifest = await loadManifest(opts.manifest, ecosystems, process.env, opts.manifestLimits);
+  if (opts.dryRun) return packLocked(opts, manifest);
   // One pack per --out at a time (cron overlaps); a killed pack's temporary bundle directory is removed.
   await mkdir(opts.outDir, { recursive: true });
   const lock = await acquireLock(join(opts.outDir, PACK_LOCK), { what: `pack output folder ${opts.outDir}`, log: opts.reporter });
   try {
     await removeStalePartials(opts);
-    return await packLocked(opts);
+    return await packLocked(opts, manifest);
   } finally {
     await lock.release();
   }
@@ -118,11 +122,10 @@ async function removeStalePartials(opts: PackOptions): Promise<void> {
   }
 }
 
-async function packLocked(opts: PackOptions): Promise<PackResult> {
+async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackResult> {
   const started = Date.now();
   const { reporter } = opts;
   const receipt = opts.since ? await readReceipt(opts.since) : undefined;
-  const manifest = await loadManifest(opts.manifest, ecosystems, process.env);
   // Looked up before anything is downloaded: a missing release is a usage error, found at once.
   const carry = opts.includeTool || manifest.tool ? await findToolRelease(opts.toolRelease) : [];
   const store = new ContentStore(opts.cacheDir);

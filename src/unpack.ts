@@ -3,7 +3,7 @@ import {
   type AirgapConfig, type Artifact, type EndpointFormat, type HttpClient, type PublishContext, type PublishHalf,
   IntegrityError, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
-import { type PublicKey, type VerifiedBundle, verifyBundle } from '@airgap/bundle';
+import { type PublicKey, type VerifiedBundle, checkBundleFiles, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundles, acquireLock, noteBundle, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { mapLimit } from './concurrency.js';
@@ -81,7 +81,9 @@ export async function verifyWithTrust(bundleDir: string, trust: PublicKey[], ins
 export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   const started = Date.now();
   const target = resolveTarget(opts.to, opts.config);
-  // One unpack per ledger at a time (cron overlaps): taken before anything else, so a second run exits at once.
+  // A FIFO or device among the bundle's files is refused before any lock is taken (docs/security.md).
+  await checkBundleFiles(opts.bundleDir);
+  // One unpack per ledger at a time (cron overlaps): taken before the long work, so a second run exits at once.
   const lock = opts.dryRun ? undefined : await acquireLock(`${opts.ledgerPath}.lock`, { what: `ledger ${opts.ledgerPath}`, log: opts.reporter });
   try {
     return await unpackLocked(opts, target, started);

@@ -34,6 +34,8 @@ Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integr
     'keep-going': Flags.boolean({ description: 'leave out artifacts that fail instead of stopping (exit 4; bundle.json records them)', default: false }),
     'dry-run': Flags.boolean({ description: 'resolve and print what would be packed; download nothing', default: false }),
     'include-tool': Flags.boolean({ description: "carry airgap's own single-executable release beside the parts (docs/release.md); manifest tool: true does the same", default: false }),
+    'max-manifest-size': Flags.string({ description: 'largest manifest file accepted (refused at once, exit 2): 16MiB, 64MiB or bytes', default: '16MiB' }),
+    'max-manifest-entries': Flags.integer({ description: 'most entries over all manifest sections (exit 2 above it)', default: 100_000, min: 1 }),
     'tool-release': Flags.string({ description: 'with --include-tool or manifest tool: true: the release executable to carry (default: this executable, or dist-release/ of this checkout)' }),
   };
 
@@ -52,6 +54,7 @@ Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integr
     try {
       result = await pack({
         manifest: resolve(args.manifest),
+        manifestLimits: { maxBytes: parseSize(flags['max-manifest-size'], '--max-manifest-size'), maxEntries: flags['max-manifest-entries'] },
         outDir: resolve(flags.out),
         key,
         chunkSize,

@@ -13,10 +13,10 @@
  * scrypt, checksum zero) so `minisign -S -s NAME.key` can sign with it too; its protection is mode 0600.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { open, readFile, rm } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
-import { TrustError, UsageError } from '@airgap/core';
+import { TrustError, UsageError, readRegularFile } from '@airgap/core';
 
 export interface PublicKey {
   /** 16 uppercase hex chars, as minisign prints it. */
@@ -117,19 +117,8 @@ export async function writeKeyPair(dir: string, name: string, sk: SecretKey, opt
 }
 
 async function readKeyFile(path: string, what: string): Promise<{ comment: string; body: Buffer }> {
-  let text: string;
-  try {
-    const fh = await open(path, 'r');
-    try {
-      const st = await fh.stat();
-      if (st.size > 64 * 1024) throw new Error(`${st.size} bytes is too large for a key file`);
-      text = await fh.readFile('utf8');
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`, { subject: path, cause: e });
-  }
+  // A regular file (never a FIFO that blocks) of at most 64 KiB (docs/security.md).
+  const text = (await readRegularFile(path, { max: 64 * 1024, what: `the ${what}` })).toString('utf8');
   const lines = text.split(/\r?\n/);
   if (!lines[0]?.startsWith(UNTRUSTED) || !lines[1]) {
     throw new UsageError(`${path} is not a minisign ${what} (expected an "untrusted comment:" line and a base64 line)`, { subject: path });
@@ -152,12 +141,7 @@ export function parsePublicKey(text: string, file?: string): PublicKey {
 }
 
 export async function readPublicKey(path: string): Promise<PublicKey> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read public key ${path}: ${(e as Error).message}`, { subject: path, cause: e });
-  }
+  const text = (await readRegularFile(path, { max: 64 * 1024, what: 'the public key' })).toString('utf8');
   return parsePublicKey(text, path);
 }
 

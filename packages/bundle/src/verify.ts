@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { type Artifact, type BlobSource, type BundleIndex, type Descriptor, IntegrityError, TrustError, isDigest } from '@airgap/core';
+import { type Artifact, type BlobSource, type BundleIndex, openRegularFile, readRegularFile, jsonSyntaxWhere, type Descriptor, IntegrityError, TrustError, isDigest } from '@airgap/core';
 import { BlobReader, type BlobLocation, type PartLocation } from './blob-reader.js';
 import {
   BLOB_PREFIX,
@@ -104,6 +104,24 @@ export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<Ve
 }
 
 /**
+ * The quick first look `unpack` takes before its locks (docs/security.md): the bundle folder can be
+ * listed, and bundle.json, its signature, SHA256SUMS and every part file in it are regular files (each
+ * opened non-blocking and fstat'ed; a FIFO or device is exit 3 at once, never read). Nothing is hashed.
+ */
+export async function checkBundleFiles(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw new IntegrityError(`bundle ${dir} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { subject: dir, cause: e });
+  }
+  for (const name of names.sort()) {
+    if (name !== BUNDLE_JSON && name !== SIGNATURE_FILE && name !== SUMS_FILE && !/^part-\d+$/.test(name)) continue;
+    await openRegularFile(join(dir, name), { max: Number.MAX_SAFE_INTEGER, what: `bundle file ${name}`, error: IntegrityError }).then(({ fh }) => fh.close());
+  }
+}
+
+/**
  * Parse bundle.json WITHOUT checking its signature: for `inspect` without a key. Nothing it says is
  * trusted; use verifyBundle before acting on a bundle.
  */
@@ -148,21 +166,9 @@ export async function readIndexUnverified(dir: string): Promise<BundleIndex> {
 
 // ---------------------------------------------------------------------------------------------------
 
-async function readBounded(path: string, max: number, what: string): Promise<Buffer> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (e) {
-    throw new IntegrityError(`${what} ${path} is missing or unreadable: ${(e as Error).message}`, { subject: path, cause: e });
-  }
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new IntegrityError(`${path} is not a regular file`, { subject: path });
-    if (st.size > max) throw new IntegrityError(`${path} is ${st.size} bytes, more than the ${max} allowed for ${what}`, { subject: path });
-    return await fh.readFile();
-  } finally {
-    await fh.close();
-  }
+/** A bundle file: regular (opened non-blocking, never waiting on a FIFO), at most `max` bytes (docs/security.md). */
+function readBounded(path: string, max: number, what: string): Promise<Buffer> {
+  return readRegularFile(path, { max, what, error: IntegrityError });
 }
 
 function parseDescriptor(bytes: Buffer, path: string): BundleDescriptor {
@@ -170,7 +176,7 @@ function parseDescriptor(bytes: Buffer, path: string): BundleDescriptor {
   try {
     d = JSON.parse(bytes.toString('utf8')) as BundleDescriptor;
   } catch (e) {
-    throw new IntegrityError(`${path} is not JSON: ${(e as Error).message}`, { subject: path, cause: e });
+    throw new IntegrityError(`${path} is not JSON: ${jsonSyntaxWhere(e, bytes.toString('utf8'))}`, { subject: path, cause: e });
   }
   const bad = (why: string) => new IntegrityError(`${path} is malformed: ${why}`, { subject: path, hint: 'this is not a bundle written by airgap, or it was damaged' });
   if (typeof d !== 'object' || d === null) throw bad('not an object');
@@ -230,7 +236,7 @@ async function checkPartFiles(dir: string, d: BundleDescriptor): Promise<PartLoc
     const path = join(dir, p.file);
     try {
       const st = await stat(path);
-      if (!st.isFile()) wrong.push(`${p.file} is not a regular file`);
+      if (!st.isFile()) wrong.push(`${p.file} is ${st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : 'a device or socket'}, not a regular file`);
       else if (st.size !== p.size) wrong.push(`${p.file} is ${st.size} bytes, expected ${p.size} (${st.size < p.size ? 'truncated' : 'extended'})`);
     } catch {
       missing.push(p.file);
@@ -347,7 +353,8 @@ async function streamParts(dir: string, d: BundleDescriptor, parts: PartLocation
 
   try {
     for (const part of parts) {
-      const fh = await open(part.path, 'r');
+      // Non-blocking open + fstat: a part swapped for a FIFO after the size check cannot hang the read.
+      const { fh } = await openRegularFile(part.path, { max: Number.MAX_SAFE_INTEGER, what: `part ${part.file}`, error: IntegrityError });
       try {
         const hash = createHash('sha256');
         let pos = 0;
@@ -404,7 +411,7 @@ function parseIndex(bytes: Buffer): BundleIndex {
   try {
     index = JSON.parse(bytes.toString('utf8')) as BundleIndex;
   } catch (e) {
-    throw new IntegrityError(`${INDEX_ENTRY} is not JSON: ${(e as Error).message}`, { subject: INDEX_ENTRY, cause: e });
+    throw new IntegrityError(`${INDEX_ENTRY} is not JSON: ${jsonSyntaxWhere(e, bytes.toString('utf8'))}`, { subject: INDEX_ENTRY, cause: e });
   }
   const bad = (why: string) => new IntegrityError(`${INDEX_ENTRY} is malformed: ${why}`, { subject: INDEX_ENTRY });
   if (typeof index !== 'object' || index === null || index.schema !== 'airgap.index/v1') throw bad('schema is not airgap.index/v1');

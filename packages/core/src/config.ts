@@ -4,6 +4,7 @@ import path from 'node:path';
 import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
 import { ENDPOINT_FORMATS, type AirgapConfig } from './config-types.js';
 import { InternalError, UsageError, isAirgapError } from './errors.js';
+import { MAX_DOCUMENT_BYTES, assertRegularFile } from './regular-file.js';
 import type { EcosystemRegistry } from './ecosystem.js';
 import {
   EXPECTED_KEYWORD,
@@ -250,6 +251,8 @@ async function assertReadableFile(file: string, label: string): Promise<void> {
     throw new UsageError(`${label}: config file not found`, { subject: label, hint: 'check the path given to --config', cause: e });
   }
   if (!isFile) throw new UsageError(`${label}: is not a file`, { subject: label, hint: 'pass a config file to --config, not a folder' });
+  // Regular (opened non-blocking) and at most 16 MiB, before the loader reads it (docs/security.md).
+  await assertRegularFile(file, { max: MAX_DOCUMENT_BYTES, what: 'the config', label, hint: 'pass a config file of at most 16 MiB' });
 }
 
 /**

@@ -113,7 +113,7 @@ export class ConfinedRoot {
    */
   async resolve(rel: string, opts: { parents?: boolean; followLast?: boolean } = {}): Promise<string> {
     const r = this.rel(rel);
-    const root = await this.root();
+    const root = await this.root(opts.parents ?? false);
     const segs = r ? r.split('/') : [];
     let at = root;
     for (let i = 0; i < segs.length; i++) {
@@ -150,12 +150,21 @@ export class ConfinedRoot {
     return at;
   }
 
-  private root(): Promise<string> {
-    this.realRoot ??= (async () => {
-      await mkdir(this.mirror, { recursive: true });
-      return realpath(this.mirror);
-    })();
-    return this.realRoot;
+  /** The mirror's real path; made when a write needs it (a dry run or a read never creates the mirror). */
+  private async root(create: boolean): Promise<string> {
+    if (this.realRoot) return this.realRoot;
+    if (create) {
+      this.realRoot = mkdir(this.mirror, { recursive: true }).then(() => realpath(this.mirror));
+      return this.realRoot;
+    }
+    try {
+      const real = await realpath(this.mirror);
+      this.realRoot ??= Promise.resolve(real);
+      return real;
+    } catch (e) {
+      if (isMissing(e)) return this.mirror; // nothing is there yet: every read finds nothing
+      throw e;
+    }
   }
 
   /** `base/rel`, lexically checked: relative, no `.`/`..`/empty segments, no backslash or control characters. */

@@ -3,6 +3,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import ajvFormats from 'ajv-formats';
 import { parseDocument } from 'yaml';
 import { InternalError, UsageError } from './errors.js';
+import { binaryOffset } from './regular-file.js';
 
 /**
  * The documents an operator writes by hand — the bundle manifest (SPEC §3) and the config (SPEC §4) — share
@@ -36,26 +37,70 @@ export function displayPath(file: string, cwd = process.cwd()): string {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
 }
 
-/** Parse YAML or JSON text; syntax errors become one UsageError listing `FILE:LINE:COL: …` per problem. */
-export function parseYaml(text: string, label: string): unknown {
+/**
+ * Parse YAML or JSON text; syntax errors become one UsageError listing `FILE:LINE:COL: …` per problem.
+ * Messages never repeat the file's text (it may hold a secret, docs/security.md): a syntax error is its
+ * position and its kind only, and a file that is not text is "not YAML (binary data at byte N)".
+ */
+export function parseYaml(input: string | Uint8Array, label: string): unknown {
+  const bytes = typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
+  const at = binaryOffset(bytes);
+  // A string already decoded from bad UTF-8 holds U+FFFD where the bytes were not text.
+  const replaced = typeof input === 'string' ? input.indexOf('\ufffd') : -1;
+  if (at !== undefined || replaced >= 0) {
+    const n = at ?? Buffer.byteLength(input.slice(0, replaced) as string);
+    throw new UsageError(`${label}: not YAML (binary data at byte ${n})`, { subject: label, hint: 'pass a YAML or JSON text file' });
+  }
+  const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true });
   if (doc.errors.length) {
-    const lines = doc.errors.map((e) => {
+    const lines = doc.errors.slice(0, 20).map((e) => {
       const pos = e.linePos?.[0];
-      const what =
-        e.code === 'MULTIPLE_DOCS'
-          ? 'a second YAML document starts here (---): put one manifest or config in a file'
-          : e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '');
-      return `${label}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML syntax error: ${what}`;
+      return `${label}${pos ? `:${pos.line}:${pos.col}` : ''}: YAML syntax error: ${yamlErrorKind(e.code)}`;
     });
+    if (doc.errors.length > 20) lines.push(`${label}: … and ${doc.errors.length - 20} more syntax errors`);
     throw new UsageError(lines.join('\n'), { subject: label, hint: 'fix the YAML syntax at the line and column named' });
   }
   try {
     // toJS caps alias expansion (maxAliasCount 100), which refuses "billion laughs" documents.
     return doc.toJS();
   } catch (e) {
-    throw new UsageError(`${label}: cannot read: ${(e as Error).message}`, { subject: label, cause: e });
+    // e.g. too many alias expansions; the message may quote the document, so only its first words are kept.
+    const kind = /excessive alias count/i.test((e as Error).message) ? 'too many alias expansions (*name)' : 'cannot be turned into data';
+    throw new UsageError(`${label}: YAML ${kind}`, { subject: label, cause: e });
   }
+}
+
+/**
+ * Where a JSON.parse error is, as `line L, column C`, without the snippet of the text that V8 puts in
+ * its message (the text may hold a secret, docs/security.md).
+ */
+export function jsonSyntaxWhere(e: unknown, text: string): string {
+  const m = /position (\d+)/.exec(String((e as Error)?.message ?? ''));
+  if (!m) return /end of JSON|Unexpected end/i.test(String((e as Error)?.message)) ? 'unexpected end of the text' : 'a syntax error';
+  const pos = Number(m[1]);
+  const before = text.slice(0, pos);
+  const line = before.split('\n').length;
+  return `a syntax error at line ${line}, column ${pos - before.lastIndexOf('\n')}`;
+}
+
+/** The kind of a YAML syntax error in words, from the parser's code (never its message, which quotes the text). */
+function yamlErrorKind(code: string): string {
+  const words: Record<string, string> = {
+    MULTIPLE_DOCS: 'a second YAML document starts here (---): put one manifest or config in a file',
+    DUPLICATE_KEY: 'a key appears twice in the same mapping',
+    BAD_INDENT: 'wrong indentation',
+    MISSING_CHAR: 'a closing quote, bracket or brace is missing',
+    BLOCK_AS_IMPLICIT_KEY: 'a block value cannot be a key (a missing ": " or wrong indentation?)',
+    MULTILINE_IMPLICIT_KEY: 'a key spans several lines (a missing ": " or a missing quote?)',
+    UNEXPECTED_TOKEN: 'unexpected character',
+    TAB_AS_INDENT: 'a TAB used for indentation (use spaces)',
+    BAD_ALIAS: 'an alias (*name) names no anchor',
+    BAD_SCALAR_START: 'a value cannot start with this character (quote it)',
+    TAG_RESOLVE_FAILED: 'a tagged value cannot be read',
+    IMPOSSIBLE: 'unreadable YAML',
+  };
+  return words[code] ?? code.toLowerCase().replace(/_/g, ' ');
 }
 
 /** One problem in a document: the key path it is at (`images[0].ref`, '' for the whole document) and the words. */

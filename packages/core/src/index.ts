@@ -15,3 +15,4 @@ export * from './published-schemas.js';
 export * from './mirror-file.js';
 export * from './validate.js';
 export * from './confined-root.js';
+export * from './regular-file.js';

@@ -120,7 +120,7 @@ describe('loadManifest', () => {
     }
     const file = await write('bomb.yaml', levels.join('\n') + '\n');
     const err = await failure(file);
-    expect(err.message).toMatch(new RegExp(`^${escape(file)}: cannot read: .*alias`, 'i'));
+    expect(err.message).toBe(`${file}: YAML too many alias expansions (*name)`);
   });
 
   it('refuses a file of several YAML documents', async () => {
@@ -132,7 +132,7 @@ describe('loadManifest', () => {
   it('refuses a duplicated key as a syntax error with its line', async () => {
     const file = await write('manifest.yaml', 'apiVersion: airgap/v1\nkind: Bundle\nname: a\nname: b\n');
     const err = await failure(file);
-    expect(err.message).toContain(`${file}:4:1: YAML syntax error: Map keys must be unique`);
+    expect(err.message).toContain(`${file}:4:1: YAML syntax error: a key appears twice in the same mapping`);
   });
 
   it('names an unknown top-level key with the allowed keys', async () => {

@@ -1,11 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from './errors.js';
+import { MAX_DOCUMENT_BYTES, readRegularFile } from './regular-file.js';
 import type { EcosystemRegistry } from './ecosystem.js';
 import {
   SCHEMA_DRAFT,
   compileSchema,
   displayPath,
+  keyPath,
   parseYaml,
   problemLines,
   schemaProblems,
@@ -81,23 +82,55 @@ function sectionOrder(key: string): number {
   return i < 0 ? MANIFEST_SECTIONS.length : i;
 }
 
+/** `scheme://user[:password]@host…`: user info in a URL's authority. */
+const URL_WITH_USERINFO = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/[^/?#\s]*@/;
+
+/**
+ * Credentials written into a source URL (`http://user:pw@host/x`) would be dropped silently by the HTTP
+ * client and surface as a bare 401: every such value is a problem naming its key path (never the URL,
+ * which holds the secret), pointing to usernameEnv/passwordEnv (docs/security.md).
+ */
+function credentialUrls(v: unknown, at: string, problems: Problem[]): void {
+  if (typeof v === 'string') {
+    if (URL_WITH_USERINFO.test(v)) {
+      problems.push({ path: at, message: 'the URL holds credentials (user:password@): they are never sent from a URL; name environment variables with usernameEnv/passwordEnv (or tokenEnv) instead' });
+    }
+  } else if (Array.isArray(v)) {
+    v.forEach((x, i) => credentialUrls(x, keyPath(at, i), problems));
+  } else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) credentialUrls(x, keyPath(at, k), problems);
+  }
+}
+
+/** Default most entries (summed over all sections) of a manifest; `--max-manifest-entries` changes it. */
+export const MAX_MANIFEST_ENTRIES = 100_000;
+
+export interface DocumentLimits {
+  /** Most bytes of the file (default 16 MiB). */
+  maxBytes?: number;
+  /** Most entries over all sections (default 100,000). */
+  maxEntries?: number;
+}
+
 /**
  * Read, substitute and validate a bundle manifest. Every problem (YAML syntax, unset variable, unknown
  * key, wrong type, a section this build has no ecosystem for, no entries at all) is a UsageError (exit 2)
  * with one line per problem, each naming the file and the key path.
  */
-export async function loadManifest(file: string, registry: EcosystemRegistry, env: NodeJS.ProcessEnv = process.env): Promise<Manifest> {
+export async function loadManifest(file: string, registry: EcosystemRegistry, env: NodeJS.ProcessEnv = process.env, limits: DocumentLimits = {}): Promise<Manifest> {
   const abs = path.resolve(file);
   const label = displayPath(abs);
-  let text: string;
-  try {
-    text = await readFile(abs, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a manifest file' : (e as Error).message;
-    throw new UsageError(`${label}: cannot read the manifest: ${why}`, { subject: label, hint: 'pass the path of a bundle manifest (YAML or JSON)', cause: e });
+  const maxBytes = limits.maxBytes ?? MAX_DOCUMENT_BYTES;
+  // A regular file of bounded size (never a FIFO that blocks), not binary, before any parsing (docs/security.md).
+  const bytes = await readRegularFile(abs, { max: maxBytes, what: 'the manifest', label, hint: `pass the path of a bundle manifest (YAML or JSON) of at most ${maxBytes} bytes (--max-manifest-size)` });
+  const parsed = parseYaml(bytes, label);
+  const maxEntries = limits.maxEntries ?? MAX_MANIFEST_ENTRIES;
+  if (parsed && typeof parsed === 'object') {
+    const entries = Object.values(parsed as Record<string, unknown>).reduce<number>((n, v) => n + (Array.isArray(v) ? v.length : 0), 0);
+    if (entries > maxEntries) {
+      throw new UsageError(`${label}: ${entries} entries, more than the ${maxEntries} allowed`, { subject: label, hint: 'split the manifest into several bundles, or raise the limit with --max-manifest-entries' });
+    }
   }
-  const parsed = parseYaml(text, label);
   if (parsed === null || parsed === undefined) {
     throw new UsageError(`${label}: the manifest is empty`, { subject: label, hint: 'write apiVersion: airgap/v1, kind: Bundle, a name and at least one entry (docs/manifest.md)' });
   }
@@ -115,6 +148,7 @@ export async function loadManifest(file: string, registry: EcosystemRegistry, en
     if (!envPaths.has(p.path)) problems.push(p);
   }
 
+  credentialUrls(data, '', problems);
   if (!problems.length) {
     const doc = data as Record<string, unknown>;
     const total = registry.all().reduce((n, eco) => n + ((doc[eco.manifestKey] as unknown[] | undefined)?.length ?? 0), 0);
