@@ -6,8 +6,8 @@
 //           holding the same images (pushed there with skopeo from the same layout); goal ≤ 1.0×
 //   files:  curl of a BENCH_SERVE_FILE_MIB file (default 1024; --quick 64) from serve vs from nginx
 //           serving the same folder; goal ≤ 1.25×
-//   16 parallel curl clients of that file from each: the time ratio, and serve's peak RSS (VmHWM of
-//           the serve process); goal < 200 MiB
+//   16 parallel curl clients of a BENCH_SERVE_PAR_MIB file (default 256; --quick 16) from each, one
+//           round: the time ratio, and serve's peak RSS (VmHWM of the serve process); goal < 200 MiB
 // Images: 4 × 2 random tar layers, BENCH_SERVE_OCI_MIB in total (default 400; --quick 32). Medians of
 // BENCH_ROUNDS (default 3; --quick 1) alternating rounds.
 import { spawn } from 'node:child_process';
@@ -19,6 +19,7 @@ import { buildImageLayout, cliBin, freePort, median, quick, report, runProcess, 
 
 const ociMiB = Number(process.env.BENCH_SERVE_OCI_MIB ?? (quick ? 32 : 400));
 const fileMiB = Number(process.env.BENCH_SERVE_FILE_MIB ?? (quick ? 64 : 1024));
+const parMiB = Number(process.env.BENCH_SERVE_PAR_MIB ?? (quick ? 16 : 256));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
 const CLIENTS = 16;
 const IMAGES = 4;
@@ -84,12 +85,13 @@ const curlParallel = (/** @type {string} */ url) => runProcess('sh', ['-c', `for
 
 try {
   const mib = IMAGES * LAYERS * layerMiB;
-  console.log(`serve bench: ${IMAGES} images, ${mib} MiB vs docker-registry; ${fileMiB} MiB file vs nginx; ${CLIENTS} parallel clients; ${ROUNDS} round(s)`);
+  console.log(`serve bench: ${IMAGES} images, ${mib} MiB vs docker-registry; ${fileMiB} MiB file vs nginx; ${CLIENTS} parallel clients × ${parMiB} MiB; ${ROUNDS} round(s)`);
   const mirror = join(work, 'mirror');
   mkdirSync(join(mirror, 'files'), { recursive: true });
   // A dir mirror's oci/ is an OCI image layout whose ref names are full references (docs/oci.md).
   renameSync(await buildImageLayout(work, { images: IMAGES, layers: LAYERS, layerMiB, refName: (i) => `${REPO(i)}:1` }), join(mirror, 'oci'));
   await writeRandomFile(join(mirror, 'files', 'big.bin'), fileMiB);
+  await writeRandomFile(join(mirror, 'files', 'par.bin'), parMiB);
 
   const reg = await startDockerRegistry(join(work, 'registry'));
   procs.push(reg.proc);
@@ -110,8 +112,9 @@ try {
     const pairs = /** @type {[() => void, () => void][]} */ ([
       [() => t.regOci.push(pull(reg.host, join(work, 'pulled-reg'))), () => t.serveOci.push(pull(serveHost, join(work, 'pulled-serve')))],
       [() => t.nginxFile.push(curl(`${nginx}files/big.bin`)), () => t.serveFile.push(curl(`${serve.url}files/big.bin`))],
-      [() => t.nginxPar.push(curlParallel(`${nginx}files/big.bin`)), () => t.servePar.push(curlParallel(`${serve.url}files/big.bin`))],
     ]);
+    // 16 × the file through each server is heavy on a shared machine: one round of it.
+    if (round === 0) pairs.push([() => t.nginxPar.push(curlParallel(`${nginx}files/par.bin`)), () => t.servePar.push(curlParallel(`${serve.url}files/par.bin`))]);
     for (const [peer, ours] of pairs) {
       if (round % 2 === 0) { peer(); ours(); } else { ours(); peer(); }
     }
@@ -122,7 +125,7 @@ try {
   const file = median(t.serveFile) / median(t.nginxFile);
   report({ figure: `curl of a ${fileMiB} MiB file from serve / from nginx`, value: file, unit: '×', goal: '≤ 1.25', met: file <= 1.25, peer: 'nginx (sendfile) over the same folder' });
   const par = median(t.servePar) / median(t.nginxPar);
-  report({ figure: `${CLIENTS} parallel curl of the ${fileMiB} MiB file, serve / nginx`, value: par, unit: '×', goal: '≤ 1.25', met: par <= 1.25, peer: 'nginx, same clients' });
+  report({ figure: `${CLIENTS} parallel curl of a ${parMiB} MiB file, serve / nginx`, value: par, unit: '×', goal: '≤ 1.25', met: par <= 1.25, peer: 'nginx, same clients' });
   const rss = peakRssMiB(serve.pid);
   report({ figure: `serve peak RSS, after ${CLIENTS} parallel clients`, value: rss, unit: 'MiB', goal: '< 200 MiB', met: rss < 200, peer: 'absolute bound' });
 } finally {
