@@ -3,7 +3,9 @@
 // `airgap serve` against the servers an operator would otherwise run (issue 13, docs/serve.md), whole
 // processes on loopback, the same bytes:
 //   images: skopeo copy docker://SERVE/<name> → oci: of every image  vs  the same from docker-registry
-//           holding the same images (pushed there with skopeo from the same layout); goal ≤ 1.0×
+//           holding the same images (pushed there with skopeo from the same layout); goal ≤ 1.0×.
+//           --preserve-digests on both copies: without it skopeo gzips the uncompressed layers on the
+//           push into the registry and on the pull into oci:, so the two pulls would not move the same bytes.
 //   files:  curl of a BENCH_SERVE_FILE_MIB file (default 1024; --quick 64) from serve vs from nginx
 //           serving the same folder; goal ≤ 1.25×
 //   16 parallel curl clients of a BENCH_SERVE_PAR_MIB file (default 256; --quick 16) from each, one
@@ -95,7 +97,7 @@ try {
 
   const reg = await startDockerRegistry(join(work, 'registry'));
   procs.push(reg.proc);
-  for (let i = 0; i < IMAGES; i++) runProcess('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${join(mirror, 'oci')}:${REPO(i)}:1`, `docker://${reg.host}/${REPO(i)}:1`]);
+  for (let i = 0; i < IMAGES; i++) runProcess('skopeo', ['copy', '--quiet', '--preserve-digests', '--dest-tls-verify=false', `oci:${join(mirror, 'oci')}:${REPO(i)}:1`, `docker://${reg.host}/${REPO(i)}:1`]);
   const serve = await startServe(mirror);
   const nginx = await startNginx(mirror);
   const serveHost = new URL(serve.url).host;
@@ -104,7 +106,7 @@ try {
   const t = { regOci: [], serveOci: [], nginxFile: [], serveFile: [], nginxPar: [], servePar: [] };
   const pull = (/** @type {string} */ host, /** @type {string} */ dest) => {
     let secs = 0;
-    for (let i = 0; i < IMAGES; i++) secs += runProcess('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${host}/${REPO(i)}:1`, `oci:${dest}:img${i}`]).secs;
+    for (let i = 0; i < IMAGES; i++) secs += runProcess('skopeo', ['copy', '--quiet', '--preserve-digests', '--src-tls-verify=false', `docker://${host}/${REPO(i)}:1`, `oci:${dest}:img${i}`]).secs;
     rmSync(dest, { recursive: true, force: true });
     return secs;
   };
