@@ -383,9 +383,9 @@ describe('tampering is refused with exit 3, naming the fault', () => {
     await expectRefused(dir, /bundle\.json|signature/i);
   });
 
-  it('no trusted key configured at all', async () => {
+  it('no trusted key configured at all: a configuration error (exit 2, docs/exit-codes.md)', async () => {
     const v = await runAirgap(['verify', pristine], { cwd: work });
-    expect(v.exitCode).toBe(3);
+    expect(v.exitCode).toBe(2);
     expect(v.stderr).toMatch(/trusted/);
   });
 });
