@@ -10,6 +10,7 @@ import { ecosystems } from './ecosystems.js';
 import { mapLimit } from './concurrency.js';
 import type { Reporter } from './report.js';
 import { UnpackPlan } from './route.js';
+import { publishPath } from './target-paths.js';
 
 export interface UnpackOptions {
   bundleDir: string;
@@ -233,6 +234,8 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
       },
     });
     const total = [...byKind.values()].reduce((n, l) => n + l.length, 0);
+    // Never overwrite within one run (a bundle packed before pack refused two entries with one path).
+    const claimed = new Map<string, Artifact>();
     await reporter.phase(opts.dryRun ? 'Comparing with the target (dry run)' : `Publishing to ${plan.name}`, async () => {
       reporter.progress({ type: 'phase', phase: 'publish', total });
       for (const [kind, artifacts] of byKind) {
@@ -243,6 +246,12 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
           let action: UnpackedArtifact['action'];
           let error: string | undefined;
           try {
+            const path = publishPath(a);
+            const owner = path === undefined ? undefined : claimed.get(`${ctx.target.name}\0${path}`);
+            if (owner && owner.digest !== a.digest) {
+              throw new UsageError(`${artifactLabel(a)}: ${artifactLabel(owner)} of this bundle has the same target path with other content; not overwritten`);
+            }
+            if (path !== undefined && !owner) claimed.set(`${ctx.target.name}\0${path}`, a);
             const presence = await half.exists(a, ctx);
             if (presence === 'present') action = 'present';
             else if (opts.dryRun) action = 'would-push';
