@@ -36,6 +36,7 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
 
   async run(): Promise<UnpackResult> {
     const { args, flags } = await this.parse(Unpack);
+    this.monitored = { command: 'unpack', outcome: {}, skip: flags['dry-run'] };
     const reporter = this.makeReporter(this.jsonEnabled());
     const config = await this.loadAirgapConfig(flags.config);
     const trust = flags['insecure-skip-signature'] ? [] : await trustedKeys(flags.pub, config);
@@ -63,6 +64,7 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
     } finally {
       await http.close();
     }
+    this.monitored.outcome = { bytes: result.bytes, artifacts: Object.values(result.counts).reduce((n, c) => n + c, 0), failed: result.failures.length };
     if (!result.dryRun) await notifyRun(config, unpackNotice(result), reporter);
     const counts = Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing to do';
     const routed = result.routes ? ` (${Object.entries(result.routes).map(([k, t]) => `${k} → ${t}`).join(', ')})` : '';
