@@ -1,9 +1,11 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { open, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type EndpointFormat, type HttpClient, type PublishContext, type PublishHalf,
-  TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  BUNDLE_NAME_PATTERN, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
-import { type PublicKey, type VerifiedBundle, verifyBundle } from '@airgap/bundle';
+import { type PublicKey, type VerifiedBundle, bundleStamp, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundles, acquireLock, noteBundle, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { mapLimit } from './concurrency.js';
@@ -57,6 +59,8 @@ export interface UnpackResult {
   artifacts: UnpackedArtifact[];
   failures: { artifact: string; error: string }[];
   ledger: string | null;
+  /** Where the bundle's SBOM was kept beside the ledger (docs/approval.md), else null. */
+  sbom: string | null;
 }
 
 export async function verifyWithTrust(bundleDir: string, trust: PublicKey[], insecure: boolean, reporter: Reporter): Promise<VerifiedBundle> {
@@ -172,6 +176,7 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
     target: target.name,
   };
   const results: UnpackedArtifact[] = [];
+  let sbom: string | null = null;
   const counts: Record<string, number> = {};
   const countsByKind: Record<string, Record<string, number>> = {};
   let bytes = 0;
@@ -243,6 +248,7 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
       ...base, kind: 'run', name: bundle.descriptor.name, version: '', platform: null, digest: null, size: null,
       action: 'end', error: failures.length ? `${failures.length} failed` : null, durationMs: Date.now() - started, note: { counts },
     });
+    if (ledger) sbom = await keepSbom(bundle, opts.ledgerPath);
   } finally {
     await ledger?.close();
     await opened.close?.();
@@ -264,7 +270,33 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
     artifacts: results,
     failures,
     ledger: ledger ? opts.ledgerPath : null,
+    sbom,
   };
+}
+
+/**
+ * The verified bundle's SBOM, kept beside the ledger as `<name>-<stamp>.cdx.json` (docs/approval.md) so
+ * the security team's scanner sees what entered. The file name comes from the signed name and time,
+ * checked before it becomes a path; written under a temporary name and renamed.
+ */
+async function keepSbom(bundle: VerifiedBundle, ledgerPath: string): Promise<string | null> {
+  if (!bundle.sbom) return null;
+  const { name, created } = bundle.descriptor;
+  const when = new Date(created);
+  if (!new RegExp(BUNDLE_NAME_PATTERN).test(name) || Number.isNaN(when.getTime())) {
+    throw new TrustError(`bundle.json names the bundle ${JSON.stringify(name)} of ${JSON.stringify(created)}, which cannot name a file`, { subject: 'bundle.json' });
+  }
+  const file = join(dirname(ledgerPath), `${name}-${bundleStamp(when)}.cdx.json`);
+  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(bundle.sbom);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  return file;
 }
 
 /**

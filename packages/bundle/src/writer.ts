@@ -12,6 +12,7 @@ import {
   OCI_INDEX_ENTRY,
   OCI_LAYOUT_BYTES,
   OCI_LAYOUT_ENTRY,
+  SBOM_ENTRY,
   SIGNATURE_FILE,
   SUMS_FILE,
   bundleStamp,
@@ -53,6 +54,8 @@ export interface WriteBundleOptions {
   incomplete?: unknown;
   /** Progress: bytes written to parts. */
   onBytes?: (n: number) => void;
+  /** The CycloneDX JSON SBOM of the index: written as the second tar entry and listed in bundle.json. */
+  sbom?: Buffer;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -88,6 +91,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       await parts.write(Buffer.alloc(padding(data.length)));
     };
     await file(INDEX_ENTRY, indexBytes);
+    if (opts.sbom) await file(SBOM_ENTRY, opts.sbom);
     await file(OCI_LAYOUT_ENTRY, OCI_LAYOUT_BYTES);
     await file(OCI_INDEX_ENTRY, ociIndexBytes(opts.index));
     await parts.write(tarHeader({ name: 'blobs/', size: 0, type: 'dir', mtime }));
@@ -112,6 +116,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       totals: { artifacts: opts.index.artifacts.length, blobs: blobs.length, bytes: blobs.reduce((n, b) => n + b.descriptor.size, 0) },
       base: opts.base ?? null,
       ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
+      ...(opts.sbom ? { sbom: { entry: SBOM_ENTRY, sha256: createHash('sha256').update(opts.sbom).digest('hex'), size: opts.sbom.length, format: 'CycloneDX 1.6 JSON' } } : {}),
     };
     const bundleJson = Buffer.from(JSON.stringify(descriptor, null, 2) + '\n');
     await writeSynced(join(tmp, BUNDLE_JSON), bundleJson);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from './errors.js';
 import type { EcosystemRegistry } from './ecosystem.js';
+import { type ManifestPolicy, policySchema } from './policy.js';
 import {
   SCHEMA_DRAFT,
   compileSchema,
@@ -20,6 +21,8 @@ export interface Manifest {
   name: string;
   /** Entries per manifest section (`images`, `files`, …), as written; only sections present in the file. */
   sections: Record<string, unknown[]>;
+  /** `policy:` as written (docs/manifest.md "policy"); absent when the manifest has none. */
+  policy?: ManifestPolicy;
   /** Absolute path of the manifest file. */
   file: string;
   /** Its folder: relative paths in entries are resolved against it. */
@@ -65,6 +68,7 @@ export function manifestSchema(registry: EcosystemRegistry): object {
         description: 'Bundle name; the bundle directory is <name>-<UTC timestamp>.',
       },
       ...sections,
+      policy: policySchema,
     },
     $defs: defs,
   };
@@ -127,5 +131,9 @@ export async function loadManifest(file: string, registry: EcosystemRegistry, en
     const entries = doc[eco.manifestKey];
     if (Array.isArray(entries)) sections[eco.manifestKey] = entries;
   }
-  return { apiVersion: 'airgap/v1', kind: 'Bundle', name: doc.name as string, sections, file: abs, dir: path.dirname(abs) };
+  return {
+    apiVersion: 'airgap/v1', kind: 'Bundle', name: doc.name as string, sections,
+    ...(doc.policy ? { policy: doc.policy as ManifestPolicy } : {}),
+    file: abs, dir: path.dirname(abs),
+  };
 }
