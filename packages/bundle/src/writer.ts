@@ -8,6 +8,7 @@ import {
   BUNDLE_JSON,
   BUNDLE_SCHEMA,
   type BundleDescriptor,
+  type CarriedFile,
   INDEX_ENTRY,
   OCI_INDEX_ENTRY,
   OCI_LAYOUT_BYTES,
@@ -22,6 +23,7 @@ import {
 } from './format.js';
 import { type SecretKey, signMinisign } from './minisign.js';
 import { PartWriter } from './parts.js';
+import { copyCarried } from './carried.js';
 import { padding, tarHeader, tarTrailer } from './tar.js';
 
 export interface BundleBlob {
@@ -56,6 +58,8 @@ export interface WriteBundleOptions {
   onBytes?: (n: number) => void;
   /** The CycloneDX JSON SBOM of the index: written as the second tar entry and listed in bundle.json. */
   sbom?: Buffer;
+  /** Files copied beside the parts (airgap's own release, docs/release.md): listed in bundle.json `toolRelease` and SHA256SUMS. */
+  carry?: { file: string; path: string }[];
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -104,6 +108,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     }
     await parts.write(tarTrailer(parts.accepted));
     const partList = await parts.finish();
+    const carried: CarriedFile[] = [];
+    for (const c of opts.carry ?? []) carried.push(await copyCarried(c, tmp));
 
     const descriptor: BundleDescriptor = {
       schema: BUNDLE_SCHEMA,
@@ -117,11 +123,12 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       base: opts.base ?? null,
       ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
       ...(opts.sbom ? { sbom: { entry: SBOM_ENTRY, sha256: createHash('sha256').update(opts.sbom).digest('hex'), size: opts.sbom.length, format: 'CycloneDX 1.6 JSON' } } : {}),
+      ...(carried.length ? { toolRelease: carried } : {}),
     };
     const bundleJson = Buffer.from(JSON.stringify(descriptor, null, 2) + '\n');
     await writeSynced(join(tmp, BUNDLE_JSON), bundleJson);
     await writeSynced(join(tmp, SIGNATURE_FILE), Buffer.from(signMinisign(bundleJson, opts.key, trustedComment(descriptor))));
-    const sums = [...partList.map((p) => `${p.sha256}  ${p.file}\n`), `${createHash('sha256').update(bundleJson).digest('hex')}  ${BUNDLE_JSON}\n`].join('');
+    const sums = [...partList.map((p) => `${p.sha256}  ${p.file}\n`), ...carried.map((c) => `${c.sha256}  ${c.file}\n`), `${createHash('sha256').update(bundleJson).digest('hex')}  ${BUNDLE_JSON}\n`].join('');
     await writeSynced(join(tmp, SUMS_FILE), Buffer.from(sums));
     await syncDir(tmp);
     if (await exists(finalDir)) {
