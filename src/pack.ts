@@ -151,6 +151,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
     skipped.push({ entry, error: errorText(e) });
   };
 
+  const refusedEntries = gate.checkEntries(manifest.sections, entryLabel);
   const resolved = await reporter.phase('Resolving the manifest', async () => {
     const out: Artifact[] = [];
     const seen = new Set<string>();
@@ -158,7 +159,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
       const eco = ecosystems.forManifestKey(key);
       if (!eco) throw new UsageError(`${manifest.file}: ${key}: this airgap build cannot pack ${key}`, { subject: key });
       for (const [i, entry] of entries.entries()) {
-        if (!gate.allowsEntry(key, entry, entryLabel(key, i, entry))) continue;
+        if (refusedEntries.has(entry)) continue;
         try {
           for (const a of await eco.source.resolve(entry, ctx)) {
             const k = artifactKey(a);

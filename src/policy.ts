@@ -21,13 +21,35 @@ export class PolicyGate {
     return this.manifest.policy;
   }
 
-  /** False when the entry is refused (dry run); throws when refused in a real pack. */
+  /**
+   * Every entry of every section, before the first is resolved (so a refused entry anywhere means no
+   * request at all). Returns the refused entries (dry run); throws naming all of them in a real pack.
+   */
+  checkEntries(sections: Record<string, unknown[]>, label: (key: string, i: number, entry: unknown) => string): Set<unknown> {
+    const refused = new Set<unknown>();
+    const found: string[] = [];
+    for (const [key, entries] of Object.entries(sections)) {
+      entries.forEach((entry, i) => {
+        const v = this.violations(key, entry, label(key, i, entry));
+        if (v.length) refused.add(entry);
+        found.push(...v);
+      });
+    }
+    this.judge(found);
+    return refused;
+  }
+
+  /** An entry another ecosystem implies (a chart's images): false when refused (dry run); throws in a real pack. */
   allowsEntry(key: string, entry: unknown, label: string): boolean {
+    return this.judge(this.violations(key, entry, label));
+  }
+
+  private violations(key: string, entry: unknown, label: string): string[] {
     const policy = this.manifest.policy;
     const check = policy && ecosystems.forManifestKey(key)?.checkPolicy;
-    if (!check) return true;
-    const found = check(entry, policy).map((v) => `${label}: ${v}`);
-    return this.judge(found);
+    if (!check) return [];
+    // `policy.<rule>: <entry>: <why>`: the rule first, then which entry (docs/manifest.md "policy").
+    return check(entry, policy).map((v) => v.replace(/^(policy\.[\w.]+): /, `$1: ${label}: `));
   }
 
   /** Licence and size rules over what resolve found; the artifacts the dry run keeps. */

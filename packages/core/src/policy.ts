@@ -56,10 +56,15 @@ export const policySchema = {
   },
 } as const;
 
-/** Does `host/repository` fall under a registry rule (`host[:port]` or `host/path` on a `/` boundary)? */
+/**
+ * Does `host/repository` fall under a registry rule (`host[:port]` or `host/path` on a `/` boundary)?
+ * A rule without a port names the host on any port.
+ */
 export function registryRuleMatches(rule: string, registry: string, repository: string): boolean {
-  const full = `${registry}/${repository}`.toLowerCase();
   const r = rule.toLowerCase().replace(/\/+$/, '');
+  const ruleHost = r.split('/')[0];
+  const host = ruleHost.includes(':') ? registry.toLowerCase() : registry.toLowerCase().replace(/:\d+$/, '');
+  const full = `${host}/${repository}`.toLowerCase();
   return full === r || full.startsWith(r + '/');
 }
 
