@@ -41,6 +41,7 @@ The manifest's policy: (docs/manifest.md) is checked before anything is download
 
   async run(): Promise<PackResult> {
     const { args, flags } = await this.parse(Pack);
+    this.monitored = { command: 'pack', outcome: {}, skip: flags['dry-run'] };
     const reporter = this.makeReporter(this.jsonEnabled());
     const config = await this.loadAirgapConfig(flags.config);
     const chunkSize = parseSize(flags['chunk-size'], '--chunk-size');
@@ -75,6 +76,7 @@ The manifest's policy: (docs/manifest.md) is checked before anything is download
     } finally {
       await http.close();
     }
+    this.monitored.outcome = { bytes: result.bytes, artifacts: result.artifacts };
     if (!result.dryRun) await notifyRun(config, packNotice(result), reporter);
     if (result.dryRun) {
       for (const a of result.list ?? []) this.log(`${a.kind.padEnd(6)} ${a.name}${a.version ? '@' + a.version : ''}${a.platform ? ` [${a.platform}]` : ''}  ${formatSize(a.size)}  ${a.upstream}`);

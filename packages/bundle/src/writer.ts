@@ -124,6 +124,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
       ...(opts.sbom ? { sbom: { entry: SBOM_ENTRY, sha256: createHash('sha256').update(opts.sbom).digest('hex'), size: opts.sbom.length, format: 'CycloneDX 1.6 JSON' } } : {}),
       ...(carried.length ? { toolRelease: carried } : {}),
+      kinds: kindCounts(opts.index),
     };
     const bundleJson = Buffer.from(JSON.stringify(descriptor, null, 2) + '\n');
     await writeSynced(join(tmp, BUNDLE_JSON), bundleJson);
@@ -142,6 +143,12 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+function kindCounts(index: BundleIndex): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const a of [...index.artifacts, ...(index.base ?? [])]) kinds[a.kind] = (kinds[a.kind] ?? 0) + 1;
+  return kinds;
 }
 
 function uniqueBlobs(opts: WriteBundleOptions): BundleBlob[] {
