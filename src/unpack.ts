@@ -1,16 +1,18 @@
-import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { open, readdir, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type EndpointFormat, type EndpointPublishHalf, type HttpClient, type PublishContext, type PublishHalf,
-  IntegrityError, type ResolvedTarget, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  IntegrityError, type ResolvedTarget, BUNDLE_NAME_PATTERN, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
-import { type BundleDescriptor, type PublicKey, type VerifiedBundle, checkBundleFiles, verifyBundle } from '@airgap/bundle';
+import { type BundleDescriptor, type PublicKey, type VerifiedBundle, bundleStamp, checkBundleFiles, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { mapLimit } from './concurrency.js';
 import type { Reporter } from './report.js';
 import { UnpackPlan } from './route.js';
 import { publishPath } from './target-paths.js';
+import { checkBase, checkFreshness } from './unpack-checks.js';
 
 export interface UnpackOptions {
   bundleDir: string;
@@ -66,6 +68,8 @@ export interface UnpackResult {
   artifacts: UnpackedArtifact[];
   failures: { artifact: string; error: string }[];
   ledger: string | null;
+  /** Where the bundle's SBOM was kept beside the ledger (docs/approval.md), else null. */
+  sbom: string | null;
 }
 
 export async function verifyWithTrust(
@@ -213,6 +217,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   };
   const routes = plan.isRoute ? Object.fromEntries([...kinds].map((k) => [k, plan.targetFor(k)!.name])) : undefined;
   const results: UnpackedArtifact[] = [];
+  let sbom: string | null = null;
   const counts: Record<string, number> = {};
   const countsByKind: Record<string, Record<string, number>> = {};
   let bytes = 0;
@@ -306,6 +311,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
       error: stopped ? `stopped: integrity failure while publishing: ${errorText(stopped)}` : failures.length ? `${failures.length} failed` : null,
       durationMs: Date.now() - started, note: { counts, ...(stopped ? { stopped: 'integrity' } : {}) },
     });
+    if (ledger) sbom = await keepSbom(bundle, opts.ledgerPath);
     if (stopped) {
       throw new IntegrityError(`unpack stopped: ${errorText(stopped)}; nothing further was published (${results.filter((r) => r.action === 'pushed').length} artifacts were pushed before, see the ledger)`, {
         subject: stopped.subject,
@@ -335,61 +341,33 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
     artifacts: results,
     failures,
     ledger: ledger ? opts.ledgerPath : null,
+    sbom,
   };
 }
 
 /**
- * SPEC §6 freshness, per bundle name and target (docs/ledger.md): a bundle older (by its signed `created`)
- * than the newest bundle of the same name the ledger records for the same target is refused, so an old
- * bundle cannot be replayed to roll that target back; filling another target from an older bundle is
- * fine. A route checks itself and every target it sends to. The same bundle again (a re-run) is not older.
- * `--allow-older` lets it in; the run record notes it.
+ * The verified bundle's SBOM, kept beside the ledger as `<name>-<stamp>.cdx.json` (docs/approval.md) so
+ * the security team's scanner sees what entered. The file name comes from the signed name and time,
+ * checked before it becomes a path; written under a temporary name and renamed.
  */
-function checkFreshness(bundle: VerifiedBundle, newest: NewestBundlesByTarget, plan: UnpackPlan, opts: UnpackOptions): UnpackResult['allowedOlder'] {
+async function keepSbom(bundle: VerifiedBundle, ledgerPath: string): Promise<string | null> {
+  if (!bundle.sbom) return null;
   const { name, created } = bundle.descriptor;
-  for (const target of [plan.name, ...plan.targets().map((t) => t.name)]) {
-    const seen = newest.get(target)?.get(name);
-    if (!seen || Date.parse(created) >= Date.parse(seen.created)) continue;
-    if (!opts.allowOlder) {
-      throw new TrustError(`bundle ${name} of ${created} is older than bundle ${name} of ${seen.created}, which the ledger ${opts.ledgerPath} already records for target ${target}`, {
-        subject: bundle.dir,
-        hint: `an older bundle could roll ${target} back; if this is intended, pass --allow-older (recorded in the ledger)`,
-      });
-    }
-    opts.reporter.warn(`--allow-older: bundle ${name} of ${created} is older than ${seen.created}, which the ledger records for ${target}; importing it anyway (recorded in the ledger)`);
-    return { newest: seen.created, target };
+  const when = new Date(created);
+  if (!new RegExp(BUNDLE_NAME_PATTERN).test(name) || Number.isNaN(when.getTime())) {
+    throw new TrustError(`bundle.json names the bundle ${JSON.stringify(name)} of ${JSON.stringify(created)}, which cannot name a file`, { subject: 'bundle.json' });
   }
-  return null;
-}
-
-/**
- * An incremental bundle (`pack --since`) leaves out what its receipt lists. Before publishing anything,
- * ask the target (the publish halves' `exists`) for each of those artifacts: a target that lacks them
- * (another target, a wiped mirror) would end up with a partial state. Exit 1 (TargetError): the bundle is
- * fine, the target is not ready for it (docs/ledger.md).
- */
-async function checkBase(
-  baseArtifacts: Artifact[], halves: Map<string, PublishHalf>, ctxOf: (kind: string) => PublishContext, targetName: string, concurrency: number, bundle: VerifiedBundle,
-): Promise<void> {
-  const missing: string[] = [];
-  await mapLimit(baseArtifacts, concurrency, async (a) => {
-    try {
-      if ((await halves.get(a.kind)!.exists(a, ctxOf(a.kind))) !== 'present') missing.push(artifactLabel(a));
-    } catch (e) {
-      missing.push(`${artifactLabel(a)} (${errorText(e)})`);
-    }
-  });
-  if (!missing.length) return;
-  missing.sort();
-  const shown = missing.slice(0, 20).map((m) => `  ${m}`).join('\n');
-  const base = bundle.descriptor.base as { receipt?: { created?: string } } | null;
-  throw new TargetError(
-    `bundle ${bundle.descriptor.name} of ${bundle.descriptor.created} is incremental: it builds on ${baseArtifacts.length} artifacts, and target ${targetName} lacks ${missing.length} of them:\n${shown}${missing.length > 20 ? `\n  … and ${missing.length - 20} more` : ''}`,
-    {
-      subject: targetName,
-      hint: `unpack the bundles it builds on into ${targetName} first${base?.receipt?.created ? ` (it was packed against a receipt of ${base.receipt.created})` : ''}, or ask the outside for a full bundle (pack without --since)`,
-    },
-  );
+  const file = join(dirname(ledgerPath), `${name}-${bundleStamp(when)}.cdx.json`);
+  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(bundle.sbom);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  return file;
 }
 
 /** The IntegrityError behind a publish failure (a publisher may wrap it), if there is one. */

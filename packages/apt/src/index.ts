@@ -4,6 +4,7 @@ import { aptNexusPublisher } from './nexus-publish.js';
 import { aptSource } from './source.js';
 import { type AptSpec, aptSpecSchema, aptTargetSettingsSchema } from './spec.js';
 import { validateApt } from './validate.js';
+import { aptBom } from './bom.js';
 
 export type { AptSpec, AptTargetSettings } from './spec.js';
 export { aptSpecSchema, aptTargetSettingsSchema } from './spec.js';
@@ -25,6 +26,7 @@ export const apt: Ecosystem<AptSpec> = {
   targetSettingsSchema: { apt: aptTargetSettingsSchema },
   source: aptSource(),
   validate: validateApt,
+  bom: aptBom,
   publish: { dir: aptDirPublisher, endpoint: aptNexusPublisher },
 };
 export { validateApt } from './validate.js';

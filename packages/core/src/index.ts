@@ -16,3 +16,5 @@ export * from './mirror-file.js';
 export * from './validate.js';
 export * from './confined-root.js';
 export * from './regular-file.js';
+export * from './bom.js';
+export * from './policy.js';

@@ -4,6 +4,7 @@ import { fileDirPublisher } from './dir-publish.js';
 import { fileNexusRawPublisher } from './nexus-raw.js';
 import { type FileSpec, fileSpecSchema } from './spec.js';
 import { validateFile } from './validate.js';
+import { fileBom } from './bom.js';
 
 export type { FileSpec } from './spec.js';
 export { targetPath, checkRelativePath } from './target-path.js';
@@ -18,6 +19,7 @@ export const files: Ecosystem<FileSpec> = {
   specSchema: fileSpecSchema,
   source: fileSource,
   validate: validateFile,
+  bom: fileBom,
   publish: { dir: fileDirPublisher, endpoint: fileNexusRawPublisher },
 };
 export { validateFile } from './validate.js';

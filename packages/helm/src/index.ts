@@ -4,6 +4,7 @@ import { chartDirPublisher } from './dir-publish.js';
 import { chartNexusPublisher } from './nexus-helm.js';
 import { type ChartSpec, chartSpecSchema } from './spec.js';
 import { validateChart } from './validate.js';
+import { chartBom } from './bom.js';
 
 export type { ChartSpec, HttpChartSpec, OciChartSpec } from './spec.js';
 export { chartSource, type ChartMeta, CHART_MEDIA_TYPE, PROV_MEDIA_TYPE } from './source.js';
@@ -20,6 +21,7 @@ export const charts: Ecosystem<ChartSpec> = {
   specSchema: chartSpecSchema,
   source: chartSource,
   validate: validateChart,
+  bom: chartBom,
   publish: { dir: chartDirPublisher, endpoint: chartNexusPublisher },
 };
 export { validateChart } from './validate.js';

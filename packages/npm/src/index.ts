@@ -4,6 +4,7 @@ import { npmDirPublisher } from './publish-dir.js';
 import { npmEndpointPublisher } from './publish-endpoint.js';
 import { type NpmSpec, npmSpecSchema, npmTargetSettingsSchema } from './spec.js';
 import { validateNpm } from './validate.js';
+import { npmBom } from './bom.js';
 
 export type { NpmSpec } from './spec.js';
 export type { NpmArtifactMeta } from './source.js';
@@ -25,6 +26,7 @@ export const npm: Ecosystem<NpmSpec> = {
   targetSettingsSchema: npmTargetSettingsSchema,
   source: npmSource,
   validate: validateNpm,
+  bom: npmBom,
   publish: { dir: npmDirPublisher, endpoint: npmEndpointPublisher },
 };
 export { validateNpm } from './validate.js';

@@ -4,6 +4,7 @@ import { pypiDirPublisher } from './dir-publish.js';
 import { pypiEndpointPublisher } from './endpoint-publish.js';
 import { type PypiSpec, pypiSpecSchema } from './spec.js';
 import { validatePypi } from './validate.js';
+import { pypiBom } from './bom.js';
 
 export type { PypiSpec } from './spec.js';
 export type { PypiArtifactMeta } from './source.js';
@@ -21,6 +22,7 @@ export const pypi: Ecosystem<PypiSpec> = {
   specSchema: pypiSpecSchema,
   source: pypiSource,
   validate: validatePypi,
+  bom: pypiBom,
   publish: { dir: pypiDirPublisher, endpoint: pypiEndpointPublisher },
 };
 export { validatePypi } from './validate.js';

@@ -4,6 +4,7 @@ import { yumNexusPublisher } from './nexus-publish.js';
 import { yumSource } from './source.js';
 import { type YumSpec, yumSpecSchema, yumTargetSettingsSchema } from './spec.js';
 import { validateYum } from './validate.js';
+import { yumBom } from './bom.js';
 
 export type { YumSpec, YumTargetSettings } from './spec.js';
 export { yumSource, resolveYum, repoName, type YumMeta, type YumResolution } from './source.js';
@@ -20,6 +21,7 @@ export const yum: Ecosystem<YumSpec> = {
   targetSettingsSchema: { yum: yumTargetSettingsSchema },
   source: yumSource,
   validate: validateYum,
+  bom: yumBom,
   publish: { dir: yumDirPublisher, endpoint: yumNexusPublisher },
 };
 export { validateYum } from './validate.js';
