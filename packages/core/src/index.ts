@@ -15,3 +15,4 @@ export * from './published-schemas.js';
 export * from './mirror-file.js';
 export * from './bom.js';
 export * from './policy.js';
+export * from './gpgv.js';
