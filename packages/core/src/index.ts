@@ -18,3 +18,4 @@ export * from './confined-root.js';
 export * from './regular-file.js';
 export * from './bom.js';
 export * from './policy.js';
+export * from './gpgv.js';
