@@ -129,7 +129,11 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
   for (const [kind, artifacts] of kinds) {
     const eco = ecosystems.get(kind as Artifact['kind']);
     if (target.type === 'dir') halves.set(kind, eco.publish.dir);
-    else {
+    else if (target.type === 's3') {
+      // An S3 bucket takes what has an object layout: files (docs/backups.md).
+      if (!eco.publish.s3) throw new UsageError(`target ${target.name} (s3) cannot take ${kind} artifacts: an s3 target holds files only`, { subject: `--to ${opts.to}`, hint: 'unpack the bundle into a nexus, registries or dir: target, or pack the files in a bundle of their own' });
+      halves.set(kind, eco.publish.s3);
+    } else {
       const half = eco.publish.endpoint;
       if (!half) throw new UsageError(`target ${target.name} (${target.type}) cannot take ${kind} artifacts: this airgap build has no ${target.type} publisher for them`, { subject: `--to ${opts.to}`, hint: 'unpack into a dir: mirror instead' });
       halves.set(kind, half);

@@ -31,7 +31,7 @@ export interface EndpointResolver {
 
 /** A kind of target (`type:` in the config). Opened once per unpack, before anything is pushed. */
 export interface TargetDriver {
-  type: 'nexus' | 'registries' | 'dir';
+  type: 'nexus' | 'registries' | 'dir' | 's3';
   /**
    * Check that the target can take the formats the bundle needs (preflight: exit 1 before anything is
    * sent, one line per problem) and return the services the publish halves use (`endpoints`, …).
