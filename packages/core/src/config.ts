@@ -124,6 +124,7 @@ export function configSchema(registry: EcosystemRegistry): object {
         [EXPECTED_KEYWORD]: 'a key prefix ending in / (e.g. dr/), or empty',
         description: 'Prepended to every object key; each file lands at <prefix><path>.',
       },
+      ...settings,
     },
   };
   const byType = { nexus, registries, dir, s3 };

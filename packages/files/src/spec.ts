@@ -37,18 +37,10 @@ const treeChoices = {
   path: { type: 'string', minLength: 1, description: 'the folder the tree lands in under files/ (default: the S3 prefix, or the folder name); ./ for the top' },
 };
 
+// The S3 form comes first: an entry that fits no form is told about the form it came closest to, and on a
+// tie the first (packages/core document.ts), so `url: s3://…/` without `s3:` hears "missing s3".
 export const fileSpecSchema = {
   oneOf: [
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['url'],
-      properties: {
-        url: { type: 'string', pattern: '^(?!s3://)(?!.*/$).+$', 'x-expected': 'an https://, http://, file:// URL or a local path (a folder ends in /)', description: 'https://, http://, file:// URL or a local path relative to the manifest' },
-        sha256: { type: 'string', pattern: '^[A-Fa-f0-9]{64}$', description: 'expected sha256 of the file (hex)' },
-        path: { type: 'string', minLength: 1, description: 'where the file lands under files/; a trailing / keeps the URL file name' },
-      },
-    },
     {
       type: 'object',
       additionalProperties: false,
@@ -57,6 +49,16 @@ export const fileSpecSchema = {
         url: { type: 'string', pattern: '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^/\\s][^\\s]*/)?$', 'x-expected': 'an s3://BUCKET/ or s3://BUCKET/PREFIX/ URL ending in /', description: 'every object under this bucket and key prefix' },
         s3: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$', 'x-expected': 'the name of a connection under s3: in the config', description: 'the S3 connection (config s3.<name>)' },
         ...treeChoices,
+      },
+    },
+    {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: {
+        url: { type: 'string', pattern: '^(?!s3://)(?!.*/$).+$', 'x-expected': 'an https://, http://, file:// URL or a local path (a folder ends in /)', description: 'https://, http://, file:// URL or a local path relative to the manifest' },
+        sha256: { type: 'string', pattern: '^[A-Fa-f0-9]{64}$', description: 'expected sha256 of the file (hex)' },
+        path: { type: 'string', minLength: 1, description: 'where the file lands under files/; a trailing / keeps the URL file name' },
       },
     },
     {
