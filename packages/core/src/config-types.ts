@@ -49,8 +49,6 @@ export interface S3TargetConfig {
   [ecosystemSettings: string]: unknown;
 }
 
-export type TargetConfig = NexusTargetConfig | RegistriesTargetConfig | DirTargetConfig | S3TargetConfig;
-
 /** One S3 service (config `s3.<name>`): a tree source's `s3:` and an s3 target's `s3:` name it (docs/config.md). */
 export interface S3Settings {
   /** `https://rgw.corp.internal` (`http://` only on loopback, or with `registries.<host:port>.plainHttp`, SPEC §4). */
@@ -64,6 +62,14 @@ export interface S3Settings {
   /** PEM file of the CA that signed the endpoint's certificate; TLS verification is always on. */
   caFile?: string;
 }
+
+/** `type: route`: each artifact kind (or manifest section) to another configured target; `default` for the rest. */
+export interface RouteTargetConfig {
+  type: 'route';
+  routes: Record<string, string>;
+}
+
+export type TargetConfig = NexusTargetConfig | RegistriesTargetConfig | DirTargetConfig | S3TargetConfig | RouteTargetConfig;
 
 export interface RegistryCredentials {
   usernameEnv?: string;
@@ -85,6 +91,17 @@ export interface NotifySettings {
     usernameEnv?: string;
     passwordEnv?: string;
   };
+  /** Zabbix trapper values after each pack, verify, unpack and ledger verify (docs/monitoring.md). */
+  zabbix?: ZabbixSettings;
+}
+
+export interface ZabbixSettings {
+  /** `HOST[:PORT]` of the Zabbix server or proxy; port 10051 when absent. */
+  server: string;
+  /** The monitored host's name as configured in Zabbix. */
+  host: string;
+  /** TLS with a pre-shared key, as `zabbix_sender --tls-connect psk`. */
+  tls?: { pskIdentity: string; pskFile: string };
 }
 
 export interface AirgapConfig {
