@@ -14,3 +14,5 @@ export * from './config.js';
 export * from './published-schemas.js';
 export * from './mirror-file.js';
 export * from './concurrency.js';
+export * from './bom.js';
+export * from './policy.js';

@@ -4,6 +4,7 @@ import { fileDirPublisher } from './dir-publish.js';
 import { fileNexusRawPublisher } from './nexus-raw.js';
 import { fileS3Publisher } from './s3-publish.js';
 import { type FileSpec, fileSpecSchema } from './spec.js';
+import { fileBom } from './bom.js';
 
 export type { FileSpec } from './spec.js';
 export { targetPath, checkRelativePath } from './target-path.js';
@@ -23,5 +24,6 @@ export const files: Ecosystem<FileSpec> = {
   manifestKey: 'files',
   specSchema: fileSpecSchema,
   source: filesSource,
+  bom: fileBom,
   publish: { dir: fileDirPublisher, endpoint: fileNexusRawPublisher, s3: fileS3Publisher },
 };
