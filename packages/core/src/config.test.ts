@@ -338,8 +338,9 @@ describe('configSchema', () => {
     const branches = (schema: any) => schema.properties.targets.additionalProperties.allOf.map((b: any) => b.then);
     const all = branches(configSchema(reg));
     expect(all.map((b: any) => b.properties.type.const)).toEqual(['nexus', 'registries', 'dir', 's3', 'route']);
-    // A route only names other targets; the settings live on those.
-    const withApt = all.filter((b: any) => b.properties.type.const !== 'route');
+    // A route target only names other targets: it holds no ecosystem settings of its own.
+    expect(all.at(-1).properties.apt).toBeUndefined();
+    const withApt = all.slice(0, -1);
     for (const b of withApt) expect(b.properties.apt).toEqual(apt);
     for (const b of branches(configSchema(new EcosystemRegistry()))) expect(b.properties.apt).toBeUndefined();
   });

@@ -16,3 +16,4 @@ export * from './mirror-file.js';
 export * from './concurrency.js';
 export * from './bom.js';
 export * from './policy.js';
+export * from './gpgv.js';
