@@ -126,6 +126,7 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
   }
   const halves = new Map<string, PublishHalf>();
   const formats = new Set<EndpointFormat>();
+  await ecosystems.load({ kinds: [...kinds.keys()] });
   for (const [kind, artifacts] of kinds) {
     const eco = ecosystems.get(kind as Artifact['kind']);
     if (target.type === 'dir') halves.set(kind, eco.publish.dir);
@@ -137,7 +138,7 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
     }
   }
 
-  const driver = ecosystems.targetDriver(target.type);
+  const driver = await ecosystems.targetDriver(target.type);
   if (!driver) {
     await ledger?.close();
     throw new UsageError(`targets of type ${target.type} are not supported by this airgap build`, { subject: `--to ${opts.to}` });
