@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type BundleIndex, type Descriptor, type HttpClient, type SourceContext,
-  ContentStore, IntegrityError, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
+  ContentStore, IntegrityError, InternalError, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
 } from '@airgap/core';
 import { type SecretKey, writeBundle } from '@airgap/bundle';
 import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledger';
@@ -200,9 +200,38 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   if (!opts.key) throw new UsageError('no signing key: pass --key FILE or set signingKey in the config', { hint: 'create one with: airgap keygen --out-dir keys --name outside' });
 
   await ecosystems.load({ kinds: [...new Set(wanted.map((a) => a.kind))] });
-  const fetched = await reporter.phase('Downloading and verifying', async () => {
+  const created = opts.now ?? new Date();
+  const indexOf = (artifacts: Artifact[]): BundleIndex => {
+    const blobs = new Map<string, Descriptor>();
+    for (const a of artifacts) for (const b of a.blobs) if (!blobs.has(b.digest)) blobs.set(b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size });
+    return {
+      schema: 'airgap.index/v1',
+      name: manifest.name,
+      created: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      artifacts,
+      blobs: [...blobs.values()],
+      ...(receipt ? { base: baseArtifacts } : {}),
+    };
+  };
+  const write = (index: BundleIndex, ready?: Map<string, Promise<void>>, until?: Promise<void>) =>
+    writeBundle({
+      outDir: opts.outDir,
+      name: manifest.name,
+      created,
+      index,
+      blobs: index.blobs.map((d) => ({ descriptor: d, path: store.path(d.digest), open: () => store.open(d.digest), ready: ready?.get(d.digest) })),
+      chunkSize: opts.chunkSize,
+      key: opts.key!,
+      toolVersion: opts.toolVersion,
+      base,
+      incomplete: skipped.length ? { skipped } : undefined,
+      carry,
+      until,
+      onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }),
+    });
+  const fetchAll = (onFetched?: (a: Artifact) => void) => {
     reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length });
-    const ok = await mapLimit(wanted, opts.concurrency, async (a) => {
+    return mapLimit(wanted, opts.concurrency, async (a) => {
       reporter.progress({ type: 'artifact', state: 'start', artifact: a });
       try {
         await ecosystems.get(a.kind).source.fetch(a, ctx);
@@ -211,6 +240,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
           if (size !== b.size) throw new IntegrityError(`${artifactLabel(a)}: blob ${b.digest} is ${size === undefined ? 'missing from' : `${size} bytes in`} the cache, expected ${b.size}`, { subject: artifactLabel(a) });
         }
         reporter.progress({ type: 'artifact', state: 'done', artifact: a });
+        onFetched?.(a);
         return true;
       } catch (e) {
         reporter.progress({ type: 'artifact', state: 'failed', artifact: a, error: errorText(e) });
@@ -218,38 +248,42 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
         return false;
       }
     });
-    return wanted.filter((_, i) => ok[i]);
-  });
-  fetched.forEach((a) => count(a, 'packed'));
-
-  const blobs = new Map<string, Descriptor>();
-  for (const a of fetched) for (const b of a.blobs) if (!blobs.has(b.digest)) blobs.set(b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size });
-  const created = opts.now ?? new Date();
-  const index: BundleIndex = {
-    schema: 'airgap.index/v1',
-    name: manifest.name,
-    created: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    artifacts: fetched,
-    blobs: [...blobs.values()],
-    ...(receipt ? { base: baseArtifacts } : {}),
   };
 
-  const written = await reporter.phase('Writing the bundle', () =>
-    writeBundle({
-      outDir: opts.outDir,
-      name: manifest.name,
-      created,
-      index,
-      blobs: index.blobs.map((d) => ({ descriptor: d, path: store.path(d.digest), open: () => store.open(d.digest) })),
-      chunkSize: opts.chunkSize,
-      key: opts.key!,
-      toolVersion: opts.toolVersion,
-      base,
-      incomplete: skipped.length ? { skipped } : undefined,
-      carry,
-      onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }),
-    }),
-  );
+  let fetched: Artifact[];
+  let written: Awaited<ReturnType<typeof writeBundle>>;
+  if (opts.keepGoing) {
+    // What --keep-going leaves out is known only when every download is done: then the bundle.
+    const ok = await reporter.phase('Downloading and verifying', () => fetchAll());
+    fetched = wanted.filter((_, i) => ok[i]);
+    written = await reporter.phase('Writing the bundle', () => write(indexOf(fetched)));
+  } else {
+    // Every artifact must make it, so the index is known now: the writer starts at once and copies each
+    // blob into the parts as soon as its download is complete, while the next ones download.
+    fetched = wanted;
+    written = await reporter.phase('Downloading, verifying and writing the bundle', async () => {
+      const index = indexOf(wanted);
+      const snapshot = JSON.stringify(index);
+      const ready = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void }>();
+      for (const d of index.blobs) {
+        let resolve!: () => void;
+        let reject!: (e: unknown) => void;
+        const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
+        promise.catch(() => {}); // the writer may have stopped before it reaches this blob
+        ready.set(d.digest, { promise, resolve, reject });
+      }
+      const fetching = fetchAll((a) => a.blobs.forEach((b) => ready.get(b.digest)?.resolve())).then(() => {
+        // The index was written before the downloads: they must not have changed it.
+        if (JSON.stringify(index) !== snapshot) throw new InternalError('an ecosystem changed an artifact while fetching it; the bundle index would not match');
+      });
+      fetching.catch((e) => ready.forEach((r) => r.reject(e)));
+      const [w, f] = await Promise.allSettled([write(index, new Map([...ready].map(([k, r]) => [k, r.promise])), fetching), fetching]);
+      if (f.status === 'rejected') throw f.reason;
+      if (w.status === 'rejected') throw w.reason;
+      return w.value;
+    });
+  }
+  fetched.forEach((a) => count(a, 'packed'));
   return {
     bundle: written.dir,
     parts: written.descriptor.parts.length,

@@ -7,7 +7,7 @@ import { airgapBin, repoRoot, runAirgap, tempDir } from '../harness/index.js';
 
 const ECOSYSTEM_PACKAGES = ['apt', 'files', 'helm', 'npm', 'oci', 'pypi', 'yum'];
 
-// Start-up (docs/architecture.md): `--version` answers before oclif loads, and a command loads only the
+// Start-up (test/bench/startup.mjs): `--version` answers before oclif loads, and a command loads only the
 // ecosystems its manifest, config or bundle uses. The module list is recorded by a real node load hook
 // in the CLI process.
 describe('CLI start-up loads only what the command needs', () => {

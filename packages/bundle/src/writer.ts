@@ -34,6 +34,12 @@ export interface BundleBlob {
    * stream that allocates every chunk (test/bench/bundle.mjs).
    */
   path?: string;
+  /**
+   * Resolves when the blob is complete (e.g. still downloading into the cache when the writer starts):
+   * the writer waits for it when it reaches the blob, so downloads overlap part writing. A rejection
+   * aborts the write.
+   */
+  ready?: Promise<void>;
 }
 
 export interface WriteBundleOptions {
@@ -53,6 +59,8 @@ export interface WriteBundleOptions {
   base?: unknown | null;
   /** What --keep-going skipped; omitted from bundle.json when undefined. */
   incomplete?: unknown;
+  /** Awaited after the last blob, before the tar ends and bundle.json is signed (e.g. every download done). */
+  until?: Promise<void>;
   /** Progress: bytes written to parts. */
   onBytes?: (n: number) => void;
   /** Files copied beside the parts (airgap's own release, docs/release.md): listed in bundle.json `toolRelease` and SHA256SUMS. */
@@ -98,10 +106,12 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     await parts.write(tarHeader({ name: BLOB_PREFIX, size: 0, type: 'dir', mtime }));
     for (const blob of blobs) {
       const d = blob.descriptor;
+      await blob.ready;
       await parts.write(tarHeader({ name: BLOB_PREFIX + digestHex(d.digest), size: d.size, type: 'file', mtime }));
       await copyBlob(blob, parts);
       await parts.write(Buffer.alloc(padding(d.size)));
     }
+    await opts.until;
     await parts.write(tarTrailer(parts.accepted));
     const partList = await parts.finish();
     const carried: CarriedFile[] = [];

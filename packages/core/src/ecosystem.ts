@@ -130,7 +130,7 @@ type Loader<T> = () => Promise<T>;
  * The registry of ecosystems and target drivers. Commands ask it; they never import an ecosystem
  * directly (STYLE). Registration happens once, in src/ecosystems.ts: one line per ecosystem, either
  * the ecosystem itself (`register`) or a declaration and an import thunk (`lazy`), so a command loads
- * only the ecosystems a manifest, a config or a bundle uses (start-up time, docs/architecture.md).
+ * only the ecosystems a manifest, a config or a bundle uses (start-up time: test/bench/startup.mjs).
  * `load()` brings declared ecosystems in; `get`, `forManifestKey` and `all` answer from the loaded ones
  * and throw an InternalError for a declared one nobody loaded, so a missing `load()` is loud.
  */
