@@ -54,16 +54,18 @@ describe('EcosystemRegistry with lazy registrations', () => {
     expect(() => new EcosystemRegistry().register(eco('file', 'files')).lazy({ kind: 'yum', manifestKey: 'files' }, async () => eco('yum', 'files'))).toThrow(/section files registered twice/);
   });
 
-  it('imports a lazy target driver on first use', async () => {
+  it('imports a lazy target driver when asked, and is loud when it was not', async () => {
     let imported = 0;
     const r = new EcosystemRegistry().lazyTarget('nexus', async () => {
       imported++;
       return { type: 'nexus', open: async () => ({ services: {} }) };
     });
     expect(imported).toBe(0);
-    expect((await r.targetDriver('nexus'))?.type).toBe('nexus');
-    await r.targetDriver('nexus');
+    expect(() => r.targetDriver('nexus')).toThrow(/target driver nexus was not loaded/);
+    await r.loadTargets(['nexus', 'nexus', 's3']);
+    await r.loadTargets(['nexus']);
     expect(imported).toBe(1);
-    expect(await r.targetDriver('s3')).toBeUndefined();
+    expect(r.targetDriver('nexus')?.type).toBe('nexus');
+    expect(r.targetDriver('s3')).toBeUndefined();
   });
 });

@@ -145,20 +145,27 @@ export class EcosystemRegistry {
     return this;
   }
 
-  /** A target driver imported on first use. */
+  /** A target driver imported by loadTargets() (unpack loads the drivers of the targets it sends to). */
   lazyTarget(type: TargetDriver['type'], load: Loader<TargetDriver>): this {
     this.lazyDrivers.set(type, load);
     return this;
   }
 
-  async targetDriver(type: string): Promise<TargetDriver | undefined> {
-    const load = this.lazyDrivers.get(type);
-    if (!this.drivers.has(type) && load) {
+  async loadTargets(types: string[]): Promise<void> {
+    for (const type of new Set(types)) {
+      const load = this.lazyDrivers.get(type);
+      if (this.drivers.has(type) || !load) continue;
       const driver = await load();
       if (driver.type !== type) throw new InternalError(`target driver registered as ${type} loaded as ${driver.type}`);
       this.drivers.set(type, driver);
     }
-    return this.drivers.get(type);
+  }
+
+  /** The driver for a target type; undefined when this build has none. A lazy one must be loaded first. */
+  targetDriver(type: string): TargetDriver | undefined {
+    const d = this.drivers.get(type);
+    if (!d && this.lazyDrivers.has(type)) throw new InternalError(`target driver ${type} was not loaded`, { hint: 'call ecosystems.loadTargets([type]) first' });
+    return d;
   }
 
   register(eco: Ecosystem<any>): this {
@@ -203,6 +210,11 @@ export class EcosystemRegistry {
       });
       return d.loading;
     }));
+  }
+
+  /** What each ecosystem is declared as (loaded or not), in registration order. */
+  declarations(): EcosystemDeclaration[] {
+    return [...this.declared.values()].map((d) => d.decl);
   }
 
   /** Manifest sections this build has an ecosystem for (loaded or not), in registration order. */
