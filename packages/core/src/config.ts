@@ -106,7 +106,7 @@ export function configSchema(registry: EcosystemRegistry): object {
       ...settings,
     },
   };
-  const kindNames = registry.all().flatMap((e) => [e.kind, e.manifestKey]);
+  const kindNames = registry.declarations().flatMap((e) => [e.kind, e.manifestKey]);
   const route = {
     type: 'object',
     required: ['type', 'routes'],
