@@ -3,9 +3,11 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type BundleIndex, type Descriptor, type HttpClient, type SourceContext,
-  ContentStore, IntegrityError, InternalError, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
+  ContentStore, IntegrityError, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
 } from '@airgap/core';
 import { type SecretKey, writeBundle } from '@airgap/bundle';
+import { cyclonedxSbom } from '@airgap/sbom';
+import { PolicyGate } from './policy.js';
 import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { mapLimit } from './concurrency.js';
@@ -63,6 +65,8 @@ export interface PackResult {
   /** bundle.json `base`: the receipt an incremental bundle builds on, else null. */
   base: BundleBase | null;
   list?: PackedArtifact[];
+  /** --dry-run: what the manifest's policy would refuse, one line each (a real pack exits 2 at the first). */
+  refused?: string[];
 }
 
 /** What bundle.json records as `base` for an incremental bundle (docs/ledger.md). */
@@ -136,8 +140,10 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
     manifestDir: manifest.dir,
     concurrency: opts.concurrency,
     dryRun: opts.dryRun,
+    ...(manifest.policy ? { policy: manifest.policy } : {}),
   };
-  ctx.resolveAlso = (key, entry) => resolveAlso(key, entry, ctx);
+  const gate = new PolicyGate(manifest, opts.dryRun);
+  ctx.resolveAlso = (key, entry) => resolveAlso(key, entry, ctx, gate);
   ctx.fetchAlso = async (a) => {
     await ecosystems.load({ kinds: [a.kind] });
     await ecosystems.get(a.kind).source.fetch(a, ctx);
@@ -149,6 +155,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
     skipped.push({ entry, error: errorText(e) });
   };
 
+  const refusedEntries = gate.checkEntries(manifest.sections, entryLabel);
   const resolved = await reporter.phase('Resolving the manifest', async () => {
     const out: Artifact[] = [];
     const seen = new Set<string>();
@@ -157,6 +164,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
       const eco = ecosystems.forManifestKey(key);
       if (!eco) throw new UsageError(`${manifest.file}: ${key}: this airgap build cannot pack ${key}`, { subject: key });
       for (const [i, entry] of entries.entries()) {
+        if (refusedEntries.has(entry)) continue;
         try {
           for (const a of await eco.source.resolve(entry, ctx)) {
             paths.claim(a, entryLabel(key, i, entry));
@@ -181,7 +189,8 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   const inside = new Set<string>();
   for (const [kind, list] of Object.entries(receipt?.artifacts ?? {})) for (const a of list) inside.add(receiptKey(kind, a));
   const baseArtifacts = resolved.filter((a) => inside.has(receiptKey(a.kind, a)));
-  const wanted = resolved.filter((a) => !inside.has(receiptKey(a.kind, a)));
+  // Licence and size rules, before any byte of the bundle is downloaded.
+  const wanted = gate.checkResolved(resolved.filter((a) => !inside.has(receiptKey(a.kind, a))));
   if (receipt) reporter.info(`--since ${opts.since}: ${baseArtifacts.length} artifacts already inside are left out, ${wanted.length} to pack`);
   const base: BundleBase | null = receipt
     ? { receipt: { created: receipt.created, ledger: receipt.ledger, target: receipt.target }, artifacts: baseArtifacts.length }
@@ -198,44 +207,15 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
     wanted.forEach((a) => count(a, 'packed'));
     return {
       bundle: null, parts: 0, tool: carry.map((c) => c.file), artifacts: wanted.length, bytes: list.reduce((n, a) => n + a.size, 0), dryRun: true, skipped,
-      countsByKind, blobs: 0, durationMs: Date.now() - started, base, list,
+      countsByKind, blobs: 0, durationMs: Date.now() - started, base, list, refused: gate.refused,
     };
   }
   if (!opts.key) throw new UsageError('no signing key: pass --key FILE or set signingKey in the config', { hint: 'create one with: airgap keygen --out-dir keys --name outside' });
 
   await ecosystems.load({ kinds: [...new Set(wanted.map((a) => a.kind))] });
-  const created = opts.now ?? new Date();
-  const indexOf = (artifacts: Artifact[]): BundleIndex => {
-    const blobs = new Map<string, Descriptor>();
-    for (const a of artifacts) for (const b of a.blobs) if (!blobs.has(b.digest)) blobs.set(b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size });
-    return {
-      schema: 'airgap.index/v1',
-      name: manifest.name,
-      created: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      artifacts,
-      blobs: [...blobs.values()],
-      ...(receipt ? { base: baseArtifacts } : {}),
-    };
-  };
-  const write = (index: BundleIndex, ready?: Map<string, Promise<void>>, until?: Promise<void>) =>
-    writeBundle({
-      outDir: opts.outDir,
-      name: manifest.name,
-      created,
-      index,
-      blobs: index.blobs.map((d) => ({ descriptor: d, path: store.path(d.digest), open: () => store.open(d.digest), ready: ready?.get(d.digest) })),
-      chunkSize: opts.chunkSize,
-      key: opts.key!,
-      toolVersion: opts.toolVersion,
-      base,
-      incomplete: skipped.length ? { skipped } : undefined,
-      carry,
-      until,
-      onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }),
-    });
-  const fetchAll = (onFetched?: (a: Artifact) => void) => {
+  const fetched = await reporter.phase('Downloading and verifying', async () => {
     reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length });
-    return mapLimit(wanted, opts.concurrency, async (a) => {
+    const ok = await mapLimit(wanted, opts.concurrency, async (a) => {
       reporter.progress({ type: 'artifact', state: 'start', artifact: a });
       try {
         await ecosystems.get(a.kind).source.fetch(a, ctx);
@@ -244,7 +224,6 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
           if (size !== b.size) throw new IntegrityError(`${artifactLabel(a)}: blob ${b.digest} is ${size === undefined ? 'missing from' : `${size} bytes in`} the cache, expected ${b.size}`, { subject: artifactLabel(a) });
         }
         reporter.progress({ type: 'artifact', state: 'done', artifact: a });
-        onFetched?.(a);
         return true;
       } catch (e) {
         reporter.progress({ type: 'artifact', state: 'failed', artifact: a, error: errorText(e) });
@@ -252,42 +231,40 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
         return false;
       }
     });
+    return wanted.filter((_, i) => ok[i]);
+  });
+  fetched.forEach((a) => count(a, 'packed'));
+
+  const blobs = new Map<string, Descriptor>();
+  for (const a of fetched) for (const b of a.blobs) if (!blobs.has(b.digest)) blobs.set(b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size });
+  const created = opts.now ?? new Date();
+  const index: BundleIndex = {
+    schema: 'airgap.index/v1',
+    name: manifest.name,
+    created: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    artifacts: fetched,
+    blobs: [...blobs.values()],
+    ...(receipt ? { base: baseArtifacts } : {}),
   };
 
-  let fetched: Artifact[];
-  let written: Awaited<ReturnType<typeof writeBundle>>;
-  if (opts.keepGoing) {
-    // What --keep-going leaves out is known only when every download is done: then the bundle.
-    const ok = await reporter.phase('Downloading and verifying', () => fetchAll());
-    fetched = wanted.filter((_, i) => ok[i]);
-    written = await reporter.phase('Writing the bundle', () => write(indexOf(fetched)));
-  } else {
-    // Every artifact must make it, so the index is known now: the writer starts at once and copies each
-    // blob into the parts as soon as its download is complete, while the next ones download.
-    fetched = wanted;
-    written = await reporter.phase('Downloading, verifying and writing the bundle', async () => {
-      const index = indexOf(wanted);
-      const snapshot = JSON.stringify(index);
-      const ready = new Map<string, { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void }>();
-      for (const d of index.blobs) {
-        let resolve!: () => void;
-        let reject!: (e: unknown) => void;
-        const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-        promise.catch(() => {}); // the writer may have stopped before it reaches this blob
-        ready.set(d.digest, { promise, resolve, reject });
-      }
-      const fetching = fetchAll((a) => a.blobs.forEach((b) => ready.get(b.digest)?.resolve())).then(() => {
-        // The index was written before the downloads: they must not have changed it.
-        if (JSON.stringify(index) !== snapshot) throw new InternalError('an ecosystem changed an artifact while fetching it; the bundle index would not match');
-      });
-      fetching.catch((e) => ready.forEach((r) => r.reject(e)));
-      const [w, f] = await Promise.allSettled([write(index, new Map([...ready].map(([k, r]) => [k, r.promise])), fetching), fetching]);
-      if (f.status === 'rejected') throw f.reason;
-      if (w.status === 'rejected') throw w.reason;
-      return w.value;
-    });
-  }
-  fetched.forEach((a) => count(a, 'packed'));
+  const written = await reporter.phase('Writing the bundle', () =>
+    writeBundle({
+      outDir: opts.outDir,
+      name: manifest.name,
+      created,
+      index,
+      blobs: index.blobs.map((d) => ({ descriptor: d, path: store.path(d.digest), open: () => store.open(d.digest) })),
+      chunkSize: opts.chunkSize,
+      key: opts.key!,
+      toolVersion: opts.toolVersion,
+      base,
+      incomplete: skipped.length ? { skipped } : undefined,
+      carry,
+      // docs/approval.md: the SBOM travels inside the signed bundle.
+      sbom: Buffer.from(cyclonedxSbom({ index, tool: opts.toolVersion, facts: (a) => ecosystems.facts(a) })),
+      onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }),
+    }),
+  );
   return {
     bundle: written.dir,
     parts: written.descriptor.parts.length,
@@ -309,13 +286,14 @@ const entryValidators = new Map<string, ReturnType<typeof compileSchema>>();
  * An entry another ecosystem implies (a chart's images → `images` entries): checked against that
  * section's schema like a manifest entry, then resolved by the registered ecosystem.
  */
-async function resolveAlso(key: string, entry: unknown, ctx: SourceContext): Promise<Artifact[]> {
+async function resolveAlso(key: string, entry: unknown, ctx: SourceContext, gate: PolicyGate): Promise<Artifact[]> {
   await ecosystems.load({ manifestKeys: [key] });
   const eco = ecosystems.forManifestKey(key);
   if (!eco) throw new UsageError(`this airgap build cannot pack ${key} (not supported yet)`, { subject: key, hint: `leave out what needs ${key}` });
   if (!entryValidators.has(key)) entryValidators.set(key, compileSchema(eco.specSchema, `${key} entry`));
   const problems = schemaProblems(entryValidators.get(key)!, entry);
   if (problems.length) throw new UsageError(problemLines(`${key} entry ${JSON.stringify(entry)}`, problems), { subject: key });
+  if (!gate.allowsEntry(key, entry, `${key} entry ${JSON.stringify(entry)}`)) return [];
   return eco.source.resolve(entry, ctx);
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { IntegrityError } from '@airgap/core';
 import type { PartLocation } from './blob-reader.js';
-import { type BundleDescriptor, INDEX_ENTRY, OCI_INDEX_ENTRY, OCI_LAYOUT_ENTRY } from './format.js';
+import { type BundleDescriptor, INDEX_ENTRY, OCI_INDEX_ENTRY, OCI_LAYOUT_ENTRY, SBOM_ENTRY } from './format.js';
 import type { PartHasher } from './part-hash.js';
 import { type TarEntry, TarStreamParser } from './tar.js';
 import { walkTar } from './tar-walk.js';
@@ -27,7 +27,7 @@ export async function checkPartsAndTar(dir: string, d: BundleDescriptor, parts: 
   const parser = new TarStreamParser({
     createHash,
     firstName: INDEX_ENTRY,
-    collect: { [INDEX_ENTRY]: d.index.size, [OCI_LAYOUT_ENTRY]: MAX_SMALL_FILE, [OCI_INDEX_ENTRY]: MAX_SMALL_FILE },
+    collect: { [INDEX_ENTRY]: d.index.size, [OCI_LAYOUT_ENTRY]: MAX_SMALL_FILE, [OCI_INDEX_ENTRY]: MAX_SMALL_FILE, ...(d.sbom ? { [SBOM_ENTRY]: d.sbom.size } : {}) },
     skipBlobData: true,
   });
   const walked = walkTar(parts, parser).then(

@@ -13,6 +13,7 @@ import {
   OCI_INDEX_ENTRY,
   OCI_LAYOUT_BYTES,
   OCI_LAYOUT_ENTRY,
+  SBOM_ENTRY,
   SIGNATURE_FILE,
   SUMS_FILE,
   bundleStamp,
@@ -34,12 +35,6 @@ export interface BundleBlob {
    * stream that allocates every chunk (test/bench/bundle.mjs).
    */
   path?: string;
-  /**
-   * Resolves when the blob is complete (e.g. still downloading into the cache when the writer starts):
-   * the writer waits for it when it reaches the blob, so downloads overlap part writing. A rejection
-   * aborts the write.
-   */
-  ready?: Promise<void>;
 }
 
 export interface WriteBundleOptions {
@@ -59,10 +54,10 @@ export interface WriteBundleOptions {
   base?: unknown | null;
   /** What --keep-going skipped; omitted from bundle.json when undefined. */
   incomplete?: unknown;
-  /** Awaited after the last blob, before the tar ends and bundle.json is signed (e.g. every download done). */
-  until?: Promise<void>;
   /** Progress: bytes written to parts. */
   onBytes?: (n: number) => void;
+  /** The CycloneDX JSON SBOM of the index: written as the second tar entry and listed in bundle.json. */
+  sbom?: Buffer;
   /** Files copied beside the parts (airgap's own release, docs/release.md): listed in bundle.json `toolRelease` and SHA256SUMS. */
   carry?: { file: string; path: string }[];
 }
@@ -100,18 +95,17 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       await parts.write(Buffer.alloc(padding(data.length)));
     };
     await file(INDEX_ENTRY, indexBytes);
+    if (opts.sbom) await file(SBOM_ENTRY, opts.sbom);
     await file(OCI_LAYOUT_ENTRY, OCI_LAYOUT_BYTES);
     await file(OCI_INDEX_ENTRY, ociIndexBytes(opts.index));
     await parts.write(tarHeader({ name: 'blobs/', size: 0, type: 'dir', mtime }));
     await parts.write(tarHeader({ name: BLOB_PREFIX, size: 0, type: 'dir', mtime }));
     for (const blob of blobs) {
       const d = blob.descriptor;
-      await blob.ready;
       await parts.write(tarHeader({ name: BLOB_PREFIX + digestHex(d.digest), size: d.size, type: 'file', mtime }));
       await copyBlob(blob, parts);
       await parts.write(Buffer.alloc(padding(d.size)));
     }
-    await opts.until;
     await parts.write(tarTrailer(parts.accepted));
     const partList = await parts.finish();
     const carried: CarriedFile[] = [];
@@ -128,6 +122,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       totals: { artifacts: opts.index.artifacts.length, blobs: blobs.length, bytes: blobs.reduce((n, b) => n + b.descriptor.size, 0) },
       base: opts.base ?? null,
       ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
+      ...(opts.sbom ? { sbom: { entry: SBOM_ENTRY, sha256: createHash('sha256').update(opts.sbom).digest('hex'), size: opts.sbom.length, format: 'CycloneDX 1.6 JSON' } } : {}),
       ...(carried.length ? { toolRelease: carried } : {}),
       kinds: kindCounts(opts.index),
     };
