@@ -18,4 +18,5 @@ export const ecosystems = new EcosystemRegistry()
   .lazy({ kind: 'yum', manifestKey: 'yum', targetSettings: ['yum'] }, async () => (await import('@airgap/yum')).yum)
   .registerTarget(dirDriver)
   .lazyTarget('nexus', async () => (await import('@airgap/nexus')).nexusDriver)
-  .lazyTarget('registries', async () => (await import('@airgap/nexus')).registriesDriver);
+  .lazyTarget('registries', async () => (await import('@airgap/nexus')).registriesDriver)
+  .lazyTarget('s3', async () => (await import('@airgap/s3')).s3Driver);
