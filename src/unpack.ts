@@ -181,7 +181,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
       halves.set(kind, half);
       const target = plan.targetFor(kind)!;
       if (!formats.has(target.name)) formats.set(target.name, new Set());
-      if (target.type !== 'dir') {
+      if (target.type !== 'dir' && target.type !== 's3') {
         for (const a of [...(byKind.get(kind) ?? []), ...baseArtifacts.filter((b) => b.kind === kind)]) formats.get(target.name)!.add((half as EndpointPublishHalf).format(a));
       }
     }
