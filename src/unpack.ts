@@ -85,7 +85,7 @@ export async function verifyWithTrust(
     });
   }
   return reporter.phase('Verifying the bundle', () =>
-    verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, beforeParts, validate: (a) => ecosystems.validate(a), onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) }),
+    verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, beforeParts, validate: (a) => ecosystems.validateLoading(a), onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) }),
   );
 }
 

@@ -56,6 +56,8 @@ function refusedNaming(a: Artifact, field: string): void {
   expect((err as Error).message, `${a.kind} ${field}`).toMatch(new RegExp(`: ${escapeRe(field)}(?![\\w.[])`));
 }
 
+beforeAll(() => ecosystems.load('all'));
+
 describe('every ecosystem validates its artifacts (packages/*/src/validate.ts)', () => {
   it('the well-formed artifacts of every kind pass', () => {
     for (const k of kinds) expect(() => ecosystems.validate(good[k]().artifact), k).not.toThrow();
@@ -109,7 +111,7 @@ describe('at verify time, on real signed bundles', () => {
       for (const p of PATH_FIELDS[k]) {
         const item = good[k]();
         const dir = await forgeBundle(join(root, `${k}-${p}`), key, [{ ...item, artifact: bend(item.artifact, p, '../../../../sentinel/x') }]);
-        const err = await verifyBundle(dir, { trust: [key.publicKey], validate: (a) => ecosystems.validate(a) }).then(() => undefined, (e: unknown) => e);
+        const err = await verifyBundle(dir, { trust: [key.publicKey], validate: (a) => ecosystems.validateLoading(a) }).then(() => undefined, (e: unknown) => e);
         expect(err, `${k} ${p}`).toBeInstanceOf(IntegrityError);
         expect((err as IntegrityError).exitCode).toBe(3);
         expect((err as Error).message).toMatch(new RegExp(`^bundle index: ${k} .*: ${escapeRe(display(p))}(?![\\w.[])`));

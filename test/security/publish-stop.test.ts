@@ -57,12 +57,12 @@ describe('an integrity failure during publish stops the run (docs/security.md)',
       dryRun: false, concurrency: 1, config: {}, http: new HttpClient({}, reporter), reporter,
     }).then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(IntegrityError);
-    expect((err as Error).message).toMatch(/unpack stopped: blob sha256:[a-f0-9]{64} changed after verification.*nothing further was published/);
+    expect((err as Error).message).toMatch(/unpack stopped: blob sha256:[a-f0-9]{64} is corrupt.*nothing further was published/);
     // f0 went in before the damage was met; f1 failed; f2 and f3 were never started.
     expect([...(await snapshot(join(mirror, 'files'))).keys()]).toEqual(['f0.bin']);
     const records = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(records.filter((r) => r.kind === 'file').map((r) => [r.name, r.action])).toEqual([['f0.bin', 'pushed'], ['f1.bin', 'failed']]);
-    expect(records.find((r) => r.name === 'f1.bin').error).toMatch(/changed after verification/);
+    expect(records.find((r) => r.name === 'f1.bin').error).toMatch(/is corrupt: its bytes hash to/);
     const end = records.find((r) => r.kind === 'run' && r.action === 'end');
     expect(end.error).toMatch(/^stopped: integrity failure while publishing: blob sha256:/);
     expect(end.note.stopped).toBe('integrity');

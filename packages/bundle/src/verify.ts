@@ -38,7 +38,7 @@ export interface VerifyOptions {
    * index is proven to be the signed one; throws an IntegrityError naming the artifact and field. The CLI
    * passes each ecosystem's `validate` (src/unpack.ts); without it only the tar and hashes are checked.
    */
-  validate?: (artifact: Artifact) => void;
+  validate?: (artifact: Artifact) => void | Promise<void>;
   /**
    * Called once bundle.json is signature-checked and parsed, before SHA256SUMS or any part is read: a
    * caller can refuse the bundle on what the signed descriptor says (unpack: a kind its target cannot take).
@@ -112,7 +112,7 @@ export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<Ve
     const parts = await checkPartFiles(dir, descriptor);
     const entries = await checkPartsAndTar(dir, descriptor, parts, hasher, opts.onBytes);
     const { index, blobs } = checkEntries(descriptor, entries);
-    if (opts.validate) validateIndex(index, opts.validate);
+    if (opts.validate) await validateIndex(index, opts.validate);
     const sbom = descriptor.sbom ? entries.collected.get(SBOM_ENTRY) : undefined;
     return { dir, descriptor, bundleJsonSha256, signer, index, blobs: new BlobReader(blobs, parts), ...(sbom ? { sbom } : {}) };
   } finally {
@@ -300,10 +300,10 @@ function parseIndex(bytes: Buffer): BundleIndex {
 }
 
 /** Index semantics, after the tar and hashes: every artifact by its ecosystem, in index order. */
-function validateIndex(index: BundleIndex, validate: (a: Artifact) => void): void {
+async function validateIndex(index: BundleIndex, validate: (a: Artifact) => void | Promise<void>): Promise<void> {
   if (index.base !== undefined && !Array.isArray(index.base)) throw new IntegrityError(`${INDEX_ENTRY} is malformed: base must be a list`, { subject: INDEX_ENTRY });
-  for (const a of index.artifacts) validate(a);
-  for (const a of index.base ?? []) validate(a);
+  for (const a of index.artifacts) await validate(a);
+  for (const a of index.base ?? []) await validate(a);
 }
 
 /** The tar's entries against bundle.json and the index: exactly the expected names, each blob once. */

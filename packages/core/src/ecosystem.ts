@@ -256,9 +256,16 @@ export class EcosystemRegistry {
    * `validate`; an artifact kind this build does not know is refused the same way (exit 3).
    */
   validate(artifact: Artifact): void {
-    const eco = typeof artifact?.kind === 'string' ? this.byKind.get(artifact.kind) : undefined;
+    const eco = typeof artifact?.kind === 'string' ? this.byKind.get(artifact.kind as ArtifactKind) : undefined;
+    if (!eco && this.declared.has(artifact.kind)) throw new InternalError(`ecosystem ${artifact.kind} was not loaded`, { hint: 'call ecosystems.load({ kinds }) first (validateLoading does)' });
     if (!eco) throw fieldError(artifact ?? {}, 'kind', `${shown(artifact?.kind)} is not an artifact kind this airgap build knows`);
     eco.validate(artifact);
+  }
+
+  /** validate(), loading the artifact's ecosystem first (unpack, before it knows the kinds of the index). */
+  async validateLoading(artifact: Artifact): Promise<void> {
+    if (typeof artifact?.kind === 'string') await this.load({ kinds: [artifact.kind] });
+    this.validate(artifact);
   }
 
   forManifestKey(key: string): Ecosystem | undefined {
