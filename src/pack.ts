@@ -16,6 +16,8 @@ export interface PackOptions {
   outDir: string;
   key?: SecretKey;
   chunkSize: number;
+  /** `--recovery PERCENT`: PAR2 recovery files beside the parts (docs/transfer.md). */
+  recovery?: number;
   cacheDir: string;
   concurrency: number;
   keepGoing: boolean;
@@ -229,6 +231,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
       index,
       blobs: index.blobs.map((d) => ({ descriptor: d, path: store.path(d.digest), open: () => store.open(d.digest) })),
       chunkSize: opts.chunkSize,
+      recovery: opts.recovery,
       key: opts.key!,
       toolVersion: opts.toolVersion,
       base,

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   type AirgapConfig, type Artifact, type EndpointFormat, type HttpClient, type PublishContext, type PublishHalf,
-  TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  IntegrityError, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
-import { type PublicKey, type VerifiedBundle, verifyBundle } from '@airgap/bundle';
+import { type PublicKey, type VerifiedBundle, assessDamage, damageError, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundles, acquireLock, noteBundle, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { mapLimit } from './concurrency.js';
@@ -67,9 +67,18 @@ export async function verifyWithTrust(bundleDir: string, trust: PublicKey[], ins
       hint: 'pass --pub FILE (the outside key\'s .pub) or list it under trust: in the config',
     });
   }
-  return reporter.phase('Verifying the bundle', () =>
-    verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) }),
-  );
+  return reporter.phase('Verifying the bundle', async () => {
+    try {
+      return await verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) });
+    } catch (e) {
+      // A part fault: name every damaged part and say whether the recovery data can rebuild them.
+      if (e instanceof IntegrityError) {
+        const report = await assessDamage(bundleDir, { trust, insecureSkipSignature: insecure }).catch(() => undefined);
+        if (report?.damaged.length) throw damageError(report);
+      }
+      throw e;
+    }
+  });
 }
 
 /**

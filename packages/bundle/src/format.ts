@@ -1,6 +1,7 @@
 /** The names and small documents of the bundle format (SPEC §5), shared by the writer and the verifier. */
 import type { BundleIndex, Descriptor } from '@airgap/core';
 import type { PartInfo } from './parts.js';
+import type { RecoveryInfo } from './recovery.js';
 
 export const BUNDLE_SCHEMA = 'airgap.bundle/v1';
 export const BUNDLE_JSON = 'bundle.json';
@@ -27,6 +28,10 @@ export interface BundleDescriptor {
   totals: { artifacts: number; blobs: number; bytes: number };
   base: unknown | null;
   incomplete?: unknown;
+  /** PAR2 recovery files beside the parts (`pack --recovery`, docs/bundle-format.md). */
+  recovery?: RecoveryInfo;
+  /** Set by `airgap split`: the sha256 of the bundle.json it was cut from, and that bundle's signer. */
+  split?: { from: string; signer: string | null };
 }
 
 /** `yyyymmddThhmmssZ` in UTC, the suffix of a bundle directory's name. */

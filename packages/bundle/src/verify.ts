@@ -20,6 +20,7 @@ import {
 } from './format.js';
 import { type PublicKey, verifyMinisign } from './minisign.js';
 import { partName } from './parts.js';
+import { recoveryProblem } from './recovery.js';
 import { type TarEntry, TarStreamParser } from './tar.js';
 
 export interface VerifyOptions {
@@ -60,6 +61,20 @@ const HEX64 = /^[a-f0-9]{64}$/;
  * Faults are IntegrityError or TrustError (exit 3) naming the part, entry or key.
  */
 export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<VerifiedBundle> {
+  const { descriptor, bundleJsonSha256, signer } = await verifyDescriptor(dir, opts);
+  await checkSums(dir, descriptor, bundleJsonSha256);
+  const parts = await checkPartFiles(dir, descriptor);
+  const entries = await streamParts(dir, descriptor, parts, opts.onBytes);
+  const { index, blobs } = checkEntries(descriptor, entries);
+  return { dir, descriptor, bundleJsonSha256, signer, index, blobs: new BlobReader(blobs, parts) };
+}
+
+/**
+ * The first step of verifyBundle alone: bundle.json's signature by a trusted key, then its shape. What it
+ * returns may be trusted (with the part hashes it lists); the parts themselves are not read. For repair
+ * and split, which must trust bundle.json before they touch a part or a recovery file.
+ */
+export async function verifyDescriptor(dir: string, opts: Pick<VerifyOptions, 'trust' | 'insecureSkipSignature'>): Promise<{ descriptor: BundleDescriptor; bundleJsonSha256: string; signer: string | null }> {
   const jsonPath = join(dir, BUNDLE_JSON);
   const jsonBytes = await readBounded(jsonPath, MAX_BUNDLE_JSON, 'the bundle descriptor');
   let signer: string | null = null;
@@ -85,12 +100,7 @@ export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<Ve
     }
   }
   const descriptor = parseDescriptor(jsonBytes, jsonPath);
-  const bundleJsonSha256 = createHash('sha256').update(jsonBytes).digest('hex');
-  await checkSums(dir, descriptor, bundleJsonSha256);
-  const parts = await checkPartFiles(dir, descriptor);
-  const entries = await streamParts(dir, descriptor, parts, opts.onBytes);
-  const { index, blobs } = checkEntries(descriptor, entries);
-  return { dir, descriptor, bundleJsonSha256, signer, index, blobs: new BlobReader(blobs, parts) };
+  return { descriptor, bundleJsonSha256: createHash('sha256').update(jsonBytes).digest('hex'), signer };
 }
 
 /**
@@ -173,6 +183,8 @@ function parseDescriptor(bytes: Buffer, path: string): BundleDescriptor {
     if (!isSize(p.size) || !HEX64.test(p.sha256)) throw bad(`${p.file} needs a size and a sha256`);
   });
   if (!d.totals || !isSize(d.totals.artifacts) || !isSize(d.totals.blobs) || !isSize(d.totals.bytes)) throw bad('totals must be counts');
+  const recovery = recoveryProblem(d.recovery);
+  if (recovery) throw bad(recovery);
   return d;
 }
 
@@ -185,6 +197,7 @@ async function checkSums(dir: string, d: BundleDescriptor, bundleJsonSha256: str
   const path = join(dir, SUMS_FILE);
   const text = (await readBounded(path, 16 << 20, 'the checksum list')).toString('utf8');
   const want = new Map<string, string>(d.parts.map((p) => [p.file, p.sha256]));
+  for (const f of d.recovery?.files ?? []) want.set(f.file, f.sha256);
   want.set(BUNDLE_JSON, bundleJsonSha256);
   const seen = new Set<string>();
   for (const [i, line] of text.split('\n').entries()) {

@@ -21,6 +21,7 @@ import {
 } from './format.js';
 import { type SecretKey, signMinisign } from './minisign.js';
 import { PartWriter } from './parts.js';
+import { createRecovery } from './recovery.js';
 import { padding, tarHeader, tarTrailer } from './tar.js';
 
 export interface BundleBlob {
@@ -53,6 +54,8 @@ export interface WriteBundleOptions {
   incomplete?: unknown;
   /** Progress: bytes written to parts. */
   onBytes?: (n: number) => void;
+  /** `--recovery PERCENT`: PAR2 recovery files beside the parts (docs/transfer.md); none when undefined. */
+  recovery?: number;
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -100,6 +103,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     }
     await parts.write(tarTrailer(parts.accepted));
     const partList = await parts.finish();
+    const recovery = opts.recovery ? await createRecovery(tmp, partList, opts.chunkSize, opts.recovery) : undefined;
 
     const descriptor: BundleDescriptor = {
       schema: BUNDLE_SCHEMA,
@@ -112,13 +116,9 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       totals: { artifacts: opts.index.artifacts.length, blobs: blobs.length, bytes: blobs.reduce((n, b) => n + b.descriptor.size, 0) },
       base: opts.base ?? null,
       ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
+      ...(recovery ? { recovery } : {}),
     };
-    const bundleJson = Buffer.from(JSON.stringify(descriptor, null, 2) + '\n');
-    await writeSynced(join(tmp, BUNDLE_JSON), bundleJson);
-    await writeSynced(join(tmp, SIGNATURE_FILE), Buffer.from(signMinisign(bundleJson, opts.key, trustedComment(descriptor))));
-    const sums = [...partList.map((p) => `${p.sha256}  ${p.file}\n`), `${createHash('sha256').update(bundleJson).digest('hex')}  ${BUNDLE_JSON}\n`].join('');
-    await writeSynced(join(tmp, SUMS_FILE), Buffer.from(sums));
-    await syncDir(tmp);
+    await sealBundle(tmp, descriptor, opts.key);
     if (await exists(finalDir)) {
       throw new UsageError(`${finalDir} appeared while the bundle was written`, { subject: finalDir, hint: 'another pack wrote the same bundle; remove one and pack again' });
     }
@@ -130,6 +130,20 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * Write bundle.json, its signature and SHA256SUMS (every part, every recovery file, bundle.json) into
+ * `dir`, each fsynced, then the folder: the last step before a bundle directory is renamed into place.
+ */
+export async function sealBundle(dir: string, descriptor: BundleDescriptor, key: SecretKey): Promise<void> {
+  const bundleJson = Buffer.from(JSON.stringify(descriptor, null, 2) + '\n');
+  await writeSynced(join(dir, BUNDLE_JSON), bundleJson);
+  await writeSynced(join(dir, SIGNATURE_FILE), Buffer.from(signMinisign(bundleJson, key, trustedComment(descriptor))));
+  const listed = [...descriptor.parts, ...(descriptor.recovery?.files ?? [])];
+  const sums = [...listed.map((p) => `${p.sha256}  ${p.file}\n`), `${createHash('sha256').update(bundleJson).digest('hex')}  ${BUNDLE_JSON}\n`].join('');
+  await writeSynced(join(dir, SUMS_FILE), Buffer.from(sums));
+  await syncDir(dir);
 }
 
 function uniqueBlobs(opts: WriteBundleOptions): BundleBlob[] {
@@ -211,7 +225,7 @@ async function writeSynced(path: string, data: Buffer): Promise<void> {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();
