@@ -9,6 +9,7 @@ import { type SecretKey, writeBundle } from '@airgap/bundle';
 import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { mapLimit } from './concurrency.js';
+import { findToolRelease } from './release.js';
 import type { Reporter } from './report.js';
 
 export interface PackOptions {
@@ -29,6 +30,10 @@ export interface PackOptions {
   reporter: Reporter;
   toolVersion: string;
   now?: Date;
+  /** `--include-tool`: carry airgap's own release beside the parts (docs/release.md); manifest `tool: true` does the same. */
+  includeTool?: boolean;
+  /** `--tool-release FILE`: the executable to carry (default: see src/release.ts). */
+  toolRelease?: string;
 }
 
 export interface PackedArtifact {
@@ -44,6 +49,8 @@ export interface PackedArtifact {
 export interface PackResult {
   bundle: string | null;
   parts: number;
+  /** The carried release files (names in the bundle directory), empty without --include-tool. */
+  tool: string[];
   artifacts: number;
   bytes: number;
   dryRun: boolean;
@@ -118,6 +125,8 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   const { reporter } = opts;
   const receipt = opts.since ? await readReceipt(opts.since) : undefined;
   const manifest = await loadManifest(opts.manifest, ecosystems, process.env);
+  // Looked up before anything is downloaded: a missing release is a usage error, found at once.
+  const carry = opts.includeTool || manifest.tool ? await findToolRelease(opts.toolRelease) : [];
   const store = new ContentStore(opts.cacheDir);
   const ctx: SourceContext = {
     store,
@@ -183,7 +192,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   if (opts.dryRun) {
     wanted.forEach((a) => count(a, 'packed'));
     return {
-      bundle: null, parts: 0, artifacts: wanted.length, bytes: list.reduce((n, a) => n + a.size, 0), dryRun: true, skipped,
+      bundle: null, parts: 0, tool: carry.map((c) => c.file), artifacts: wanted.length, bytes: list.reduce((n, a) => n + a.size, 0), dryRun: true, skipped,
       countsByKind, blobs: 0, durationMs: Date.now() - started, base, list,
     };
   }
@@ -236,12 +245,14 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
       toolVersion: opts.toolVersion,
       base,
       incomplete: skipped.length ? { skipped } : undefined,
+      carry,
       onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }),
     }),
   );
   return {
     bundle: written.dir,
     parts: written.descriptor.parts.length,
+    tool: carry.map((c) => c.file),
     artifacts: fetched.length,
     bytes: written.bytes,
     dryRun: false,

@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { IntegrityError, UsageError } from '@airgap/core';
+import { copyCarried } from './carried.js';
 import { type BundleDescriptor, bundleStamp } from './format.js';
 import type { SecretKey } from './minisign.js';
 import { PartWriter } from './parts.js';
@@ -63,13 +64,21 @@ export async function splitBundle(src: string, opts: SplitOptions): Promise<{ di
     const partList = await parts.finish();
     finished = true;
     const recovery = opts.recovery ? await createRecovery(tmp, partList, opts.chunkSize, opts.recovery) : undefined;
-    const { recovery: _old, ...rest } = d;
+    // The carried airgap release (docs/release.md) goes along unchanged: verifyBundle checked it.
+    const carried = [];
+    for (const c of d.toolRelease ?? []) {
+      const copy = await copyCarried({ file: c.file, path: join(src, c.file) }, tmp);
+      if (copy.sha256 !== c.sha256) throw new IntegrityError(`${c.file} of ${src} changed while it was split`, { subject: c.file, hint: 'verify the bundle again' });
+      carried.push(copy);
+    }
+    const { recovery: _old, toolRelease: _tool, ...rest } = d;
     const descriptor: BundleDescriptor = {
       ...rest,
       tool: opts.toolVersion,
       signer: opts.key.keyId,
       parts: partList,
       ...(recovery ? { recovery } : {}),
+      ...(carried.length ? { toolRelease: carried } : {}),
       split: { from: v.bundleJsonSha256, signer: v.signer },
     };
     await sealBundle(tmp, descriptor, opts.key);

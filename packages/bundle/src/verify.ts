@@ -9,6 +9,7 @@ import {
   BUNDLE_JSON,
   BUNDLE_SCHEMA,
   type BundleDescriptor,
+  CARRIED_FILE_RE,
   INDEX_ENTRY,
   OCI_INDEX_ENTRY,
   OCI_LAYOUT_BYTES,
@@ -21,6 +22,7 @@ import {
 import { type PublicKey, verifyMinisign } from './minisign.js';
 import { partName } from './parts.js';
 import { recoveryProblem } from './recovery.js';
+import { checkCarried } from './carried.js';
 import { type TarEntry, TarStreamParser } from './tar.js';
 
 export interface VerifyOptions {
@@ -63,6 +65,7 @@ const HEX64 = /^[a-f0-9]{64}$/;
 export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<VerifiedBundle> {
   const { descriptor, bundleJsonSha256, signer } = await verifyDescriptor(dir, opts);
   await checkSums(dir, descriptor, bundleJsonSha256);
+  await checkCarried(dir, descriptor);
   const parts = await checkPartFiles(dir, descriptor);
   const entries = await streamParts(dir, descriptor, parts, opts.onBytes);
   const { index, blobs } = checkEntries(descriptor, entries);
@@ -185,6 +188,14 @@ function parseDescriptor(bytes: Buffer, path: string): BundleDescriptor {
   if (!d.totals || !isSize(d.totals.artifacts) || !isSize(d.totals.blobs) || !isSize(d.totals.bytes)) throw bad('totals must be counts');
   const recovery = recoveryProblem(d.recovery);
   if (recovery) throw bad(recovery);
+  if (d.toolRelease !== undefined) {
+    if (!Array.isArray(d.toolRelease)) throw bad('toolRelease must be a list');
+    for (const c of d.toolRelease) {
+      // A carried file's name becomes a path in the bundle directory: only the release's own names.
+      if (!c || typeof c.file !== 'string' || !CARRIED_FILE_RE.test(c.file)) throw bad(`toolRelease names ${JSON.stringify(c?.file)}, not an airgap release file`);
+      if (!isSize(c.size) || !HEX64.test(c.sha256)) throw bad(`toolRelease ${c.file} needs a size and a sha256`);
+    }
+  }
   return d;
 }
 
@@ -199,6 +210,7 @@ async function checkSums(dir: string, d: BundleDescriptor, bundleJsonSha256: str
   const want = new Map<string, string>(d.parts.map((p) => [p.file, p.sha256]));
   for (const f of d.recovery?.files ?? []) want.set(f.file, f.sha256);
   want.set(BUNDLE_JSON, bundleJsonSha256);
+  for (const c of d.toolRelease ?? []) want.set(c.file, c.sha256);
   const seen = new Set<string>();
   for (const [i, line] of text.split('\n').entries()) {
     if (line === '') continue;

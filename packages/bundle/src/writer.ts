@@ -8,6 +8,7 @@ import {
   BUNDLE_JSON,
   BUNDLE_SCHEMA,
   type BundleDescriptor,
+  type CarriedFile,
   INDEX_ENTRY,
   OCI_INDEX_ENTRY,
   OCI_LAYOUT_BYTES,
@@ -22,6 +23,7 @@ import {
 import { type SecretKey, signMinisign } from './minisign.js';
 import { PartWriter } from './parts.js';
 import { createRecovery } from './recovery.js';
+import { copyCarried } from './carried.js';
 import { padding, tarHeader, tarTrailer } from './tar.js';
 
 export interface BundleBlob {
@@ -56,6 +58,8 @@ export interface WriteBundleOptions {
   onBytes?: (n: number) => void;
   /** `--recovery PERCENT`: PAR2 recovery files beside the parts (docs/transfer.md); none when undefined. */
   recovery?: number;
+  /** Files copied beside the parts (airgap's own release, docs/release.md): listed in bundle.json `toolRelease` and SHA256SUMS. */
+  carry?: { file: string; path: string }[];
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -104,6 +108,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     await parts.write(tarTrailer(parts.accepted));
     const partList = await parts.finish();
     const recovery = opts.recovery ? await createRecovery(tmp, partList, opts.chunkSize, opts.recovery) : undefined;
+    const carried: CarriedFile[] = [];
+    for (const c of opts.carry ?? []) carried.push(await copyCarried(c, tmp));
 
     const descriptor: BundleDescriptor = {
       schema: BUNDLE_SCHEMA,
@@ -117,6 +123,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       base: opts.base ?? null,
       ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
       ...(recovery ? { recovery } : {}),
+      ...(carried.length ? { toolRelease: carried } : {}),
     };
     await sealBundle(tmp, descriptor, opts.key);
     if (await exists(finalDir)) {
@@ -140,7 +147,7 @@ export async function sealBundle(dir: string, descriptor: BundleDescriptor, key:
   const bundleJson = Buffer.from(JSON.stringify(descriptor, null, 2) + '\n');
   await writeSynced(join(dir, BUNDLE_JSON), bundleJson);
   await writeSynced(join(dir, SIGNATURE_FILE), Buffer.from(signMinisign(bundleJson, key, trustedComment(descriptor))));
-  const listed = [...descriptor.parts, ...(descriptor.recovery?.files ?? [])];
+  const listed = [...descriptor.parts, ...(descriptor.recovery?.files ?? []), ...(descriptor.toolRelease ?? [])];
   const sums = [...listed.map((p) => `${p.sha256}  ${p.file}\n`), `${createHash('sha256').update(bundleJson).digest('hex')}  ${BUNDLE_JSON}\n`].join('');
   await writeSynced(join(dir, SUMS_FILE), Buffer.from(sums));
   await syncDir(dir);
