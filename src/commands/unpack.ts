@@ -32,6 +32,7 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
 
   async run(): Promise<UnpackResult> {
     const { args, flags } = await this.parse(Unpack);
+    this.monitored = { command: 'unpack', outcome: {}, skip: flags['dry-run'] };
     const reporter = this.makeReporter(this.jsonEnabled());
     const config = await this.loadAirgapConfig(flags.config);
     const trust = flags['insecure-skip-signature'] ? [] : await trustedKeys(flags.pub, config);
@@ -57,6 +58,7 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
     } finally {
       await http.close();
     }
+    this.monitored.outcome = { bytes: result.bytes, artifacts: Object.values(result.counts).reduce((n, c) => n + c, 0), failed: result.failures.length };
     if (!result.dryRun) await notifyRun(config, unpackNotice(result), reporter);
     const counts = Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing to do';
     this.log(`${result.dryRun ? 'dry run: ' : ''}${result.name} → ${result.target}: ${counts}${result.ledger ? `; ledger ${result.ledger}` : ''}`);

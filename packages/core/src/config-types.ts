@@ -60,6 +60,17 @@ export interface NotifySettings {
     usernameEnv?: string;
     passwordEnv?: string;
   };
+  /** Zabbix trapper values after each pack, verify, unpack and ledger verify (docs/monitoring.md). */
+  zabbix?: ZabbixSettings;
+}
+
+export interface ZabbixSettings {
+  /** `HOST[:PORT]` of the Zabbix server or proxy; port 10051 when absent. */
+  server: string;
+  /** The monitored host's name as configured in Zabbix. */
+  host: string;
+  /** TLS with a pre-shared key, as `zabbix_sender --tls-connect psk`. */
+  tls?: { pskIdentity: string; pskFile: string };
 }
 
 export interface AirgapConfig {
