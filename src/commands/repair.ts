@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { resolve } from 'node:path';
-import { TrustError } from '@airgap/core';
+import { UsageError } from '@airgap/core';
 import { repairBundle } from '@airgap/bundle';
 import { AirgapCommand } from '../base-command.js';
 import { trustedKeys } from '../trust.js';
@@ -19,7 +19,7 @@ export default class Repair extends AirgapCommand {
   static override summary = 'Rebuild missing or corrupt parts from the bundle\'s PAR2 recovery files.';
   static override description = `For a bundle packed with --recovery (docs/transfer.md). Checks bundle.json's signature first (--pub, else trust: in the config), then which parts are missing or damaged and which PAR2 files match bundle.json (only those are used), rebuilds the damaged parts with par2 in a private folder inside the bundle, and renames each rebuilt part into place only when its sha256 matches bundle.json. Then verifies the whole bundle, as airgap verify does.
 
-Exit codes: 0 repaired (or nothing to repair) and verified, 2 usage (par2 not installed), 3 beyond the recovery capacity, no recovery data, or a trust failure: the message names each damaged part and how much recovery data is missing; the bundle is left as it was.`;
+Exit codes: 0 repaired (or nothing to repair) and verified, 2 usage (par2 not installed, no trusted key), 3 beyond the recovery capacity, no recovery data, or a trust failure: the message names each damaged part and how much recovery data is missing; the bundle is left as it was.`;
   static override examples = [
     '<%= config.bin %> repair /srv/inbox/platform-base-20261124T101500Z --pub keys/outside.pub',
     '<%= config.bin %> repair ./platform-base-20261124T101500Z --json   # {bundle, repaired, blocks, verified}',
@@ -35,7 +35,7 @@ Exit codes: 0 repaired (or nothing to repair) and verified, 2 usage (par2 not in
     const config = await this.loadAirgapConfig(flags.config);
     const trust = await trustedKeys(flags.pub, config);
     if (trust.length === 0) {
-      throw new TrustError('no trusted public key: repair trusts the recovery files only through the signed bundle.json', { hint: 'pass --pub FILE (the outside key\'s .pub) or list it under trust: in the config' });
+      throw new UsageError('no trusted public key: repair trusts the recovery files only through the signed bundle.json', { hint: 'pass --pub FILE (the outside key\'s .pub) or list it under trust: in the config' });
     }
     const dir = resolve(args.bundle);
     const r = await reporter.phase('Rebuilding damaged parts', () => repairBundle(dir, { trust }));

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { resolve } from 'node:path';
-import { MEDIA_CHUNK_SIZES, TrustError, UsageError, parseSize } from '@airgap/core';
+import { MEDIA_CHUNK_SIZES, UsageError, parseSize } from '@airgap/core';
 import { parseRecoveryPercent, readSecretKey, splitBundle } from '@airgap/bundle';
 import { AirgapCommand } from '../base-command.js';
 import { trustedKeys } from '../trust.js';
@@ -44,7 +44,7 @@ Exit codes: 0 written, 2 usage (bad size, no key), 3 the source failed verificat
     const key = await readSecretKey(resolve(keyPath));
     const recovery = flags.recovery === undefined ? undefined : parseRecoveryPercent(flags.recovery);
     const trust = await trustedKeys(flags.pub, config);
-    if (trust.length === 0) throw new TrustError('no trusted public key to verify the source bundle with', { hint: 'pass --pub FILE or list it under trust: in the config' });
+    if (trust.length === 0) throw new UsageError('no trusted public key to verify the source bundle with', { hint: 'pass --pub FILE or list it under trust: in the config' });
     const r = await reporter.phase('Verifying and cutting the bundle', () =>
       splitBundle(resolve(args.bundle), { trust, outDir: resolve(flags.out), chunkSize, key, recovery, toolVersion, onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) }),
     );

@@ -124,6 +124,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
       ...(recovery ? { recovery } : {}),
       ...(carried.length ? { toolRelease: carried } : {}),
+      kinds: kindCounts(opts.index),
     };
     await sealBundle(tmp, descriptor, opts.key);
     if (await exists(finalDir)) {
@@ -151,6 +152,12 @@ export async function sealBundle(dir: string, descriptor: BundleDescriptor, key:
   const sums = [...listed.map((p) => `${p.sha256}  ${p.file}\n`), `${createHash('sha256').update(bundleJson).digest('hex')}  ${BUNDLE_JSON}\n`].join('');
   await writeSynced(join(dir, SUMS_FILE), Buffer.from(sums));
   await syncDir(dir);
+}
+
+function kindCounts(index: BundleIndex): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const a of [...index.artifacts, ...(index.base ?? [])]) kinds[a.kind] = (kinds[a.kind] ?? 0) + 1;
+  return kinds;
 }
 
 function uniqueBlobs(opts: WriteBundleOptions): BundleBlob[] {

@@ -38,7 +38,13 @@ export interface DirTargetConfig {
   [ecosystemSettings: string]: unknown;
 }
 
-export type TargetConfig = NexusTargetConfig | RegistriesTargetConfig | DirTargetConfig;
+/** `type: route`: each artifact kind (or manifest section) to another configured target; `default` for the rest. */
+export interface RouteTargetConfig {
+  type: 'route';
+  routes: Record<string, string>;
+}
+
+export type TargetConfig = NexusTargetConfig | RegistriesTargetConfig | DirTargetConfig | RouteTargetConfig;
 
 export interface RegistryCredentials {
   usernameEnv?: string;

@@ -292,7 +292,7 @@ describe('loadConfig', () => {
     const err = await failure({ configFile: bad });
     expect(err.message.split('\n').sort()).toEqual(
       [
-        'bad.yaml: notify.slack: unknown key (allowed: mattermost, smtp)',
+        'bad.yaml: notify.slack: unknown key (allowed: mattermost, smtp, zabbix)',
         'bad.yaml: notify.smtp.port: must be <= 65535',
         'bad.yaml: notify.smtp.to: must not be an empty list',
       ].sort(),

@@ -103,7 +103,23 @@ export function configSchema(registry: EcosystemRegistry): object {
       ...settings,
     },
   };
-  const byType = { nexus, registries, dir };
+  const kindNames = registry.all().flatMap((e) => [e.kind, e.manifestKey]);
+  const route = {
+    type: 'object',
+    required: ['type', 'routes'],
+    additionalProperties: false,
+    properties: {
+      type: { const: 'route' },
+      routes: {
+        type: 'object',
+        minProperties: 1,
+        description: 'Per artifact kind or manifest section (images, npm, …), the name of another target; default: for every other kind.',
+        propertyNames: { enum: [...new Set([...kindNames, 'default'])] },
+        additionalProperties: { type: 'string', minLength: 1 },
+      },
+    },
+  };
+  const byType = { nexus, registries, dir, route };
   const target = {
     type: 'object',
     required: ['type'],

@@ -84,6 +84,7 @@ export function planFromTarget(name: string, target: TargetConfig, config: Airga
   let ep: EndpointResolver;
   if (target.type === 'nexus') ep = nexusEndpoints(name, target, config, noAuth);
   else if (target.type === 'registries') ep = registriesTargetEndpoints(name, target, config, noAuth);
+  else if (target.type === 'route') throw new UsageError(`target ${name} is a route: name one of its targets (${Object.values(target.routes).join(', ')})`, { subject: `targets.${name}` });
   else throw new UsageError(`target ${name} is a dir target: use --mirror ${target.path} --server URL`, { subject: `targets.${name}` });
   const url = (f: Parameters<EndpointResolver['endpoint']>[0]) => (ep.has(f) ? withSlash(ep.endpoint(f).url) : undefined);
   const plan: ClientPlan = { caFile: opts.caFile };
