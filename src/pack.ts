@@ -2,12 +2,13 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type AirgapConfig, type Artifact, type BundleIndex, type Descriptor, type HttpClient, type SourceContext,
+  type AirgapConfig, type Artifact, type BundleIndex, type Descriptor, type ExternalBlob, type HttpClient, type SourceContext,
   ContentStore, IntegrityError, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
 } from '@airgap/core';
 import { type SecretKey, writeBundle } from '@airgap/bundle';
 import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
+import { externalBlobs } from './external.js';
 import { mapLimit } from './concurrency.js';
 import { findToolRelease } from './release.js';
 import { TargetPaths } from './target-paths.js';
@@ -224,8 +225,11 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   });
   fetched.forEach((a) => count(a, 'packed'));
 
+  // --since: blobs the receipt lists as inside are not carried, even for new artifacts (docs/transfer.md).
+  const external = receipt ? externalBlobs(fetched, receipt) : new Map<string, ExternalBlob>();
+  if (external.size) reporter.info(`--since ${opts.since}: ${external.size} blobs already inside are not carried`);
   const blobs = new Map<string, Descriptor>();
-  for (const a of fetched) for (const b of a.blobs) if (!blobs.has(b.digest)) blobs.set(b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size });
+  for (const a of fetched) for (const b of a.blobs) if (!blobs.has(b.digest) && !external.has(b.digest)) blobs.set(b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size });
   const created = opts.now ?? new Date();
   const index: BundleIndex = {
     schema: 'airgap.index/v1',
@@ -234,6 +238,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
     artifacts: fetched,
     blobs: [...blobs.values()],
     ...(receipt ? { base: baseArtifacts } : {}),
+    ...(external.size ? { external: [...external.values()] } : {}),
   };
 
   const written = await reporter.phase('Writing the bundle', () =>

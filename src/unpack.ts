@@ -7,6 +7,7 @@ import {
 import { type BundleDescriptor, type PublicKey, type VerifiedBundle, assessDamage, damageError, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
+import { checkExternal } from './external.js';
 import { mapLimit } from './concurrency.js';
 import type { Reporter } from './report.js';
 import { UnpackPlan } from './route.js';
@@ -228,6 +229,11 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
     if (baseArtifacts.length) {
       await reporter.phase(`Checking that ${plan.name} holds the ${baseArtifacts.length} artifacts this incremental bundle builds on`, () =>
         checkBase(baseArtifacts, halves, ctxOf, plan.name, opts.concurrency, bundle),
+      );
+    }
+    if (index.external?.length) {
+      await reporter.phase(`Checking that ${plan.name} holds the ${index.external.length} blobs this incremental bundle does not carry`, () =>
+        checkExternal(index, halves, ctxOf, plan.name, opts.concurrency),
       );
     }
     await ledger?.append({

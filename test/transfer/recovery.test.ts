@@ -160,7 +160,7 @@ describe('a damaged bundle: verify names the parts, repair rebuilds them', () =>
       expect((await readdir(dir)).filter((f) => f.startsWith('.airgap-repair'))).toEqual([]);
       await rm(dir, { recursive: true });
     }
-  });
+  }, 600_000); // one copy, damage report and par2 repair per part: minutes on a loaded 2-core machine
 
   it('a deleted part through the CLI: verify exits 3 naming it as repairable, repair exits 0, unpack works', async () => {
     const dir = await copyBundle(b10, 'lost-cli');

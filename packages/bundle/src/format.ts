@@ -90,9 +90,11 @@ export function ociIndexBytes(index: BundleIndex): Buffer {
 /** Digests every artifact needs (its blobs and OCI root): each must be a blob of the bundle. */
 export function neededDigests(index: BundleIndex): Map<string, string> {
   const need = new Map<string, string>();
+  // External blobs (incremental bundles) are at the target already, not in the bundle.
+  const external = new Set((index.external ?? []).map((b) => b.digest));
   for (const a of index.artifacts) {
     const label = `${a.kind} ${a.name}${a.version ? '@' + a.version : ''}`;
-    for (const b of a.blobs) if (!need.has(b.digest)) need.set(b.digest, label);
+    for (const b of a.blobs) if (!need.has(b.digest) && !external.has(b.digest)) need.set(b.digest, label);
     if (a.oci && !need.has(a.oci.root.digest)) need.set(a.oci.root.digest, label);
   }
   return need;

@@ -426,6 +426,9 @@ function parseIndex(bytes: Buffer): BundleIndex {
   if (typeof index !== 'object' || index === null || index.schema !== 'airgap.index/v1') throw bad('schema is not airgap.index/v1');
   if (!Array.isArray(index.artifacts) || !Array.isArray(index.blobs)) throw bad('artifacts and blobs must be lists');
   for (const b of index.blobs) if (!b || !isDigest(b.digest) || !isSize(b.size)) throw bad(`blob ${JSON.stringify(b?.digest)} needs a sha256 digest and a size`);
+  if (index.external !== undefined && (!Array.isArray(index.external) || !index.external.every((b) => b && isDigest(b.digest) && isSize(b.size) && typeof b.kind === 'string'))) {
+    throw bad('external must list blobs with a sha256 digest, a size and a kind');
+  }
   for (const a of index.artifacts) {
     if (!a || typeof a.kind !== 'string' || typeof a.name !== 'string' || !Array.isArray(a.blobs)) throw bad('every artifact needs kind, name and blobs');
     for (const b of a.blobs) if (!b || !isDigest(b.digest) || !isSize(b.size)) throw bad(`artifact ${a.name}: blob ${JSON.stringify(b?.digest)} needs a sha256 digest and a size`);
