@@ -12,7 +12,9 @@ export default class Pack extends AirgapCommand {
   static override description = `Resolves every manifest entry to exact artifacts (with their dependency closure), downloads them into the cache while verifying the upstream's own checksums and signatures, and writes the bundle directory OUT/<name>-<UTC yyyymmddThhmmssZ>/ with bundle.json, its minisign signature, SHA256SUMS and part-NNNNN files no larger than --chunk-size. Prints the bundle path.
 
 The pack is atomic: if any artifact fails (and --keep-going is not given) no bundle directory is left.
-Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integrity failure upstream, 4 --keep-going left something out.
+Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, or the manifest's policy: refuses something, 3 integrity or trust failure upstream (a checksum, a cosign signature, a chart's .prov), 4 --keep-going left something out.
+
+The manifest's policy: (docs/manifest.md) is checked before anything is downloaded: registry and digest rules before the entry's first request, licence and size rules on the resolved metadata; every violation is named. --dry-run lists them all (and exits 2 when there are any). Every bundle carries a CycloneDX SBOM (sbom.cdx.json, docs/approval.md).
 
 --recovery PERCENT adds PAR2 recovery files (bundle.par2, bundle.volNN+MM.par2, each no larger than the chunk size) beside the parts, listed in the signed bundle.json and in SHA256SUMS: airgap repair (or Debian's par2) rebuilds lost or damaged parts up to that size; see docs/transfer.md. --media fat32|dvd|bd25 sets the chunk size for that medium.
 
@@ -23,6 +25,7 @@ Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integr
     '<%= config.bin %> pack platform.yaml --out outbox --chunk-size 500MiB --recovery 10%   # one-way gateway: survives a lost part',
     '<%= config.bin %> pack platform.yaml --out /media/usb --media fat32   # parts of 4 GiB - 1 byte',
     '<%= config.bin %> pack platform.yaml --out bundles --dry-run',
+    '<%= config.bin %> pack platform.yaml --out bundles --dry-run   # also lists what policy: would refuse (exit 2 if anything)',
     '<%= config.bin %> pack platform.yaml --out bundles --json   # {bundle, parts, artifacts, bytes, ...}',
     '<%= config.bin %> pack platform.yaml --out bundles --since receipt.json   # only what the inside lacks',
     '<%= config.bin %> pack platform.yaml --out bundles --include-tool   # carry airgap itself (npm run dist first)',
@@ -88,6 +91,10 @@ Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integr
     if (result.dryRun) {
       for (const a of result.list ?? []) this.log(`${a.kind.padEnd(6)} ${a.name}${a.version ? '@' + a.version : ''}${a.platform ? ` [${a.platform}]` : ''}  ${formatSize(a.size)}  ${a.upstream}`);
       this.log(`${result.artifacts} artifacts, ${formatSize(result.bytes)} (dry run: nothing downloaded or written)`);
+      if (result.refused?.length) {
+        if (!this.jsonEnabled()) this.logToStderr(`the manifest's policy would refuse ${result.refused.length}:\n${result.refused.map((r) => `  ${r}`).join('\n')}`);
+        process.exitCode = new UsageError('policy').exitCode;
+      }
     } else {
       this.log(result.bundle!);
     }
