@@ -13,5 +13,7 @@ export * from './manifest.js';
 export * from './config.js';
 export * from './published-schemas.js';
 export * from './mirror-file.js';
+export * from './concurrency.js';
 export * from './bom.js';
 export * from './policy.js';
+export * from './gpgv.js';
