@@ -63,6 +63,10 @@ export const imageDirPublisher: PublishHalf = {
     return 'present';
   },
 
+  async blobExists(_a, d, ctx) {
+    return (await sizeOf(layoutDir(ctx), blobPath(d.digest))) === d.size;
+  },
+
   async publish(a, ctx) {
     const dir = layoutDir(ctx);
     await dir.mkdir('blobs/sha256');
