@@ -3,12 +3,12 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type BundleIndex, type Descriptor, type HttpClient, type SourceContext,
-  ContentStore, IntegrityError, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
+  ContentStore, IntegrityError, Transfers, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
 } from '@airgap/core';
 import { type SecretKey, writeBundle } from '@airgap/bundle';
 import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
-import { mapLimit } from './concurrency.js';
+import pMap from 'p-map';
 import type { Reporter } from './report.js';
 
 export interface PackOptions {
@@ -117,8 +117,10 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   const receipt = opts.since ? await readReceipt(opts.since) : undefined;
   const manifest = await loadManifest(opts.manifest, ecosystems, process.env);
   const store = new ContentStore(opts.cacheDir);
+  const transfer = new Transfers({ store, http: opts.http, concurrency: opts.concurrency, progress: reporter.progress, log: reporter });
   const ctx: SourceContext = {
     store,
+    transfer,
     http: opts.http,
     config: opts.config,
     log: reporter,
@@ -189,7 +191,9 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
 
   const fetched = await reporter.phase('Downloading and verifying', async () => {
     reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length });
-    const ok = await mapLimit(wanted, opts.concurrency, async (a) => {
+    // p-map only queues artifacts (bounded memory and progress lines); the transfer engine's one limit
+    // is what bounds the downloads, across artifacts and ecosystems (docs/transfers.md).
+    const ok = await pMap(wanted, async (a) => {
       reporter.progress({ type: 'artifact', state: 'start', artifact: a });
       try {
         await ecosystems.get(a.kind).source.fetch(a, ctx);
@@ -204,7 +208,8 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
         fail(artifactLabel(a), e);
         return false;
       }
-    });
+    }, { concurrency: opts.concurrency });
+    await transfer.sweep();
     return wanted.filter((_, i) => ok[i]);
   });
   fetched.forEach((a) => count(a, 'packed'));

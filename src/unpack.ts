@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import {
   type AirgapConfig, type Artifact, type EndpointFormat, type HttpClient, type PublishContext, type PublishHalf,
-  TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  TargetError, Transfers, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
 import { type PublicKey, type VerifiedBundle, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundles, acquireLock, noteBundle, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
-import { mapLimit } from './concurrency.js';
+import pMap from 'p-map';
 import type { Reporter } from './report.js';
 import { resolveTarget } from './targets.js';
 
@@ -161,6 +161,8 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
     progress: reporter.progress,
     bundle: { name: index.name, created: index.created },
     dryRun: opts.dryRun,
+    concurrency: opts.concurrency,
+    transfer: new Transfers({ http: opts.http, concurrency: opts.concurrency, progress: reporter.progress, log: reporter }),
     services: opened.services,
   };
 
@@ -196,7 +198,8 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
       reporter.progress({ type: 'phase', phase: 'publish', total: index.artifacts.length });
       for (const [kind, artifacts] of byKind) {
         const half = halves.get(kind)!;
-        const done = await mapLimit(artifacts, opts.concurrency, async (a): Promise<UnpackedArtifact> => {
+        // p-map queues artifacts; each push inside waits for the transfer engine's one limit (docs/transfers.md).
+        const done = await pMap(artifacts, async (a): Promise<UnpackedArtifact> => {
           const t0 = Date.now();
           let action: UnpackedArtifact['action'];
           let error: string | undefined;
@@ -226,7 +229,7 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
             });
           }
           return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}) };
-        });
+        }, { concurrency: opts.concurrency });
         results.push(...done);
         if (!opts.dryRun && half.finalize) {
           try {
@@ -294,13 +297,13 @@ function checkFreshness(bundle: VerifiedBundle, newest: NewestBundles, opts: Unp
  */
 async function checkBase(baseArtifacts: Artifact[], halves: Map<string, PublishHalf>, ctx: PublishContext, concurrency: number, bundle: VerifiedBundle): Promise<void> {
   const missing: string[] = [];
-  await mapLimit(baseArtifacts, concurrency, async (a) => {
+  await pMap(baseArtifacts, async (a) => {
     try {
       if ((await halves.get(a.kind)!.exists(a, ctx)) !== 'present') missing.push(artifactLabel(a));
     } catch (e) {
       missing.push(`${artifactLabel(a)} (${errorText(e)})`);
     }
-  });
+  }, { concurrency });
   if (!missing.length) return;
   missing.sort();
   const shown = missing.slice(0, 20).map((m) => `  ${m}`).join('\n');

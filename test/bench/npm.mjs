@@ -67,9 +67,12 @@ async function startVerdaccio() {
 }
 
 function sourceCtx(storeDir, concurrency) {
+  const store = new core.ContentStore(storeDir);
+  const http = new core.HttpClient({ retries: 2 });
   return {
-    store: new core.ContentStore(storeDir), http: new core.HttpClient({ retries: 2 }), config: {}, log: quiet,
+    store, http, config: {}, log: quiet,
     progress: () => {}, manifestDir: work, concurrency, dryRun: false,
+    transfer: new core.Transfers({ store, http, concurrency, progress: () => {}, log: quiet }),
   };
 }
 
@@ -84,6 +87,7 @@ try {
   const pctx = {
     target: { type: 'registries', name: 'bench', config: targetConfig }, blobs: { open: (d) => store.open(d.digest) },
     http: new core.HttpClient({}), config: {}, log: quiet, progress: () => {}, bundle: { name: 'bench', created: new Date().toISOString() },
+    concurrency: 8, transfer: new core.Transfers({ http: new core.HttpClient({}), concurrency: 8, progress: () => {}, log: quiet }),
     dryRun: false, services: { endpoints: core.registriesEndpoints('bench', targetConfig, { B_USER: reg.user, B_PASS: reg.password }) },
   };
   for (const a of seeded) if ((await airgapNpm.npmEndpointPublisher.exists(a, pctx)) === 'absent') await airgapNpm.npmEndpointPublisher.publish(a, pctx);

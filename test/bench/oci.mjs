@@ -160,6 +160,7 @@ async function child(job) {
   const started = process.hrtime.bigint();
   if (job.mode === 'pull' || job.mode === 'both') {
     const ctx = { store, http, config: {}, log, progress() {}, manifestDir: job.store, concurrency: 4, dryRun: false };
+    ctx.transfer = new core.Transfers({ store, http, concurrency: 4, progress() {}, log });
     const arts = [];
     for (const ref of job.refs) arts.push(...(await images.source.resolve({ ref }, ctx)));
     // Images one after another, blobs of each 4 at a time (the pipeline's per-kind concurrency is the same order).
@@ -178,6 +179,7 @@ async function child(job) {
     const target = { type: 'registries', name: 'bench', config: { type: 'registries', endpoints: { docker: `http://${job.target}/` }, imageNames: 'strip-host' } };
     const ctx = {
       target, blobs: { open: verifying }, http, config: {}, log, progress() {}, bundle: { name: 'bench', created: '' }, dryRun: false,
+      concurrency: 4, transfer: new core.Transfers({ http, concurrency: 4, progress() {}, log }),
       services: { endpoints: core.registriesEndpoints('bench', target.config, {}) },
     };
     for (const a of arts) {
