@@ -9,6 +9,7 @@ import { type SecretKey, writeBundle } from '@airgap/bundle';
 import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import pMap from 'p-map';
+import { findToolRelease } from './release.js';
 import type { Reporter } from './report.js';
 
 export interface PackOptions {
@@ -27,6 +28,10 @@ export interface PackOptions {
   reporter: Reporter;
   toolVersion: string;
   now?: Date;
+  /** `--include-tool`: carry airgap's own release beside the parts (docs/release.md); manifest `tool: true` does the same. */
+  includeTool?: boolean;
+  /** `--tool-release FILE`: the executable to carry (default: see src/release.ts). */
+  toolRelease?: string;
 }
 
 export interface PackedArtifact {
@@ -42,6 +47,8 @@ export interface PackedArtifact {
 export interface PackResult {
   bundle: string | null;
   parts: number;
+  /** The carried release files (names in the bundle directory), empty without --include-tool. */
+  tool: string[];
   artifacts: number;
   bytes: number;
   dryRun: boolean;
@@ -116,6 +123,8 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   const { reporter } = opts;
   const receipt = opts.since ? await readReceipt(opts.since) : undefined;
   const manifest = await loadManifest(opts.manifest, ecosystems, process.env);
+  // Looked up before anything is downloaded: a missing release is a usage error, found at once.
+  const carry = opts.includeTool || manifest.tool ? await findToolRelease(opts.toolRelease) : [];
   const store = new ContentStore(opts.cacheDir);
   const transfer = new Transfers({ store, http: opts.http, concurrency: opts.concurrency, progress: reporter.progress, log: reporter });
   const ctx: SourceContext = {
@@ -183,7 +192,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   if (opts.dryRun) {
     wanted.forEach((a) => count(a, 'packed'));
     return {
-      bundle: null, parts: 0, artifacts: wanted.length, bytes: list.reduce((n, a) => n + a.size, 0), dryRun: true, skipped,
+      bundle: null, parts: 0, tool: carry.map((c) => c.file), artifacts: wanted.length, bytes: list.reduce((n, a) => n + a.size, 0), dryRun: true, skipped,
       countsByKind, blobs: 0, durationMs: Date.now() - started, base, list,
     };
   }
@@ -238,12 +247,14 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
       toolVersion: opts.toolVersion,
       base,
       incomplete: skipped.length ? { skipped } : undefined,
+      carry,
       onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }),
     }),
   );
   return {
     bundle: written.dir,
     parts: written.descriptor.parts.length,
+    tool: carry.map((c) => c.file),
     artifacts: fetched.length,
     bytes: written.bytes,
     dryRun: false,

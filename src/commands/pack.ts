@@ -21,6 +21,7 @@ Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integr
     '<%= config.bin %> pack platform.yaml --out bundles --dry-run',
     '<%= config.bin %> pack platform.yaml --out bundles --json   # {bundle, parts, artifacts, bytes, ...}',
     '<%= config.bin %> pack platform.yaml --out bundles --since receipt.json   # only what the inside lacks',
+    '<%= config.bin %> pack platform.yaml --out bundles --include-tool   # carry airgap itself (npm run dist first)',
   ];
   static override args = { manifest: Args.string({ description: 'bundle manifest (YAML or JSON)', required: true }) };
   static override flags = {
@@ -32,6 +33,8 @@ Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integr
     concurrency: Flags.integer({ description: 'downloads at once', default: 4, min: 1, max: 64 }),
     'keep-going': Flags.boolean({ description: 'leave out artifacts that fail instead of stopping (exit 4; bundle.json records them)', default: false }),
     'dry-run': Flags.boolean({ description: 'resolve and print what would be packed; download nothing', default: false }),
+    'include-tool': Flags.boolean({ description: "carry airgap's own single-executable release beside the parts (docs/release.md); manifest tool: true does the same", default: false }),
+    'tool-release': Flags.string({ description: 'with --include-tool or manifest tool: true: the release executable to carry (default: this executable, or dist-release/ of this checkout)' }),
   };
 
   async run(): Promise<PackResult> {
@@ -61,6 +64,8 @@ Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integr
         http,
         reporter,
         toolVersion,
+        includeTool: flags['include-tool'],
+        toolRelease: flags['tool-release'] ? resolve(flags['tool-release']) : undefined,
       });
     } catch (e) {
       if (!flags['dry-run']) await notifyRun(config, failureNotice('pack', args.manifest, e), reporter);

@@ -1,38 +1,34 @@
 #!/usr/bin/env node
+// @ts-check
 // SPEC §9 speed: npm closure download at least as fast as `npm install` with an empty cache.
-// A local verdaccio (loopback, no uplinks) is seeded once per run with a real tree: the closure of
-// BENCH_NPM_ROOTS (default jest@29, ~300 packages) is resolved from the registry this machine's npm is
-// configured with and published into it by airgap's own npm publisher. The timed runs then use only the
-// local verdaccio: airgap's resolve + download into an empty store, against
-// `npm install --ignore-scripts --no-audit --no-fund` with an empty cache. Prints the ratio.
+// A local verdaccio (loopback, no uplinks) holds a real tree: the closure of BENCH_NPM_ROOTS (default
+// jest@29, ~300 packages) resolved from the registry this machine's npm is configured with, published
+// into it by airgap's own npm publisher (through the registries target driver, as unpack opens it).
+// With --quick, the tree is a few packages made here with `npm pack` and published with `npm publish`
+// (hermetic). The timed runs use only the local verdaccio: airgap's resolve + download into an empty
+// store (the pack pipeline's default concurrency, and 8), against
+// `npm install --ignore-scripts --no-audit --no-fund` with an empty cache. Goal: npm/airgap ≥ 1.0.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { ContentStore, HttpClient, Transfers, silentLogger } from '@airgap/core';
+import { npm as npmEcosystem } from '@airgap/npm';
+import { registriesDriver } from '@airgap/nexus';
+import { freePort, quick, report, root } from './lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(join(root, 'packages', 'npm', 'package.json'));
-const core = await import(join(root, 'packages', 'core', 'dist', 'index.js'));
-const airgapNpm = await import(join(root, 'packages', 'npm', 'dist', 'index.js'));
-const roots = (process.env.BENCH_NPM_ROOTS ?? 'jest@29').split(/\s+/).filter(Boolean);
+const roots = quick ? ['bench-root@1.0.0'] : (process.env.BENCH_NPM_ROOTS ?? 'jest@29').split(/\s+/).filter(Boolean);
 const work = mkdtempSync(join(tmpdir(), 'airgap-bench-npm-'));
-const quiet = { info() {}, debug() {}, warn() {} };
+/** The CLI's default --concurrency (src/commands/pack.ts). */
+const PACK_CONCURRENCY = 4;
 
 function cleanEnv() {
+  /** @type {NodeJS.ProcessEnv} */
   const env = {};
   for (const [k, v] of Object.entries(process.env)) if (!/^npm_/i.test(k)) env[k] = v;
   return { ...env, NO_UPDATE_NOTIFIER: '1' };
-}
-
-async function freePort() {
-  const s = createServer();
-  await new Promise((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address();
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 async function startVerdaccio() {
@@ -63,36 +59,65 @@ async function startVerdaccio() {
     body: JSON.stringify({ name: 'bench', password: 'bench-password', type: 'user', roles: [] }),
   });
   if (!res.ok) throw new Error(`verdaccio adduser: HTTP ${res.status}`);
-  return { url, child, user: 'bench', password: 'bench-password' };
+  const { token } = /** @type {{ token: string }} */ (await res.json());
+  return { url, child, user: 'bench', password: 'bench-password', token };
 }
 
+/** @param {string} storeDir @param {number} concurrency @returns {import('@airgap/core').SourceContext} */
 function sourceCtx(storeDir, concurrency) {
-  const store = new core.ContentStore(storeDir);
-  const http = new core.HttpClient({ retries: 2 });
+  const store = new ContentStore(storeDir);
+  const http = new HttpClient({ retries: 2 });
   return {
-    store, http, config: {}, log: quiet,
+    store, http, config: {}, log: silentLogger,
     progress: () => {}, manifestDir: work, concurrency, dryRun: false,
-    transfer: new core.Transfers({ store, http, concurrency, progress: () => {}, log: quiet }),
+    transfer: new Transfers({ store, http, concurrency, progress: () => {}, log: silentLogger }),
   };
+}
+
+/** --quick: bench-root depends on five leaves, published with the real npm client. @param {{ url: string, token: string }} reg */
+function publishQuickTree(reg) {
+  const npmrc = join(work, 'publish-npmrc');
+  writeFileSync(npmrc, `registry=${reg.url}\n//${reg.url.replace(/^http:\/\//, '')}:_authToken=${reg.token}\n`);
+  const leaves = ['a', 'b', 'c', 'd', 'e'].map((x) => `bench-leaf-${x}`);
+  const pkgs = [...leaves.map((name) => ({ name, deps: {} })), { name: 'bench-root', deps: Object.fromEntries(leaves.map((l) => [l, '^1.0.0'])) }];
+  for (const p of pkgs) {
+    const dir = join(work, 'src', p.name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: p.name, version: '1.0.0', license: 'MIT', main: 'index.js', dependencies: p.deps }));
+    writeFileSync(join(dir, 'index.js'), `module.exports = ${JSON.stringify(p.name)};\n`);
+    execFileSync('npm', ['publish', dir, '--registry', reg.url, '--userconfig', npmrc, '--cache', join(work, 'npm-cache-publish'), '--loglevel', 'error'], { cwd: dir, env: cleanEnv(), stdio: 'ignore' });
+  }
+  return pkgs.length;
 }
 
 const reg = await startVerdaccio();
 try {
-  // Seed: the real tree, once, from the configured registry (not timed).
-  const seedStore = join(work, 'seed-store');
-  const spec = { registry: 'default', packages: roots, os: [process.platform], cpu: [process.arch] };
-  const seeded = await airgapNpm.npmSource.resolve(spec, sourceCtx(seedStore, 8));
-  const store = new core.ContentStore(seedStore);
-  const targetConfig = { type: 'registries', endpoints: { npm: reg.url }, usernameEnv: 'B_USER', passwordEnv: 'B_PASS' };
-  const pctx = {
-    target: { type: 'registries', name: 'bench', config: targetConfig }, blobs: { open: (d) => store.open(d.digest) },
-    http: new core.HttpClient({}), config: {}, log: quiet, progress: () => {}, bundle: { name: 'bench', created: new Date().toISOString() },
-    concurrency: 8, transfer: new core.Transfers({ http: new core.HttpClient({}), concurrency: 8, progress: () => {}, log: quiet }),
-    dryRun: false, services: { endpoints: core.registriesEndpoints('bench', targetConfig, { B_USER: reg.user, B_PASS: reg.password }) },
-  };
-  for (const a of seeded) if ((await airgapNpm.npmEndpointPublisher.exists(a, pctx)) === 'absent') await airgapNpm.npmEndpointPublisher.publish(a, pctx);
-  const bytes = seeded.reduce((n, a) => n + a.blobs[0].size, 0);
-  console.log(`seeded local verdaccio with ${seeded.length} packages (${(bytes / 1024 / 1024).toFixed(1)} MiB of tarballs): ${roots.join(' ')}`);
+  if (quick) {
+    console.log(`published ${publishQuickTree(reg)} generated packages into a local verdaccio`);
+  } else {
+    // Seed: the real tree, once, from the configured registry (not timed), published by airgap's own
+    // publisher through the registries target driver (the path unpack takes).
+    const seedStore = join(work, 'seed-store');
+    const seeded = await npmEcosystem.source.resolve({ registry: 'default', packages: roots, os: [process.platform], cpu: [process.arch] }, sourceCtx(seedStore, 8));
+    const store = new ContentStore(seedStore);
+    const env = { ...process.env, B_USER: reg.user, B_PASS: reg.password };
+    /** @type {import('@airgap/core').ResolvedTarget} */
+    const target = { type: 'registries', name: 'bench', config: { type: 'registries', endpoints: { npm: reg.url }, usernameEnv: 'B_USER', passwordEnv: 'B_PASS' } };
+    const http = new HttpClient({});
+    const opened = await registriesDriver.open(target, { http, config: {}, log: silentLogger, formats: new Set(['npm']), dryRun: false, env });
+    /** @type {import('@airgap/core').PublishContext} */
+    const pctx = {
+      target, blobs: { open: (d) => store.open(d.digest) }, http, config: {}, log: silentLogger, progress: () => {},
+      bundle: { name: 'bench', created: new Date().toISOString() }, dryRun: false, services: opened.services,
+      concurrency: 8, transfer: new Transfers({ http, concurrency: 8, progress: () => {}, log: silentLogger }),
+    };
+    const publisher = npmEcosystem.publish.endpoint;
+    if (!publisher) throw new Error('the npm ecosystem has no endpoint publisher');
+    for (const a of seeded) if ((await publisher.exists(a, pctx)) === 'absent') await publisher.publish(a, pctx);
+    await opened.close?.();
+    const bytes = seeded.reduce((n, a) => n + a.blobs[0].size, 0);
+    console.log(`seeded local verdaccio with ${seeded.length} packages (${(bytes / 1024 / 1024).toFixed(1)} MiB of tarballs): ${roots.join(' ')}`);
+  }
 
   // Timed: npm install from the local verdaccio with an empty cache.
   const project = join(work, 'project');
@@ -101,19 +126,19 @@ try {
   writeFileSync(join(work, 'npmrc'), `registry=${reg.url}\n`);
   let t = process.hrtime.bigint();
   execFileSync('npm', ['install', ...roots, '--ignore-scripts', '--no-audit', '--no-fund', '--registry', reg.url, '--cache', join(work, 'npm-cache'), '--userconfig', join(work, 'npmrc'), '--loglevel', 'error'], { cwd: project, env: cleanEnv(), stdio: 'ignore' });
-  const npmMs = Number(process.hrtime.bigint() - t) / 1e6;
+  const npmSecs = Number(process.hrtime.bigint() - t) / 1e9;
 
-  // Timed: airgap closure resolution + download into an empty store, at the CLI default and at 8.
-  const results = [];
-  for (const concurrency of [4, 8]) {
+  // Timed: airgap closure resolution + download into an empty store.
+  const spec = { registry: reg.url, packages: roots, os: [process.platform], cpu: [process.arch] };
+  for (const concurrency of [PACK_CONCURRENCY, 8]) {
+    const ctx = sourceCtx(join(work, `store-${concurrency}`), concurrency);
     t = process.hrtime.bigint();
-    const got = await airgapNpm.npmSource.resolve({ registry: reg.url, packages: roots, os: [process.platform], cpu: [process.arch] }, sourceCtx(join(work, `store-${concurrency}`), concurrency));
-    const ms = Number(process.hrtime.bigint() - t) / 1e6;
-    results.push({ concurrency, ms, count: got.length });
-  }
-  console.log(`npm install (empty cache):          ${(npmMs / 1000).toFixed(2)} s`);
-  for (const r of results) {
-    console.log(`airgap resolve+download (conc ${r.concurrency}):   ${(r.ms / 1000).toFixed(2)} s, ${r.count} packages; ratio npm/airgap = ${(npmMs / r.ms).toFixed(2)}x ${npmMs >= r.ms ? '(airgap faster)' : '(airgap slower)'}`);
+    const got = await npmEcosystem.source.resolve(spec, ctx);
+    for (const a of got) await npmEcosystem.source.fetch(a, ctx);
+    const secs = Number(process.hrtime.bigint() - t) / 1e9;
+    await ctx.http.close();
+    console.log(`  npm install ${npmSecs.toFixed(2)} s; airgap resolve+download (concurrency ${concurrency}) ${secs.toFixed(2)} s, ${got.length} packages`);
+    report({ figure: `npm closure download, npm install / airgap (concurrency ${concurrency}), ${got.length} packages`, value: npmSecs / secs, unit: '×', goal: '≥ 1.0', met: npmSecs >= secs, peer: 'npm install --ignore-scripts, empty cache, same verdaccio' });
   }
 } finally {
   reg.child.kill('SIGTERM');

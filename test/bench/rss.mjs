@@ -1,19 +1,22 @@
 #!/usr/bin/env node
-// SPEC §9 memory: peak RSS of pack, verify and unpack of a BENCH_RSS_GIB (default 4) GiB bundle,
-// measured in the CLI's own process. Files are incompressible and reused from .bench/ across runs.
+// @ts-check
+// SPEC §9 memory: peak RSS of pack, verify and unpack of a BENCH_RSS_GIB (default 4; --quick 1/8) GiB
+// bundle, measured in the CLI's own process. Files are incompressible and reused from .bench/ across runs.
 import { spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { quick, report } from './lib.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const gib = Number(process.env.BENCH_RSS_GIB ?? 4);
+const gib = Number(process.env.BENCH_RSS_GIB ?? (quick ? 1 / 8 : 4));
 const work = join(root, '.bench', 'rss');
 const src = join(work, `files-${gib}g`);
 const fileCount = Math.max(1, Math.round(gib * 4)); // 256 MiB files
 const fileSize = Math.round((gib * 1024 ** 3) / fileCount);
 
+/** @param {string} path @param {number} size */
 async function makeFile(path, size) {
   if (existsSync(path) && statSync(path).size === size) return;
   const out = createWriteStream(path);
@@ -21,12 +24,13 @@ async function makeFile(path, size) {
   for (let left = size; left > 0; ) {
     const n = Math.min(left, buf.length);
     randomFillSync(buf, 0, n);
-    if (!out.write(n === buf.length ? buf : buf.subarray(0, n))) await new Promise((r) => out.once('drain', r));
+    if (!out.write(n === buf.length ? buf : buf.subarray(0, n))) await new Promise((r) => out.once('drain', () => r(undefined)));
     left -= n;
   }
-  await new Promise((r, j) => out.end((e) => (e ? j(e) : r())));
+  await new Promise((r) => out.end(() => r(undefined)));
 }
 
+/** @param {string[]} args */
 function airgap(args) {
   const r = spawnSync(process.execPath, [join(root, 'test', 'bench', 'with-maxrss.mjs'), ...args], { cwd: work, encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`airgap ${args[0]} failed (${r.status}): ${r.stderr}`);
@@ -59,3 +63,6 @@ console.log(`  pack    ${packed.mib.toFixed(0).padStart(5)} MiB   (${tPack.toFix
 console.log(`  verify  ${verified.mib.toFixed(0).padStart(5)} MiB   (${tVerify.toFixed(1)} s)`);
 console.log(`  unpack  ${unpacked.mib.toFixed(0).padStart(5)} MiB   (${tUnpack.toFixed(1)} s, includes the verify)`);
 for (const d of ['out', 'mirror', 'cache']) rmSync(join(work, d), { recursive: true, force: true });
+for (const [what, r] of /** @type {const} */ ([['pack', packed], ['verify', verified], ['unpack', unpacked]])) {
+  report({ figure: `peak RSS of airgap ${what}, ${gib} GiB bundle`, value: r.mib, unit: 'MiB', goal: '< 256 MiB', met: r.mib < 256, peer: 'absolute bound (SPEC §9)' });
+}

@@ -3,11 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll } from 'vitest';
 
-/** A fresh temporary folder, removed after the test file finishes. */
+const made: string[] = [];
+
+// Registered once, when a test file imports the harness (collection time). An afterAll registered later,
+// from inside a beforeAll or a test (where most files call tempDir), is silently never run by vitest:
+// that is how `npm test` left hundreds of MB of airgap-* folders behind.
+afterAll(async () => {
+  await Promise.all(made.splice(0).map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+/** A fresh temporary folder, removed after the test file finishes (wherever tempDir is called from). */
 export async function tempDir(prefix = 'airgap-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
+  made.push(dir);
   return dir;
 }

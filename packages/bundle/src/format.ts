@@ -27,7 +27,22 @@ export interface BundleDescriptor {
   totals: { artifacts: number; blobs: number; bytes: number };
   base: unknown | null;
   incomplete?: unknown;
+  /**
+   * airgap's own release carried beside the parts (`pack --include-tool`, docs/release.md): plain files
+   * in the bundle directory, outside the tar, listed here and in SHA256SUMS so the inside can check them
+   * with sha256sum and minisign before running the tool.
+   */
+  toolRelease?: CarriedFile[];
 }
+
+export interface CarriedFile {
+  file: string;
+  size: number;
+  sha256: string;
+}
+
+/** The names a carried release file may have: the executable and its signature, nothing with a path. */
+export const CARRIED_FILE_RE = /^airgap-[0-9A-Za-z.+_-]+-linux-x64(\.minisig)?$/;
 
 /** `yyyymmddThhmmssZ` in UTC, the suffix of a bundle directory's name. */
 export function bundleStamp(created: Date): string {

@@ -9,6 +9,7 @@ import {
   BUNDLE_JSON,
   BUNDLE_SCHEMA,
   type BundleDescriptor,
+  CARRIED_FILE_RE,
   INDEX_ENTRY,
   OCI_INDEX_ENTRY,
   OCI_LAYOUT_BYTES,
@@ -20,6 +21,7 @@ import {
 } from './format.js';
 import { type PublicKey, verifyMinisign } from './minisign.js';
 import { partName } from './parts.js';
+import { checkCarried } from './carried.js';
 import { type TarEntry, TarStreamParser } from './tar.js';
 
 export interface VerifyOptions {
@@ -87,6 +89,7 @@ export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<Ve
   const descriptor = parseDescriptor(jsonBytes, jsonPath);
   const bundleJsonSha256 = createHash('sha256').update(jsonBytes).digest('hex');
   await checkSums(dir, descriptor, bundleJsonSha256);
+  await checkCarried(dir, descriptor);
   const parts = await checkPartFiles(dir, descriptor);
   const entries = await streamParts(dir, descriptor, parts, opts.onBytes);
   const { index, blobs } = checkEntries(descriptor, entries);
@@ -173,6 +176,14 @@ function parseDescriptor(bytes: Buffer, path: string): BundleDescriptor {
     if (!isSize(p.size) || !HEX64.test(p.sha256)) throw bad(`${p.file} needs a size and a sha256`);
   });
   if (!d.totals || !isSize(d.totals.artifacts) || !isSize(d.totals.blobs) || !isSize(d.totals.bytes)) throw bad('totals must be counts');
+  if (d.toolRelease !== undefined) {
+    if (!Array.isArray(d.toolRelease)) throw bad('toolRelease must be a list');
+    for (const c of d.toolRelease) {
+      // A carried file's name becomes a path in the bundle directory: only the release's own names.
+      if (!c || typeof c.file !== 'string' || !CARRIED_FILE_RE.test(c.file)) throw bad(`toolRelease names ${JSON.stringify(c?.file)}, not an airgap release file`);
+      if (!isSize(c.size) || !HEX64.test(c.sha256)) throw bad(`toolRelease ${c.file} needs a size and a sha256`);
+    }
+  }
   return d;
 }
 
@@ -186,6 +197,7 @@ async function checkSums(dir: string, d: BundleDescriptor, bundleJsonSha256: str
   const text = (await readBounded(path, 16 << 20, 'the checksum list')).toString('utf8');
   const want = new Map<string, string>(d.parts.map((p) => [p.file, p.sha256]));
   want.set(BUNDLE_JSON, bundleJsonSha256);
+  for (const c of d.toolRelease ?? []) want.set(c.file, c.sha256);
   const seen = new Set<string>();
   for (const [i, line] of text.split('\n').entries()) {
     if (line === '') continue;

@@ -8,6 +8,7 @@ import {
   BUNDLE_JSON,
   BUNDLE_SCHEMA,
   type BundleDescriptor,
+  type CarriedFile,
   INDEX_ENTRY,
   OCI_INDEX_ENTRY,
   OCI_LAYOUT_BYTES,
@@ -21,6 +22,7 @@ import {
 } from './format.js';
 import { type SecretKey, signMinisign } from './minisign.js';
 import { PartWriter } from './parts.js';
+import { copyCarried } from './carried.js';
 import { padding, tarHeader, tarTrailer } from './tar.js';
 
 export interface BundleBlob {
@@ -53,6 +55,8 @@ export interface WriteBundleOptions {
   incomplete?: unknown;
   /** Progress: bytes written to parts. */
   onBytes?: (n: number) => void;
+  /** Files copied beside the parts (airgap's own release, docs/release.md): listed in bundle.json `toolRelease` and SHA256SUMS. */
+  carry?: { file: string; path: string }[];
 }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -100,6 +104,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     }
     await parts.write(tarTrailer(parts.accepted));
     const partList = await parts.finish();
+    const carried: CarriedFile[] = [];
+    for (const c of opts.carry ?? []) carried.push(await copyCarried(c, tmp));
 
     const descriptor: BundleDescriptor = {
       schema: BUNDLE_SCHEMA,
@@ -112,11 +118,12 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       totals: { artifacts: opts.index.artifacts.length, blobs: blobs.length, bytes: blobs.reduce((n, b) => n + b.descriptor.size, 0) },
       base: opts.base ?? null,
       ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
+      ...(carried.length ? { toolRelease: carried } : {}),
     };
     const bundleJson = Buffer.from(JSON.stringify(descriptor, null, 2) + '\n');
     await writeSynced(join(tmp, BUNDLE_JSON), bundleJson);
     await writeSynced(join(tmp, SIGNATURE_FILE), Buffer.from(signMinisign(bundleJson, opts.key, trustedComment(descriptor))));
-    const sums = [...partList.map((p) => `${p.sha256}  ${p.file}\n`), `${createHash('sha256').update(bundleJson).digest('hex')}  ${BUNDLE_JSON}\n`].join('');
+    const sums = [...partList.map((p) => `${p.sha256}  ${p.file}\n`), ...carried.map((c) => `${c.sha256}  ${c.file}\n`), `${createHash('sha256').update(bundleJson).digest('hex')}  ${BUNDLE_JSON}\n`].join('');
     await writeSynced(join(tmp, SUMS_FILE), Buffer.from(sums));
     await syncDir(tmp);
     if (await exists(finalDir)) {

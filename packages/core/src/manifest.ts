@@ -18,6 +18,8 @@ export interface Manifest {
   apiVersion: 'airgap/v1';
   kind: 'Bundle';
   name: string;
+  /** `tool: true`: carry airgap's own release beside the parts (docs/release.md), like `pack --include-tool`. */
+  tool?: boolean;
   /** Entries per manifest section (`images`, `files`, …), as written; only sections present in the file. */
   sections: Record<string, unknown[]>;
   /** Absolute path of the manifest file. */
@@ -63,6 +65,10 @@ export function manifestSchema(registry: EcosystemRegistry): object {
         pattern: BUNDLE_NAME_PATTERN,
         maxLength: 100,
         description: 'Bundle name; the bundle directory is <name>-<UTC timestamp>.',
+      },
+      tool: {
+        type: 'boolean',
+        description: "Carry airgap's own single-executable release beside the parts, as pack --include-tool does (docs/release.md).",
       },
       ...sections,
     },
@@ -127,5 +133,8 @@ export async function loadManifest(file: string, registry: EcosystemRegistry, en
     const entries = doc[eco.manifestKey];
     if (Array.isArray(entries)) sections[eco.manifestKey] = entries;
   }
-  return { apiVersion: 'airgap/v1', kind: 'Bundle', name: doc.name as string, sections, file: abs, dir: path.dirname(abs) };
+  return {
+    apiVersion: 'airgap/v1', kind: 'Bundle', name: doc.name as string, ...(doc.tool === true ? { tool: true } : {}),
+    sections, file: abs, dir: path.dirname(abs),
+  };
 }
