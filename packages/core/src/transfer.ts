@@ -34,6 +34,11 @@ export interface BlobRequest {
   mediaType?: string;
   /** Names the blob in messages and progress events: an artifact and its URL. */
   subject: string;
+  /**
+   * A copy the cache holds from an earlier run, found by URL (no digest known beforehand): the GET is
+   * made conditional (If-None-Match / If-Modified-Since) and a 304 answers with this copy.
+   */
+  cached?: CachedCopy;
   /** Answers that mean "not there" (e.g. 404 for a by-hash URL): fetch returns undefined instead of failing. */
   absentOn?: number[];
   /**
@@ -43,6 +48,20 @@ export interface BlobRequest {
   send?: (headers: Record<string, string>) => Promise<HttpResponse>;
   /** Hint for a non-2xx answer. */
   statusHint?: (status: number) => string | undefined;
+}
+
+/** A blob the cache holds for a URL, with the validators the server gave for it. */
+export interface CachedCopy {
+  digest: string;
+  size: number;
+  etag?: string;
+  lastModified?: string;
+}
+
+/** What fetch brought: the stored blob and the validators to revalidate it by next time. */
+export interface Fetched extends Descriptor {
+  etag?: string;
+  lastModified?: string;
 }
 
 /** Byte progress of one transfer, for the CLI (bars on a terminal, heartbeat lines in cron). */
@@ -93,7 +112,7 @@ const PARTIAL_DIR = 'partial';
 export class Transfers {
   readonly concurrency: number;
   private readonly limiter: LimitFunction;
-  private readonly inflight = new Map<string, Promise<Descriptor | undefined>>();
+  private readonly inflight = new Map<string, Promise<Fetched | undefined>>();
   private readonly touched = new Set<string>();
   private readonly every: number;
 
@@ -117,7 +136,7 @@ export class Transfers {
    * Bring one blob into the store (a no-op when it is there), verified. Returns its descriptor, or
    * undefined when the server answered one of `absentOn`.
    */
-  fetch(req: BlobRequest): Promise<Descriptor | undefined> {
+  fetch(req: BlobRequest): Promise<Fetched | undefined> {
     const store = this.requireStore();
     const key = req.digest ?? `url:${safeUrl(req.url)}`;
     const running = this.inflight.get(key);
@@ -205,7 +224,7 @@ export class Transfers {
     this.opts.progress(e);
   }
 
-  private async download(store: ContentStore, req: BlobRequest): Promise<Descriptor | undefined> {
+  private async download(store: ContentStore, req: BlobRequest): Promise<Fetched | undefined> {
     const url = safeUrl(req.url);
     const name = req.digest ? digestHex(req.digest) : newSha256().update(url).digest('hex');
     this.touched.add(name);
@@ -225,10 +244,17 @@ export class Transfers {
       } else if (have > 0) {
         have = 0;
       }
+      const cached = req.cached && (await store.has(req.cached.digest)) ? req.cached : undefined;
+      if (cached?.etag) headers['if-none-match'] = cached.etag;
+      else if (cached?.lastModified) headers['if-modified-since'] = cached.lastModified;
       const res = req.send ? await req.send(headers) : await this.opts.http.request(req.url, { headers, side: 'upstream', signal: this.opts.signal });
       if (req.absentOn?.includes(res.status)) {
         await res.body.dump();
         return undefined;
+      }
+      if (res.status === 304 && cached) {
+        await res.body.dump();
+        return { mediaType: req.mediaType ?? OCTET_STREAM, digest: cached.digest, size: cached.size, etag: cached.etag, lastModified: cached.lastModified };
       }
       let resumed = false;
       if (res.status === 206 && have > 0 && rangeStart(header(res, 'content-range')) === have) resumed = true;
@@ -264,7 +290,7 @@ export class Transfers {
       }
       const d = await this.finish(store, partial, metaPath, hashes, req, have);
       this.emit({ type: 'transfer', direction: 'download', state: 'done', subject: req.subject, digest: d.digest, done: d.size, total: d.size });
-      return d;
+      return { ...d, etag: header(res, 'etag'), lastModified: header(res, 'last-modified') };
     }
     this.emit({ type: 'transfer', direction: 'download', state: 'failed', subject: req.subject, digest: req.digest, done: have, total: req.size });
     throw new UpstreamError(`GET ${url}: the connection broke ${retries + 1} times (${(lastError as Error)?.message ?? 'unknown'}); ${have} bytes are kept and the next run resumes from there`, {
