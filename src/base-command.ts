@@ -1,6 +1,7 @@
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { type AirgapConfig, AirgapError, HttpClient, isAirgapError, loadConfig, redact } from '@airgap/core';
 import { ecosystems } from './ecosystems.js';
+import type { MonitoredCommand, RunOutcome } from './monitor/zabbix.js';
 import { Reporter, reportMode } from './report.js';
 
 export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(typeof AirgapCommand)['baseFlags'] & T['flags']>;
@@ -19,9 +20,30 @@ export abstract class AirgapCommand extends Command {
   protected reporter!: Reporter;
   /** Secret values read from the environment during this run; scrubbed from every message. */
   protected secrets: string[] = [];
+  /**
+   * Set by the commands whose runs the site's monitoring sees (pack, verify, unpack, ledger verify):
+   * after the run, ok or not, its outcome goes to `notify.zabbix` (docs/monitoring.md). `skip` for dry runs.
+   */
+  protected monitored?: { command: MonitoredCommand; outcome: Pick<RunOutcome, 'bytes' | 'artifacts' | 'failed' | 'ledgerOk'>; skip?: boolean };
+  private loadedConfig?: AirgapConfig;
+  private readonly startedAt = Date.now();
 
   protected async loadAirgapConfig(configFile: string | undefined): Promise<AirgapConfig> {
-    return loadConfig({ configFile, cwd: process.cwd(), env: process.env, registry: ecosystems });
+    this.loadedConfig = await loadConfig({ configFile, cwd: process.cwd(), env: process.env, registry: ecosystems });
+    return this.loadedConfig;
+  }
+
+  /**
+   * After every run of a monitored command (oclif calls this after run() and catch()): the exit code is
+   * final by now. Loaded only when configured, so start-up stays as it is for everyone else.
+   */
+  protected override async finally(err: Error | undefined): Promise<void> {
+    await super.finally(err);
+    const zabbix = this.loadedConfig?.notify?.zabbix;
+    if (!this.monitored || this.monitored.skip || !zabbix) return;
+    const { reportToZabbix } = await import('./monitor/zabbix.js');
+    const exitCode = Number(process.exitCode ?? (err ? 1 : 0));
+    await reportToZabbix(zabbix, { command: this.monitored.command, exitCode, durationMs: Date.now() - this.startedAt, ...this.monitored.outcome }, this.reporter ?? new Reporter(reportMode(false)));
   }
 
   protected makeReporter(json: boolean): Reporter {

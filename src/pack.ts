@@ -10,6 +10,7 @@ import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledg
 import { ecosystems } from './ecosystems.js';
 import pMap from 'p-map';
 import { findToolRelease } from './release.js';
+import { TargetPaths } from './target-paths.js';
 import type { Reporter } from './report.js';
 
 export interface PackOptions {
@@ -150,12 +151,14 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   const resolved = await reporter.phase('Resolving the manifest', async () => {
     const out: Artifact[] = [];
     const seen = new Set<string>();
+    const paths = new TargetPaths(manifest.file);
     for (const [key, entries] of Object.entries(manifest.sections)) {
       const eco = ecosystems.forManifestKey(key);
       if (!eco) throw new UsageError(`${manifest.file}: ${key}: this airgap build cannot pack ${key}`, { subject: key });
       for (const [i, entry] of entries.entries()) {
         try {
           for (const a of await eco.source.resolve(entry, ctx)) {
+            paths.claim(a, entryLabel(key, i, entry));
             const k = artifactKey(a);
             if (!seen.has(k)) {
               seen.add(k);
@@ -167,6 +170,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
         }
       }
     }
+    paths.check();
     reporter.info(`${out.length} artifacts`);
     return out;
   });

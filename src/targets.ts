@@ -18,6 +18,9 @@ export function resolveTarget(to: string, config: AirgapConfig): ResolvedTarget 
       hint: known.length ? `configured targets: ${known.join(', ')}; or use --to dir:PATH` : 'add it under targets: in the config, or use --to dir:PATH',
     });
   }
+  if (t.type === 'route') {
+    throw new UsageError(`target ${to} is a route: only unpack sends each kind to its own target`, { subject: `--to ${to}`, hint: `name one of its targets instead: ${Object.values(t.routes).join(', ')}` });
+  }
   if (t.type === 'dir') return { type: 'dir', name: to, path: resolve(t.path), config: t };
   return { type: t.type, name: to, config: t };
 }

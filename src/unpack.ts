@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import {
-  type AirgapConfig, type Artifact, type EndpointFormat, type HttpClient, type PublishContext, type PublishHalf,
-  TargetError, Transfers, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  type AirgapConfig, type Artifact, type EndpointFormat, type EndpointPublishHalf, type HttpClient, type PublishContext, type PublishHalf,
+  type ResolvedTarget, TargetError, Transfers, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
-import { type PublicKey, type VerifiedBundle, verifyBundle } from '@airgap/bundle';
-import { Ledger, type LedgerAction, type NewestBundles, acquireLock, noteBundle, scanLedger } from '@airgap/ledger';
+import { type BundleDescriptor, type PublicKey, type VerifiedBundle, verifyBundle } from '@airgap/bundle';
+import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import pMap from 'p-map';
 import type { Reporter } from './report.js';
-import { resolveTarget } from './targets.js';
+import { UnpackPlan } from './route.js';
+import { publishPath } from './target-paths.js';
 
 export interface UnpackOptions {
   bundleDir: string;
@@ -20,6 +22,9 @@ export interface UnpackOptions {
   concurrency: number;
   /** SPEC §6: accept a bundle older than the newest of its name in the ledger (recorded there). */
   allowOlder?: boolean;
+  /** `--only KINDS` / `--exclude KINDS` (artifact kinds or manifest sections). */
+  only?: string[];
+  exclude?: string[];
   config: AirgapConfig;
   http: HttpClient;
   reporter: Reporter;
@@ -41,6 +46,10 @@ export interface UnpackResult {
   created: string;
   signer: string | null;
   target: string;
+  /** For a route target: the target each kind went to. */
+  routes?: Record<string, string>;
+  /** Artifacts per kind that --only / --exclude left out (not published, not in the ledger). */
+  excluded: Record<string, number>;
   dryRun: boolean;
   counts: Record<string, number>;
   /** Per artifact kind, per action. */
@@ -53,126 +62,157 @@ export interface UnpackResult {
   /** Artifacts the bundle builds on that were checked at the target (incremental bundles). */
   baseArtifacts: number;
   /** Set when --allow-older let an older bundle in: the newest bundle of the name the ledger had. */
-  allowedOlder: { newest: string } | null;
+  allowedOlder: { newest: string; target: string } | null;
   artifacts: UnpackedArtifact[];
   failures: { artifact: string; error: string }[];
   ledger: string | null;
 }
 
-export async function verifyWithTrust(bundleDir: string, trust: PublicKey[], insecure: boolean, reporter: Reporter): Promise<VerifiedBundle> {
+export async function verifyWithTrust(
+  bundleDir: string, trust: PublicKey[], insecure: boolean, reporter: Reporter,
+  beforeParts?: (d: BundleDescriptor) => void | Promise<void>,
+): Promise<VerifiedBundle> {
+  await checkBundleDir(bundleDir);
   if (insecure) {
     reporter.warn('--insecure-skip-signature: the bundle signature is NOT checked; anyone could have made this bundle. This is recorded in the ledger.');
   } else if (trust.length === 0) {
-    throw new TrustError('no trusted public key: every bundle must be signed by a key you trust', {
-      hint: 'pass --pub FILE (the outside key\'s .pub) or list it under trust: in the config',
+    throw new UsageError('no trusted public key: every bundle must be signed by a key you trust', {
+      hint: 'pass --pub FILE (the outside key\'s .pub) or list it under trust: in the config (docs/exit-codes.md)',
     });
   }
   return reporter.phase('Verifying the bundle', () =>
-    verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) }),
+    verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, beforeParts, onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) }),
   );
+}
+
+/**
+ * A path that is no bundle directory at all (mistyped, not mounted, unreadable) is a usage error (exit 2,
+ * docs/exit-codes.md); what is wrong inside a bundle directory is for verify to say (exit 3).
+ */
+export async function checkBundleDir(dir: string): Promise<void> {
+  const hint = 'pass the bundle directory (the one holding bundle.json, bundle.json.minisig, SHA256SUMS and part-*)';
+  let entries: string[];
+  try {
+    entries = await readdir(dir);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : `cannot be read (${code ?? (e as Error).message})`;
+    throw new UsageError(`${dir}: ${why}`, { subject: dir, hint, cause: e });
+  }
+  if (!entries.includes('bundle.json')) {
+    throw new UsageError(`${dir} is not a bundle directory: it has no bundle.json`, { subject: dir, hint });
+  }
+}
+
+/** One target of the run, opened once, with the publish context its kinds use. */
+interface OpenedTarget {
+  target: ResolvedTarget;
+  ctx: PublishContext;
+  close?: () => Promise<void>;
 }
 
 /**
  * `airgap unpack`: verify everything first (SPEC §7), then for each artifact ask the target whether it
  * is there (`present`, nothing sent) or publish it (`pushed`); one failure does not stop the others.
  * Every action is appended to the ledger. Children come before parents within an ecosystem's own
- * publish; kinds are handled in index order.
+ * publish; kinds are handled in index order. A route target (src/route.ts) sends each kind to its own
+ * target in the same run, with one ledger.
  */
 export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   const started = Date.now();
-  const target = resolveTarget(opts.to, opts.config);
+  const plan = new UnpackPlan(opts.to, opts.config, { only: opts.only, exclude: opts.exclude });
   // One unpack per ledger at a time (cron overlaps): taken before anything else, so a second run exits at once.
   const lock = opts.dryRun ? undefined : await acquireLock(`${opts.ledgerPath}.lock`, { what: `ledger ${opts.ledgerPath}`, log: opts.reporter });
   try {
-    return await unpackLocked(opts, target, started);
+    return await unpackLocked(opts, plan, started);
   } finally {
     await lock?.release();
   }
 }
 
-async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resolveTarget>, started: number): Promise<UnpackResult> {
+async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: number): Promise<UnpackResult> {
   const { reporter } = opts;
-  const bundle = await verifyWithTrust(opts.bundleDir, opts.trust, opts.insecureSkipSignature, reporter);
+  // The signed bundle.json says which kinds it holds: a kind no target takes is refused before any part is read.
+  const bundle = await verifyWithTrust(opts.bundleDir, opts.trust, opts.insecureSkipSignature, reporter, (d) => {
+    if (d.kinds) plan.check(Object.keys(d.kinds), opts.config, process.env);
+  });
   const { index } = bundle;
 
   // The ledger is opened (and a torn last line repaired) before anything is published; a dry run only reads it.
   let ledger: Ledger | undefined;
-  let newest: NewestBundles;
+  let newest: NewestBundlesByTarget;
   if (opts.dryRun) {
     newest = new Map();
-    await scanLedger(opts.ledgerPath, (r) => noteBundle(newest, r.bundle));
+    await scanLedger(opts.ledgerPath, (r) => noteBundleAt(newest, r));
   } else {
     ledger = await Ledger.open(opts.ledgerPath, { log: reporter });
-    newest = ledger.bundles;
+    newest = ledger.bundlesByTarget;
   }
-  let allowedOlder: UnpackResult['allowedOlder'] = null;
-  try {
-    allowedOlder = checkFreshness(bundle, newest, opts);
-  } catch (e) {
+  const opened = new Map<string, OpenedTarget>();
+  const closeAll = async () => {
     await ledger?.close();
-    throw e;
-  }
-
-  const baseArtifacts = index.base ?? [];
+    for (const o of opened.values()) await o.close?.();
+  };
+  let allowedOlder: UnpackResult['allowedOlder'] = null;
+  const baseArtifacts = (index.base ?? []).filter((a) => plan.included(a.kind));
   const byKind = new Map<string, Artifact[]>();
+  const excluded: Record<string, number> = {};
   for (const a of index.artifacts) {
+    if (!plan.included(a.kind)) {
+      excluded[a.kind] = (excluded[a.kind] ?? 0) + 1;
+      continue;
+    }
     if (!byKind.has(a.kind)) byKind.set(a.kind, []);
     byKind.get(a.kind)!.push(a);
   }
-  const kinds = new Map<string, Artifact[]>([...byKind].map(([k, list]) => [k, [...list]]));
-  for (const a of baseArtifacts) {
-    if (!kinds.has(a.kind)) kinds.set(a.kind, []);
-    kinds.get(a.kind)!.push(a);
-  }
+  const kinds = new Set([...byKind.keys(), ...baseArtifacts.map((a) => a.kind)]);
   const halves = new Map<string, PublishHalf>();
-  const formats = new Set<EndpointFormat>();
-  for (const [kind, artifacts] of kinds) {
-    const eco = ecosystems.get(kind as Artifact['kind']);
-    if (target.type === 'dir') halves.set(kind, eco.publish.dir);
-    else {
-      const half = eco.publish.endpoint;
-      if (!half) throw new UsageError(`target ${target.name} (${target.type}) cannot take ${kind} artifacts: this airgap build has no ${target.type} publisher for them`, { subject: `--to ${opts.to}`, hint: 'unpack into a dir: mirror instead' });
-      halves.set(kind, half);
-      for (const a of artifacts) formats.add(half.format(a));
-    }
-  }
-
-  const driver = ecosystems.targetDriver(target.type);
-  if (!driver) {
-    await ledger?.close();
-    throw new UsageError(`targets of type ${target.type} are not supported by this airgap build`, { subject: `--to ${opts.to}` });
-  }
-  let opened: Awaited<ReturnType<typeof driver.open>>;
+  const ctxOf = (kind: string) => opened.get(plan.targetFor(kind)!.name)!.ctx;
+  // One engine for every target of the run: --concurrency bounds all pushes together (docs/transfers.md).
+  const transfer = new Transfers({ http: opts.http, concurrency: opts.concurrency, progress: reporter.progress, log: reporter });
   try {
-    opened = await reporter.phase(`Checking target ${target.name}`, () =>
-      driver.open(target, { http: opts.http, config: opts.config, log: reporter, formats, dryRun: opts.dryRun, env: process.env }),
-    );
+    allowedOlder = checkFreshness(bundle, newest, plan, opts);
+    // Again from the verified index (a bundle from before bundle.json listed its kinds).
+    plan.check(kinds, opts.config, process.env);
+    const formats = new Map<string, Set<EndpointFormat>>();
+    for (const kind of kinds) {
+      const half = plan.half(kind);
+      halves.set(kind, half);
+      const target = plan.targetFor(kind)!;
+      if (!formats.has(target.name)) formats.set(target.name, new Set());
+      if (target.type !== 'dir') {
+        for (const a of [...(byKind.get(kind) ?? []), ...baseArtifacts.filter((b) => b.kind === kind)]) formats.get(target.name)!.add((half as EndpointPublishHalf).format(a));
+      }
+    }
+    for (const target of plan.targets().filter((t) => formats.has(t.name))) {
+      const driver = ecosystems.targetDriver(target.type);
+      if (!driver) throw new UsageError(`targets of type ${target.type} are not supported by this airgap build`, { subject: `--to ${opts.to}` });
+      const o = await reporter.phase(`Checking target ${target.name}`, () =>
+        driver.open(target, { http: opts.http, config: opts.config, log: reporter, formats: formats.get(target.name)!, dryRun: opts.dryRun, env: process.env }),
+      );
+      opened.set(target.name, {
+        target,
+        close: o.close?.bind(o),
+        ctx: {
+          target, blobs: bundle.blobs, http: opts.http, config: opts.config, log: reporter, progress: reporter.progress,
+          bundle: { name: index.name, created: index.created }, dryRun: opts.dryRun, services: o.services,
+          concurrency: opts.concurrency, transfer,
+        },
+      });
+    }
   } catch (e) {
-    await ledger?.close();
+    await closeAll();
     throw e;
   }
-
-  const ctx: PublishContext = {
-    target,
-    blobs: bundle.blobs,
-    http: opts.http,
-    config: opts.config,
-    log: reporter,
-    progress: reporter.progress,
-    bundle: { name: index.name, created: index.created },
-    dryRun: opts.dryRun,
-    concurrency: opts.concurrency,
-    transfer: new Transfers({ http: opts.http, concurrency: opts.concurrency, progress: reporter.progress, log: reporter }),
-    services: opened.services,
-  };
 
   const run = randomUUID();
   const base = {
     run,
     bundle: { name: bundle.descriptor.name, created: bundle.descriptor.created, sha256: bundle.bundleJsonSha256 },
     signer: bundle.signer,
-    target: target.name,
+    target: plan.name,
   };
+  const routes = plan.isRoute ? Object.fromEntries([...kinds].map((k) => [k, plan.targetFor(k)!.name])) : undefined;
   const results: UnpackedArtifact[] = [];
   const counts: Record<string, number> = {};
   const countsByKind: Record<string, Record<string, number>> = {};
@@ -180,8 +220,8 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
   const failures: UnpackResult['failures'] = [];
   try {
     if (baseArtifacts.length) {
-      await reporter.phase(`Checking that ${target.name} holds the ${baseArtifacts.length} artifacts this incremental bundle builds on`, () =>
-        checkBase(baseArtifacts, halves, ctx, opts.concurrency, bundle),
+      await reporter.phase(`Checking that ${plan.name} holds the ${baseArtifacts.length} artifacts this incremental bundle builds on`, () =>
+        checkBase(baseArtifacts, halves, ctxOf, plan.name, opts.concurrency, bundle),
       );
     }
     await ledger?.append({
@@ -189,21 +229,33 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
       action: 'start', error: null, durationMs: null,
       note: {
         artifacts: index.artifacts.length,
+        ...(routes ? { routes } : {}),
+        ...(Object.keys(excluded).length ? { excluded } : {}),
         ...(opts.insecureSkipSignature ? { insecureSkipSignature: true } : {}),
-        ...(allowedOlder ? { allowOlder: { newest: allowedOlder.newest } } : {}),
+        ...(allowedOlder ? { allowOlder: { newest: allowedOlder.newest, target: allowedOlder.target } } : {}),
         ...(bundle.descriptor.base ? { base: bundle.descriptor.base, baseArtifacts: baseArtifacts.length } : {}),
       },
     });
-    await reporter.phase(opts.dryRun ? 'Comparing with the target (dry run)' : `Publishing to ${target.name}`, async () => {
-      reporter.progress({ type: 'phase', phase: 'publish', total: index.artifacts.length });
+    const total = [...byKind.values()].reduce((n, l) => n + l.length, 0);
+    // Never overwrite within one run (a bundle packed before pack refused two entries with one path).
+    const claimed = new Map<string, Artifact>();
+    await reporter.phase(opts.dryRun ? 'Comparing with the target (dry run)' : `Publishing to ${plan.name}`, async () => {
+      reporter.progress({ type: 'phase', phase: 'publish', total });
       for (const [kind, artifacts] of byKind) {
         const half = halves.get(kind)!;
+        const ctx = ctxOf(kind);
         // p-map queues artifacts; each push inside waits for the transfer engine's one limit (docs/transfers.md).
         const done = await pMap(artifacts, async (a): Promise<UnpackedArtifact> => {
           const t0 = Date.now();
           let action: UnpackedArtifact['action'];
           let error: string | undefined;
           try {
+            const path = publishPath(a);
+            const owner = path === undefined ? undefined : claimed.get(`${ctx.target.name}\0${path}`);
+            if (owner && owner.digest !== a.digest) {
+              throw new UsageError(`${artifactLabel(a)}: ${artifactLabel(owner)} of this bundle has the same target path with other content; not overwritten`);
+            }
+            if (path !== undefined && !owner) claimed.set(`${ctx.target.name}\0${path}`, a);
             const presence = await half.exists(a, ctx);
             if (presence === 'present') action = 'present';
             else if (opts.dryRun) action = 'would-push';
@@ -223,7 +275,7 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
           reporter.progress({ type: 'artifact', state: action === 'would-push' ? 'skipped' : action, artifact: a, error });
           if (action !== 'would-push') {
             await ledger?.append({
-              ...base, kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest,
+              ...base, target: ctx.target.name, kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest,
               size: artifactSize(a), action, error: error ?? null, durationMs: Date.now() - t0,
               blobs: a.blobs.map((b) => b.digest),
             });
@@ -236,8 +288,8 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
             // The kind's whole state as this bundle describes it: what it brought and what it builds on.
             await half.finalize([...baseArtifacts.filter((b) => b.kind === kind), ...artifacts], ctx);
           } catch (e) {
-            failures.push({ artifact: `${kind} index at ${target.name}`, error: errorText(e) });
-            reporter.warn(`finishing ${kind} at ${target.name}: ${errorText(e)}`);
+            failures.push({ artifact: `${kind} index at ${ctx.target.name}`, error: errorText(e) });
+            reporter.warn(`finishing ${kind} at ${ctx.target.name}: ${errorText(e)}`);
           }
         }
       }
@@ -247,15 +299,16 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
       action: 'end', error: failures.length ? `${failures.length} failed` : null, durationMs: Date.now() - started, note: { counts },
     });
   } finally {
-    await ledger?.close();
-    await opened.close?.();
+    await closeAll();
   }
   return {
     bundle: bundle.dir,
     name: bundle.descriptor.name,
     created: bundle.descriptor.created,
     signer: bundle.signer,
-    target: target.name,
+    target: plan.name,
+    ...(routes ? { routes } : {}),
+    excluded,
     dryRun: opts.dryRun,
     counts,
     countsByKind,
@@ -271,22 +324,27 @@ async function unpackLocked(opts: UnpackOptions, target: ReturnType<typeof resol
 }
 
 /**
- * SPEC §6 freshness: a bundle older (by its signed `created`) than the newest bundle of the same name the
- * ledger records is refused, so an old bundle cannot be replayed to roll content back. The same bundle
- * again (a re-run) is not older. `--allow-older` lets it in; the run record notes it.
+ * SPEC §6 freshness, per bundle name and target (docs/ledger.md): a bundle older (by its signed `created`)
+ * than the newest bundle of the same name the ledger records for the same target is refused, so an old
+ * bundle cannot be replayed to roll that target back; filling another target from an older bundle is
+ * fine. A route checks itself and every target it sends to. The same bundle again (a re-run) is not older.
+ * `--allow-older` lets it in; the run record notes it.
  */
-function checkFreshness(bundle: VerifiedBundle, newest: NewestBundles, opts: UnpackOptions): UnpackResult['allowedOlder'] {
+function checkFreshness(bundle: VerifiedBundle, newest: NewestBundlesByTarget, plan: UnpackPlan, opts: UnpackOptions): UnpackResult['allowedOlder'] {
   const { name, created } = bundle.descriptor;
-  const seen = newest.get(name);
-  if (!seen || Date.parse(created) >= Date.parse(seen.created)) return null;
-  if (!opts.allowOlder) {
-    throw new TrustError(`bundle ${name} of ${created} is older than bundle ${name} of ${seen.created}, which the ledger ${opts.ledgerPath} already records`, {
-      subject: bundle.dir,
-      hint: 'an older bundle could roll content back; if this is intended (e.g. re-importing into a new target), pass --allow-older (recorded in the ledger)',
-    });
+  for (const target of [plan.name, ...plan.targets().map((t) => t.name)]) {
+    const seen = newest.get(target)?.get(name);
+    if (!seen || Date.parse(created) >= Date.parse(seen.created)) continue;
+    if (!opts.allowOlder) {
+      throw new TrustError(`bundle ${name} of ${created} is older than bundle ${name} of ${seen.created}, which the ledger ${opts.ledgerPath} already records for target ${target}`, {
+        subject: bundle.dir,
+        hint: `an older bundle could roll ${target} back; if this is intended, pass --allow-older (recorded in the ledger)`,
+      });
+    }
+    opts.reporter.warn(`--allow-older: bundle ${name} of ${created} is older than ${seen.created}, which the ledger records for ${target}; importing it anyway (recorded in the ledger)`);
+    return { newest: seen.created, target };
   }
-  opts.reporter.warn(`--allow-older: bundle ${name} of ${created} is older than ${seen.created}, which the ledger records; importing it anyway (recorded in the ledger)`);
-  return { newest: seen.created };
+  return null;
 }
 
 /**
@@ -295,11 +353,13 @@ function checkFreshness(bundle: VerifiedBundle, newest: NewestBundles, opts: Unp
  * (another target, a wiped mirror) would end up with a partial state. Exit 1 (TargetError): the bundle is
  * fine, the target is not ready for it (docs/ledger.md).
  */
-async function checkBase(baseArtifacts: Artifact[], halves: Map<string, PublishHalf>, ctx: PublishContext, concurrency: number, bundle: VerifiedBundle): Promise<void> {
+async function checkBase(
+  baseArtifacts: Artifact[], halves: Map<string, PublishHalf>, ctxOf: (kind: string) => PublishContext, targetName: string, concurrency: number, bundle: VerifiedBundle,
+): Promise<void> {
   const missing: string[] = [];
   await pMap(baseArtifacts, async (a) => {
     try {
-      if ((await halves.get(a.kind)!.exists(a, ctx)) !== 'present') missing.push(artifactLabel(a));
+      if ((await halves.get(a.kind)!.exists(a, ctxOf(a.kind))) !== 'present') missing.push(artifactLabel(a));
     } catch (e) {
       missing.push(`${artifactLabel(a)} (${errorText(e)})`);
     }
@@ -309,10 +369,10 @@ async function checkBase(baseArtifacts: Artifact[], halves: Map<string, PublishH
   const shown = missing.slice(0, 20).map((m) => `  ${m}`).join('\n');
   const base = bundle.descriptor.base as { receipt?: { created?: string } } | null;
   throw new TargetError(
-    `bundle ${bundle.descriptor.name} of ${bundle.descriptor.created} is incremental: it builds on ${baseArtifacts.length} artifacts, and target ${ctx.target.name} lacks ${missing.length} of them:\n${shown}${missing.length > 20 ? `\n  … and ${missing.length - 20} more` : ''}`,
+    `bundle ${bundle.descriptor.name} of ${bundle.descriptor.created} is incremental: it builds on ${baseArtifacts.length} artifacts, and target ${targetName} lacks ${missing.length} of them:\n${shown}${missing.length > 20 ? `\n  … and ${missing.length - 20} more` : ''}`,
     {
-      subject: ctx.target.name,
-      hint: `unpack the bundles it builds on into ${ctx.target.name} first${base?.receipt?.created ? ` (it was packed against a receipt of ${base.receipt.created})` : ''}, or ask the outside for a full bundle (pack without --since)`,
+      subject: targetName,
+      hint: `unpack the bundles it builds on into ${targetName} first${base?.receipt?.created ? ` (it was packed against a receipt of ${base.receipt.created})` : ''}, or ask the outside for a full bundle (pack without --since)`,
     },
   );
 }

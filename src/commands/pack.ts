@@ -39,6 +39,7 @@ Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integr
 
   async run(): Promise<PackResult> {
     const { args, flags } = await this.parse(Pack);
+    this.monitored = { command: 'pack', outcome: {}, skip: flags['dry-run'] };
     const reporter = this.makeReporter(this.jsonEnabled());
     const config = await this.loadAirgapConfig(flags.config);
     const chunkSize = parseSize(flags['chunk-size'], '--chunk-size');
@@ -73,6 +74,7 @@ Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integr
     } finally {
       await http.close();
     }
+    this.monitored.outcome = { bytes: result.bytes, artifacts: result.artifacts };
     if (!result.dryRun) await notifyRun(config, packNotice(result), reporter);
     if (result.dryRun) {
       for (const a of result.list ?? []) this.log(`${a.kind.padEnd(6)} ${a.name}${a.version ? '@' + a.version : ''}${a.platform ? ` [${a.platform}]` : ''}  ${formatSize(a.size)}  ${a.upstream}`);

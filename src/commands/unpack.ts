@@ -9,7 +9,7 @@ export default class Unpack extends AirgapCommand {
   static override summary = 'Verify a bundle, then publish everything in it to Nexus or a directory mirror.';
   static override description = `Verifies the bundle first, exactly as airgap verify does; nothing is published from a bundle that fails. Then, for every artifact, asks the target whether it is already there (recorded as "present", nothing sent) or publishes it ("pushed"). One failed artifact does not stop the others. Every action is appended to the import ledger (--ledger, else ledger: in the config, else ./airgap-ledger.jsonl).
 
-TARGET is a target name from the config (targets:) or dir:PATH for a plain directory mirror.
+TARGET is a target name from the config (targets:) or dir:PATH for a plain directory mirror. A target of type: route sends each kind to another configured target in the same run, with one ledger (docs/config.md); --only / --exclude pick kinds. A kind that the target cannot take is refused (exit 2) before a single part is read.
 Exit codes: 0 ok, 1 target failure (or another unpack holds the ledger lock, or the target lacks what an incremental bundle builds on), 2 usage/config, 3 integrity or trust failure (also: a bundle older than the newest of its name in the ledger, unless --allow-older), 4 some artifacts failed.
 
 Safe to re-run: a killed unpack, run again, records what is already there as present and pushes the rest. With --json, one summary document: counts (per action and per kind), bytes, durationMs, failures. After each run (ok or not) a short summary goes to the notify: channels of the config.`;
@@ -17,6 +17,8 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
     '<%= config.bin %> unpack /media/usb/platform-base-20261124T101500Z --to dir:/srv/mirror --pub keys/outside.pub',
     '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to nexus --ledger /var/lib/airgap/ledger.jsonl',
     '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to nexus --dry-run',
+    '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to inside   # inside: {type: route, routes: {images: harbor, npm: verdaccio, default: mirror}}',
+    '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to harbor --only images',
     '<%= config.bin %> unpack ./platform-base-20261001T000000Z --to nexus --allow-older   # re-import an older bundle on purpose',
   ];
   static override args = { bundle: Args.string({ description: 'bundle directory', required: true }) };
@@ -26,12 +28,15 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
     ledger: Flags.string({ description: 'import ledger file (default: ledger from the config, else ./airgap-ledger.jsonl)' }),
     'dry-run': Flags.boolean({ description: 'verify and report what would be pushed vs already present; publish nothing', default: false }),
     concurrency: Flags.integer({ description: 'artifacts published at once', default: 4, min: 1, max: 64 }),
+    only: Flags.string({ description: 'publish only these kinds (images, charts, apt, yum, pypi, npm, files; comma-separated or repeated)', multiple: true, delimiter: ',' }),
+    exclude: Flags.string({ description: 'leave these kinds out (comma-separated or repeated)', multiple: true, delimiter: ',' }),
     'allow-older': Flags.boolean({ description: 'accept a bundle older than the newest of its name in the ledger (recorded in the ledger)', default: false }),
     'insecure-skip-signature': Flags.boolean({ description: 'DANGEROUS: publish without checking the signature (recorded in the ledger)', default: false }),
   };
 
   async run(): Promise<UnpackResult> {
     const { args, flags } = await this.parse(Unpack);
+    this.monitored = { command: 'unpack', outcome: {}, skip: flags['dry-run'] };
     const reporter = this.makeReporter(this.jsonEnabled());
     const config = await this.loadAirgapConfig(flags.config);
     const trust = flags['insecure-skip-signature'] ? [] : await trustedKeys(flags.pub, config);
@@ -47,6 +52,8 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
         dryRun: flags['dry-run'],
         concurrency: flags.concurrency,
         allowOlder: flags['allow-older'],
+        only: flags.only,
+        exclude: flags.exclude,
         config,
         http,
         reporter,
@@ -57,9 +64,11 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
     } finally {
       await http.close();
     }
+    this.monitored.outcome = { bytes: result.bytes, artifacts: Object.values(result.counts).reduce((n, c) => n + c, 0), failed: result.failures.length };
     if (!result.dryRun) await notifyRun(config, unpackNotice(result), reporter);
     const counts = Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing to do';
-    this.log(`${result.dryRun ? 'dry run: ' : ''}${result.name} → ${result.target}: ${counts}${result.ledger ? `; ledger ${result.ledger}` : ''}`);
+    const routed = result.routes ? ` (${Object.entries(result.routes).map(([k, t]) => `${k} → ${t}`).join(', ')})` : '';
+    this.log(`${result.dryRun ? 'dry run: ' : ''}${result.name} → ${result.target}${routed}: ${counts}${result.ledger ? `; ledger ${result.ledger}` : ''}`);
     if (result.failures.length) {
       if (!this.jsonEnabled()) this.logToStderr(`${result.failures.length} failed:\n${result.failures.map((f) => `  ${f.artifact}: ${f.error}`).join('\n')}`);
       process.exitCode = 4;

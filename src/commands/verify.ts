@@ -34,6 +34,7 @@ Exit codes: 0 verified, 2 usage, 3 integrity or trust failure.`;
 
   async run(): Promise<VerifyResult> {
     const { args, flags } = await this.parse(Verify);
+    this.monitored = { command: 'verify', outcome: {} };
     const reporter = this.makeReporter(this.jsonEnabled());
     const config = await this.loadAirgapConfig(flags.config);
     const trust = flags['insecure-skip-signature'] ? [] : await trustedKeys(flags.pub, config);
@@ -49,6 +50,7 @@ Exit codes: 0 verified, 2 usage, 3 integrity or trust failure.`;
       bytes: b.descriptor.totals.bytes,
       verified: true,
     };
+    this.monitored.outcome = { bytes: result.bytes, artifacts: result.artifacts };
     this.log(`verified ${result.name} (${result.created}): ${result.parts} parts, ${result.artifacts} artifacts, ${result.blobs} blobs, ${formatSize(result.bytes)}; signed by ${result.signer ?? 'NOBODY (signature not checked)'}`);
     return result;
   }

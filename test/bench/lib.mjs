@@ -2,8 +2,10 @@
 // Shared pieces of the benchmarks (see README.md in this folder). Type-checked by `npm run build`
 // (test/bench/tsconfig.json), so a bench that calls something the code no longer has fails the build.
 import { spawnSync } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { createHash, randomFillSync } from 'node:crypto';
+import { appendFileSync, createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { execa } from 'execa';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -77,4 +79,79 @@ export function runProcess(cmd, args, opts = {}) {
 /** @param {string[]} args @param {{ cwd?: string, env?: NodeJS.ProcessEnv }} [opts] */
 export function runCli(args, opts) {
   return runProcess(process.execPath, [cliBin, ...args], opts);
+}
+
+/** @param {string} path @returns {Promise<string>} */
+function sha256File(path) {
+  return new Promise((resolve, reject) => {
+    const h = createHash('sha256');
+    createReadStream(path).on('data', (c) => h.update(c)).on('end', () => resolve('sha256:' + h.digest('hex'))).on('error', reject);
+  });
+}
+
+/** @param {string} layout @param {Buffer} bytes */
+function writeBlob(layout, bytes) {
+  const digest = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
+  writeFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), bytes);
+  return { digest, size: bytes.length };
+}
+
+/**
+ * An OCI layout at `<work>/layout` with `images` images of `layers` random tar layers (GNU tar) of
+ * `layerMiB` each; image i is `ref.name` = `refName(i)` (default `img<i>`).
+ * @param {string} work
+ * @param {{ images: number, layers: number, layerMiB: number, refName?: (i: number) => string }} o
+ */
+export async function buildImageLayout(work, o) {
+  const layout = join(work, 'layout');
+  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
+  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const manifests = [];
+  const chunk = Buffer.alloc(1 << 20);
+  for (let i = 0; i < o.images; i++) {
+    const layers = [];
+    for (let l = 0; l < o.layers; l++) {
+      const src = join(work, `src-${i}-${l}`);
+      mkdirSync(src, { recursive: true });
+      const out = createWriteStream(join(src, 'data.bin'));
+      for (let m = 0; m < o.layerMiB; m++) {
+        randomFillSync(chunk);
+        if (!out.write(Buffer.from(chunk))) await new Promise((r) => out.once('drain', () => r(undefined)));
+      }
+      await new Promise((r) => out.end(() => r(undefined)));
+      const tarFile = join(work, `layer-${i}-${l}.tar`);
+      const tar = spawnSync('tar', ['-cf', tarFile, '-C', src, 'data.bin']);
+      if (tar.status !== 0) throw new Error(`tar failed: ${tar.stderr}`);
+      rmSync(src, { recursive: true });
+      const digest = await sha256File(tarFile);
+      const size = statSync(tarFile).size;
+      renameSync(tarFile, join(layout, 'blobs', 'sha256', digest.slice(7)));
+      layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest, size });
+    }
+    const config = writeBlob(layout, Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } })));
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers }));
+    manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...writeBlob(layout, manifest), annotations: { 'org.opencontainers.image.ref.name': o.refName ? o.refName(i) : `img${i}` } });
+  }
+  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
+  return layout;
+}
+
+/**
+ * Docker's registry (`docker-registry` from Debian) on a free loopback port, storage under `dir`.
+ * @param {string} dir
+ * @returns {Promise<{ host: string, proc: import('execa').ResultPromise }>}
+ */
+export async function startDockerRegistry(dir) {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog: { level: error, accesslog: { disabled: true } }\nstorage: { filesystem: { rootdirectory: ${join(dir, 'storage')} } }\nhttp: { addr: 127.0.0.1:${port} }\n`);
+  const proc = execa('docker-registry', ['serve', join(dir, 'config.yml')], { reject: false, stdio: 'ignore' });
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).status === 200) return { host: `127.0.0.1:${port}`, proc };
+    } catch { /* starting */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  proc.kill('SIGTERM');
+  throw new Error('docker-registry did not start');
 }

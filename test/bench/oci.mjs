@@ -9,12 +9,11 @@
 // goal: ours/skopeo ≤ 1.0 each (moonshot 0.7). Images: 4 × 2 random tar layers (GNU tar), BENCH_OCI_MIB
 // in total (default 400; --quick 32), pushed into A with skopeo. Medians of BENCH_ROUNDS (default 3;
 // --quick 1) alternating rounds; every destination is fresh.
-import { createHash, randomFillSync } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { cliBin, freePort, median, quick, report, runProcess } from './lib.mjs';
+import { buildImageLayout, cliBin, median, quick, report, runProcess, startDockerRegistry } from './lib.mjs';
 
 const totalMiB = Number(process.env.BENCH_OCI_MIB ?? (quick ? 32 : 400));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
@@ -28,18 +27,9 @@ const registries = [];
 
 /** @param {string} name @returns {Promise<string>} host:port */
 async function startRegistry(name) {
-  const dir = join(work, 'reg-' + name);
-  mkdirSync(dir, { recursive: true });
-  const port = await freePort();
-  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog: { level: error, accesslog: { disabled: true } }\nstorage: { filesystem: { rootdirectory: ${join(dir, 'storage')} } }\nhttp: { addr: 127.0.0.1:${port} }\n`);
-  registries.push(execa('docker-registry', ['serve', join(dir, 'config.yml')], { reject: false, stdio: 'ignore' }));
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/v2/`)).status === 200) return `127.0.0.1:${port}`;
-    } catch { /* starting */ }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('docker-registry did not start');
+  const r = await startDockerRegistry(join(work, 'reg-' + name));
+  registries.push(r.proc);
+  return r.host;
 }
 
 /** Stop every registry but the source A, and remove their storage. */
@@ -50,59 +40,10 @@ async function stopRegistries() {
   for (const d of readdirSync(work)) if (d.startsWith('reg-') && d !== 'reg-a') rmSync(join(work, d), { recursive: true, force: true });
 }
 
-/** @param {string} path @returns {Promise<string>} */
-function sha256File(path) {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path).on('data', (c) => h.update(c)).on('end', () => resolve('sha256:' + h.digest('hex'))).on('error', reject);
-  });
-}
-
-/** @param {string} layout @param {Buffer} bytes */
-function writeBlob(layout, bytes) {
-  const digest = 'sha256:' + createHash('sha256').update(bytes).digest('hex');
-  writeFileSync(join(layout, 'blobs', 'sha256', digest.slice(7)), bytes);
-  return { digest, size: bytes.length };
-}
-
-/** An OCI layout with IMAGES images of LAYERS random tar layers each, made with GNU tar. */
-async function buildLayout() {
-  const layout = join(work, 'layout');
-  mkdirSync(join(layout, 'blobs', 'sha256'), { recursive: true });
-  writeFileSync(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  const manifests = [];
-  const chunk = Buffer.alloc(1 << 20);
-  for (let i = 0; i < IMAGES; i++) {
-    const layers = [];
-    for (let l = 0; l < LAYERS; l++) {
-      const src = join(work, `src-${i}-${l}`);
-      mkdirSync(src, { recursive: true });
-      const out = createWriteStream(join(src, 'data.bin'));
-      for (let m = 0; m < layerMiB; m++) {
-        randomFillSync(chunk);
-        if (!out.write(Buffer.from(chunk))) await new Promise((r) => out.once('drain', () => r(undefined)));
-      }
-      await new Promise((r) => out.end(() => r(undefined)));
-      const tarFile = join(work, `layer-${i}-${l}.tar`);
-      await execa('tar', ['-cf', tarFile, '-C', src, 'data.bin']);
-      rmSync(src, { recursive: true });
-      const digest = await sha256File(tarFile);
-      const size = statSync(tarFile).size;
-      renameSync(tarFile, join(layout, 'blobs', 'sha256', digest.slice(7)));
-      layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest, size });
-    }
-    const config = writeBlob(layout, Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } })));
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config }, layers }));
-    manifests.push({ mediaType: 'application/vnd.oci.image.manifest.v1+json', ...writeBlob(layout, manifest), annotations: { 'org.opencontainers.image.ref.name': `img${i}` } });
-  }
-  writeFileSync(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
-  return layout;
-}
-
 try {
   const mib = IMAGES * LAYERS * layerMiB;
   console.log(`oci bench: ${IMAGES} images × ${LAYERS} layers × ${layerMiB} MiB = ${mib} MiB, docker-registry on loopback, ${ROUNDS} round(s)`);
-  const layout = await buildLayout();
+  const layout = await buildImageLayout(work, { images: IMAGES, layers: LAYERS, layerMiB });
   const A = await startRegistry('a');
   for (let i = 0; i < IMAGES; i++) await execa('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${layout}:img${i}`, `docker://${A}/bench/img${i}:1`]);
   const refs = Array.from({ length: IMAGES }, (_, i) => `${A}/bench/img${i}:1`);

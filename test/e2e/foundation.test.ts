@@ -265,12 +265,12 @@ describe('pack failures and the cache', () => {
     expect(descriptor.totals.artifacts).toBe(4);
   });
 
-  it('a sha256 mismatch fails the pack (exit 1) naming the URL and both digests', async () => {
+  it('a sha256 mismatch fails the pack (exit 3, an integrity failure as in every ecosystem) naming the URL and both digests', async () => {
     const wrong = 'ab'.repeat(32);
     const manifest = await writeManifest('wrongsum.yaml', `apiVersion: airgap/v1\nkind: Bundle\nname: wrongsum\nfiles:\n  - url: ${upstream.url}gamma.txt\n    sha256: ${wrong}\n`);
     const out = join(work, 'out-wrongsum');
     const r = await runAirgap(['pack', manifest, '--out', out, '--key', join(keys, 'outside.key'), '--cache', join(work, 'cache-5')], { cwd: work });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain(`${upstream.url}gamma.txt`);
     expect(r.stderr).toContain(wrong);
     expect(r.stderr).toContain(sha256(content['gamma.txt']));
@@ -383,9 +383,9 @@ describe('tampering is refused with exit 3, naming the fault', () => {
     await expectRefused(dir, /bundle\.json|signature/i);
   });
 
-  it('no trusted key configured at all', async () => {
+  it('no trusted key configured at all: a configuration error (exit 2, docs/exit-codes.md)', async () => {
     const v = await runAirgap(['verify', pristine], { cwd: work });
-    expect(v.exitCode).toBe(3);
+    expect(v.exitCode).toBe(2);
     expect(v.stderr).toMatch(/trusted/);
   });
 });

@@ -242,10 +242,26 @@ describe('freshness', () => {
 
     const allowed = await runAirgapJson(f.unpackArgs(older.bundle, mirror, ledger, ['--allow-older']), { cwd: f.work });
     expect(allowed.exitCode, allowed.stderr).toBe(0);
-    expect(allowed.json.allowedOlder).toEqual({ newest: newerCreated });
+    expect(allowed.json.allowedOlder).toEqual({ newest: newerCreated, target: mirror });
     const start = (await ledgerLines(ledger)).filter((x) => x.action === 'start').at(-1);
     expect(start.bundle.created).toBe(JSON.parse(await readFile(join(older.bundle, 'bundle.json'), 'utf8')).created);
-    expect(start.note.allowOlder).toEqual({ newest: newerCreated });
+    expect(start.note.allowOlder).toEqual({ newest: newerCreated, target: mirror });
+  });
+
+  it('is per bundle name and target: an older bundle fills a second mirror; the refusal names the target', async () => {
+    const names = await f.files('pertarget', 1);
+    const m = await f.manifest('pertarget.yaml', 'pertarget', names.map((url) => ({ url, path: 'pt/' })));
+    const older = await f.pack(m, 'out-pt-a');
+    const newer = await f.pack(m, 'out-pt-b');
+    const first = `dir:${join(f.work, 'mirror-pt-1')}`;
+    const second = `dir:${join(f.work, 'mirror-pt-2')}`;
+    const ledger = join(f.work, 'pt-ledger.jsonl');
+    expect((await runAirgap(f.unpackArgs(newer.bundle, first, ledger), { cwd: f.work })).exitCode).toBe(0);
+    const other = await runAirgap(f.unpackArgs(older.bundle, second, ledger), { cwd: f.work });
+    expect(other.exitCode, other.stderr).toBe(0);
+    const refused = await runAirgapJson(f.unpackArgs(older.bundle, first, ledger), { cwd: f.work });
+    expect(refused.exitCode).toBe(3);
+    expect(refused.json.error.message).toContain(`for target ${first}`);
   });
 });
 

@@ -33,6 +33,11 @@ export interface BundleDescriptor {
    * with sha256sum and minisign before running the tool.
    */
   toolRelease?: CarriedFile[];
+  /**
+   * Artifacts per kind (those carried and those an incremental bundle builds on). Signed with the rest, so
+   * unpack can refuse a kind its target does not take before it reads a single part (docs/config.md, route).
+   */
+  kinds?: Record<string, number>;
 }
 
 export interface CarriedFile {

@@ -31,6 +31,11 @@ export interface VerifyOptions {
   insecureSkipSignature?: boolean;
   /** Progress: part bytes read and checked. */
   onBytes?: (n: number) => void;
+  /**
+   * Called once bundle.json is signature-checked and parsed, before SHA256SUMS or any part is read: a
+   * caller can refuse the bundle on what the signed descriptor says (unpack: a kind its target cannot take).
+   */
+  beforeParts?: (descriptor: BundleDescriptor) => void | Promise<void>;
 }
 
 export interface VerifiedBundle {
@@ -88,6 +93,7 @@ export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<Ve
   }
   const descriptor = parseDescriptor(jsonBytes, jsonPath);
   const bundleJsonSha256 = createHash('sha256').update(jsonBytes).digest('hex');
+  await opts.beforeParts?.(descriptor);
   await checkSums(dir, descriptor, bundleJsonSha256);
   await checkCarried(dir, descriptor);
   const parts = await checkPartFiles(dir, descriptor);
@@ -176,6 +182,10 @@ function parseDescriptor(bytes: Buffer, path: string): BundleDescriptor {
     if (!isSize(p.size) || !HEX64.test(p.sha256)) throw bad(`${p.file} needs a size and a sha256`);
   });
   if (!d.totals || !isSize(d.totals.artifacts) || !isSize(d.totals.blobs) || !isSize(d.totals.bytes)) throw bad('totals must be counts');
+  if (d.kinds !== undefined) {
+    if (typeof d.kinds !== 'object' || d.kinds === null || Array.isArray(d.kinds)) throw bad('kinds must be an object of counts');
+    for (const [k, n] of Object.entries(d.kinds)) if (!/^[a-z][a-z0-9-]*$/.test(k) || !isSize(n)) throw bad(`kinds.${k} must be an artifact kind with a count`);
+  }
   if (d.toolRelease !== undefined) {
     if (!Array.isArray(d.toolRelease)) throw bad('toolRelease must be a list');
     for (const c of d.toolRelease) {

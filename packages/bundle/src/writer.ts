@@ -119,6 +119,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       base: opts.base ?? null,
       ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
       ...(carried.length ? { toolRelease: carried } : {}),
+      kinds: kindCounts(opts.index),
     };
     const bundleJson = Buffer.from(JSON.stringify(descriptor, null, 2) + '\n');
     await writeSynced(join(tmp, BUNDLE_JSON), bundleJson);
@@ -137,6 +138,12 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+function kindCounts(index: BundleIndex): Record<string, number> {
+  const kinds: Record<string, number> = {};
+  for (const a of [...index.artifacts, ...(index.base ?? [])]) kinds[a.kind] = (kinds[a.kind] ?? 0) + 1;
+  return kinds;
 }
 
 function uniqueBlobs(opts: WriteBundleOptions): BundleBlob[] {

@@ -38,7 +38,13 @@ export interface DirTargetConfig {
   [ecosystemSettings: string]: unknown;
 }
 
-export type TargetConfig = NexusTargetConfig | RegistriesTargetConfig | DirTargetConfig;
+/** `type: route`: each artifact kind (or manifest section) to another configured target; `default` for the rest. */
+export interface RouteTargetConfig {
+  type: 'route';
+  routes: Record<string, string>;
+}
+
+export type TargetConfig = NexusTargetConfig | RegistriesTargetConfig | DirTargetConfig | RouteTargetConfig;
 
 export interface RegistryCredentials {
   usernameEnv?: string;
@@ -60,6 +66,17 @@ export interface NotifySettings {
     usernameEnv?: string;
     passwordEnv?: string;
   };
+  /** Zabbix trapper values after each pack, verify, unpack and ledger verify (docs/monitoring.md). */
+  zabbix?: ZabbixSettings;
+}
+
+export interface ZabbixSettings {
+  /** `HOST[:PORT]` of the Zabbix server or proxy; port 10051 when absent. */
+  server: string;
+  /** The monitored host's name as configured in Zabbix. */
+  host: string;
+  /** TLS with a pre-shared key, as `zabbix_sender --tls-connect psk`. */
+  tls?: { pskIdentity: string; pskFile: string };
 }
 
 export interface AirgapConfig {

@@ -103,7 +103,23 @@ export function configSchema(registry: EcosystemRegistry): object {
       ...settings,
     },
   };
-  const byType = { nexus, registries, dir };
+  const kindNames = registry.all().flatMap((e) => [e.kind, e.manifestKey]);
+  const route = {
+    type: 'object',
+    required: ['type', 'routes'],
+    additionalProperties: false,
+    properties: {
+      type: { const: 'route' },
+      routes: {
+        type: 'object',
+        minProperties: 1,
+        description: 'Per artifact kind or manifest section (images, npm, …), the name of another target; default: for every other kind.',
+        propertyNames: { enum: [...new Set([...kindNames, 'default'])] },
+        additionalProperties: { type: 'string', minLength: 1 },
+      },
+    },
+  };
+  const byType = { nexus, registries, dir, route };
   const target = {
     type: 'object',
     required: ['type'],
@@ -177,6 +193,29 @@ export function configSchema(registry: EcosystemRegistry): object {
               starttls: { type: 'boolean' },
               usernameEnv: envName,
               passwordEnv: envName,
+            },
+          },
+          zabbix: {
+            type: 'object',
+            description: 'Send each run\'s outcome to a Zabbix server as trapper values (docs/monitoring.md).',
+            required: ['server', 'host'],
+            additionalProperties: false,
+            properties: {
+              server: {
+                type: 'string',
+                pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*)(:[0-9]{1,5})?$',
+                [EXPECTED_KEYWORD]: 'a host or host:port of the Zabbix server or proxy (default port 10051)',
+              },
+              host: { type: 'string', minLength: 1, maxLength: 128, description: 'the host name as configured in Zabbix (Hostname of the monitored host)' },
+              tls: {
+                type: 'object',
+                required: ['pskIdentity', 'pskFile'],
+                additionalProperties: false,
+                properties: {
+                  pskIdentity: { type: 'string', minLength: 1, maxLength: 128 },
+                  pskFile: { type: 'string', minLength: 1, description: 'file holding the pre-shared key as hex (as zabbix_sender --tls-psk-file)' },
+                },
+              },
             },
           },
         },
@@ -272,6 +311,9 @@ function normalise(raw: AirgapConfig, configFile: string, registry: EcosystemReg
   if (cfg.cache) cfg.cache = resolve(cfg.cache);
   if (cfg.ledger) cfg.ledger = resolve(cfg.ledger);
   if (cfg.http?.caFile) cfg.http = { ...cfg.http, caFile: resolve(cfg.http.caFile) };
+  if (cfg.notify?.zabbix?.tls?.pskFile) {
+    cfg.notify = { ...cfg.notify, zabbix: { ...cfg.notify.zabbix, tls: { ...cfg.notify.zabbix.tls, pskFile: resolve(cfg.notify.zabbix.tls.pskFile) } } };
+  }
   if (cfg.targets) {
     const blocks = Object.keys(ecosystemTargetSettings(registry));
     const targets: NonNullable<AirgapConfig['targets']> = {};

@@ -33,6 +33,11 @@ export interface EndpointResolver {
 export interface TargetDriver {
   type: 'nexus' | 'registries' | 'dir';
   /**
+   * Without the network: can the target take these formats (each mapped, credentials' variables set)?
+   * Throws a UsageError naming the target. unpack calls it before verifying the bundle.
+   */
+  check?(target: ResolvedTarget, formats: Set<EndpointFormat>, ctx: { config: AirgapConfig; env: NodeJS.ProcessEnv }): void;
+  /**
    * Check that the target can take the formats the bundle needs (preflight: exit 1 before anything is
    * sent, one line per problem) and return the services the publish halves use (`endpoints`, …).
    */

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  type Artifact, type SourceContext, type SourceHalf, OCTET_STREAM, UpstreamError, IntegrityError,
+  type Artifact, type SourceContext, type SourceHalf, OCTET_STREAM, UpstreamError, IntegrityError, UsageError,
   failStatus, header, safeUrl,
 } from '@airgap/core';
 import type { FileSpec } from './spec.js';
@@ -23,6 +23,11 @@ function originOf(spec: FileSpec, manifestDir: string): Origin {
   if (/^https?:\/\//i.test(u)) {
     const url = new URL(u);
     return { kind: 'http', url, display: safeUrl(url) };
+  }
+  // `ftp://host/x` is not the local path `ftp:/host/x`: any other scheme is refused, not read from disk.
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(u)?.[1]?.toLowerCase();
+  if (scheme && scheme !== 'file') {
+    throw new UsageError(`files url ${JSON.stringify(u)}: ${scheme}:// is not supported`, { subject: u, hint: 'use an https://, http:// or file:// URL, or a local path (docs/manifest.md)' });
   }
   const path = u.startsWith('file://') ? fileURLToPath(u) : isAbsolute(u) ? u : resolvePath(manifestDir, u);
   return { kind: 'local', path, display: u.startsWith('file://') ? u : path };
@@ -103,10 +108,10 @@ function notThere(status: number): string | undefined {
   return status === 404 ? 'the file is not at that URL: fix the manifest or the upstream' : undefined;
 }
 
-/** SPEC §3 / issue 2: a sha256 mismatch against the manifest's pin fails the pack (exit 1), naming the URL and both digests. */
+/** A pinned sha256 mismatch is an integrity failure (exit 3) like every other ecosystem's (docs/exit-codes.md), naming the URL and both digests. */
 function pinnedMismatch(e: unknown, expected: string | undefined, display: string): unknown {
   if (e instanceof IntegrityError && expected) {
-    return new UpstreamError(e.message, { subject: display, hint: 'the file at that URL is not the one the manifest pins: update sha256 only if you trust the new file', cause: e });
+    return new IntegrityError(e.message, { subject: display, hint: 'the file at that URL is not the one the manifest pins: update sha256 only if you trust the new file', cause: e });
   }
   return e;
 }

@@ -153,6 +153,16 @@ export function noteBundle(newest: NewestBundles, b: LedgerRecord['bundle']): vo
   if (!seen || Date.parse(b.created) > Date.parse(seen.created)) newest.set(b.name, { created: b.created, sha256: b.sha256 });
 }
 
+/** Newest bundle per name, for each target the ledger records (freshness is per name and target, docs/ledger.md). */
+export type NewestBundlesByTarget = Map<string, NewestBundles>;
+
+export function noteBundleAt(byTarget: NewestBundlesByTarget, r: Pick<LedgerRecord, 'bundle' | 'target'>): void {
+  if (typeof r.target !== 'string') return;
+  let m = byTarget.get(r.target);
+  if (!m) byTarget.set(r.target, (m = new Map()));
+  noteBundle(m, r.bundle);
+}
+
 export interface LedgerOpenOptions {
   log?: Logger;
 }
@@ -173,6 +183,8 @@ export class Ledger {
     /** Newest bundle per name among the records read at open. */
     readonly bundles: NewestBundles,
     readonly scan: LedgerScan,
+    /** The same, per target. */
+    readonly bundlesByTarget: NewestBundlesByTarget,
   ) {}
 
   /**
@@ -184,8 +196,12 @@ export class Ledger {
     const log = opts.log ?? silentLogger;
     await mkdir(dirname(path), { recursive: true });
     const bundles: NewestBundles = new Map();
+    const bundlesByTarget: NewestBundlesByTarget = new Map();
     let lastLine = null as { seq: number; text?: string } | null;
-    const scan = await scanLedger(path, (r) => noteBundle(bundles, r.bundle));
+    const scan = await scanLedger(path, (r) => {
+      noteBundle(bundles, r.bundle);
+      noteBundleAt(bundlesByTarget, r);
+    });
     if (scan.torn) {
       const aside = `${path}.torn-${new Date().toISOString().replace(/[:.]/g, '')}`;
       const fh = await open(path, 'r');
@@ -221,7 +237,7 @@ export class Ledger {
       seq = lastLine.seq;
       prev = lineHash(lastLine.text);
     }
-    return new Ledger(path, fh, seq, prev, bundles, scan);
+    return new Ledger(path, fh, seq, prev, bundles, scan, bundlesByTarget);
   }
 
   /**

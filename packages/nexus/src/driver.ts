@@ -27,6 +27,10 @@ function requireMapped(target: ResolvedTarget, endpoints: EndpointResolver, form
 /** `type: nexus` (SPEC §4): endpoints from url + repositories, the REST API, and preflight before the first push. */
 export const nexusDriver: TargetDriver = {
   type: 'nexus',
+  check(target, formats, ctx) {
+    const cfg = target.config as NexusTargetConfig;
+    requireMapped(target, nexusEndpoints(target.name, cfg, ctx.config, targetAuth(target.name, cfg, ctx.env)), formats, 'repositories');
+  },
   async open(target, ctx) {
     const cfg = target.config as NexusTargetConfig;
     if (cfg.type !== 'nexus') throw new InternalError(`nexus driver opened for a ${cfg.type} target (${target.name})`);
@@ -50,6 +54,10 @@ export const nexusDriver: TargetDriver = {
 /** `type: registries` (SPEC §4): standard-protocol servers only, no Nexus REST API. */
 export const registriesDriver: TargetDriver = {
   type: 'registries',
+  check(target, formats, ctx) {
+    const cfg = target.config as RegistriesTargetConfig;
+    requireMapped(target, registriesTargetEndpoints(target.name, cfg, ctx.config, targetAuth(target.name, cfg, ctx.env)), formats, 'endpoints');
+  },
   async open(target, ctx) {
     const cfg = target.config as RegistriesTargetConfig;
     if (cfg.type !== 'registries') throw new InternalError(`registries driver opened for a ${cfg.type} target (${target.name})`);

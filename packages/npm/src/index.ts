@@ -11,8 +11,8 @@ export { npmDirPublisher, PLACEHOLDER_BASE } from './publish-dir.js';
 export { npmEndpointPublisher, tagsToSend } from './publish-endpoint.js';
 export { resolveClosure } from './ideal-tree.js';
 export { pickManifest } from './pick-manifest.js';
-export { parseSpec, splitPackageArg } from './package-spec.js';
-export { escapeName } from './packument.js';
+export { parseSpec, splitPackageArg, isValidName } from './package-spec.js';
+export { escapeName, tarballFileName, type Packument } from './packument.js';
 export { npmConfiguredRegistry, Registry } from './registry.js';
 export { publishDocument } from './publish-document.js';
 

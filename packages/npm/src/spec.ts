@@ -39,7 +39,7 @@ export const npmTargetSettingsSchema = {
     type: 'object',
     additionalProperties: false,
     properties: {
-      baseUrl: { type: 'string', pattern: '^https?://', description: 'URL at which the mirror folder npm/ is served, e.g. https://mirror.corp.internal/npm/' },
+      baseUrl: { type: 'string', pattern: '^https?://', description: 'URL at which a static web server serves the mirror folder npm/, e.g. https://mirror.corp.internal/npm/ (airgap serve needs none: it writes its own address)' },
     },
   },
 } as const;

@@ -10,6 +10,7 @@ export { pypiSource } from './source.js';
 export { pypiDirPublisher } from './dir-publish.js';
 export { pypiEndpointPublisher, twineUploadFields } from './endpoint-publish.js';
 export { normalizeName } from './names.js';
+export { parseHtmlPage, type ProjectFile } from './simple-index.js';
 export { parseWheelFilename, supportedTags } from './tags.js';
 
 /** PyPI (SPEC §3 `pypi`): wheels and sdists resolved for a target Python and platform, published as a PEP 503 mirror or to a pypi-hosted repository. */

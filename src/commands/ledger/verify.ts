@@ -23,10 +23,13 @@ Exit codes: 0 intact, 2 no such file, 3 broken, torn, or the anchor does not hol
 
   async run(): Promise<LedgerVerification> {
     const { args, flags } = await this.parse(LedgerVerify);
+    this.monitored = { command: 'ledger_verify', outcome: {} };
     this.makeReporter(this.jsonEnabled());
+    await this.loadAirgapConfig(flags.config);
     const file = resolve(args.file);
     const anchor = flags.anchor ? (await readReceipt(resolve(flags.anchor))).ledger ?? undefined : undefined;
     const v = await verifyLedger(file, anchor);
+    this.monitored.outcome = { ledgerOk: !v.fault && !v.torn && (!v.anchor || v.anchor.ok) };
     if (v.fault) {
       throw new IntegrityError(`ledger ${file} line ${v.fault.line}: ${v.fault.reason}`, {
         subject: `${file}:${v.fault.line}`,
