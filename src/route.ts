@@ -64,10 +64,21 @@ export class UnpackPlan {
     const target = this.targetFor(kind)!;
     const eco = ecosystems.get(kind as ArtifactKind);
     if (target.type === 'dir') return eco.publish.dir;
+    if (target.type === 's3') {
+      // An S3 bucket takes what has an object layout: files (docs/backups.md).
+      if (!eco.publish.s3) throw new UsageError(`target ${target.name} (s3) cannot take ${kind} artifacts: an s3 target holds files only`, { subject: `--to ${this.name}`, hint: 'route them to another target (type: route), or pack the files in a bundle of their own' });
+      return eco.publish.s3;
+    }
     if (!eco.publish.endpoint) {
       throw new UsageError(`target ${target.name} (${target.type}) cannot take ${kind} artifacts: this airgap build has no ${target.type} publisher for them`, { subject: `--to ${this.name}`, hint: 'route them to a dir: mirror instead' });
     }
     return eco.publish.endpoint;
+  }
+
+  /** Load the ecosystems of these kinds and the drivers of this plan's targets (src/ecosystems.ts loads lazily). */
+  async prepare(kinds: Iterable<string>): Promise<void> {
+    await ecosystems.load({ kinds: [...kinds] });
+    await ecosystems.loadTargets(this.targets().map((t) => t.type));
   }
 
   /**
@@ -93,8 +104,9 @@ export class UnpackPlan {
       }
       if (target.type === 'dir') continue;
       const entry = formats.get(target.name) ?? { target, formats: new Set<EndpointFormat>() };
-      // A publish half's format depends on the kind alone (each ecosystem publishes one format).
-      entry.formats.add((half as EndpointPublishHalf).format({ kind } as Artifact));
+      // A publish half's format depends on the kind alone (each ecosystem publishes one format); an s3
+      // target has no formats, only its driver's check.
+      if (target.type !== 's3') entry.formats.add((half as EndpointPublishHalf).format({ kind } as Artifact));
       formats.set(target.name, entry);
     }
     for (const { target, formats: f } of formats.values()) {
@@ -119,16 +131,16 @@ export class UnpackPlan {
 
 /** A kind as the operator writes it: an artifact kind (`image`) or a manifest section (`images`). */
 function kindOf(name: string, where: string): string {
-  const eco = ecosystems.all().find((e) => e.kind === name || e.manifestKey === name);
+  const eco = ecosystems.declarations().find((e) => e.kind === name || e.manifestKey === name);
   if (!eco) {
     throw new UsageError(`${where}: ${JSON.stringify(name)} is not a kind this airgap build knows`, {
       subject: where,
-      hint: `use one of ${ecosystems.all().map((e) => e.manifestKey).join(', ')} (or ${ecosystems.all().map((e) => e.kind).join(', ')})`,
+      hint: `use one of ${ecosystems.declarations().map((e) => e.manifestKey).join(', ')} (or ${ecosystems.declarations().map((e) => e.kind).join(', ')})`,
     });
   }
   return eco.kind;
 }
 
 function manifestKeyOf(kind: string): string {
-  return ecosystems.all().find((e) => e.kind === kind)?.manifestKey ?? kind;
+  return ecosystems.declarations().find((e) => e.kind === kind)?.manifestKey ?? kind;
 }

@@ -1,13 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { open, readdir, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import {
   type AirgapConfig, type Artifact, type EndpointFormat, type EndpointPublishHalf, type HttpClient, type PublishContext, type PublishHalf,
-  type ResolvedTarget, BUNDLE_NAME_PATTERN, TargetError, Transfers, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  type ResolvedTarget, TargetError, Transfers, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
-import { type BundleDescriptor, type PublicKey, type VerifiedBundle, bundleStamp, verifyBundle } from '@airgap/bundle';
+import { type BundleDescriptor, type PublicKey, type VerifiedBundle, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
+import { keepSbom } from './sbom-copy.js';
 import pMap from 'p-map';
 import type { Reporter } from './report.js';
 import { UnpackPlan } from './route.js';
@@ -136,8 +136,10 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
 async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: number): Promise<UnpackResult> {
   const { reporter } = opts;
   // The signed bundle.json says which kinds it holds: a kind no target takes is refused before any part is read.
-  const bundle = await verifyWithTrust(opts.bundleDir, opts.trust, opts.insecureSkipSignature, reporter, (d) => {
-    if (d.kinds) plan.check(Object.keys(d.kinds), opts.config, process.env);
+  const bundle = await verifyWithTrust(opts.bundleDir, opts.trust, opts.insecureSkipSignature, reporter, async (d) => {
+    if (!d.kinds) return;
+    await plan.prepare(Object.keys(d.kinds));
+    plan.check(Object.keys(d.kinds), opts.config, process.env);
   });
   const { index } = bundle;
 
@@ -176,6 +178,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   try {
     allowedOlder = checkFreshness(bundle, newest, plan, opts);
     // Again from the verified index (a bundle from before bundle.json listed its kinds).
+    await plan.prepare(kinds);
     plan.check(kinds, opts.config, process.env);
     const formats = new Map<string, Set<EndpointFormat>>();
     for (const kind of kinds) {
@@ -183,7 +186,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
       halves.set(kind, half);
       const target = plan.targetFor(kind)!;
       if (!formats.has(target.name)) formats.set(target.name, new Set());
-      if (target.type !== 'dir') {
+      if (target.type !== 'dir' && target.type !== 's3') {
         for (const a of [...(byKind.get(kind) ?? []), ...baseArtifacts.filter((b) => b.kind === kind)]) formats.get(target.name)!.add((half as EndpointPublishHalf).format(a));
       }
     }
@@ -327,31 +330,6 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
     ledger: ledger ? opts.ledgerPath : null,
     sbom,
   };
-}
-
-/**
- * The verified bundle's SBOM, kept beside the ledger as `<name>-<stamp>.cdx.json` (docs/approval.md) so
- * the security team's scanner sees what entered. The file name comes from the signed name and time,
- * checked before it becomes a path; written under a temporary name and renamed.
- */
-async function keepSbom(bundle: VerifiedBundle, ledgerPath: string): Promise<string | null> {
-  if (!bundle.sbom) return null;
-  const { name, created } = bundle.descriptor;
-  const when = new Date(created);
-  if (!new RegExp(BUNDLE_NAME_PATTERN).test(name) || Number.isNaN(when.getTime())) {
-    throw new TrustError(`bundle.json names the bundle ${JSON.stringify(name)} of ${JSON.stringify(created)}, which cannot name a file`, { subject: 'bundle.json' });
-  }
-  const file = join(dirname(ledgerPath), `${name}-${bundleStamp(when)}.cdx.json`);
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(bundle.sbom);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  return file;
 }
 
 /**
