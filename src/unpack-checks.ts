@@ -1,7 +1,7 @@
 import { type Artifact, type PublishContext, type PublishHalf, TargetError, TrustError, artifactLabel, errorText } from '@airgap/core';
 import type { VerifiedBundle } from '@airgap/bundle';
 import type { NewestBundlesByTarget } from '@airgap/ledger';
-import { mapLimit } from './concurrency.js';
+import pMap from 'p-map';
 import type { UnpackPlan } from './route.js';
 import type { UnpackOptions, UnpackResult } from './unpack.js';
 
@@ -41,13 +41,13 @@ export async function checkBase(
   baseArtifacts: Artifact[], halves: Map<string, PublishHalf>, ctxOf: (kind: string) => PublishContext, targetName: string, concurrency: number, bundle: VerifiedBundle,
 ): Promise<void> {
   const missing: string[] = [];
-  await mapLimit(baseArtifacts, concurrency, async (a) => {
+  await pMap(baseArtifacts, async (a) => {
     try {
       if ((await halves.get(a.kind)!.exists(a, ctxOf(a.kind))) !== 'present') missing.push(artifactLabel(a));
     } catch (e) {
       missing.push(`${artifactLabel(a)} (${errorText(e)})`);
     }
-  });
+  }, { concurrency });
   if (!missing.length) return;
   missing.sort();
   const shown = missing.slice(0, 20).map((m) => `  ${m}`).join('\n');

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import {
   type AirgapConfig, type Artifact, type EndpointFormat, type EndpointPublishHalf, type HttpClient, type PublishContext, type PublishHalf,
-  type ResolvedTarget, IntegrityError, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  type ResolvedTarget, IntegrityError, TargetError, Transfers, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
 import { type BundleDescriptor, type PublicKey, type VerifiedBundle, assessDamage, checkBundleFiles, damageError, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { checkExternal } from './external.js';
 import { keepSbom } from './sbom-copy.js';
-import { mapLimit } from './concurrency.js';
+import pMap from 'p-map';
 import type { Reporter } from './report.js';
 import { UnpackPlan } from './route.js';
 import { publishPath } from './target-paths.js';
@@ -186,6 +186,8 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   const kinds = new Set([...byKind.keys(), ...baseArtifacts.map((a) => a.kind)]);
   const halves = new Map<string, PublishHalf>();
   const ctxOf = (kind: string) => opened.get(plan.targetFor(kind)!.name)!.ctx;
+  // One engine for every target of the run: --concurrency bounds all pushes together (docs/transfers.md).
+  const transfer = new Transfers({ http: opts.http, concurrency: opts.concurrency, progress: reporter.progress, log: reporter });
   try {
     allowedOlder = checkFreshness(bundle, newest, plan, opts);
     // Again from the verified index (a bundle from before bundle.json listed its kinds).
@@ -213,6 +215,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
         ctx: {
           target, blobs: bundle.blobs, http: opts.http, config: opts.config, log: reporter, progress: reporter.progress,
           bundle: { name: index.name, created: index.created }, dryRun: opts.dryRun, services: o.services,
+          concurrency: opts.concurrency, transfer,
         },
       });
     }
@@ -270,7 +273,8 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
         const half = halves.get(kind)!;
         if (stopped) break;
         const ctx = ctxOf(kind);
-        const done = await mapLimit(artifacts, opts.concurrency, async (a): Promise<UnpackedArtifact | undefined> => {
+        // p-map queues artifacts; each push inside waits for the transfer engine's one limit (docs/transfers.md).
+        const done = await pMap(artifacts, async (a): Promise<UnpackedArtifact | undefined> => {
           if (stopped) return undefined;
           const t0 = Date.now();
           let action: UnpackedArtifact['action'];
@@ -309,7 +313,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
             });
           }
           return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}) };
-        });
+        }, { concurrency: opts.concurrency });
         results.push(...done.filter((r): r is UnpackedArtifact => r !== undefined));
         if (stopped) break;
         if (!opts.dryRun && half.finalize) {

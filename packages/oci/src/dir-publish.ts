@@ -1,7 +1,5 @@
 import { type Artifact, type ConfinedRoot, type Descriptor, type PublishContext, type PublishHalf, TargetError, digestHex, dirMirror } from '@airgap/core';
-import { forEachLimit } from './concurrency.js';
 import { OCI_INDEX, plainDescriptor } from './media.js';
-import { DEFAULT_CONCURRENCY } from './source.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -71,11 +69,11 @@ export const imageDirPublisher: PublishHalf = {
     const dir = layoutDir(ctx);
     await dir.mkdir('blobs/sha256');
     if ((await sizeOf(dir, 'oci-layout')) === undefined) await dir.writeFile('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    await forEachLimit(a.blobs, DEFAULT_CONCURRENCY, async (d) => {
+    await Promise.all(a.blobs.map((d) => ctx.transfer.run(async () => {
       const final = blobPath(d.digest);
       if ((await sizeOf(dir, final)) === d.size) return;
       await dir.writeStream(final, ctx.blobs.open(d));
-    });
+    })));
   },
 
   async finalize(artifacts, ctx) {
