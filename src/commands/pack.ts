@@ -12,7 +12,7 @@ export default class Pack extends AirgapCommand {
   static override description = `Resolves every manifest entry to exact artifacts (with their dependency closure), downloads them into the cache while verifying the upstream's own checksums and signatures, and writes the bundle directory OUT/<name>-<UTC yyyymmddThhmmssZ>/ with bundle.json, its minisign signature, SHA256SUMS and part-NNNNN files no larger than --chunk-size. Prints the bundle path.
 
 The pack is atomic: if any artifact fails (and --keep-going is not given) no bundle directory is left.
-Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, 3 integrity failure upstream, 4 --keep-going left something out.
+Exit codes (one table for every ecosystem: docs/exit-codes.md): 0 ok, 1 network/upstream failure (5xx, timeout), 2 bad manifest or config (also: a name or version the upstream does not have, with the nearest it has), 3 integrity failure upstream (also a pinned files sha256), 4 --keep-going left something out.
 
 --since RECEIPT makes an incremental bundle: every artifact the receipt (airgap ledger receipt, made inside) lists as already inside is left out (not even downloaded); bundle.json records the receipt as base. Two packs into the same --out cannot run at once: the second exits 1 naming the first one's pid. With --json, one summary document: {bundle, parts, artifacts, bytes, blobs, countsByKind, durationMs, base, skipped}. After each run (ok or not) a short summary goes to the notify: channels of the config.`;
   static override examples = [

@@ -13,3 +13,4 @@ export * from './manifest.js';
 export * from './config.js';
 export * from './published-schemas.js';
 export * from './mirror-file.js';
+export * from './nearest.js';
