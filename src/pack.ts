@@ -6,6 +6,8 @@ import {
   ContentStore, IntegrityError, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
 } from '@airgap/core';
 import { type SecretKey, writeBundle } from '@airgap/bundle';
+import { cyclonedxSbom } from '@airgap/sbom';
+import { PolicyGate } from './policy.js';
 import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { mapLimit } from './concurrency.js';
@@ -63,6 +65,8 @@ export interface PackResult {
   /** bundle.json `base`: the receipt an incremental bundle builds on, else null. */
   base: BundleBase | null;
   list?: PackedArtifact[];
+  /** --dry-run: what the manifest's policy would refuse, one line each (a real pack exits 2 at the first). */
+  refused?: string[];
 }
 
 /** What bundle.json records as `base` for an incremental bundle (docs/ledger.md). */
@@ -136,8 +140,10 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
     manifestDir: manifest.dir,
     concurrency: opts.concurrency,
     dryRun: opts.dryRun,
+    ...(manifest.policy ? { policy: manifest.policy } : {}),
   };
-  ctx.resolveAlso = (key, entry) => resolveAlso(key, entry, ctx);
+  const gate = new PolicyGate(manifest, opts.dryRun);
+  ctx.resolveAlso = (key, entry) => resolveAlso(key, entry, ctx, gate);
   ctx.fetchAlso = (a) => ecosystems.get(a.kind).source.fetch(a, ctx);
   const skipped: PackResult['skipped'] = [];
   const fail = (entry: string, e: unknown) => {
@@ -146,6 +152,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
     skipped.push({ entry, error: errorText(e) });
   };
 
+  const refusedEntries = gate.checkEntries(manifest.sections, entryLabel);
   const resolved = await reporter.phase('Resolving the manifest', async () => {
     const out: Artifact[] = [];
     const seen = new Set<string>();
@@ -154,6 +161,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
       const eco = ecosystems.forManifestKey(key);
       if (!eco) throw new UsageError(`${manifest.file}: ${key}: this airgap build cannot pack ${key}`, { subject: key });
       for (const [i, entry] of entries.entries()) {
+        if (refusedEntries.has(entry)) continue;
         try {
           for (const a of await eco.source.resolve(entry, ctx)) {
             paths.claim(a, entryLabel(key, i, entry));
@@ -178,7 +186,8 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   const inside = new Set<string>();
   for (const [kind, list] of Object.entries(receipt?.artifacts ?? {})) for (const a of list) inside.add(receiptKey(kind, a));
   const baseArtifacts = resolved.filter((a) => inside.has(receiptKey(a.kind, a)));
-  const wanted = resolved.filter((a) => !inside.has(receiptKey(a.kind, a)));
+  // Licence and size rules, before any byte of the bundle is downloaded.
+  const wanted = gate.checkResolved(resolved.filter((a) => !inside.has(receiptKey(a.kind, a))));
   if (receipt) reporter.info(`--since ${opts.since}: ${baseArtifacts.length} artifacts already inside are left out, ${wanted.length} to pack`);
   const base: BundleBase | null = receipt
     ? { receipt: { created: receipt.created, ledger: receipt.ledger, target: receipt.target }, artifacts: baseArtifacts.length }
@@ -195,7 +204,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
     wanted.forEach((a) => count(a, 'packed'));
     return {
       bundle: null, parts: 0, tool: carry.map((c) => c.file), artifacts: wanted.length, bytes: list.reduce((n, a) => n + a.size, 0), dryRun: true, skipped,
-      countsByKind, blobs: 0, durationMs: Date.now() - started, base, list,
+      countsByKind, blobs: 0, durationMs: Date.now() - started, base, list, refused: gate.refused,
     };
   }
   if (!opts.key) throw new UsageError('no signing key: pass --key FILE or set signingKey in the config', { hint: 'create one with: airgap keygen --out-dir keys --name outside' });
@@ -247,6 +256,8 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
       base,
       incomplete: skipped.length ? { skipped } : undefined,
       carry,
+      // docs/approval.md: the SBOM travels inside the signed bundle.
+      sbom: Buffer.from(cyclonedxSbom({ index, tool: opts.toolVersion, facts: (a) => ecosystems.facts(a) })),
       onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }),
     }),
   );
@@ -271,12 +282,13 @@ const entryValidators = new Map<string, ReturnType<typeof compileSchema>>();
  * An entry another ecosystem implies (a chart's images → `images` entries): checked against that
  * section's schema like a manifest entry, then resolved by the registered ecosystem.
  */
-async function resolveAlso(key: string, entry: unknown, ctx: SourceContext): Promise<Artifact[]> {
+async function resolveAlso(key: string, entry: unknown, ctx: SourceContext, gate: PolicyGate): Promise<Artifact[]> {
   const eco = ecosystems.forManifestKey(key);
   if (!eco) throw new UsageError(`this airgap build cannot pack ${key} (not supported yet)`, { subject: key, hint: `leave out what needs ${key}` });
   if (!entryValidators.has(key)) entryValidators.set(key, compileSchema(eco.specSchema, `${key} entry`));
   const problems = schemaProblems(entryValidators.get(key)!, entry);
   if (problems.length) throw new UsageError(problemLines(`${key} entry ${JSON.stringify(entry)}`, problems), { subject: key });
+  if (!gate.allowsEntry(key, entry, `${key} entry ${JSON.stringify(entry)}`)) return [];
   return eco.source.resolve(entry, ctx);
 }
 

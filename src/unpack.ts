@@ -1,10 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { open, readdir, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type EndpointFormat, type EndpointPublishHalf, type HttpClient, type PublishContext, type PublishHalf,
-  type ResolvedTarget, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  type ResolvedTarget, BUNDLE_NAME_PATTERN, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
-import { type BundleDescriptor, type PublicKey, type VerifiedBundle, verifyBundle } from '@airgap/bundle';
+import { type BundleDescriptor, type PublicKey, type VerifiedBundle, bundleStamp, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { mapLimit } from './concurrency.js';
@@ -66,6 +67,8 @@ export interface UnpackResult {
   artifacts: UnpackedArtifact[];
   failures: { artifact: string; error: string }[];
   ledger: string | null;
+  /** Where the bundle's SBOM was kept beside the ledger (docs/approval.md), else null. */
+  sbom: string | null;
 }
 
 export async function verifyWithTrust(
@@ -211,6 +214,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   };
   const routes = plan.isRoute ? Object.fromEntries([...kinds].map((k) => [k, plan.targetFor(k)!.name])) : undefined;
   const results: UnpackedArtifact[] = [];
+  let sbom: string | null = null;
   const counts: Record<string, number> = {};
   const countsByKind: Record<string, Record<string, number>> = {};
   let bytes = 0;
@@ -294,6 +298,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
       ...base, kind: 'run', name: bundle.descriptor.name, version: '', platform: null, digest: null, size: null,
       action: 'end', error: failures.length ? `${failures.length} failed` : null, durationMs: Date.now() - started, note: { counts },
     });
+    if (ledger) sbom = await keepSbom(bundle, opts.ledgerPath);
   } finally {
     await closeAll();
   }
@@ -316,7 +321,33 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
     artifacts: results,
     failures,
     ledger: ledger ? opts.ledgerPath : null,
+    sbom,
   };
+}
+
+/**
+ * The verified bundle's SBOM, kept beside the ledger as `<name>-<stamp>.cdx.json` (docs/approval.md) so
+ * the security team's scanner sees what entered. The file name comes from the signed name and time,
+ * checked before it becomes a path; written under a temporary name and renamed.
+ */
+async function keepSbom(bundle: VerifiedBundle, ledgerPath: string): Promise<string | null> {
+  if (!bundle.sbom) return null;
+  const { name, created } = bundle.descriptor;
+  const when = new Date(created);
+  if (!new RegExp(BUNDLE_NAME_PATTERN).test(name) || Number.isNaN(when.getTime())) {
+    throw new TrustError(`bundle.json names the bundle ${JSON.stringify(name)} of ${JSON.stringify(created)}, which cannot name a file`, { subject: 'bundle.json' });
+  }
+  const file = join(dirname(ledgerPath), `${name}-${bundleStamp(when)}.cdx.json`);
+  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
+  const fh = await open(tmp, 'w', 0o644);
+  try {
+    await fh.writeFile(bundle.sbom);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, file);
+  return file;
 }
 
 /**

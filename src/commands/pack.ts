@@ -12,13 +12,15 @@ export default class Pack extends AirgapCommand {
   static override description = `Resolves every manifest entry to exact artifacts (with their dependency closure), downloads them into the cache while verifying the upstream's own checksums and signatures, and writes the bundle directory OUT/<name>-<UTC yyyymmddThhmmssZ>/ with bundle.json, its minisign signature, SHA256SUMS and part-NNNNN files no larger than --chunk-size. Prints the bundle path.
 
 The pack is atomic: if any artifact fails (and --keep-going is not given) no bundle directory is left.
-Exit codes (one table for every ecosystem: docs/exit-codes.md): 0 ok, 1 network/upstream failure (5xx, timeout), 2 bad manifest or config (also: a name or version the upstream does not have, with the nearest it has), 3 integrity failure upstream (also a pinned files sha256), 4 --keep-going left something out.
+Exit codes (one table for every ecosystem: docs/exit-codes.md): 0 ok, 1 network/upstream failure (5xx, timeout), 2 bad manifest or config, or the manifest's policy: refuses something (also: a name or version the upstream does not have, with the nearest it has), 3 integrity or trust failure upstream (a checksum, a pinned files sha256, a cosign signature, a chart's .prov), 4 --keep-going left something out.
+
+The manifest's policy: (docs/manifest.md) is checked before anything is downloaded: registry and digest rules before the entry's first request, licence and size rules on the resolved metadata; every violation is named. --dry-run lists them all (and exits 2 when there are any). Every bundle carries a CycloneDX SBOM (sbom.cdx.json, docs/approval.md).
 
 --since RECEIPT makes an incremental bundle: every artifact the receipt (airgap ledger receipt, made inside) lists as already inside is left out (not even downloaded); bundle.json records the receipt as base. Two packs into the same --out cannot run at once: the second exits 1 naming the first one's pid. With --json, one summary document: {bundle, parts, artifacts, bytes, blobs, countsByKind, durationMs, base, skipped}. After each run (ok or not) a short summary goes to the notify: channels of the config.`;
   static override examples = [
     '<%= config.bin %> pack manifests/quickstart.yaml --out bundles --key keys/outside.key',
     '<%= config.bin %> pack platform.yaml --out /media/usb --chunk-size 4GiB',
-    '<%= config.bin %> pack platform.yaml --out bundles --dry-run',
+    '<%= config.bin %> pack platform.yaml --out bundles --dry-run   # also lists what policy: would refuse (exit 2 if anything)',
     '<%= config.bin %> pack platform.yaml --out bundles --json   # {bundle, parts, artifacts, bytes, ...}',
     '<%= config.bin %> pack platform.yaml --out bundles --since receipt.json   # only what the inside lacks',
     '<%= config.bin %> pack platform.yaml --out bundles --include-tool   # carry airgap itself (npm run dist first)',
@@ -79,6 +81,10 @@ Exit codes (one table for every ecosystem: docs/exit-codes.md): 0 ok, 1 network/
     if (result.dryRun) {
       for (const a of result.list ?? []) this.log(`${a.kind.padEnd(6)} ${a.name}${a.version ? '@' + a.version : ''}${a.platform ? ` [${a.platform}]` : ''}  ${formatSize(a.size)}  ${a.upstream}`);
       this.log(`${result.artifacts} artifacts, ${formatSize(result.bytes)} (dry run: nothing downloaded or written)`);
+      if (result.refused?.length) {
+        if (!this.jsonEnabled()) this.logToStderr(`the manifest's policy would refuse ${result.refused.length}:\n${result.refused.map((r) => `  ${r}`).join('\n')}`);
+        process.exitCode = new UsageError('policy').exitCode;
+      }
     } else {
       this.log(result.bundle!);
     }

@@ -21,7 +21,7 @@ beforeAll(async () => {
   work = await tempDir('airgap-oci-auth-');
   layout = await buildFixtureLayout(join(work, 'fixture'));
   basic = await startRegistry(join(work, 'basic'), { type: 'htpasswd', user: USER, password: PASS });
-  tokens = await startTokenServer(join(work, 'tokens'), { user: USER, password: PASS, expiresIn: 1 });
+  tokens = await startTokenServer(join(work, 'tokens'), { user: USER, password: PASS });
   tokenReg = await startRegistry(join(work, 'token-reg'), { type: 'token', realm: tokens.realm, service: tokens.service, issuer: tokens.issuer, certFile: tokens.certFile });
   await skopeoCopy(`oci:${layout}:multi`, `docker://${basic.host}/team/multi:1`, ['--all', `--dest-creds=${USER}:${PASS}`]);
   await skopeoCopy(`oci:${layout}:amd64`, `docker://${tokenReg.host}/team/one:1`, [`--dest-creds=${USER}:${PASS}`]);
@@ -78,19 +78,24 @@ describe('images: registry auth', () => {
 
   it('pulls and pushes through the Bearer token flow, one token per scope, fetched anew when it expires', async () => {
     const ctx = sourceContext(join(work, 's5'), creds(tokenReg.host));
+    // skopeo (the independent check) gets long-lived tokens: on a loaded machine a 1 s token can expire
+    // between its fetch and skopeo's next request, which skopeo does not retry.
+    const upstream = (await inspectRaw(`docker://${tokenReg.host}/team/one:1`, [`--creds=${USER}:${PASS}`])).digest;
+    tokens.expiresIn = 1;
     const before = tokens.requests.length;
     const [a] = await pull(images, { ref: `${tokenReg.host}/team/one:1` }, ctx);
     // Tokens are asked for per scope with the configured credentials (and cached: far fewer than requests).
     const asked = tokens.requests.slice(before);
     expect(asked.length).toBeGreaterThan(0);
     expect(asked.every((r) => r.scope === 'repository:team/one:pull' && r.basic)).toBe(true);
-    expect(a.digest).toBe((await inspectRaw(`docker://${tokenReg.host}/team/one:1`, [`--creds=${USER}:${PASS}`])).digest);
+    expect(a.digest).toBe(upstream);
     const pullTokens = tokens.requests.filter((r) => r.scope === 'repository:team/one:pull').length;
     // Tokens live 1 s here: after that the next request must fetch a new one instead of failing with 401.
     await new Promise((r) => setTimeout(r, 1100));
     const again = await images.source.resolve({ ref: `${tokenReg.host}/team/one:1` }, ctx);
     expect(again[0].digest).toBe(a.digest);
     expect(tokens.requests.filter((r) => r.scope === 'repository:team/one:pull').length).toBeGreaterThan(pullTokens);
+    tokens.expiresIn = 300;
 
     const pctx = publishContext(ctx.store, registryTarget(tokenReg.host, { imageNames: 'strip-host', usernameEnv: 'U', passwordEnv: 'P' }), {}, { U: USER, P: PASS });
     await push(images.publish.endpoint!, [{ ...a, meta: { ...a.meta, repository: 'pushed/one' } }], pctx);

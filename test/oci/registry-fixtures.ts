@@ -128,6 +128,8 @@ export interface TokenServer {
   certFile: string;
   /** Scopes asked for, one per token request, and whether Basic credentials came with it. */
   requests: { scope: string; basic: boolean }[];
+  /** Lifetime in seconds of the tokens issued from now on (tests shorten it only around an expiry check). */
+  expiresIn: number;
   stop(): Promise<void>;
 }
 
@@ -146,6 +148,7 @@ export async function startTokenServer(dir: string, opts: { user?: string; passw
   const x5c = Buffer.from(der).toString('base64');
   const service = 'airgap-test-registry';
   const issuer = 'airgap-test-issuer';
+  const ts = { expiresIn: opts.expiresIn ?? 300 } as TokenServer;
   const requests: TokenServer['requests'] = [];
   const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
   const server = createServer((req, res) => {
@@ -168,7 +171,7 @@ export async function startTokenServer(dir: string, opts: { user?: string; passw
         })
       : [];
     const now = Math.floor(Date.now() / 1000);
-    const expiresIn = opts.expiresIn ?? 300;
+    const expiresIn = ts.expiresIn;
     const header = { alg: 'RS256', typ: 'JWT', x5c: [x5c] };
     const claims = { iss: issuer, sub: opts.user ?? 'anonymous', aud: service, exp: now + expiresIn, nbf: now - 10, iat: now, jti: randomBytes(8).toString('hex'), access };
     const input = `${b64(header)}.${b64(claims)}`;
@@ -176,7 +179,8 @@ export async function startTokenServer(dir: string, opts: { user?: string; passw
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: `${input}.${sig}`, expires_in: expiresIn, issued_at: new Date().toISOString() }));
   });
   const port = await listen(server);
-  return { realm: `http://127.0.0.1:${port}/token`, service, issuer, certFile, requests, stop: () => closeServer(server) };
+  Object.assign(ts, { realm: `http://127.0.0.1:${port}/token`, service, issuer, certFile, requests, stop: () => closeServer(server) });
+  return ts;
 }
 
 export interface ProxyRequest {

@@ -27,6 +27,8 @@ export interface FixtureProject {
   platName?: string;
   /** Build an sdist (`setup.py sdist`) instead of a wheel. */
   sdist?: boolean;
+  /** The `License:` core-metadata field (setuptools `license=`). */
+  license?: string;
 }
 
 export const PROJECTS: FixtureProject[] = [
@@ -77,6 +79,7 @@ function setupPy(p: FixtureProject): string {
     `    install_requires=${JSON.stringify(p.requires ?? [])},`,
     `    extras_require=${JSON.stringify(p.extras ?? {})},`,
     ...(p.pythonRequires ? [`    python_requires=${JSON.stringify(p.pythonRequires)},`] : []),
+    ...(p.license ? [`    license=${JSON.stringify(p.license)},`] : []),
     ...(p.platName ? ['    distclass=BinaryDistribution,'] : []),
     ')',
     '',

@@ -3,6 +3,7 @@ import { aptDirPublisher } from './dir-publish.js';
 import { aptNexusPublisher } from './nexus-publish.js';
 import { aptSource } from './source.js';
 import { type AptSpec, aptSpecSchema, aptTargetSettingsSchema } from './spec.js';
+import { aptBom } from './bom.js';
 
 export type { AptSpec, AptTargetSettings } from './spec.js';
 export { aptSpecSchema, aptTargetSettingsSchema } from './spec.js';
@@ -23,5 +24,6 @@ export const apt: Ecosystem<AptSpec> = {
   specSchema: aptSpecSchema,
   targetSettingsSchema: { apt: aptTargetSettingsSchema },
   source: aptSource(),
+  bom: aptBom,
   publish: { dir: aptDirPublisher, endpoint: aptNexusPublisher },
 };

@@ -7,6 +7,8 @@ export const BUNDLE_JSON = 'bundle.json';
 export const SIGNATURE_FILE = 'bundle.json.minisig';
 export const SUMS_FILE = 'SHA256SUMS';
 export const INDEX_ENTRY = 'airgap-index.json';
+/** The CycloneDX SBOM, the second tar entry when present (docs/bundle-format.md, docs/approval.md). */
+export const SBOM_ENTRY = 'sbom.cdx.json';
 export const OCI_LAYOUT_ENTRY = 'oci-layout';
 export const OCI_INDEX_ENTRY = 'index.json';
 export const BLOB_PREFIX = 'blobs/sha256/';
@@ -27,6 +29,8 @@ export interface BundleDescriptor {
   totals: { artifacts: number; blobs: number; bytes: number };
   base: unknown | null;
   incomplete?: unknown;
+  /** The SBOM entry of the tar (`sbom.cdx.json`); absent in bundles made before it existed. */
+  sbom?: { entry: string; sha256: string; size: number; format: string };
   /**
    * airgap's own release carried beside the parts (`pack --include-tool`, docs/release.md): plain files
    * in the bundle directory, outside the tar, listed here and in SHA256SUMS so the inside can check them

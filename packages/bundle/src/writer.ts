@@ -13,6 +13,7 @@ import {
   OCI_INDEX_ENTRY,
   OCI_LAYOUT_BYTES,
   OCI_LAYOUT_ENTRY,
+  SBOM_ENTRY,
   SIGNATURE_FILE,
   SUMS_FILE,
   bundleStamp,
@@ -55,6 +56,8 @@ export interface WriteBundleOptions {
   incomplete?: unknown;
   /** Progress: bytes written to parts. */
   onBytes?: (n: number) => void;
+  /** The CycloneDX JSON SBOM of the index: written as the second tar entry and listed in bundle.json. */
+  sbom?: Buffer;
   /** Files copied beside the parts (airgap's own release, docs/release.md): listed in bundle.json `toolRelease` and SHA256SUMS. */
   carry?: { file: string; path: string }[];
 }
@@ -92,6 +95,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       await parts.write(Buffer.alloc(padding(data.length)));
     };
     await file(INDEX_ENTRY, indexBytes);
+    if (opts.sbom) await file(SBOM_ENTRY, opts.sbom);
     await file(OCI_LAYOUT_ENTRY, OCI_LAYOUT_BYTES);
     await file(OCI_INDEX_ENTRY, ociIndexBytes(opts.index));
     await parts.write(tarHeader({ name: 'blobs/', size: 0, type: 'dir', mtime }));
@@ -118,6 +122,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       totals: { artifacts: opts.index.artifacts.length, blobs: blobs.length, bytes: blobs.reduce((n, b) => n + b.descriptor.size, 0) },
       base: opts.base ?? null,
       ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
+      ...(opts.sbom ? { sbom: { entry: SBOM_ENTRY, sha256: createHash('sha256').update(opts.sbom).digest('hex'), size: opts.sbom.length, format: 'CycloneDX 1.6 JSON' } } : {}),
       ...(carried.length ? { toolRelease: carried } : {}),
       kinds: kindCounts(opts.index),
     };

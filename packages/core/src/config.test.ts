@@ -214,7 +214,7 @@ describe('loadConfig', () => {
   it('names an unknown target type with the known ones', async () => {
     const file = await write('airgap.yaml', 'targets:\n  harbor: { type: harbor, url: https://harbor.corp.internal }\n');
     const err = await failure({ configFile: file });
-    expect(err.message).toBe('airgap.yaml: targets.harbor.type: must be one of: nexus, registries, dir');
+    expect(err.message).toBe('airgap.yaml: targets.harbor.type: must be one of: nexus, registries, dir, route');
   });
 
   it('requires endpoints on a registries target, and a type on every target', async () => {
@@ -292,7 +292,7 @@ describe('loadConfig', () => {
     const err = await failure({ configFile: bad });
     expect(err.message.split('\n').sort()).toEqual(
       [
-        'bad.yaml: notify.slack: unknown key (allowed: mattermost, smtp)',
+        'bad.yaml: notify.slack: unknown key (allowed: mattermost, smtp, zabbix)',
         'bad.yaml: notify.smtp.port: must be <= 65535',
         'bad.yaml: notify.smtp.to: must not be an empty list',
       ].sort(),
@@ -310,8 +310,11 @@ describe('configSchema', () => {
     const reg = registry();
     const apt = reg.get('apt').targetSettingsSchema!.apt;
     const branches = (schema: any) => schema.properties.targets.additionalProperties.allOf.map((b: any) => b.then);
-    const withApt = branches(configSchema(reg));
-    expect(withApt.map((b: any) => b.properties.type.const)).toEqual(['nexus', 'registries', 'dir']);
+    const all = branches(configSchema(reg));
+    expect(all.map((b: any) => b.properties.type.const)).toEqual(['nexus', 'registries', 'dir', 'route']);
+    // A route target only names other targets: it holds no ecosystem settings of its own.
+    expect(all.at(-1).properties.apt).toBeUndefined();
+    const withApt = all.slice(0, -1);
     for (const b of withApt) expect(b.properties.apt).toEqual(apt);
     for (const b of branches(configSchema(new EcosystemRegistry()))) expect(b.properties.apt).toBeUndefined();
   });

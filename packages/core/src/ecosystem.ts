@@ -1,5 +1,7 @@
 import type { Readable } from 'node:stream';
 import type { Artifact, ArtifactKind } from './artifact.js';
+import { type BomFacts, fallbackFacts } from './bom.js';
+import type { ManifestPolicy } from './policy.js';
 import type { AirgapConfig, EndpointFormat, TargetConfig } from './config-types.js';
 import type { Descriptor } from './descriptor.js';
 import type { HttpClient } from './http.js';
@@ -21,6 +23,8 @@ export interface SourceContext {
   concurrency: number;
   dryRun: boolean;
   signal?: AbortSignal;
+  /** The manifest's `policy:` (docs/manifest.md), for checks only a source can make (an image's cosign signature). */
+  policy?: ManifestPolicy;
   /**
    * Resolve an entry of another manifest section as if the manifest had it (e.g. the images a Helm
    * chart declares → `images` entries). The pipeline validates the entry against that section's schema
@@ -108,6 +112,13 @@ export interface Ecosystem<Spec = unknown> {
    */
   targetSettingsSchema?: Record<string, Record<string, unknown>>;
   source: SourceHalf<Spec>;
+  /**
+   * What the manifest's `policy:` refuses in ONE entry, judged from the entry alone — before any upstream
+   * request (docs/manifest.md "policy"). One line per violation, naming the rule; empty when allowed.
+   */
+  checkPolicy?(spec: Spec, policy: ManifestPolicy): string[];
+  /** purl, licences and dependencies of one artifact, for the SBOM and the approval report (docs/approval.md). */
+  bom?(artifact: Artifact): BomFacts;
   publish: {
     /** The `dir:` mirror layout (SPEC §7). */
     dir: PublishHalf;
@@ -152,5 +163,10 @@ export class EcosystemRegistry {
 
   all(): Ecosystem[] {
     return [...this.byKind.values()];
+  }
+
+  /** purl, licences and dependencies of an artifact from its ecosystem (a generic purl when it has no `bom`). */
+  facts(a: Artifact): BomFacts {
+    return this.byKind.get(a.kind)?.bom?.(a) ?? fallbackFacts(a);
   }
 }

@@ -138,7 +138,7 @@ describe('loadManifest', () => {
   it('names an unknown top-level key with the allowed keys', async () => {
     const file = await write('manifest.yaml', VALID + 'imagez: []\n');
     const err = await failure(file);
-    expect(err.message).toBe(`${file}: imagez: unknown key (allowed: apiVersion, kind, name, tool, images, files)`);
+    expect(err.message).toBe(`${file}: imagez: unknown key (allowed: apiVersion, kind, name, tool, images, files, policy)`);
   });
 
   it('names an unknown nested key with its path and the allowed keys', async () => {
@@ -157,8 +157,8 @@ describe('loadManifest', () => {
     const file = await write('manifest.yaml', VALID + '__proto__: { polluted: true }\nconstructor: x\n');
     const err = await failure(file);
     expect(err.message.split('\n')).toEqual([
-      `${file}: __proto__: unknown key (allowed: apiVersion, kind, name, tool, images, files)`,
-      `${file}: constructor: unknown key (allowed: apiVersion, kind, name, tool, images, files)`,
+      `${file}: __proto__: unknown key (allowed: apiVersion, kind, name, tool, images, files, policy)`,
+      `${file}: constructor: unknown key (allowed: apiVersion, kind, name, tool, images, files, policy)`,
     ]);
   });
 

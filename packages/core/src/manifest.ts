@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from './errors.js';
 import type { EcosystemRegistry } from './ecosystem.js';
+import { type ManifestPolicy, policySchema } from './policy.js';
 import {
   SCHEMA_DRAFT,
   compileSchema,
@@ -22,6 +23,8 @@ export interface Manifest {
   tool?: boolean;
   /** Entries per manifest section (`images`, `files`, …), as written; only sections present in the file. */
   sections: Record<string, unknown[]>;
+  /** `policy:` as written (docs/manifest.md "policy"); absent when the manifest has none. */
+  policy?: ManifestPolicy;
   /** Absolute path of the manifest file. */
   file: string;
   /** Its folder: relative paths in entries are resolved against it. */
@@ -71,6 +74,7 @@ export function manifestSchema(registry: EcosystemRegistry): object {
         description: "Carry airgap's own single-executable release beside the parts, as pack --include-tool does (docs/release.md).",
       },
       ...sections,
+      policy: policySchema,
     },
     $defs: defs,
   };
@@ -135,6 +139,8 @@ export async function loadManifest(file: string, registry: EcosystemRegistry, en
   }
   return {
     apiVersion: 'airgap/v1', kind: 'Bundle', name: doc.name as string, ...(doc.tool === true ? { tool: true } : {}),
-    sections, file: abs, dir: path.dirname(abs),
+    sections,
+    ...(doc.policy ? { policy: doc.policy as ManifestPolicy } : {}),
+    file: abs, dir: path.dirname(abs),
   };
 }

@@ -3,6 +3,7 @@ import { fileSource } from './source.js';
 import { fileDirPublisher } from './dir-publish.js';
 import { fileNexusRawPublisher } from './nexus-raw.js';
 import { type FileSpec, fileSpecSchema } from './spec.js';
+import { fileBom } from './bom.js';
 
 export type { FileSpec } from './spec.js';
 export { targetPath, checkRelativePath } from './target-path.js';
@@ -16,5 +17,6 @@ export const files: Ecosystem<FileSpec> = {
   manifestKey: 'files',
   specSchema: fileSpecSchema,
   source: fileSource,
+  bom: fileBom,
   publish: { dir: fileDirPublisher, endpoint: fileNexusRawPublisher },
 };

@@ -3,6 +3,7 @@ import { chartSource } from './source.js';
 import { chartDirPublisher } from './dir-publish.js';
 import { chartNexusPublisher } from './nexus-helm.js';
 import { type ChartSpec, chartSpecSchema } from './spec.js';
+import { chartBom } from './bom.js';
 
 export type { ChartSpec, HttpChartSpec, OciChartSpec } from './spec.js';
 export { chartSource, type ChartMeta, CHART_MEDIA_TYPE, PROV_MEDIA_TYPE } from './source.js';
@@ -18,5 +19,6 @@ export const charts: Ecosystem<ChartSpec> = {
   manifestKey: 'charts',
   specSchema: chartSpecSchema,
   source: chartSource,
+  bom: chartBom,
   publish: { dir: chartDirPublisher, endpoint: chartNexusPublisher },
 };

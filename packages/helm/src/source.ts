@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import {
-  type Artifact, type Descriptor, type ErrorDetails, AirgapError, PartialError, type SourceContext, type SourceHalf, IntegrityError, UpstreamError, UsageError,
-  failStatus, header, isDigest, safeUrl,
+  type Artifact, type Descriptor, type ErrorDetails, AirgapError, PartialError, type SourceContext, type SourceHalf, IntegrityError, TrustError, UpstreamError, UsageError,
+  failStatus, header, isDigest, safeUrl, verifyClearsigned,
 } from '@airgap/core';
 import { readChartArchive } from './chart-archive.js';
 import { type FoundImage, chartImages, repositoryOf } from './chart-images.js';
@@ -109,6 +110,22 @@ async function downloadProv(ctx: SourceContext, url: URL, headers: Record<string
   return d;
 }
 
+/**
+ * `keyring:` (docs/helm.md): the .prov must exist, its PGP signature must verify with gpgv against the
+ * keyring, and the SIGNED body (as gpgv returns it) must give the chart's sha256 — what `helm verify` checks.
+ */
+async function checkProvenance(keyring: string, prov: Descriptor | null, tgz: Descriptor, label: string, ctx: SourceContext): Promise<string> {
+  const ring = isAbsolute(keyring) ? keyring : resolvePath(ctx.manifestDir, keyring);
+  const hint = 'the chart must be signed (helm package --sign) by a key in the keyring; remove keyring: only if you accept unsigned charts';
+  if (!prov) throw new TrustError(`${label}: the repository has no .prov provenance file, and keyring ${ring} requires one`, { subject: label, hint });
+  const { text, fingerprint } = await verifyClearsigned(ctx.store.path(prov.digest), ring, `${label} provenance`, hint);
+  const files = text.split(/^\.\.\.$/m)[1] ?? '';
+  if (!files.includes(tgz.digest)) {
+    throw new TrustError(`${label}: the signed .prov does not give the chart's ${tgz.digest}`, { subject: label, hint: 'the provenance belongs to other bytes; do not use this chart' });
+  }
+  return `.prov PGP signature by ${fingerprint} verified with gpgv (keyring ${ring}), its signed sha256 of the chart checked`;
+}
+
 async function resolveHttp(spec: HttpChartSpec, ctx: SourceContext): Promise<Artifact[]> {
   const headers = credentials(spec, `chart ${spec.name}`);
   const index = await repoIndex(spec.repo, headers, ctx);
@@ -138,6 +155,8 @@ async function resolveHttp(spec: HttpChartSpec, ctx: SourceContext): Promise<Art
     prov = await downloadProv(ctx, url, sendHeaders, label, tgz.digest);
     await ctx.store.setRef(cacheKey, { digest: tgz.digest, size: tgz.size, prov } satisfies CacheRecord);
   }
+  let provenance = '';
+  if (spec.keyring && !ctx.dryRun) provenance = await checkProvenance(spec.keyring, prov ?? null, tgz!, label, ctx);
   if (!tgz) {
     const res = await ctx.http.request(url, { method: 'HEAD', headers: sendHeaders, side: 'upstream', signal: ctx.signal });
     await res.body.dump();
@@ -157,7 +176,7 @@ async function resolveHttp(spec: HttpChartSpec, ctx: SourceContext): Promise<Art
       url: safeUrl(url),
       integrity: expected ? { digest: expected } : undefined,
       verified: (expected ? 'sha256 from the repository index.yaml, checked while streaming' : 'no digest in the repository index; sha256 recorded at pack')
-        + (prov ? '; .prov provenance file carried (its sha256 of the chart checked; PGP signature not checked: no keyring)' : ''),
+        + (provenance ? `; ${provenance}` : prov ? '; .prov provenance file carried (its sha256 of the chart checked; PGP signature not checked: no keyring)' : ''),
     },
     meta: meta as unknown as Record<string, unknown>,
   };

@@ -21,6 +21,8 @@ export interface HttpChartSpec extends ImageChoices {
   /** Names of environment variables with Basic credentials for the repository (sent only to its host). */
   usernameEnv?: string;
   passwordEnv?: string;
+  /** OpenPGP keyring (binary, `gpg --export`): the chart's .prov must be signed by a key in it (docs/helm.md). */
+  keyring?: string;
 }
 
 export interface OciChartSpec extends ImageChoices {
@@ -52,6 +54,7 @@ export const chartSpecSchema = {
         prerelease: { type: 'boolean', default: false, description: 'let a range match prerelease versions' },
         usernameEnv: { ...ENV_NAME, description: 'environment variable holding the repository user name' },
         passwordEnv: { ...ENV_NAME, description: 'environment variable holding the repository password' },
+        keyring: { type: 'string', minLength: 1, description: 'OpenPGP keyring (binary, gpg --export) the .prov provenance must be signed with; relative to the manifest' },
         ...imageChoices,
       },
     },

@@ -3,6 +3,7 @@ import { npmSource } from './source.js';
 import { npmDirPublisher } from './publish-dir.js';
 import { npmEndpointPublisher } from './publish-endpoint.js';
 import { type NpmSpec, npmSpecSchema, npmTargetSettingsSchema } from './spec.js';
+import { npmBom } from './bom.js';
 
 export type { NpmSpec } from './spec.js';
 export type { NpmArtifactMeta } from './source.js';
@@ -23,5 +24,6 @@ export const npm: Ecosystem<NpmSpec> = {
   specSchema: npmSpecSchema,
   targetSettingsSchema: npmTargetSettingsSchema,
   source: npmSource,
+  bom: npmBom,
   publish: { dir: npmDirPublisher, endpoint: npmEndpointPublisher },
 };

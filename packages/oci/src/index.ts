@@ -3,6 +3,7 @@ import { imageSource } from './source.js';
 import { imageEndpointPublisher } from './endpoint-publish.js';
 import { imageDirPublisher } from './dir-publish.js';
 import { type ImageSpec, imageSpecSchema } from './spec.js';
+import { imageBom, imagePolicy } from './bom.js';
 
 export type { ImageSpec } from './spec.js';
 export type { ImageMeta } from './source.js';
@@ -13,6 +14,7 @@ export { RegistryClient, parseChallenge, type RegistryCredentials } from './regi
 export { sourceClient, targetClient, credentialsFromConfig } from './clients.js';
 export { parseImageRef, formatRef, targetRepository, apiHost, isLoopbackHost, type ImageRef, type ImageNames } from './reference.js';
 export * from './media.js';
+export { SIMPLE_SIGNING_MEDIA_TYPE, COSIGN_SIGNATURE_ANNOTATION } from './cosign.js';
 
 /** OCI images (SPEC §3 `images`): pulled from registries, carried in the bundle's OCI layout, pushed to a registry or `oci/`. */
 export const images: Ecosystem<ImageSpec> = {
@@ -20,5 +22,7 @@ export const images: Ecosystem<ImageSpec> = {
   manifestKey: 'images',
   specSchema: imageSpecSchema,
   source: imageSource,
+  checkPolicy: imagePolicy,
+  bom: imageBom,
   publish: { dir: imageDirPublisher, endpoint: imageEndpointPublisher },
 };

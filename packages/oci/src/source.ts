@@ -13,6 +13,7 @@ import {
 import { type ImageRef, formatRef, parseImageRef } from './reference.js';
 import type { RegistryClient } from './registry.js';
 import type { ImageSpec } from './spec.js';
+import { readCosignKey, verifyCosign } from './cosign.js';
 
 /** What the publish halves need about an image artifact, kept in `Artifact.meta` (and so in the signed index). */
 export interface ImageMeta {
@@ -28,6 +29,10 @@ export interface ImageMeta {
   manifests: string[];
   /** For signatures, attestations and SBOMs: the digest of the image they are attached to. */
   attachedTo?: string;
+  /** The root's `org.opencontainers.image.licenses` annotation, if the image states one (docs/approval.md). */
+  license?: string;
+  /** With `verify.cosignKey`: what was checked (docs/oci.md "cosign"). */
+  cosign?: string;
 }
 
 /** Default transfers at a time when the pipeline gives none: enough to fill a WAN link, light on 2 cores. */
@@ -58,7 +63,10 @@ interface Graph {
   manifests: Descriptor[];
   blobs: Descriptor[];
   url: string;
+  license?: string;
 }
+
+const LICENSES_ANNOTATION = 'org.opencontainers.image.licenses';
 
 /**
  * Walk an image from its tag or digest: the root manifest or index, then (for an index) every child
@@ -141,7 +149,9 @@ async function resolveGraph(client: RegistryClient, ref: ImageRef, ctx: SourceCo
     level = next;
   }
   for (const m of manifests) blobs.delete(m.digest);
-  return { root: rootDesc, upstreamDigest: root.digest, filtered, platform, manifests, blobs: [...manifests, ...blobs.values()], url: root.url };
+  const license = (parsed.kind === 'index' ? parsed.raw : (JSON.parse(root.bytes.toString('utf8')) as Record<string, unknown>)).annotations as Record<string, unknown> | undefined;
+  const stated = typeof license?.[LICENSES_ANNOTATION] === 'string' ? (license[LICENSES_ANNOTATION] as string) : undefined;
+  return { root: rootDesc, upstreamDigest: root.digest, filtered, platform, manifests, blobs: [...manifests, ...blobs.values()], url: root.url, ...(stated ? { license: stated } : {}) };
 }
 
 /**
@@ -229,6 +239,7 @@ function makeArtifact(ref: ImageRef, g: Graph, extra: Partial<ImageMeta> = {}): 
     upstreamDigest: g.upstreamDigest,
     filtered: g.filtered,
     manifests: g.manifests.map((m) => m.digest),
+    ...(g.license ? { license: g.license } : {}),
     ...extra,
   };
   const verified = [
@@ -304,10 +315,27 @@ export const imageSource: SourceHalf<ImageSpec> = {
     } catch (e) {
       throw new UsageError(`image ${spec.ref}: ${(e as Error).message}`, { subject: spec.ref, hint: 'write platforms as os/arch[/variant], e.g. linux/arm64' });
     }
+    const verify = spec.verify ?? ctx.policy?.images?.verify;
+    // Read the key before any request: a missing key file is the manifest's fault (exit 2).
+    const key = verify ? await readCosignKey(verify.cosignKey, ctx.manifestDir) : undefined;
     const client = sourceClient(ref.registry, ctx);
     const main = makeArtifact(ref, await resolveGraph(client, ref, ctx, { platforms, attestations: spec.attestations }));
     const out = [main];
-    if (spec.signatures !== false) out.push(...(await resolveAttached(client, ref, (main.meta as unknown as ImageMeta).upstreamDigest, ctx)));
+    const meta = main.meta as unknown as ImageMeta;
+    // With verify the signature is always carried: the inside can check it again (docs/oci.md "cosign").
+    if (spec.signatures !== false || key) {
+      const attached = await resolveAttached(client, ref, meta.upstreamDigest, ctx);
+      if (key) {
+        const label = `image ${formatRef(ref)}`;
+        meta.cosign = await verifyCosign(formatRef(ref), meta.upstreamDigest, attached, key, ctx, async (_sig, digest, size) => {
+          if (size > 1 << 20) throw new UpstreamError(`${label}: cosign payload ${digest} is ${size} bytes; simple-signing payloads are small`, { subject: label });
+          await fetchBlob(client, ref.repository, { mediaType: 'application/octet-stream', digest, size }, ctx, label);
+          return readFile(ctx.store.path(digest));
+        });
+        main.upstream.verified += `; ${meta.cosign}`;
+      }
+      out.push(...attached);
+    }
     return out;
   },
 

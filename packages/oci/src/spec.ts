@@ -1,3 +1,5 @@
+import { cosignVerifySchema } from '@airgap/core';
+
 /** One entry of the manifest's `images:` section (SPEC §3). */
 export interface ImageSpec {
   /** `[registry/]repository[:tag][@sha256:…]`; short names are Docker Hub's. With both, the tag must point to the digest. */
@@ -8,6 +10,8 @@ export interface ImageSpec {
   signatures?: boolean;
   /** With `platforms`, also keep BuildKit attestation entries (provenance, SBOM) of the kept platforms. Default false. */
   attestations?: boolean;
+  /** The image must carry a cosign signature by this key (docs/oci.md "cosign"); overrides `policy.images.verify`. */
+  verify?: { cosignKey: string };
 }
 
 export const imageSpecSchema = {
@@ -25,5 +29,6 @@ export const imageSpecSchema = {
     },
     signatures: { type: 'boolean', default: true, description: 'carry cosign signatures/attestations/SBOMs attached to the image' },
     attestations: { type: 'boolean', default: false, description: 'with platforms: keep BuildKit attestation entries of the kept platforms' },
+    verify: { ...cosignVerifySchema, description: 'the image must carry a cosign signature by this key (refused with exit 3 otherwise)' },
   },
 } as const;

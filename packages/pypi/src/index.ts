@@ -3,6 +3,7 @@ import { pypiSource } from './source.js';
 import { pypiDirPublisher } from './dir-publish.js';
 import { pypiEndpointPublisher } from './endpoint-publish.js';
 import { type PypiSpec, pypiSpecSchema } from './spec.js';
+import { pypiBom } from './bom.js';
 
 export type { PypiSpec } from './spec.js';
 export type { PypiArtifactMeta } from './source.js';
@@ -19,5 +20,6 @@ export const pypi: Ecosystem<PypiSpec> = {
   manifestKey: 'pypi',
   specSchema: pypiSpecSchema,
   source: pypiSource,
+  bom: pypiBom,
   publish: { dir: pypiDirPublisher, endpoint: pypiEndpointPublisher },
 };

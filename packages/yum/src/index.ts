@@ -3,6 +3,7 @@ import { yumDirPublisher } from './dir-publish.js';
 import { yumNexusPublisher } from './nexus-publish.js';
 import { yumSource } from './source.js';
 import { type YumSpec, yumSpecSchema, yumTargetSettingsSchema } from './spec.js';
+import { yumBom } from './bom.js';
 
 export type { YumSpec, YumTargetSettings } from './spec.js';
 export { yumSource, resolveYum, repoName, type YumMeta, type YumResolution } from './source.js';
@@ -18,5 +19,6 @@ export const yum: Ecosystem<YumSpec> = {
   specSchema: yumSpecSchema,
   targetSettingsSchema: { yum: yumTargetSettingsSchema },
   source: yumSource,
+  bom: yumBom,
   publish: { dir: yumDirPublisher, endpoint: yumNexusPublisher },
 };

@@ -36,6 +36,8 @@ export interface RpmPackage {
   requires: Dep[];
   /** Files primary lists (only /etc/*, *bin/*, /usr/lib/sendmail: repo-formats.md §4). */
   files: string[];
+  /** The rpm header's License tag (`<rpm:license>` in primary), for the SBOM (docs/approval.md). */
+  license?: string;
 }
 
 export interface RepomdEntry {
@@ -175,7 +177,8 @@ export async function readPrimary(chunks: AsyncIterable<Uint8Array>, what: strin
             break;
         }
       } else if (t.uri === RPM && pkg) {
-        if (t.local === 'provides') list = pkg.provides;
+        if (t.local === 'license') text = '';
+        else if (t.local === 'provides') list = pkg.provides;
         else if (t.local === 'requires') list = pkg.requires;
         else if (t.local === 'entry' && list) {
           // pre="1" (Requires(pre)) is still a requirement for the closure.
@@ -186,6 +189,10 @@ export async function readPrimary(chunks: AsyncIterable<Uint8Array>, what: strin
     p.on('text', (s) => { if (text !== undefined) text += s; });
     p.on('closetag', (t) => {
       if (t.uri === RPM && (t.local === 'provides' || t.local === 'requires')) list = undefined;
+      if (t.uri === RPM && t.local === 'license' && pkg && text !== undefined) {
+        if (text.trim()) pkg.license = intern(text.trim());
+        text = undefined;
+      }
       if (t.uri !== COMMON || !pkg) return;
       switch (t.local) {
         case 'name': pkg.name = intern(text!.trim()); text = undefined; break;

@@ -27,6 +27,8 @@ export interface YumMeta {
   file: string;
   /** Names of the environment variables with the repository's credentials (never their values). */
   auth?: RepoAuth;
+  /** rpm: the header's License tag, as primary.xml gives it. */
+  license?: string;
 }
 
 const withSlash = (u: string) => (u.endsWith('/') ? u : u + '/');
@@ -242,7 +244,7 @@ export async function resolveYum(spec: YumSpec, ctx: SourceContext): Promise<Yum
       digest,
       blobs: [{ mediaType: RPM_MEDIA_TYPE, digest, size: p.size }],
       upstream: { url: safeUrl(url), integrity: { sha256: p.checksum.value }, verified: `${repo.trust} → primary ${primary.checksum.type} → rpm sha256` },
-      meta: { repo: repo.name, role: 'rpm', file: posix.basename(p.href), ...(repo.auth ? { auth: repo.auth } : {}) } satisfies YumMeta,
+      meta: { repo: repo.name, role: 'rpm', file: posix.basename(p.href), ...(repo.auth ? { auth: repo.auth } : {}), ...(p.license ? { license: p.license } : {}) } satisfies YumMeta,
     });
   }
   return { repo: repo.name, closure, activeModules, artifacts };

@@ -1,0 +1,3 @@
+export * from './facts.js';
+export * from './cyclonedx.js';
+export * from './spdx.js';
