@@ -6,6 +6,7 @@ import { nexusDriver, registriesDriver } from '@airgap/nexus';
 import { npm } from '@airgap/npm';
 import { images } from '@airgap/oci';
 import { pypi } from '@airgap/pypi';
+import { s3Driver } from '@airgap/s3';
 import { yum } from '@airgap/yum';
 import { dirDriver } from './targets.js';
 
@@ -23,4 +24,5 @@ export const ecosystems = new EcosystemRegistry()
   .register(yum)
   .registerTarget(dirDriver)
   .registerTarget(nexusDriver)
-  .registerTarget(registriesDriver);
+  .registerTarget(registriesDriver)
+  .registerTarget(s3Driver);

@@ -64,6 +64,11 @@ export class UnpackPlan {
     const target = this.targetFor(kind)!;
     const eco = ecosystems.get(kind as ArtifactKind);
     if (target.type === 'dir') return eco.publish.dir;
+    if (target.type === 's3') {
+      // An S3 bucket takes what has an object layout: files (docs/backups.md).
+      if (!eco.publish.s3) throw new UsageError(`target ${target.name} (s3) cannot take ${kind} artifacts: an s3 target holds files only`, { subject: `--to ${this.name}`, hint: 'route them to another target (type: route), or pack the files in a bundle of their own' });
+      return eco.publish.s3;
+    }
     if (!eco.publish.endpoint) {
       throw new UsageError(`target ${target.name} (${target.type}) cannot take ${kind} artifacts: this airgap build has no ${target.type} publisher for them`, { subject: `--to ${this.name}`, hint: 'route them to a dir: mirror instead' });
     }
@@ -93,8 +98,9 @@ export class UnpackPlan {
       }
       if (target.type === 'dir') continue;
       const entry = formats.get(target.name) ?? { target, formats: new Set<EndpointFormat>() };
-      // A publish half's format depends on the kind alone (each ecosystem publishes one format).
-      entry.formats.add((half as EndpointPublishHalf).format({ kind } as Artifact));
+      // A publish half's format depends on the kind alone (each ecosystem publishes one format); an s3
+      // target has no formats, only its driver's check.
+      if (target.type !== 's3') entry.formats.add((half as EndpointPublishHalf).format({ kind } as Artifact));
       formats.set(target.name, entry);
     }
     for (const { target, formats: f } of formats.values()) {

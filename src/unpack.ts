@@ -1,13 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
-import { open, readdir, rename } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import {
   type AirgapConfig, type Artifact, type EndpointFormat, type EndpointPublishHalf, type HttpClient, type PublishContext, type PublishHalf,
-  type ResolvedTarget, BUNDLE_NAME_PATTERN, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  type ResolvedTarget, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
-import { type BundleDescriptor, type PublicKey, type VerifiedBundle, bundleStamp, verifyBundle } from '@airgap/bundle';
+import { type BundleDescriptor, type PublicKey, type VerifiedBundle, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
+import { keepSbom } from './sbom-copy.js';
 import { mapLimit } from './concurrency.js';
 import type { Reporter } from './report.js';
 import { UnpackPlan } from './route.js';
@@ -181,7 +181,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
       halves.set(kind, half);
       const target = plan.targetFor(kind)!;
       if (!formats.has(target.name)) formats.set(target.name, new Set());
-      if (target.type !== 'dir') {
+      if (target.type !== 'dir' && target.type !== 's3') {
         for (const a of [...(byKind.get(kind) ?? []), ...baseArtifacts.filter((b) => b.kind === kind)]) formats.get(target.name)!.add((half as EndpointPublishHalf).format(a));
       }
     }
@@ -323,31 +323,6 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
     ledger: ledger ? opts.ledgerPath : null,
     sbom,
   };
-}
-
-/**
- * The verified bundle's SBOM, kept beside the ledger as `<name>-<stamp>.cdx.json` (docs/approval.md) so
- * the security team's scanner sees what entered. The file name comes from the signed name and time,
- * checked before it becomes a path; written under a temporary name and renamed.
- */
-async function keepSbom(bundle: VerifiedBundle, ledgerPath: string): Promise<string | null> {
-  if (!bundle.sbom) return null;
-  const { name, created } = bundle.descriptor;
-  const when = new Date(created);
-  if (!new RegExp(BUNDLE_NAME_PATTERN).test(name) || Number.isNaN(when.getTime())) {
-    throw new TrustError(`bundle.json names the bundle ${JSON.stringify(name)} of ${JSON.stringify(created)}, which cannot name a file`, { subject: 'bundle.json' });
-  }
-  const file = join(dirname(ledgerPath), `${name}-${bundleStamp(when)}.cdx.json`);
-  const tmp = `${file}.tmp-${randomBytes(4).toString('hex')}`;
-  const fh = await open(tmp, 'w', 0o644);
-  try {
-    await fh.writeFile(bundle.sbom);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, file);
-  return file;
 }
 
 /**

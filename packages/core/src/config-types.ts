@@ -38,13 +38,38 @@ export interface DirTargetConfig {
   [ecosystemSettings: string]: unknown;
 }
 
+/** A bucket on an S3 service (Ceph RGW, MinIO, AWS): files are restored as objects under `prefix` (docs/backups.md). */
+export interface S3TargetConfig {
+  type: 's3';
+  /** Name of the connection under the config's `s3:`. */
+  s3: string;
+  bucket: string;
+  /** Prepended to every object key (e.g. `dr/`); default none. */
+  prefix?: string;
+  [ecosystemSettings: string]: unknown;
+}
+
+/** One S3 service (config `s3.<name>`): a tree source's `s3:` and an s3 target's `s3:` name it (docs/config.md). */
+export interface S3Settings {
+  /** `https://rgw.corp.internal` (`http://` only on loopback, or with `registries.<host:port>.plainHttp`, SPEC §4). */
+  endpoint: string;
+  /** SigV4 signing region; Ceph RGW takes any (default `us-east-1`). */
+  region?: string;
+  /** `https://host/bucket/key` instead of `https://bucket.host/key`; default true (what RGW and MinIO expect). */
+  pathStyle?: boolean;
+  accessKeyEnv: string;
+  secretKeyEnv: string;
+  /** PEM file of the CA that signed the endpoint's certificate; TLS verification is always on. */
+  caFile?: string;
+}
+
 /** `type: route`: each artifact kind (or manifest section) to another configured target; `default` for the rest. */
 export interface RouteTargetConfig {
   type: 'route';
   routes: Record<string, string>;
 }
 
-export type TargetConfig = NexusTargetConfig | RegistriesTargetConfig | DirTargetConfig | RouteTargetConfig;
+export type TargetConfig = NexusTargetConfig | RegistriesTargetConfig | DirTargetConfig | S3TargetConfig | RouteTargetConfig;
 
 export interface RegistryCredentials {
   usernameEnv?: string;
@@ -90,5 +115,6 @@ export interface AirgapConfig {
   targets?: Record<string, TargetConfig>;
   registries?: Record<string, RegistryCredentials>;
   notify?: NotifySettings;
+  s3?: Record<string, S3Settings>;
   [extra: string]: unknown;
 }

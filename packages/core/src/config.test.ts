@@ -214,7 +214,7 @@ describe('loadConfig', () => {
   it('names an unknown target type with the known ones', async () => {
     const file = await write('airgap.yaml', 'targets:\n  harbor: { type: harbor, url: https://harbor.corp.internal }\n');
     const err = await failure({ configFile: file });
-    expect(err.message).toBe('airgap.yaml: targets.harbor.type: must be one of: nexus, registries, dir, route');
+    expect(err.message).toBe('airgap.yaml: targets.harbor.type: must be one of: nexus, registries, dir, s3, route');
   });
 
   it('requires endpoints on a registries target, and a type on every target', async () => {
@@ -264,7 +264,7 @@ describe('loadConfig', () => {
     const err = await failure({ configFile: file });
     expect(err.message.split('\n').sort()).toEqual(
       [
-        'airgap.yaml: signingkey: unknown key (allowed: signingKey, trust, cache, ledger, http, targets, registries, notify)',
+        'airgap.yaml: signingkey: unknown key (allowed: signingKey, trust, cache, ledger, http, targets, registries, s3, notify)',
         'airgap.yaml: trust: must be a list (got a string)',
         'airgap.yaml: http.proxy: must be env, none or an http(s):// proxy URL',
         'airgap.yaml: http.retries: must be a whole number (got a string)',
@@ -299,6 +299,32 @@ describe('loadConfig', () => {
     );
   });
 
+  it('accepts S3 connections and s3 targets (caFile resolved against the config folder) and checks them', async () => {
+    const ok = await write(
+      's3.yaml',
+      's3:\n  ceph: { endpoint: "https://rgw.corp.internal", region: kr-1, pathStyle: true, accessKeyEnv: RGW_ACCESS_KEY, secretKeyEnv: RGW_SECRET_KEY, caFile: pki/ca.pem }\ntargets:\n  dr: { type: s3, s3: ceph, bucket: velero-dr, prefix: site-b/ }\n',
+    );
+    const cfg = await loadConfig({ configFile: ok, cwd: dir, env: {}, registry: registry() });
+    expect(cfg.s3?.ceph.caFile).toBe(path.join(dir, 'pki', 'ca.pem'));
+    expect(cfg.targets?.dr).toEqual({ type: 's3', s3: 'ceph', bucket: 'velero-dr', prefix: 'site-b/' });
+
+    const bad = await write(
+      's3-bad.yaml',
+      's3:\n  ceph: { endpoint: "rgw.corp.internal", accessKeyEnv: RGW_ACCESS_KEY, secretKey: hunter22 }\ntargets:\n  dr: { type: s3, s3: ceph, bucket: Velero_DR, prefix: /abs }\n',
+    );
+    const err = await failure({ configFile: bad });
+    expect(err.message.split('\n').sort()).toEqual(
+      [
+        's3-bad.yaml: s3.ceph.endpoint: must be an http:// or https:// URL',
+        's3-bad.yaml: s3.ceph.secretKey: unknown key (allowed: endpoint, region, pathStyle, accessKeyEnv, secretKeyEnv, caFile)',
+        's3-bad.yaml: s3.ceph: missing required key secretKeyEnv',
+        's3-bad.yaml: targets.dr.bucket: must be an S3 bucket name (3-63 lower-case letters, digits, . and -)',
+        's3-bad.yaml: targets.dr.prefix: must be a key prefix ending in / (e.g. dr/), or empty',
+      ].sort(),
+    );
+    expect(err.message).not.toContain('hunter22');
+  });
+
   it('an empty config file is valid and only records where it is', async () => {
     const file = await write('airgap.yaml', '# nothing configured yet\n');
     expect(await loadConfig({ configFile: file, cwd: dir, env: {}, registry: registry() })).toEqual({ configFile: file });
@@ -306,12 +332,12 @@ describe('loadConfig', () => {
 });
 
 describe('configSchema', () => {
-  it('lets every target type hold the settings blocks of the registered ecosystems, and only those', () => {
+  it('lets every target type that publishes hold the settings blocks of the registered ecosystems, and only those', () => {
     const reg = registry();
     const apt = reg.get('apt').targetSettingsSchema!.apt;
     const branches = (schema: any) => schema.properties.targets.additionalProperties.allOf.map((b: any) => b.then);
     const all = branches(configSchema(reg));
-    expect(all.map((b: any) => b.properties.type.const)).toEqual(['nexus', 'registries', 'dir', 'route']);
+    expect(all.map((b: any) => b.properties.type.const)).toEqual(['nexus', 'registries', 'dir', 's3', 'route']);
     // A route target only names other targets: it holds no ecosystem settings of its own.
     expect(all.at(-1).properties.apt).toBeUndefined();
     const withApt = all.slice(0, -1);

@@ -43,7 +43,14 @@ function formatMap(value: object, description: string): object {
   };
 }
 
-const BUILTIN_TARGET_KEYS = new Set(['type', 'url', 'usernameEnv', 'passwordEnv', 'repositories', 'endpoints', 'imageNames', 'path']);
+const BUILTIN_TARGET_KEYS = new Set(['type', 'url', 'usernameEnv', 'passwordEnv', 'repositories', 'endpoints', 'imageNames', 'path', 's3', 'bucket', 'prefix']);
+
+export const S3_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
+
+/** An S3 bucket name as S3 and Ceph RGW accept it (3-63 characters, no upper case, no `_`). */
+export const S3_BUCKET_PATTERN = '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$';
+
+const s3Name = { type: 'string', pattern: S3_NAME_PATTERN, [EXPECTED_KEYWORD]: 'the name of a connection under s3: in the config' };
 
 /** The `targets.<name>.<block>` settings the registered ecosystems accept (their `targetSettingsSchema`). */
 function ecosystemTargetSettings(registry: EcosystemRegistry): Record<string, Record<string, unknown>> {
@@ -103,6 +110,23 @@ export function configSchema(registry: EcosystemRegistry): object {
       ...settings,
     },
   };
+  const s3 = {
+    type: 'object',
+    required: ['type', 's3', 'bucket'],
+    additionalProperties: false,
+    properties: {
+      type: { const: 's3' },
+      s3: { ...s3Name, description: 'The S3 connection (config s3.<name>) the bucket is reached through.' },
+      bucket: { type: 'string', pattern: S3_BUCKET_PATTERN, [EXPECTED_KEYWORD]: 'an S3 bucket name (3-63 lower-case letters, digits, . and -)' },
+      prefix: {
+        type: 'string',
+        pattern: '^([^/\\s][^\\s]*/)?$',
+        [EXPECTED_KEYWORD]: 'a key prefix ending in / (e.g. dr/), or empty',
+        description: 'Prepended to every object key; each file lands at <prefix><path>.',
+      },
+      ...settings,
+    },
+  };
   const kindNames = registry.all().flatMap((e) => [e.kind, e.manifestKey]);
   const route = {
     type: 'object',
@@ -119,7 +143,7 @@ export function configSchema(registry: EcosystemRegistry): object {
       },
     },
   };
-  const byType = { nexus, registries, dir, route };
+  const byType = { nexus, registries, dir, s3, route };
   const target = {
     type: 'object',
     required: ['type'],
@@ -173,6 +197,24 @@ export function configSchema(registry: EcosystemRegistry): object {
           type: 'object',
           additionalProperties: false,
           properties: { usernameEnv: envName, passwordEnv: envName, tokenEnv: envName, plainHttp: { type: 'boolean' } },
+        },
+      },
+      s3: {
+        type: 'object',
+        description: 'S3 services (Ceph RGW, MinIO, AWS) that files tree sources and s3 targets name (docs/backups.md).',
+        propertyNames: { pattern: S3_NAME_PATTERN, [EXPECTED_KEYWORD]: 'lower-case letters, digits, - and _' },
+        additionalProperties: {
+          type: 'object',
+          required: ['endpoint', 'accessKeyEnv', 'secretKeyEnv'],
+          additionalProperties: false,
+          properties: {
+            endpoint: { ...httpUrl, description: 'The service URL, e.g. https://rgw.corp.internal; http:// only on loopback or with registries.<host:port>.plainHttp.' },
+            region: { type: 'string', pattern: '^[a-z0-9-]+$', description: 'SigV4 signing region (default us-east-1; Ceph RGW takes any).' },
+            pathStyle: { type: 'boolean', description: 'Path-style addressing (host/bucket/key); default true, as RGW and MinIO expect.' },
+            accessKeyEnv: envName,
+            secretKeyEnv: envName,
+            caFile: { ...filePath, description: 'PEM file of the CA of the endpoint certificate; TLS verification is always on.' },
+          },
         },
       },
       notify: {
@@ -293,7 +335,7 @@ async function assertReadableFile(file: string, label: string): Promise<void> {
 
 /**
  * Paths in the config are resolved against the config file's folder, after expanding a leading `~/`:
- * signingKey, trust[], cache, ledger, http.caFile, targets.*.path, and in an ecosystem's settings block
+ * signingKey, trust[], cache, ledger, http.caFile, s3.*.caFile, targets.*.path, and in an ecosystem's settings block
  * of a target (`targets.*.apt`, …) every string value whose key ends in `File` or `Key`.
  */
 function normalise(raw: AirgapConfig, configFile: string, registry: EcosystemRegistry, env: NodeJS.ProcessEnv): AirgapConfig {
@@ -311,6 +353,7 @@ function normalise(raw: AirgapConfig, configFile: string, registry: EcosystemReg
   if (cfg.cache) cfg.cache = resolve(cfg.cache);
   if (cfg.ledger) cfg.ledger = resolve(cfg.ledger);
   if (cfg.http?.caFile) cfg.http = { ...cfg.http, caFile: resolve(cfg.http.caFile) };
+  if (cfg.s3) cfg.s3 = Object.fromEntries(Object.entries(cfg.s3).map(([n, c]) => [n, c.caFile ? { ...c, caFile: resolve(c.caFile) } : c]));
   if (cfg.notify?.zabbix?.tls?.pskFile) {
     cfg.notify = { ...cfg.notify, zabbix: { ...cfg.notify.zabbix, tls: { ...cfg.notify.zabbix.tls, pskFile: resolve(cfg.notify.zabbix.tls.pskFile) } } };
   }

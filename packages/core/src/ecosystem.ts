@@ -58,7 +58,7 @@ export interface BlobSource {
 /** A target as unpack resolved it from `--to`. */
 export type ResolvedTarget =
   | { type: 'dir'; name: string; path: string; config: TargetConfig }
-  | { type: 'nexus' | 'registries'; name: string; config: TargetConfig };
+  | { type: 'nexus' | 'registries' | 's3'; name: string; config: TargetConfig };
 
 /** What a publish half gets while `unpack` runs. */
 export interface PublishContext {
@@ -124,6 +124,8 @@ export interface Ecosystem<Spec = unknown> {
     dir: PublishHalf;
     /** Nexus and `registries` targets (standard protocols and the Nexus upload API). */
     endpoint?: EndpointPublishHalf;
+    /** An S3 bucket (`type: s3` target, packages/s3): objects under the target's prefix (docs/backups.md). */
+    s3?: PublishHalf;
   };
 }
 

@@ -16,13 +16,24 @@ export type ProgressSink = (event: ProgressEvent) => void;
 
 export const silentLogger: Logger = { info() {}, warn() {}, debug() {} };
 
+const registeredSecrets = new Set<string>();
+
 /**
- * Scrub credentials from text that may be printed: `user:pass@` in URLs, and any of the given secret
- * values (passwords and tokens read from the environment). SPEC §8: no secret in logs, errors or ledger.
+ * A secret read during this run (an S3 secret key, a password): `redact` scrubs it from every text from
+ * now on, whether or not the caller passes it (SPEC §8).
+ */
+export function registerSecret(value: string | undefined): void {
+  if (value && value.length >= 3) registeredSecrets.add(value);
+}
+
+/**
+ * Scrub credentials from text that may be printed: `user:pass@` in URLs, any of the given secret
+ * values (passwords and tokens read from the environment) and every registered one. SPEC §8: no secret
+ * in logs, errors or ledger.
  */
 export function redact(text: string, secrets: Iterable<string | undefined> = []): string {
   let out = text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/)[^/@\s:]+(?::[^/@\s]*)?@/gi, '$1');
-  for (const s of secrets) {
+  for (const s of [...secrets, ...registeredSecrets]) {
     if (s && s.length >= 3) out = out.split(s).join('***');
   }
   return out;

@@ -31,7 +31,7 @@ export interface EndpointResolver {
 
 /** A kind of target (`type:` in the config). Opened once per unpack, before anything is pushed. */
 export interface TargetDriver {
-  type: 'nexus' | 'registries' | 'dir';
+  type: 'nexus' | 'registries' | 'dir' | 's3';
   /**
    * Without the network: can the target take these formats (each mapped, credentials' variables set)?
    * Throws a UsageError naming the target. unpack calls it before verifying the bundle.

@@ -1,22 +1,29 @@
 import type { Ecosystem } from '@airgap/core';
-import { fileSource } from './source.js';
+import { filesSource } from './tree-source.js';
 import { fileDirPublisher } from './dir-publish.js';
 import { fileNexusRawPublisher } from './nexus-raw.js';
+import { fileS3Publisher } from './s3-publish.js';
 import { type FileSpec, fileSpecSchema } from './spec.js';
 import { fileBom } from './bom.js';
 
 export type { FileSpec } from './spec.js';
 export { targetPath, checkRelativePath } from './target-path.js';
 export { fileSource } from './source.js';
+export { filesSource } from './tree-source.js';
+export { selectEntries, landingPath } from './tree.js';
 export { fileDirPublisher } from './dir-publish.js';
 export { fileNexusRawPublisher } from './nexus-raw.js';
+export { fileS3Publisher } from './s3-publish.js';
 
-/** Plain files (SPEC §3 `files`): any URL or local path, published to `files/<path>` or a raw repository. */
+/**
+ * Plain files (SPEC §3 `files`): any URL or local path, or a tree (an S3 prefix, a folder), published to
+ * `files/<path>`, a raw repository, or an S3 bucket.
+ */
 export const files: Ecosystem<FileSpec> = {
   kind: 'file',
   manifestKey: 'files',
   specSchema: fileSpecSchema,
-  source: fileSource,
+  source: filesSource,
   bom: fileBom,
-  publish: { dir: fileDirPublisher, endpoint: fileNexusRawPublisher },
+  publish: { dir: fileDirPublisher, endpoint: fileNexusRawPublisher, s3: fileS3Publisher },
 };

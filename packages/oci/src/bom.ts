@@ -27,11 +27,14 @@ export function imageBom(a: Artifact): BomFacts {
 
 /** Registry and digest rules, judged from the entry's reference alone (no request). */
 export function imagePolicy(spec: ImageSpec, policy: ManifestPolicy): string[] {
+  // An entry names its image by `ref`, or (tag selection) by `repo` alone, which never pins a digest.
+  const text = spec.ref ?? (spec as { repo?: string }).repo;
+  if (typeof text !== 'string') return [];
   let ref;
   try {
-    ref = parseImageRef(spec.ref);
+    ref = parseImageRef(text);
   } catch {
     return []; // resolve names the bad reference (exit 2) itself
   }
-  return imageRefViolations(ref, spec.ref, policy);
+  return imageRefViolations(spec.ref ? ref : { registry: ref.registry, repository: ref.repository }, text, policy);
 }
