@@ -21,6 +21,7 @@ if (!ecosystems || typeof ecosystems.all !== 'function') {
   process.exit(1);
 }
 const { publishedSchemas } = await import('@airgap/core');
+await ecosystems.load('all');
 
 let stale = 0;
 for (const [name, text] of Object.entries(publishedSchemas(ecosystems))) {

@@ -29,6 +29,7 @@ export async function approvalReport(dir: string, format: ReportFormat, trust: P
   if (trust.length) {
     const b = await verifyWithTrust(dir, trust, false, reporter);
     index = b.index;
+    await ecosystems.load({ kinds: index.artifacts.map((a) => a.kind) });
     const key = trust.find((k) => k.keyId === b.signer);
     report = buildReport({
       dir, descriptor: b.descriptor, index, facts, generated,
@@ -38,6 +39,7 @@ export async function approvalReport(dir: string, format: ReportFormat, trust: P
     reporter.warn('no trusted key (--pub or trust: in the config): the report is of an UNVERIFIED bundle');
     const descriptor = await readBundleDescriptor(dir);
     index = await readIndexUnverified(dir);
+    await ecosystems.load({ kinds: index.artifacts.map((a) => a.kind) });
     report = buildReport({
       dir, descriptor, index, facts, generated,
       verification: { verified: false, reason: 'no trusted key was given, so neither the signature nor any checksum was checked.' },

@@ -144,7 +144,10 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   };
   const gate = new PolicyGate(manifest, opts.dryRun);
   ctx.resolveAlso = (key, entry) => resolveAlso(key, entry, ctx, gate);
-  ctx.fetchAlso = (a) => ecosystems.get(a.kind).source.fetch(a, ctx);
+  ctx.fetchAlso = async (a) => {
+    await ecosystems.load({ kinds: [a.kind] });
+    await ecosystems.get(a.kind).source.fetch(a, ctx);
+  };
   const skipped: PackResult['skipped'] = [];
   const fail = (entry: string, e: unknown) => {
     if (!opts.keepGoing) throw e;
@@ -209,6 +212,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   }
   if (!opts.key) throw new UsageError('no signing key: pass --key FILE or set signingKey in the config', { hint: 'create one with: airgap keygen --out-dir keys --name outside' });
 
+  await ecosystems.load({ kinds: [...new Set(wanted.map((a) => a.kind))] });
   const fetched = await reporter.phase('Downloading and verifying', async () => {
     reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length });
     const ok = await mapLimit(wanted, opts.concurrency, async (a) => {
@@ -283,6 +287,7 @@ const entryValidators = new Map<string, ReturnType<typeof compileSchema>>();
  * section's schema like a manifest entry, then resolved by the registered ecosystem.
  */
 async function resolveAlso(key: string, entry: unknown, ctx: SourceContext, gate: PolicyGate): Promise<Artifact[]> {
+  await ecosystems.load({ manifestKeys: [key] });
   const eco = ecosystems.forManifestKey(key);
   if (!eco) throw new UsageError(`this airgap build cannot pack ${key} (not supported yet)`, { subject: key, hint: `leave out what needs ${key}` });
   if (!entryValidators.has(key)) entryValidators.set(key, compileSchema(eco.specSchema, `${key} entry`));

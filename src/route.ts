@@ -75,6 +75,12 @@ export class UnpackPlan {
     return eco.publish.endpoint;
   }
 
+  /** Load the ecosystems of these kinds and the drivers of this plan's targets (src/ecosystems.ts loads lazily). */
+  async prepare(kinds: Iterable<string>): Promise<void> {
+    await ecosystems.load({ kinds: [...kinds] });
+    await ecosystems.loadTargets(this.targets().map((t) => t.type));
+  }
+
   /**
    * Refuse (UsageError, exit 2) when a kind of the bundle has no target, no publisher there, or a format
    * its target does not map — one line per problem, nothing read or sent yet.
@@ -125,16 +131,16 @@ export class UnpackPlan {
 
 /** A kind as the operator writes it: an artifact kind (`image`) or a manifest section (`images`). */
 function kindOf(name: string, where: string): string {
-  const eco = ecosystems.all().find((e) => e.kind === name || e.manifestKey === name);
+  const eco = ecosystems.declarations().find((e) => e.kind === name || e.manifestKey === name);
   if (!eco) {
     throw new UsageError(`${where}: ${JSON.stringify(name)} is not a kind this airgap build knows`, {
       subject: where,
-      hint: `use one of ${ecosystems.all().map((e) => e.manifestKey).join(', ')} (or ${ecosystems.all().map((e) => e.kind).join(', ')})`,
+      hint: `use one of ${ecosystems.declarations().map((e) => e.manifestKey).join(', ')} (or ${ecosystems.declarations().map((e) => e.kind).join(', ')})`,
     });
   }
   return eco.kind;
 }
 
 function manifestKeyOf(kind: string): string {
-  return ecosystems.all().find((e) => e.kind === kind)?.manifestKey ?? kind;
+  return ecosystems.declarations().find((e) => e.kind === kind)?.manifestKey ?? kind;
 }

@@ -136,8 +136,10 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
 async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: number): Promise<UnpackResult> {
   const { reporter } = opts;
   // The signed bundle.json says which kinds it holds: a kind no target takes is refused before any part is read.
-  const bundle = await verifyWithTrust(opts.bundleDir, opts.trust, opts.insecureSkipSignature, reporter, (d) => {
-    if (d.kinds) plan.check(Object.keys(d.kinds), opts.config, process.env);
+  const bundle = await verifyWithTrust(opts.bundleDir, opts.trust, opts.insecureSkipSignature, reporter, async (d) => {
+    if (!d.kinds) return;
+    await plan.prepare(Object.keys(d.kinds));
+    plan.check(Object.keys(d.kinds), opts.config, process.env);
   });
   const { index } = bundle;
 
@@ -174,6 +176,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   try {
     allowedOlder = checkFreshness(bundle, newest, plan, opts);
     // Again from the verified index (a bundle from before bundle.json listed its kinds).
+    await plan.prepare(kinds);
     plan.check(kinds, opts.config, process.env);
     const formats = new Map<string, Set<EndpointFormat>>();
     for (const kind of kinds) {

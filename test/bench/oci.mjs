@@ -8,7 +8,8 @@
 //     vs skopeo copy oci:LAYOUT:img → docker://C/img for each image, into a fresh registry C
 // goal: ours/skopeo ≤ 1.0 each (moonshot 0.7). Images: 4 × 2 random tar layers (GNU tar), BENCH_OCI_MIB
 // in total (default 400; --quick 32), pushed into A with skopeo. Medians of BENCH_ROUNDS (default 3;
-// --quick 1) alternating rounds; every destination is fresh.
+// --quick 1) alternating rounds; every destination is fresh. BENCH_CPU_PROF=DIR writes a --cpu-prof
+// profile of each of our runs into DIR (what bounds them).
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ const IMAGES = 4;
 const LAYERS = 2;
 const layerMiB = Math.max(1, Math.ceil(totalMiB / (IMAGES * LAYERS)));
 const CHUNK = `${Math.ceil((IMAGES * LAYERS * layerMiB) / 4)}MiB`;
+const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
 const work = mkdtempSync(join(tmpdir(), 'airgap-bench-oci-'));
 /** @type {import('execa').ResultPromise[]} */
 const registries = [];
@@ -67,7 +69,7 @@ try {
     const cache = join(work, `cli-cache-${round}`);
     let bundleDir = '';
     const ourPack = () => {
-      const r = runProcess(process.execPath, [cliBin, 'pack', manifestFile, '--out', join(work, `cli-out-${round}`), '--chunk-size', CHUNK, '--key', join(keys, 'bench.key'), '--cache', cache, '--json'], { cwd: work });
+      const r = runProcess(process.execPath, [...prof, cliBin, 'pack', manifestFile, '--out', join(work, `cli-out-${round}`), '--chunk-size', CHUNK, '--key', join(keys, 'bench.key'), '--cache', cache, '--json'], { cwd: work });
       bundleDir = JSON.parse(r.stdout).bundle;
       t.ourPack.push(r.secs);
     };
@@ -83,7 +85,7 @@ try {
       t.skUnpack.push(secs);
     };
     const ourUnpack = () => {
-      t.ourUnpack.push(runProcess(process.execPath, [cliBin, 'unpack', bundleDir, '--to', 'bench', '--pub', join(keys, 'bench.pub'), '--config', configFile, '--ledger', join(work, `ledger-${round}.jsonl`), '--json'], { cwd: work }).secs);
+      t.ourUnpack.push(runProcess(process.execPath, [...prof, cliBin, 'unpack', bundleDir, '--to', 'bench', '--pub', join(keys, 'bench.pub'), '--config', configFile, '--ledger', join(work, `ledger-${round}.jsonl`), '--json'], { cwd: work }).secs);
     };
     if (round % 2 === 0) { skopeoUnpack(); ourUnpack(); } else { ourUnpack(); skopeoUnpack(); }
     for (const d of [skLayout, skParts, cache, join(work, `cli-out-${round}`)]) rmSync(d, { recursive: true, force: true });

@@ -7,6 +7,8 @@ import { ecosystems } from '../../src/ecosystems.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
+await ecosystems.load('all');
+
 describe('published JSON Schemas (manifests/)', () => {
   const expected = publishedSchemas(ecosystems);
 

@@ -77,7 +77,9 @@ class BlobStream extends Readable {
     if (this.pos === loc.size) {
       const digest = 'sha256:' + this.hash.digest('hex');
       if (digest !== loc.digest) {
-        throw new IntegrityError(`blob ${loc.digest} changed after verification: its bytes now hash to ${digest}`, { subject: loc.digest, hint: 'the part files were modified; verify the bundle again' });
+        // Either the parts changed after verification, or the signer packed bytes that are not this
+        // blob (verify does not hash blobs; the signed part hashes cover their bytes: docs/security.md).
+        throw new IntegrityError(`blob ${loc.digest} is corrupt: its bytes hash to ${digest}`, { subject: loc.digest, hint: 'the part files were modified after verification, or the bundle was signed with a damaged blob; verify it again, and do not use it if this repeats' });
       }
       await this.closePart();
       return undefined;

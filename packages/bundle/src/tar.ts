@@ -90,7 +90,7 @@ export interface TarEntry {
   /** Offset of the entry's data in the whole tar stream. */
   offset: number;
   size: number;
-  /** Hex sha256 of the data (files only). */
+  /** Hex sha256 of the data (files only; not for blobs read with skipBlobData). */
   sha256?: string;
 }
 
@@ -105,6 +105,12 @@ export interface TarParserOptions {
   checkBlobNames?: boolean;
   /** Stop after the first entry (reading the index only). */
   firstOnly?: boolean;
+  /**
+   * Neither hash nor keep the data of `blobs/sha256/<hex>` entries (that are not collected): their
+   * bytes may then be skipped unread (skippable(), skip()). For a walk over parts whose hashes are
+   * checked separately (docs/security.md); cannot be combined with checkBlobNames.
+   */
+  skipBlobData?: boolean;
 }
 
 /**
@@ -132,7 +138,28 @@ export class TarStreamParser {
   private longName: string | undefined;
   private sawZeroBlock = false;
 
-  constructor(private readonly opts: TarParserOptions) {}
+  constructor(private readonly opts: TarParserOptions) {
+    if (opts.skipBlobData && opts.checkBlobNames) throw new Error('skipBlobData and checkBlobNames exclude each other');
+  }
+
+  /** Offset in the tar stream of the next byte push() expects. */
+  get position(): number {
+    return this.pos;
+  }
+
+  /** Data bytes at the current position that the parser needs not see (a blob's data with skipBlobData). */
+  skippable(): number {
+    return this.state === 'data' && !this.cur?.hash && !this.cur?.keep ? this.remaining : 0;
+  }
+
+  /** Step over `n` ≤ skippable() bytes without reading them. */
+  skip(n: number): void {
+    if (n <= 0) return;
+    if (n > this.skippable()) this.fail(`cannot skip ${n} bytes at tar offset ${this.pos}`);
+    this.remaining -= n;
+    this.pos += n;
+    if (this.remaining === 0) this.finishEntry();
+  }
 
   private fail(message: string, subject?: string): never {
     const e = new Error(message) as Error & { subject?: string };
@@ -308,8 +335,8 @@ export class TarStreamParser {
     if (type === 'dir' && size !== 0) this.fail(`directory entry ${shown} has a size (${size})`, name);
     const cur: NonNullable<TarStreamParser['cur']> = { name, type, offset: this.pos, size };
     if (type === 'file') {
-      cur.hash = this.opts.createHash('sha256');
       const limit = this.opts.collect?.[name];
+      if (!this.opts.skipBlobData || limit !== undefined || !name.startsWith('blobs/sha256/')) cur.hash = this.opts.createHash('sha256');
       if (limit !== undefined) {
         if (size > limit) this.fail(`tar entry ${shown} is ${size} bytes, more than the expected ${limit}`, name);
         cur.keep = [];

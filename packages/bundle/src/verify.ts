@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { type BlobSource, type BundleIndex, type Descriptor, IntegrityError, TrustError, isDigest } from '@airgap/core';
 import { BlobReader, type BlobLocation, type PartLocation } from './blob-reader.js';
 import {
@@ -21,9 +20,11 @@ import {
   ociIndexBytes,
 } from './format.js';
 import { type PublicKey, verifyMinisign } from './minisign.js';
+import { PartHasher } from './part-hash.js';
 import { partName } from './parts.js';
 import { checkCarried } from './carried.js';
-import { type TarEntry, TarStreamParser } from './tar.js';
+import { TarStreamParser } from './tar.js';
+import { type TarWalkResult, checkPartsAndTar } from './verify-parts.js';
 
 export interface VerifyOptions {
   /** Keys whose signature is accepted (config `trust` and --pub). */
@@ -53,21 +54,18 @@ export interface VerifiedBundle {
 }
 
 const MAX_BUNDLE_JSON = 16 << 20;
-const MAX_SMALL_FILE = 1 << 20;
 const MAX_INDEX = 512 << 20;
 const MAX_SBOM = 256 << 20;
-// 1 MiB buffers (not 4): the worker hashes them while they are still in the shared CPU cache,
-// measured ~25% less CPU for the whole verify.
-const READ_SIZE = 1 << 20;
-const POOL = 8;
 const HEX64 = /^[a-f0-9]{64}$/;
 
 /**
  * Verify a bundle (SPEC §5, §6) and give access to its blobs. In order, trusting nothing before it is
  * checked: bundle.json's signature by a trusted key; SHA256SUMS against bundle.json; every part's
- * presence and size (before reading any); then one pass over all parts that hashes each part while a
- * worker thread parses the tar and hashes every entry (names safe, no links or devices, index first and
- * matching bundle.json, each blob hashing to its name). Nothing is written anywhere.
+ * presence and size (before reading any); then every part's SHA-256, the parts hashed side by side
+ * on the cores, while this thread walks the tar structure (names safe, no links or devices, index first
+ * and matching bundle.json, every listed blob present at its size). Each byte is hashed once: a blob's
+ * digest is checked again as it is read (`blobs`), and docs/security.md says why the signed part hashes
+ * make a second hash at verify redundant. Nothing is written anywhere.
  * Faults are IntegrityError or TrustError (exit 3) naming the part, entry or key.
  */
 export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<VerifiedBundle> {
@@ -98,13 +96,21 @@ export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<Ve
   const descriptor = parseDescriptor(jsonBytes, jsonPath);
   const bundleJsonSha256 = createHash('sha256').update(jsonBytes).digest('hex');
   await opts.beforeParts?.(descriptor);
-  await checkSums(dir, descriptor, bundleJsonSha256);
-  await checkCarried(dir, descriptor);
-  const parts = await checkPartFiles(dir, descriptor);
-  const entries = await streamParts(dir, descriptor, parts, opts.onBytes);
-  const { index, blobs } = checkEntries(descriptor, entries);
-  const sbom = descriptor.sbom ? entries.collected.get(SBOM_ENTRY) : undefined;
-  return { dir, descriptor, bundleJsonSha256, signer, index, blobs: new BlobReader(blobs, parts), ...(sbom ? { sbom } : {}) };
+  const hasher = new PartHasher();
+  try {
+    // The hashing threads start now, so their start-up overlaps the checks below (only a thread count
+    // comes from the descriptor before the parts are measured).
+    hasher.start(descriptor.parts.length, descriptor.parts.reduce((n, p) => n + p.size, 0));
+    await checkSums(dir, descriptor, bundleJsonSha256);
+    await checkCarried(dir, descriptor);
+    const parts = await checkPartFiles(dir, descriptor);
+    const entries = await checkPartsAndTar(dir, descriptor, parts, hasher, opts.onBytes);
+    const { index, blobs } = checkEntries(descriptor, entries);
+    const sbom = descriptor.sbom ? entries.collected.get(SBOM_ENTRY) : undefined;
+    return { dir, descriptor, bundleJsonSha256, signer, index, blobs: new BlobReader(blobs, parts), ...(sbom ? { sbom } : {}) };
+  } finally {
+    await hasher.close();
+  }
 }
 
 /**
@@ -261,158 +267,6 @@ async function checkPartFiles(dir: string, d: BundleDescriptor): Promise<PartLoc
   return parts;
 }
 
-interface WorkerResult {
-  entries: TarEntry[];
-  collected: Map<string, Buffer>;
-}
-
-type FromWorker =
-  | { type: 'ack'; buf: ArrayBuffer }
-  | { type: 'error'; message: string; subject?: string }
-  | { type: 'done'; entries: TarEntry[]; collected: [string, Uint8Array][] };
-
-/* eslint-disable */
-// Runs inside the worker (shipped as source text with TarStreamParser, so it needs no build step and
-// works the same from dist/ and from the TypeScript sources under test). Plain CommonJS require only.
-function workerMain(Parser: typeof TarStreamParser): void {
-  const { parentPort, workerData } = require('node:worker_threads');
-  const { createHash } = require('node:crypto');
-  const parser = new Parser({ createHash, firstName: workerData.firstName, collect: workerData.collect, checkBlobNames: true });
-  let failed = false;
-  const fail = (e: any) => {
-    failed = true;
-    parentPort.postMessage({ type: 'error', message: String(e?.message ?? e), subject: e?.subject });
-  };
-  parentPort.on('message', (m: any) => {
-    if (m.type === 'chunk') {
-      if (!failed) {
-        try {
-          parser.push(new Uint8Array(m.buf, 0, m.len));
-        } catch (e) {
-          fail(e);
-        }
-      }
-      parentPort.postMessage({ type: 'ack', buf: m.buf }, [m.buf]);
-    } else if (m.type === 'end' && !failed) {
-      try {
-        parser.end();
-        parentPort.postMessage({ type: 'done', entries: parser.entries, collected: [...parser.collected] });
-      } catch (e) {
-        fail(e);
-      }
-    }
-  });
-}
-/* eslint-enable */
-
-const WORKER_SOURCE = `'use strict';\nconst TarStreamParser = (${TarStreamParser.toString()});\n(${workerMain.toString()})(TarStreamParser);\n`;
-
-/**
- * One pass over every part: this thread reads and hashes parts (comparing each with bundle.json), and
- * hands each buffer (transferred, not copied) to a worker that parses the tar and hashes entries, so
- * each byte is hashed twice on two cores (SPEC §9: ≥ 70% of a single read+SHA-256 stream).
- * A part mismatch outranks a tar error: if the worker fails, the remaining parts are still hashed so the
- * message names the damaged part rather than a symptom inside it.
- */
-async function streamParts(dir: string, d: BundleDescriptor, parts: PartLocation[], onBytes?: (n: number) => void): Promise<WorkerResult> {
-  if (d.index.size > MAX_INDEX) throw new IntegrityError(`${INDEX_ENTRY} is ${d.index.size} bytes, more than the ${MAX_INDEX} allowed`, { subject: INDEX_ENTRY });
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: {
-      firstName: INDEX_ENTRY,
-      collect: { [INDEX_ENTRY]: d.index.size, [OCI_LAYOUT_ENTRY]: MAX_SMALL_FILE, [OCI_INDEX_ENTRY]: MAX_SMALL_FILE, ...(d.sbom ? { [SBOM_ENTRY]: d.sbom.size } : {}) },
-    },
-  });
-  const free: ArrayBuffer[] = [];
-  let allocated = 0;
-  let wake: (() => void) | undefined;
-  let tarError: { message: string; subject?: string } | undefined;
-  let crash: Error | undefined;
-  let resolveDone!: (r: WorkerResult | undefined) => void;
-  const done = new Promise<WorkerResult | undefined>((r) => (resolveDone = r));
-  worker.on('message', (m: FromWorker) => {
-    if (m.type === 'ack') free.push(m.buf);
-    else if (m.type === 'error') {
-      tarError = m;
-      resolveDone(undefined);
-    } else if (m.type === 'done') {
-      resolveDone({ entries: m.entries, collected: new Map(m.collected.map(([k, v]) => [k, Buffer.from(v.buffer, v.byteOffset, v.byteLength)])) });
-    }
-    wake?.();
-  });
-  worker.on('error', (e) => {
-    crash = e;
-    resolveDone(undefined);
-    wake?.();
-  });
-  const takeBuffer = async (): Promise<ArrayBuffer> => {
-    for (;;) {
-      if (crash) throw crash;
-      const b = free.pop();
-      if (b) return b;
-      if (allocated < POOL) {
-        allocated++;
-        return new ArrayBuffer(READ_SIZE);
-      }
-      await new Promise<void>((r) => (wake = r));
-      wake = undefined;
-    }
-  };
-
-  try {
-    for (const part of parts) {
-      const fh = await open(part.path, 'r');
-      try {
-        const hash = createHash('sha256');
-        let pos = 0;
-        const readAt = async (at: number) => {
-          const ab = await takeBuffer();
-          const want = Math.min(READ_SIZE, part.size - at);
-          let n = 0;
-          while (n < want) {
-            const { bytesRead } = await fh.read(new Uint8Array(ab), n, want - n, at + n);
-            if (bytesRead === 0) break;
-            n += bytesRead;
-          }
-          return { ab, n };
-        };
-        let next = part.size > 0 ? readAt(0) : undefined;
-        while (next) {
-          const { ab, n } = await next;
-          if (n === 0 || (n < READ_SIZE && pos + n < part.size)) {
-            throw new IntegrityError(`part ${part.file} is shorter than the ${part.size} bytes bundle.json lists (it changed during verification)`, { subject: part.file });
-          }
-          const at = pos + n;
-          // Read ahead while hashing this buffer and while the worker parses the previous one.
-          next = at < part.size ? readAt(at) : undefined;
-          hash.update(new Uint8Array(ab, 0, n));
-          pos = at;
-          if (tarError || crash) free.push(ab);
-          else worker.postMessage({ type: 'chunk', buf: ab, len: n }, [ab]);
-          onBytes?.(n);
-        }
-        const got = hash.digest('hex');
-        const want = d.parts.find((p) => p.file === part.file)!.sha256;
-        if (got !== want) {
-          throw new IntegrityError(`part ${part.file} is corrupt: sha256 ${got}, bundle.json says ${want}`, { subject: part.file, hint: `copy ${part.file} again from the source` });
-        }
-      } finally {
-        await fh.close();
-      }
-    }
-    worker.postMessage({ type: 'end' });
-    const result = await done;
-    if (crash) throw crash;
-    if (tarError || !result) {
-      const t = tarError ?? { message: 'the tar reader stopped without a result' };
-      throw new IntegrityError(`bundle ${dir}: ${t.message}`, { subject: t.subject, hint: 'the bundle was built by something other than airgap or tampered with before signing; do not use it' });
-    }
-    return result;
-  } finally {
-    await worker.terminate();
-  }
-}
-
 function parseIndex(bytes: Buffer): BundleIndex {
   let index: BundleIndex;
   try {
@@ -433,7 +287,7 @@ function parseIndex(bytes: Buffer): BundleIndex {
 }
 
 /** The tar's entries against bundle.json and the index: exactly the expected names, each blob once. */
-function checkEntries(d: BundleDescriptor, r: WorkerResult): { index: BundleIndex; blobs: Map<string, BlobLocation> } {
+function checkEntries(d: BundleDescriptor, r: TarWalkResult): { index: BundleIndex; blobs: Map<string, BlobLocation> } {
   const fault = (msg: string, subject: string) => new IntegrityError(msg, { subject, hint: 'the bundle was built by something other than airgap or tampered with before signing; do not use it' });
   const first = r.entries[0];
   if (first.size !== d.index.size || first.sha256 !== d.index.sha256) {

@@ -52,10 +52,13 @@ export const S3_BUCKET_PATTERN = '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$';
 
 const s3Name = { type: 'string', pattern: S3_NAME_PATTERN, [EXPECTED_KEYWORD]: 'the name of a connection under s3: in the config' };
 
-/** The `targets.<name>.<block>` settings the registered ecosystems accept (their `targetSettingsSchema`). */
+/**
+ * The `targets.<name>.<block>` settings the loaded ecosystems accept (their `targetSettingsSchema`).
+ * loadConfig loads the ecosystems whose blocks the config uses; a block nobody declares stays unknown.
+ */
 function ecosystemTargetSettings(registry: EcosystemRegistry): Record<string, Record<string, unknown>> {
   const blocks: Record<string, Record<string, unknown>> = {};
-  for (const eco of registry.all()) {
+  for (const eco of registry.loaded()) {
     for (const [name, schema] of Object.entries(eco.targetSettingsSchema ?? {})) {
       if (BUILTIN_TARGET_KEYS.has(name) || blocks[name]) {
         throw new InternalError(`ecosystem ${eco.kind} declares target settings block ${name}, which is already taken`);
@@ -66,7 +69,7 @@ function ecosystemTargetSettings(registry: EcosystemRegistry): Record<string, Re
   return blocks;
 }
 
-/** The config schema of SPEC §4, with the target settings blocks of the registered ecosystems. */
+/** The config schema of SPEC §4, with the target settings blocks of the loaded ecosystems (all of them: `await registry.load('all')`). */
 export function configSchema(registry: EcosystemRegistry): object {
   const settings = ecosystemTargetSettings(registry);
   const nexus = {
@@ -127,7 +130,7 @@ export function configSchema(registry: EcosystemRegistry): object {
       ...settings,
     },
   };
-  const kindNames = registry.all().flatMap((e) => [e.kind, e.manifestKey]);
+  const kindNames = registry.declarations().flatMap((e) => [e.kind, e.manifestKey]);
   const route = {
     type: 'object',
     required: ['type', 'routes'],
@@ -315,12 +318,20 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<AirgapConfig>
   const problems: Problem[] = [];
   const data = substituteEnv(found.config, env, problems);
   const envPaths = new Set(problems.map((p) => p.path));
+  await opts.registry.load({ targetSettings: targetBlocks(data) });
   const validate = compileSchema(configSchema(opts.registry), 'config');
   for (const p of schemaProblems(validate, data)) if (!envPaths.has(p.path)) problems.push(p);
   if (problems.length) {
     throw new UsageError(problemLines(label, problems), { subject: label, hint: 'fix the config; every key is described in docs/config.md' });
   }
   return normalise(data as AirgapConfig, configFile, opts.registry, env);
+}
+
+/** The non-built-in keys of the config's targets: the ecosystem settings blocks it uses (e.g. `apt`). */
+function targetBlocks(data: unknown): string[] {
+  const targets = isPlainObject(data) ? data.targets : undefined;
+  if (!isPlainObject(targets)) return [];
+  return [...new Set(Object.values(targets).flatMap((t) => (isPlainObject(t) ? Object.keys(t).filter((k) => !BUILTIN_TARGET_KEYS.has(k)) : [])))];
 }
 
 async function assertReadableFile(file: string, label: string): Promise<void> {

@@ -129,46 +129,137 @@ export interface Ecosystem<Spec = unknown> {
   };
 }
 
+/** What src/ecosystems.ts declares about an ecosystem without loading it (checked against it once loaded). */
+export interface EcosystemDeclaration {
+  kind: ArtifactKind;
+  manifestKey: string;
+  /** The `targets.<t>.<block>` names its targetSettingsSchema has (none: leave out). */
+  targetSettings?: string[];
+}
+
+type Loader<T> = () => Promise<T>;
+
 /**
  * The registry of ecosystems and target drivers. Commands ask it; they never import an ecosystem
- * directly (STYLE). Registration happens once, in src/ecosystems.ts.
+ * directly (STYLE). Registration happens once, in src/ecosystems.ts: one line per ecosystem, either
+ * the ecosystem itself (`register`) or a declaration and an import thunk (`lazy`), so a command loads
+ * only the ecosystems a manifest, a config or a bundle uses (start-up time: test/bench/startup.mjs).
+ * `load()` brings declared ecosystems in; `get`, `forManifestKey` and `all` answer from the loaded ones
+ * and throw an InternalError for a declared one nobody loaded, so a missing `load()` is loud.
  */
 export class EcosystemRegistry {
   private readonly byKind = new Map<ArtifactKind, Ecosystem<any>>();
+  private readonly declared = new Map<ArtifactKind, { decl: EcosystemDeclaration; load?: Loader<Ecosystem<any>>; loading?: Promise<void> }>();
   private readonly drivers = new Map<string, TargetDriver>();
+  private readonly lazyDrivers = new Map<string, Loader<TargetDriver>>();
 
   registerTarget(driver: TargetDriver): this {
     this.drivers.set(driver.type, driver);
     return this;
   }
 
+  /** A target driver imported by loadTargets() (unpack loads the drivers of the targets it sends to). */
+  lazyTarget(type: TargetDriver['type'], load: Loader<TargetDriver>): this {
+    this.lazyDrivers.set(type, load);
+    return this;
+  }
+
+  async loadTargets(types: string[]): Promise<void> {
+    for (const type of new Set(types)) {
+      const load = this.lazyDrivers.get(type);
+      if (this.drivers.has(type) || !load) continue;
+      const driver = await load();
+      if (driver.type !== type) throw new InternalError(`target driver registered as ${type} loaded as ${driver.type}`);
+      this.drivers.set(type, driver);
+    }
+  }
+
+  /** The driver for a target type; undefined when this build has none. A lazy one must be loaded first. */
   targetDriver(type: string): TargetDriver | undefined {
-    return this.drivers.get(type);
+    const d = this.drivers.get(type);
+    if (!d && this.lazyDrivers.has(type)) throw new InternalError(`target driver ${type} was not loaded`, { hint: 'call ecosystems.loadTargets([type]) first' });
+    return d;
   }
 
   register(eco: Ecosystem<any>): this {
-    if (this.byKind.has(eco.kind)) throw new InternalError(`ecosystem ${eco.kind} registered twice`);
+    this.declare({ kind: eco.kind, manifestKey: eco.manifestKey, targetSettings: Object.keys(eco.targetSettingsSchema ?? {}) });
     this.byKind.set(eco.kind, eco);
     return this;
   }
 
+  /** Declare an ecosystem and how to import it; nothing is loaded until load() asks for it. */
+  lazy(decl: EcosystemDeclaration, load: Loader<Ecosystem<any>>): this {
+    this.declare(decl);
+    this.declared.get(decl.kind)!.load = load;
+    return this;
+  }
+
+  private declare(decl: EcosystemDeclaration): void {
+    if (this.declared.has(decl.kind)) throw new InternalError(`ecosystem ${decl.kind} registered twice`);
+    for (const d of this.declared.values()) if (d.decl.manifestKey === decl.manifestKey) throw new InternalError(`manifest section ${decl.manifestKey} registered twice`);
+    this.declared.set(decl.kind, { decl });
+  }
+
+  /**
+   * Import the declared ecosystems that produce these artifact kinds, own these manifest sections or
+   * these target settings blocks (`'all'`: every one). Names nobody declared are ignored (the schemas
+   * refuse them with their own words).
+   */
+  async load(what: 'all' | { kinds?: string[]; manifestKeys?: string[]; targetSettings?: string[] }): Promise<void> {
+    const wanted = [...this.declared.values()].filter(({ decl }) =>
+      what === 'all' ||
+      what.kinds?.includes(decl.kind) ||
+      what.manifestKeys?.includes(decl.manifestKey) ||
+      (decl.targetSettings ?? []).some((b) => what.targetSettings?.includes(b)),
+    );
+    await Promise.all(wanted.map((d) => {
+      if (this.byKind.has(d.decl.kind) || !d.load) return undefined;
+      d.loading ??= d.load().then((eco) => {
+        const settings = Object.keys(eco.targetSettingsSchema ?? {}).sort().join(',');
+        if (eco.kind !== d.decl.kind || eco.manifestKey !== d.decl.manifestKey || settings !== [...(d.decl.targetSettings ?? [])].sort().join(',')) {
+          throw new InternalError(`ecosystem declared as ${JSON.stringify(d.decl)} loaded as kind ${eco.kind}, section ${eco.manifestKey}, target settings [${settings}]`);
+        }
+        this.byKind.set(eco.kind, eco);
+      });
+      return d.loading;
+    }));
+  }
+
+  /** What each ecosystem is declared as (loaded or not), in registration order. */
+  declarations(): EcosystemDeclaration[] {
+    return [...this.declared.values()].map((d) => d.decl);
+  }
+
+  /** Manifest sections this build has an ecosystem for (loaded or not), in registration order. */
+  manifestKeys(): string[] {
+    return [...this.declared.values()].map((d) => d.decl.manifestKey);
+  }
+
   get(kind: ArtifactKind): Ecosystem {
     const eco = this.byKind.get(kind);
-    if (!eco) throw new InternalError(`no ecosystem registered for artifact kind ${kind}`, { hint: 'this airgap build does not support that kind yet' });
-    return eco;
+    if (eco) return eco;
+    if (this.declared.has(kind)) throw new InternalError(`ecosystem ${kind} was not loaded`, { hint: 'call ecosystems.load({ kinds }) first' });
+    throw new InternalError(`no ecosystem registered for artifact kind ${kind}`, { hint: 'this airgap build does not support that kind yet' });
   }
 
   forManifestKey(key: string): Ecosystem | undefined {
-    for (const eco of this.byKind.values()) if (eco.manifestKey === key) return eco;
-    return undefined;
+    const d = [...this.declared.values()].find((x) => x.decl.manifestKey === key);
+    return d ? this.get(d.decl.kind) : undefined;
   }
 
+  /** Every ecosystem; all must be loaded (`await load('all')`). */
   all(): Ecosystem[] {
-    return [...this.byKind.values()];
+    return [...this.declared.keys()].map((kind) => this.get(kind));
+  }
+
+  /** The loaded ecosystems only (what a config or manifest at hand needs). */
+  loaded(): Ecosystem[] {
+    return [...this.declared.keys()].filter((k) => this.byKind.has(k)).map((k) => this.byKind.get(k)!);
   }
 
   /** purl, licences and dependencies of an artifact from its ecosystem (a generic purl when it has no `bom`). */
   facts(a: Artifact): BomFacts {
+    if (!this.byKind.has(a.kind) && this.declared.has(a.kind)) this.get(a.kind); // not loaded: loud
     return this.byKind.get(a.kind)?.bom?.(a) ?? fallbackFacts(a);
   }
 }

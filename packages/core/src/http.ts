@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
-import { Agent, EnvHttpProxyAgent, ProxyAgent, request, type Dispatcher } from 'undici';
+import type { Dispatcher, EnvHttpProxyAgent, ProxyAgent } from 'undici';
 import type { HttpSettings } from './config-types.js';
 import { TargetError, UpstreamError, UsageError } from './errors.js';
 import { type Logger, safeUrl, silentLogger } from './log.js';
@@ -46,7 +46,10 @@ const RETRYABLE_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ECONNABORT
  */
 export class HttpClient {
   readonly retries: number;
-  private readonly dispatcher: Dispatcher;
+  // undici is imported on the first request, not with the module: a command that sends nothing
+  // (verify, inspect, a dir: unpack) starts without it (start-up time: test/bench/startup.mjs).
+  private dispatcher: Promise<Dispatcher> | undefined;
+  private readonly makeDispatcher: () => Promise<Dispatcher>;
   private readonly log: Logger;
   /** Base delay of the backoff in ms (tests lower it). */
   backoffMs = 250;
@@ -67,9 +70,12 @@ export class HttpClient {
     const connect = ca ? { ca: [...tlsRootCertificates(), ca] } : {};
     const common = { headersTimeout: timeout, bodyTimeout: timeout, connectTimeout: Math.min(timeout, 30_000), connect };
     const proxy = settings.proxy ?? 'env';
-    if (proxy === 'none') this.dispatcher = new Agent(common);
-    else if (proxy === 'env') this.dispatcher = new EnvHttpProxyAgent({ ...common, requestTls: connect, proxyTls: connect } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
-    else this.dispatcher = new ProxyAgent({ uri: proxy, requestTls: connect, proxyTls: connect, ...common } as ConstructorParameters<typeof ProxyAgent>[0]);
+    this.makeDispatcher = async () => {
+      const u = await import('undici');
+      if (proxy === 'none') return new u.Agent(common);
+      if (proxy === 'env') return new u.EnvHttpProxyAgent({ ...common, requestTls: connect, proxyTls: connect } as ConstructorParameters<typeof EnvHttpProxyAgent>[0]);
+      return new u.ProxyAgent({ uri: proxy, requestTls: connect, proxyTls: connect, ...common } as ConstructorParameters<typeof ProxyAgent>[0]);
+    };
   }
 
   async request(url: string | URL, init: HttpRequest = {}): Promise<HttpResponse> {
@@ -80,6 +86,9 @@ export class HttpClient {
     let headers = { ...(init.headers ?? {}) };
     const origin = current.host;
     let redirects = 0;
+    const { request } = await import('undici');
+    this.dispatcher ??= this.makeDispatcher();
+    const dispatcher = await this.dispatcher;
     for (let attempt = 0; ; attempt++) {
       let res: Dispatcher.ResponseData;
       try {
@@ -88,7 +97,7 @@ export class HttpClient {
           method: method as Dispatcher.HttpMethod,
           headers,
           body: body ?? undefined,
-          dispatcher: this.dispatcher,
+          dispatcher,
           signal: init.signal,
         });
       } catch (e) {
@@ -126,7 +135,9 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    const d = this.dispatcher;
+    this.dispatcher = undefined;
+    if (d) await (await d).close();
   }
 
   private async wait(attempt: number, retryAfter: string | undefined, why: string): Promise<void> {

@@ -38,9 +38,12 @@ export const MANIFEST_SCHEMA_ID = 'urn:airgap:schema:manifest:v1';
 
 export const BUNDLE_NAME_PATTERN = '^[a-z0-9][a-z0-9-]*$';
 
-/** The manifest schema: the base of SPEC §3 plus one list per registered ecosystem, its items that ecosystem's specSchema. */
+/**
+ * The manifest schema: the base of SPEC §3 plus one list per loaded ecosystem, its items that
+ * ecosystem's specSchema. loadManifest loads the sections a manifest has; the published schema loads all.
+ */
 export function manifestSchema(registry: EcosystemRegistry): object {
-  const ecosystems = [...registry.all()].sort((a, b) => sectionOrder(a.manifestKey) - sectionOrder(b.manifestKey));
+  const ecosystems = [...registry.loaded()].sort((a, b) => sectionOrder(a.manifestKey) - sectionOrder(b.manifestKey));
   const sections: Record<string, object> = {};
   const defs: Record<string, object> = {};
   for (const eco of ecosystems) {
@@ -109,9 +112,10 @@ export async function loadManifest(file: string, registry: EcosystemRegistry, en
   const problems: Problem[] = [];
   const data = substituteEnv(parsed, env, problems);
   const envPaths = new Set(problems.map((p) => p.path));
+  await registry.load({ manifestKeys: data !== null && typeof data === 'object' ? Object.keys(data) : [] });
   const validate = compileSchema(manifestSchema(registry), 'manifest');
   const unknownTopLevelKey = (key: string): string | undefined =>
-    (MANIFEST_SECTIONS as readonly string[]).includes(key) && !registry.forManifestKey(key)
+    (MANIFEST_SECTIONS as readonly string[]).includes(key) && !registry.manifestKeys().includes(key)
       ? `this airgap build has no ${key} support yet`
       : undefined;
   for (const p of schemaProblems(validate, data, { unknownTopLevelKey })) {
@@ -121,9 +125,9 @@ export async function loadManifest(file: string, registry: EcosystemRegistry, en
 
   if (!problems.length) {
     const doc = data as Record<string, unknown>;
-    const total = registry.all().reduce((n, eco) => n + ((doc[eco.manifestKey] as unknown[] | undefined)?.length ?? 0), 0);
+    const total = registry.loaded().reduce((n, eco) => n + ((doc[eco.manifestKey] as unknown[] | undefined)?.length ?? 0), 0);
     if (total === 0) {
-      const keys = registry.all().map((e) => e.manifestKey);
+      const keys = registry.manifestKeys();
       problems.push({ path: '', message: `no entries: list what to mirror under ${keys.length ? keys.join(', ') : 'a section'}` });
     }
   }
@@ -133,7 +137,7 @@ export async function loadManifest(file: string, registry: EcosystemRegistry, en
 
   const doc = data as Record<string, unknown>;
   const sections: Record<string, unknown[]> = {};
-  for (const eco of registry.all()) {
+  for (const eco of registry.loaded()) {
     const entries = doc[eco.manifestKey];
     if (Array.isArray(entries)) sections[eco.manifestKey] = entries;
   }

@@ -7,6 +7,7 @@ import { manifestSchema } from './manifest.js';
  * `node scripts/gen-schema.mjs`; a test compares the committed files with this so they cannot go stale.
  */
 export function publishedSchemas(registry: EcosystemRegistry): Record<string, string> {
+  registry.all(); // every ecosystem must be loaded (`await registry.load('all')`): throws otherwise
   const text = (schema: object): string => JSON.stringify(schema, null, 2) + '\n';
   return {
     'airgap-manifest.schema.json': text(manifestSchema(registry)),
