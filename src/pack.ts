@@ -2,7 +2,7 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
-  type AirgapConfig, type Artifact, type BundleIndex, type Descriptor, type HttpClient, type SourceContext,
+  type AirgapConfig, type Artifact, type BundleIndex, type Descriptor, type ExternalBlob, type HttpClient, type SourceContext,
   ContentStore, IntegrityError, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
 } from '@airgap/core';
 import { type SecretKey, writeBundle } from '@airgap/bundle';
@@ -10,6 +10,7 @@ import { cyclonedxSbom } from '@airgap/sbom';
 import { PolicyGate } from './policy.js';
 import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
+import { externalBlobs } from './external.js';
 import { mapLimit } from './concurrency.js';
 import { findToolRelease } from './release.js';
 import { TargetPaths } from './target-paths.js';
@@ -20,6 +21,8 @@ export interface PackOptions {
   outDir: string;
   key?: SecretKey;
   chunkSize: number;
+  /** `--recovery PERCENT`: PAR2 recovery files beside the parts (docs/transfer.md). */
+  recovery?: number;
   cacheDir: string;
   concurrency: number;
   keepGoing: boolean;
@@ -235,8 +238,11 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   });
   fetched.forEach((a) => count(a, 'packed'));
 
+  // --since: blobs the receipt lists as inside are not carried, even for new artifacts (docs/transfer.md).
+  const external = receipt ? externalBlobs(fetched, receipt) : new Map<string, ExternalBlob>();
+  if (external.size) reporter.info(`--since ${opts.since}: ${external.size} blobs already inside are not carried`);
   const blobs = new Map<string, Descriptor>();
-  for (const a of fetched) for (const b of a.blobs) if (!blobs.has(b.digest)) blobs.set(b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size });
+  for (const a of fetched) for (const b of a.blobs) if (!blobs.has(b.digest) && !external.has(b.digest)) blobs.set(b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size });
   const created = opts.now ?? new Date();
   const index: BundleIndex = {
     schema: 'airgap.index/v1',
@@ -245,6 +251,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
     artifacts: fetched,
     blobs: [...blobs.values()],
     ...(receipt ? { base: baseArtifacts } : {}),
+    ...(external.size ? { external: [...external.values()] } : {}),
   };
 
   const written = await reporter.phase('Writing the bundle', () =>
@@ -255,6 +262,7 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
       index,
       blobs: index.blobs.map((d) => ({ descriptor: d, path: store.path(d.digest), open: () => store.open(d.digest) })),
       chunkSize: opts.chunkSize,
+      recovery: opts.recovery,
       key: opts.key!,
       toolVersion: opts.toolVersion,
       base,

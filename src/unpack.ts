@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import {
   type AirgapConfig, type Artifact, type EndpointFormat, type EndpointPublishHalf, type HttpClient, type PublishContext, type PublishHalf,
-  type ResolvedTarget, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  type ResolvedTarget, IntegrityError, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
-import { type BundleDescriptor, type PublicKey, type VerifiedBundle, verifyBundle } from '@airgap/bundle';
+import { type BundleDescriptor, type PublicKey, type VerifiedBundle, assessDamage, damageError, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
+import { checkExternal } from './external.js';
 import { keepSbom } from './sbom-copy.js';
 import { mapLimit } from './concurrency.js';
 import type { Reporter } from './report.js';
@@ -83,9 +84,18 @@ export async function verifyWithTrust(
       hint: 'pass --pub FILE (the outside key\'s .pub) or list it under trust: in the config (docs/exit-codes.md)',
     });
   }
-  return reporter.phase('Verifying the bundle', () =>
-    verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, beforeParts, onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) }),
-  );
+  return reporter.phase('Verifying the bundle', async () => {
+    try {
+      return await verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, beforeParts, onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) });
+    } catch (e) {
+      // A part fault: name every damaged part and say whether the recovery data can rebuild them.
+      if (e instanceof IntegrityError) {
+        const report = await assessDamage(bundleDir, { trust, insecureSkipSignature: insecure }).catch(() => undefined);
+        if (report?.damaged.length) throw damageError(report);
+      }
+      throw e;
+    }
+  });
 }
 
 /**
@@ -226,6 +236,11 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
     if (baseArtifacts.length) {
       await reporter.phase(`Checking that ${plan.name} holds the ${baseArtifacts.length} artifacts this incremental bundle builds on`, () =>
         checkBase(baseArtifacts, halves, ctxOf, plan.name, opts.concurrency, bundle),
+      );
+    }
+    if (index.external?.length) {
+      await reporter.phase(`Checking that ${plan.name} holds the ${index.external.length} blobs this incremental bundle does not carry`, () =>
+        checkExternal(index, halves, ctxOf, plan.name, opts.concurrency),
       );
     }
     await ledger?.append({

@@ -1,8 +1,8 @@
 import { Args, Flags } from '@oclif/core';
 import { resolve } from 'node:path';
-import { PartialError, UsageError, formatSize, parseSize } from '@airgap/core';
+import { MEDIA_CHUNK_SIZES, PartialError, UsageError, formatSize, parseSize } from '@airgap/core';
 import { failureNotice, notifyRun, packNotice } from '../notify.js';
-import { readSecretKey } from '@airgap/bundle';
+import { parseRecoveryPercent, readSecretKey } from '@airgap/bundle';
 import { AirgapCommand } from '../base-command.js';
 import { type PackResult, defaultCacheDir, pack } from '../pack.js';
 import { toolVersion } from '../version.js';
@@ -16,10 +16,15 @@ Exit codes (one table for every ecosystem: docs/exit-codes.md): 0 ok, 1 network/
 
 The manifest's policy: (docs/manifest.md) is checked before anything is downloaded: registry and digest rules before the entry's first request, licence and size rules on the resolved metadata; every violation is named. --dry-run lists them all (and exits 2 when there are any). Every bundle carries a CycloneDX SBOM (sbom.cdx.json, docs/approval.md).
 
+--recovery PERCENT adds PAR2 recovery files (bundle.par2, bundle.volNN+MM.par2, each no larger than the chunk size) beside the parts, listed in the signed bundle.json and in SHA256SUMS: airgap repair (or Debian's par2) rebuilds lost or damaged parts up to that size; see docs/transfer.md. --media fat32|dvd|bd25 sets the chunk size for that medium.
+
 --since RECEIPT makes an incremental bundle: every artifact the receipt (airgap ledger receipt, made inside) lists as already inside is left out (not even downloaded); bundle.json records the receipt as base. Two packs into the same --out cannot run at once: the second exits 1 naming the first one's pid. With --json, one summary document: {bundle, parts, artifacts, bytes, blobs, countsByKind, durationMs, base, skipped}. After each run (ok or not) a short summary goes to the notify: channels of the config.`;
   static override examples = [
     '<%= config.bin %> pack manifests/quickstart.yaml --out bundles --key keys/outside.key',
     '<%= config.bin %> pack platform.yaml --out /media/usb --chunk-size 4GiB',
+    '<%= config.bin %> pack platform.yaml --out outbox --chunk-size 500MiB --recovery 10%   # one-way gateway: survives a lost part',
+    '<%= config.bin %> pack platform.yaml --out /media/usb --media fat32   # parts of 4 GiB - 1 byte',
+    '<%= config.bin %> pack platform.yaml --out bundles --dry-run',
     '<%= config.bin %> pack platform.yaml --out bundles --dry-run   # also lists what policy: would refuse (exit 2 if anything)',
     '<%= config.bin %> pack platform.yaml --out bundles --json   # {bundle, parts, artifacts, bytes, ...}',
     '<%= config.bin %> pack platform.yaml --out bundles --since receipt.json   # only what the inside lacks',
@@ -29,7 +34,9 @@ The manifest's policy: (docs/manifest.md) is checked before anything is download
   static override flags = {
     out: Flags.string({ char: 'o', description: 'folder the bundle directory is created in', required: true }),
     key: Flags.string({ description: 'secret signing key (default: signingKey from the config)' }),
-    'chunk-size': Flags.string({ description: 'largest part size: 512MiB, 1GiB, 4.7GB or bytes', default: '1GiB' }),
+    'chunk-size': Flags.string({ description: 'largest part size: 512MiB, 1GiB, 4.7GB or bytes (default 1GiB)', exclusive: ['media'] }),
+    media: Flags.string({ description: 'set the chunk size for a medium: fat32 (4 GiB - 1), dvd (4.7 GB), bd25 (25 GB)', options: Object.keys(MEDIA_CHUNK_SIZES) }),
+    recovery: Flags.string({ description: 'PAR2 recovery files worth PERCENT of the parts (e.g. 10%): a lost or damaged part can be rebuilt with airgap repair or par2 (default: recovery from the config, else none)' }),
     since: Flags.string({ description: 'receipt from the inside (airgap ledger receipt): leave out what is already there' }),
     cache: Flags.string({ description: 'download cache folder (default: cache from the config, else ~/.cache/airgap)' }),
     concurrency: Flags.integer({ description: 'downloads at once', default: 4, min: 1, max: 64 }),
@@ -44,7 +51,9 @@ The manifest's policy: (docs/manifest.md) is checked before anything is download
     this.monitored = { command: 'pack', outcome: {}, skip: flags['dry-run'] };
     const reporter = this.makeReporter(this.jsonEnabled());
     const config = await this.loadAirgapConfig(flags.config);
-    const chunkSize = parseSize(flags['chunk-size'], '--chunk-size');
+    const chunkSize = flags.media ? MEDIA_CHUNK_SIZES[flags.media] : parseSize(flags['chunk-size'] ?? '1GiB', '--chunk-size');
+    const recoveryText = flags.recovery ?? config.recovery;
+    const recovery = recoveryText === undefined ? undefined : parseRecoveryPercent(recoveryText, flags.recovery === undefined ? 'config recovery' : '--recovery');
     const keyPath = flags.key ?? config.signingKey;
     if (!flags['dry-run'] && !keyPath) {
       throw new UsageError('no signing key: pass --key FILE or set signingKey in the config', { subject: '--key', hint: 'create one with: airgap keygen --out-dir keys --name outside' });
@@ -58,6 +67,7 @@ The manifest's policy: (docs/manifest.md) is checked before anything is download
         outDir: resolve(flags.out),
         key,
         chunkSize,
+        recovery,
         cacheDir: resolve(flags.cache ?? defaultCacheDir(config)),
         concurrency: flags.concurrency,
         keepGoing: flags['keep-going'],

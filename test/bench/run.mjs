@@ -24,6 +24,7 @@ const BENCHES = {
   rss: 'peak RSS of pack, verify and unpack of a 4 GiB bundle',
   oci: 'airgap pack / unpack of 4 images vs skopeo copy (+ tar|split), docker-registry on loopback',
   npm: 'npm closure download vs npm install with an empty cache, verdaccio on loopback',
+  transfer: 'pack --recovery 10% vs without, and repair of a lost part vs sha256sum / par2 repair',
   serve: 'airgap serve vs docker-registry (skopeo copy) and nginx (1 GiB files, 16 parallel clients), serve peak RSS',
 };
 

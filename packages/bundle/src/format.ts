@@ -1,6 +1,7 @@
 /** The names and small documents of the bundle format (SPEC §5), shared by the writer and the verifier. */
 import type { BundleIndex, Descriptor } from '@airgap/core';
 import type { PartInfo } from './parts.js';
+import type { RecoveryInfo } from './recovery.js';
 
 export const BUNDLE_SCHEMA = 'airgap.bundle/v1';
 export const BUNDLE_JSON = 'bundle.json';
@@ -29,6 +30,10 @@ export interface BundleDescriptor {
   totals: { artifacts: number; blobs: number; bytes: number };
   base: unknown | null;
   incomplete?: unknown;
+  /** PAR2 recovery files beside the parts (`pack --recovery`, docs/bundle-format.md). */
+  recovery?: RecoveryInfo;
+  /** Set by `airgap split`: the sha256 of the bundle.json it was cut from, and that bundle's signer. */
+  split?: { from: string; signer: string | null };
   /** The SBOM entry of the tar (`sbom.cdx.json`); absent in bundles made before it existed. */
   sbom?: { entry: string; sha256: string; size: number; format: string };
   /**
@@ -89,9 +94,11 @@ export function ociIndexBytes(index: BundleIndex): Buffer {
 /** Digests every artifact needs (its blobs and OCI root): each must be a blob of the bundle. */
 export function neededDigests(index: BundleIndex): Map<string, string> {
   const need = new Map<string, string>();
+  // External blobs (incremental bundles) are at the target already, not in the bundle.
+  const external = new Set((index.external ?? []).map((b) => b.digest));
   for (const a of index.artifacts) {
     const label = `${a.kind} ${a.name}${a.version ? '@' + a.version : ''}`;
-    for (const b of a.blobs) if (!need.has(b.digest)) need.set(b.digest, label);
+    for (const b of a.blobs) if (!need.has(b.digest) && !external.has(b.digest)) need.set(b.digest, label);
     if (a.oci && !need.has(a.oci.root.digest)) need.set(a.oci.root.digest, label);
   }
   return need;

@@ -6,3 +6,7 @@ export * from './writer.js';
 export * from './verify.js';
 export { BlobReader } from './blob-reader.js';
 export type { BlobLocation, PartLocation } from './blob-reader.js';
+export * from './recovery.js';
+export * from './damage.js';
+export * from './repair.js';
+export * from './split.js';

@@ -22,6 +22,7 @@ import {
 import { type PublicKey, verifyMinisign } from './minisign.js';
 import { PartHasher } from './part-hash.js';
 import { partName } from './parts.js';
+import { recoveryProblem } from './recovery.js';
 import { checkCarried } from './carried.js';
 import { TarStreamParser } from './tar.js';
 import { type TarWalkResult, checkPartsAndTar } from './verify-parts.js';
@@ -69,6 +70,31 @@ const HEX64 = /^[a-f0-9]{64}$/;
  * Faults are IntegrityError or TrustError (exit 3) naming the part, entry or key.
  */
 export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<VerifiedBundle> {
+  const { descriptor, bundleJsonSha256, signer } = await verifyDescriptor(dir, opts);
+  await opts.beforeParts?.(descriptor);
+  const hasher = new PartHasher();
+  try {
+    // The hashing threads start now, so their start-up overlaps the checks below (only a thread count
+    // comes from the descriptor before the parts are measured).
+    hasher.start(descriptor.parts.length, descriptor.parts.reduce((n, p) => n + p.size, 0));
+    await checkSums(dir, descriptor, bundleJsonSha256);
+    await checkCarried(dir, descriptor);
+    const parts = await checkPartFiles(dir, descriptor);
+    const entries = await checkPartsAndTar(dir, descriptor, parts, hasher, opts.onBytes);
+    const { index, blobs } = checkEntries(descriptor, entries);
+    const sbom = descriptor.sbom ? entries.collected.get(SBOM_ENTRY) : undefined;
+    return { dir, descriptor, bundleJsonSha256, signer, index, blobs: new BlobReader(blobs, parts), ...(sbom ? { sbom } : {}) };
+  } finally {
+    await hasher.close();
+  }
+}
+
+/**
+ * The first step of verifyBundle alone: bundle.json's signature by a trusted key, then its shape. What it
+ * returns may be trusted (with the part hashes it lists); the parts themselves are not read. For repair
+ * and split, which must trust bundle.json before they touch a part or a recovery file.
+ */
+export async function verifyDescriptor(dir: string, opts: Pick<VerifyOptions, 'trust' | 'insecureSkipSignature'>): Promise<{ descriptor: BundleDescriptor; bundleJsonSha256: string; signer: string | null }> {
   const jsonPath = join(dir, BUNDLE_JSON);
   const jsonBytes = await readBounded(jsonPath, MAX_BUNDLE_JSON, 'the bundle descriptor');
   let signer: string | null = null;
@@ -94,23 +120,7 @@ export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<Ve
     }
   }
   const descriptor = parseDescriptor(jsonBytes, jsonPath);
-  const bundleJsonSha256 = createHash('sha256').update(jsonBytes).digest('hex');
-  await opts.beforeParts?.(descriptor);
-  const hasher = new PartHasher();
-  try {
-    // The hashing threads start now, so their start-up overlaps the checks below (only a thread count
-    // comes from the descriptor before the parts are measured).
-    hasher.start(descriptor.parts.length, descriptor.parts.reduce((n, p) => n + p.size, 0));
-    await checkSums(dir, descriptor, bundleJsonSha256);
-    await checkCarried(dir, descriptor);
-    const parts = await checkPartFiles(dir, descriptor);
-    const entries = await checkPartsAndTar(dir, descriptor, parts, hasher, opts.onBytes);
-    const { index, blobs } = checkEntries(descriptor, entries);
-    const sbom = descriptor.sbom ? entries.collected.get(SBOM_ENTRY) : undefined;
-    return { dir, descriptor, bundleJsonSha256, signer, index, blobs: new BlobReader(blobs, parts), ...(sbom ? { sbom } : {}) };
-  } finally {
-    await hasher.close();
-  }
+  return { descriptor, bundleJsonSha256: createHash('sha256').update(jsonBytes).digest('hex'), signer };
 }
 
 /**
@@ -193,6 +203,8 @@ function parseDescriptor(bytes: Buffer, path: string): BundleDescriptor {
     if (!isSize(p.size) || !HEX64.test(p.sha256)) throw bad(`${p.file} needs a size and a sha256`);
   });
   if (!d.totals || !isSize(d.totals.artifacts) || !isSize(d.totals.blobs) || !isSize(d.totals.bytes)) throw bad('totals must be counts');
+  const recovery = recoveryProblem(d.recovery);
+  if (recovery) throw bad(recovery);
   if (d.sbom !== undefined && (!d.sbom || d.sbom.entry !== SBOM_ENTRY || !HEX64.test(d.sbom.sha256) || !isSize(d.sbom.size) || d.sbom.size > MAX_SBOM)) {
     throw bad(`sbom must name ${SBOM_ENTRY} with a sha256 and a size of at most ${MAX_SBOM} bytes`);
   }
@@ -220,6 +232,7 @@ async function checkSums(dir: string, d: BundleDescriptor, bundleJsonSha256: str
   const path = join(dir, SUMS_FILE);
   const text = (await readBounded(path, 16 << 20, 'the checksum list')).toString('utf8');
   const want = new Map<string, string>(d.parts.map((p) => [p.file, p.sha256]));
+  for (const f of d.recovery?.files ?? []) want.set(f.file, f.sha256);
   want.set(BUNDLE_JSON, bundleJsonSha256);
   for (const c of d.toolRelease ?? []) want.set(c.file, c.sha256);
   const seen = new Set<string>();
@@ -278,6 +291,9 @@ function parseIndex(bytes: Buffer): BundleIndex {
   if (typeof index !== 'object' || index === null || index.schema !== 'airgap.index/v1') throw bad('schema is not airgap.index/v1');
   if (!Array.isArray(index.artifacts) || !Array.isArray(index.blobs)) throw bad('artifacts and blobs must be lists');
   for (const b of index.blobs) if (!b || !isDigest(b.digest) || !isSize(b.size)) throw bad(`blob ${JSON.stringify(b?.digest)} needs a sha256 digest and a size`);
+  if (index.external !== undefined && (!Array.isArray(index.external) || !index.external.every((b) => b && isDigest(b.digest) && isSize(b.size) && typeof b.kind === 'string'))) {
+    throw bad('external must list blobs with a sha256 digest, a size and a kind');
+  }
   for (const a of index.artifacts) {
     if (!a || typeof a.kind !== 'string' || typeof a.name !== 'string' || !Array.isArray(a.blobs)) throw bad('every artifact needs kind, name and blobs');
     for (const b of a.blobs) if (!b || !isDigest(b.digest) || !isSize(b.size)) throw bad(`artifact ${a.name}: blob ${JSON.stringify(b?.digest)} needs a sha256 digest and a size`);

@@ -23,6 +23,7 @@ import {
 } from './format.js';
 import { type SecretKey, signMinisign } from './minisign.js';
 import { PartWriter } from './parts.js';
+import { createRecovery } from './recovery.js';
 import { copyCarried } from './carried.js';
 import { padding, tarHeader, tarTrailer } from './tar.js';
 
@@ -56,6 +57,8 @@ export interface WriteBundleOptions {
   incomplete?: unknown;
   /** Progress: bytes written to parts. */
   onBytes?: (n: number) => void;
+  /** `--recovery PERCENT`: PAR2 recovery files beside the parts (docs/transfer.md); none when undefined. */
+  recovery?: number;
   /** The CycloneDX JSON SBOM of the index: written as the second tar entry and listed in bundle.json. */
   sbom?: Buffer;
   /** Files copied beside the parts (airgap's own release, docs/release.md): listed in bundle.json `toolRelease` and SHA256SUMS. */
@@ -108,6 +111,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     }
     await parts.write(tarTrailer(parts.accepted));
     const partList = await parts.finish();
+    const recovery = opts.recovery ? await createRecovery(tmp, partList, opts.chunkSize, opts.recovery) : undefined;
     const carried: CarriedFile[] = [];
     for (const c of opts.carry ?? []) carried.push(await copyCarried(c, tmp));
 
@@ -122,16 +126,12 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       totals: { artifacts: opts.index.artifacts.length, blobs: blobs.length, bytes: blobs.reduce((n, b) => n + b.descriptor.size, 0) },
       base: opts.base ?? null,
       ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
+      ...(recovery ? { recovery } : {}),
       ...(opts.sbom ? { sbom: { entry: SBOM_ENTRY, sha256: createHash('sha256').update(opts.sbom).digest('hex'), size: opts.sbom.length, format: 'CycloneDX 1.6 JSON' } } : {}),
       ...(carried.length ? { toolRelease: carried } : {}),
       kinds: kindCounts(opts.index),
     };
-    const bundleJson = Buffer.from(JSON.stringify(descriptor, null, 2) + '\n');
-    await writeSynced(join(tmp, BUNDLE_JSON), bundleJson);
-    await writeSynced(join(tmp, SIGNATURE_FILE), Buffer.from(signMinisign(bundleJson, opts.key, trustedComment(descriptor))));
-    const sums = [...partList.map((p) => `${p.sha256}  ${p.file}\n`), ...carried.map((c) => `${c.sha256}  ${c.file}\n`), `${createHash('sha256').update(bundleJson).digest('hex')}  ${BUNDLE_JSON}\n`].join('');
-    await writeSynced(join(tmp, SUMS_FILE), Buffer.from(sums));
-    await syncDir(tmp);
+    await sealBundle(tmp, descriptor, opts.key);
     if (await exists(finalDir)) {
       throw new UsageError(`${finalDir} appeared while the bundle was written`, { subject: finalDir, hint: 'another pack wrote the same bundle; remove one and pack again' });
     }
@@ -143,6 +143,20 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
+}
+
+/**
+ * Write bundle.json, its signature and SHA256SUMS (every part, every recovery file, bundle.json) into
+ * `dir`, each fsynced, then the folder: the last step before a bundle directory is renamed into place.
+ */
+export async function sealBundle(dir: string, descriptor: BundleDescriptor, key: SecretKey): Promise<void> {
+  const bundleJson = Buffer.from(JSON.stringify(descriptor, null, 2) + '\n');
+  await writeSynced(join(dir, BUNDLE_JSON), bundleJson);
+  await writeSynced(join(dir, SIGNATURE_FILE), Buffer.from(signMinisign(bundleJson, key, trustedComment(descriptor))));
+  const listed = [...descriptor.parts, ...(descriptor.recovery?.files ?? []), ...(descriptor.toolRelease ?? [])];
+  const sums = [...listed.map((p) => `${p.sha256}  ${p.file}\n`), `${createHash('sha256').update(bundleJson).digest('hex')}  ${BUNDLE_JSON}\n`].join('');
+  await writeSynced(join(dir, SUMS_FILE), Buffer.from(sums));
+  await syncDir(dir);
 }
 
 function kindCounts(index: BundleIndex): Record<string, number> {
@@ -230,7 +244,7 @@ async function writeSynced(path: string, data: Buffer): Promise<void> {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();

@@ -56,4 +56,20 @@ export interface BundleIndex {
    * `exists` that the target holds them before it publishes anything (docs/ledger.md).
    */
   base?: Artifact[];
+  /**
+   * Incremental bundles: blobs of the artifacts above that are NOT carried because the receipt lists them
+   * as inside (a new image tag over base layers already there). unpack checks each is at the target
+   * before the first push (docs/transfer.md "Incremental bundles carry only new blobs").
+   */
+  external?: ExternalBlob[];
+}
+
+/** A blob an incremental bundle relies on instead of carrying it: where it must already be inside. */
+export interface ExternalBlob extends Descriptor {
+  /** The artifact kind whose target must hold it (its publish half checks with `blobExists`). */
+  kind: ArtifactKind;
+  /** The receipt's target it was recorded at (null: a receipt over every target). */
+  target: string | null;
+  /** The bundle that carried it in, per the receipt (null when the receipt does not say). */
+  carriedBy: { name: string; created: string } | null;
 }

@@ -111,6 +111,8 @@ export interface AirgapConfig {
   trust?: string[];
   cache?: string;
   ledger?: string;
+  /** pack --recovery default (docs/transfer.md). */
+  recovery?: string | number;
   http?: HttpSettings;
   targets?: Record<string, TargetConfig>;
   registries?: Record<string, RegistryCredentials>;

@@ -264,7 +264,7 @@ describe('loadConfig', () => {
     const err = await failure({ configFile: file });
     expect(err.message.split('\n').sort()).toEqual(
       [
-        'airgap.yaml: signingkey: unknown key (allowed: signingKey, trust, cache, ledger, http, targets, registries, s3, notify)',
+        'airgap.yaml: signingkey: unknown key (allowed: signingKey, trust, cache, ledger, recovery, http, targets, registries, s3, notify)',
         'airgap.yaml: trust: must be a list (got a string)',
         'airgap.yaml: http.proxy: must be env, none or an http(s):// proxy URL',
         'airgap.yaml: http.retries: must be a whole number (got a string)',

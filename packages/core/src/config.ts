@@ -167,6 +167,12 @@ export function configSchema(registry: EcosystemRegistry): object {
       trust: { type: 'array', minItems: 1, items: filePath, description: 'Public keys a bundle must be signed by one of (verify, unpack).' },
       cache: { ...filePath, description: "pack's content-addressed download cache." },
       ledger: { ...filePath, description: 'Import ledger that unpack appends to.' },
+      recovery: {
+        type: ['string', 'number'],
+        pattern: '^\\s*\\d+(\\.\\d+)?\\s*%?\\s*$',
+        [EXPECTED_KEYWORD]: 'a percentage such as 10%',
+        description: 'pack --recovery default: PAR2 recovery data as a percentage of the parts (docs/transfer.md).',
+      },
       http: {
         type: 'object',
         additionalProperties: false,

@@ -86,6 +86,11 @@ export interface PublishHalf {
   exists(artifact: Artifact, ctx: PublishContext): Promise<Presence>;
   publish(artifact: Artifact, ctx: PublishContext): Promise<void>;
   finalize?(artifacts: Artifact[], ctx: PublishContext): Promise<void>;
+  /**
+   * Optional: whether the target already holds one blob of the artifact (OCI: the layer in the image's
+   * repository). Kinds that have it may leave blobs out of incremental bundles (ExternalBlob).
+   */
+  blobExists?(artifact: Artifact, blob: Descriptor, ctx: PublishContext): Promise<boolean>;
 }
 
 export interface EndpointPublishHalf extends PublishHalf {

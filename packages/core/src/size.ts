@@ -30,3 +30,9 @@ export function formatSize(n: number): string {
   while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
   return i === 0 ? `${n} B` : `${v.toFixed(v < 10 ? 2 : 1)} ${units[i]}`;
 }
+
+/**
+ * `--media` presets: the largest file each medium takes (docs/transfer.md). FAT32 stores at most
+ * 4 GiB − 1 bytes per file; a single-layer DVD holds 4.7 GB, a BD-25 25 GB (decimal, as sold).
+ */
+export const MEDIA_CHUNK_SIZES: Record<string, number> = { fat32: 4 * 1024 ** 3 - 1, dvd: 4_700_000_000, bd25: 25_000_000_000 };

@@ -29,6 +29,12 @@ export interface Receipt {
   artifacts: Record<string, ReceiptArtifact[]>;
   /** The newest bundle of each name the ledger records. */
   bundles: Record<string, { created: string; sha256: string }>;
+  /**
+   * Every blob digest known to be inside: its kind, the targets that hold it and the bundle that carried
+   * it in (the first `pushed`, else the first `present`). `pack --since` leaves these blobs out of new
+   * artifacts (docs/transfer.md). Absent in receipts made before blobs were tracked per target.
+   */
+  carried?: Record<string, { kind: string; targets: string[]; bundle: { name: string; created: string } }>;
 }
 
 /** Identity of an artifact for `--since`: the same bytes under another name, tag or path are a different artifact. */
@@ -58,6 +64,7 @@ export async function makeReceipt(path: string, opts: ReceiptOptions = {}): Prom
   const digests = new Map<string, Set<string>>();
   const artifacts = new Map<string, Map<string, ReceiptArtifact>>();
   const bundles: NewestBundles = new Map();
+  const carried = new Map<string, { kind: string; targets: Set<string>; bundle: { name: string; created: string }; pushed: boolean }>();
   const add = (kind: string, d: string | null | undefined) => {
     if (!isDigest(d)) return;
     if (!digests.has(kind)) digests.set(kind, new Set());
@@ -68,7 +75,14 @@ export async function makeReceipt(path: string, opts: ReceiptOptions = {}): Prom
     noteBundle(bundles, r.bundle);
     if (r.kind === 'run' || (r.action !== 'pushed' && r.action !== 'present') || !isDigest(r.digest)) return;
     add(r.kind, r.digest);
-    for (const b of r.blobs ?? []) add(r.kind, b);
+    for (const b of r.blobs ?? []) {
+      add(r.kind, b);
+      if (!isDigest(b)) continue;
+      const c = carried.get(b) ?? { kind: r.kind, targets: new Set<string>(), bundle: { name: r.bundle.name, created: r.bundle.created }, pushed: r.action === 'pushed' };
+      if (!c.pushed && r.action === 'pushed') Object.assign(c, { bundle: { name: r.bundle.name, created: r.bundle.created }, pushed: true });
+      if (r.target) c.targets.add(r.target);
+      carried.set(b, c);
+    }
     const a: ReceiptArtifact = { name: r.name, version: r.version, platform: r.platform, digest: r.digest };
     if (!artifacts.has(r.kind)) artifacts.set(r.kind, new Map());
     artifacts.get(r.kind)!.set(receiptKey(r.kind, a), a);
@@ -82,6 +96,10 @@ export async function makeReceipt(path: string, opts: ReceiptOptions = {}): Prom
     digests: Object.fromEntries(sortedKeys(digests).map((k) => [k, [...digests.get(k)!].sort()])),
     artifacts: Object.fromEntries(sortedKeys(artifacts).map((k) => [k, [...artifacts.get(k)!.entries()].sort(([x], [y]) => (x < y ? -1 : 1)).map(([, a]) => a)])),
     bundles: Object.fromEntries(sortedKeys(bundles).map((k) => [k, bundles.get(k)!])),
+    carried: Object.fromEntries(sortedKeys(carried).map((d) => {
+      const c = carried.get(d)!;
+      return [d, { kind: c.kind, targets: [...c.targets].sort(), bundle: c.bundle }];
+    })),
   };
 }
 
@@ -112,6 +130,12 @@ export async function readReceipt(path: string): Promise<Receipt> {
   for (const [kind, list] of Object.entries(r.artifacts)) {
     if (!Array.isArray(list) || !list.every((a) => a && typeof a.name === 'string' && typeof a.version === 'string' && isDigest(a.digest))) {
       throw bad(`artifacts.${kind} must be a list of {name, version, platform, digest}`);
+    }
+  }
+  if (r.carried !== undefined) {
+    if (typeof r.carried !== 'object' || r.carried === null || Array.isArray(r.carried)) throw bad('carried must be an object');
+    for (const [d, c] of Object.entries(r.carried)) {
+      if (!isDigest(d) || !c || typeof c.kind !== 'string' || !Array.isArray(c.targets) || typeof c.bundle?.name !== 'string') throw bad(`carried.${d} must be {kind, targets, bundle}`);
     }
   }
   return r;

@@ -73,6 +73,10 @@ export const imageDirPublisher: PublishHalf = {
     return 'present';
   },
 
+  async blobExists(_a, d, ctx) {
+    return (await sizeOf(blobPath(layoutDir(ctx), d.digest))) === d.size;
+  },
+
   async publish(a, ctx) {
     const dir = layoutDir(ctx);
     await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });

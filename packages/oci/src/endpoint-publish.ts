@@ -70,6 +70,11 @@ export const imageEndpointPublisher: EndpointPublishHalf = {
     return missing ? 'absent' : 'present';
   },
 
+  async blobExists(a, d, ctx) {
+    const { client, repo } = placeOf(a, ctx);
+    return client.hasBlob(repo, d.digest);
+  },
+
   async publish(a, ctx) {
     const { client, repo, meta } = placeOf(a, ctx);
     const manifests = manifestBlobs(a, meta);

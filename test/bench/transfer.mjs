@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// @ts-check
+// Recovery data (issue 14, docs/transfer.md), whole CLI processes on the same files:
+//   pack --recovery 10% ÷ pack without                       goal ≤ 1.3   (2 GiB; --quick 64 MiB)
+//   PAR2 share of it: par2 create on the same parts ÷ pack    (peer: par2cmdline alone, same settings as bundle.json)
+//   repair of one lost part ÷ sha256sum of the parts         (peer: reading the bundle once; 1 GiB part; --quick 16 MiB)
+//   repair ÷ par2 repair on the same damage                  (airgap adds the signature, the part hashes and a full verify)
+import { randomBytes } from 'node:crypto';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cliBin, quick, report, runProcess } from './lib.mjs';
+
+const TOTAL = quick ? 64 << 20 : 2 << 30;
+const CHUNK = quick ? 8 << 20 : 256 << 20;
+const REPAIR_CHUNK = quick ? 16 << 20 : 1 << 30;
+const work = mkdtempSync(join(tmpdir(), 'airgap-bench-transfer-'));
+
+/** @param {string} path @param {number} size */
+function randomFile(path, size) {
+  const fd = openSync(path, 'w');
+  const buf = randomBytes(8 << 20);
+  for (let n = 0; n < size; n += buf.length) writeSync(fd, buf, 0, Math.min(buf.length, size - n));
+  closeSync(fd);
+}
+
+/** @param {string} name @param {string[]} extra */
+function pack(name, extra) {
+  const r = runProcess(process.execPath, [cliBin, 'pack', join(work, 'm.yaml'), '--out', join(work, name), '--key', join(work, 'keys', 'b.key'), '--cache', join(work, 'cache'), '--json', ...extra], { cwd: work });
+  return { secs: r.secs, bundle: /** @type {string} */ (JSON.parse(r.stdout).bundle) };
+}
+
+try {
+  runProcess(process.execPath, [cliBin, 'keygen', '--out-dir', join(work, 'keys'), '--name', 'b'], { cwd: work });
+  const files = 4;
+  for (let i = 0; i < files; i++) randomFile(join(work, `f${i}.bin`), TOTAL / files);
+  writeFileSync(join(work, 'm.yaml'), `apiVersion: airgap/v1\nkind: Bundle\nname: bench\nfiles:\n${[...Array(files).keys()].map((i) => `  - url: ./f${i}.bin\n`).join('')}`);
+  pack('warm', ['--chunk-size', String(CHUNK)]); // fills the cache: both timed packs read from it
+  const plain = pack('plain', ['--chunk-size', String(CHUNK)]);
+  const rec = pack('rec', ['--chunk-size', String(CHUNK), '--recovery', '10%']);
+  const d = JSON.parse(readFileSync(join(rec.bundle, 'bundle.json'), 'utf8'));
+  const parts = d.parts.map((/** @type {{file: string}} */ p) => p.file);
+  const peerDir = join(work, 'par2-peer');
+  cpSync(plain.bundle, peerDir, { recursive: true });
+  const vols = d.recovery.files.filter((/** @type {{blocks: number}} */ f) => f.blocks > 0).length;
+  const par2 = runProcess('par2', ['create', '-q', '-q', `-s${d.recovery.blockSize}`, `-c${d.recovery.recoveryBlocks}`, `-n${vols}`, '-u', '-m256', 'bundle.par2', '--', ...parts], { cwd: peerDir });
+  console.log(`  ${(TOTAL / 2 ** 20).toFixed(0)} MiB in ${parts.length} parts: pack ${plain.secs.toFixed(2)} s, pack --recovery 10% ${rec.secs.toFixed(2)} s, par2 create ${par2.secs.toFixed(2)} s (${d.recovery.sourceBlocks} blocks of ${d.recovery.blockSize} B, ${d.recovery.recoveryBlocks} recovery)`);
+  report({ figure: 'pack --recovery 10% / pack without', value: rec.secs / plain.secs, unit: '×', goal: '≤ 1.3', met: rec.secs / plain.secs <= 1.3, peer: `pack without recovery ${plain.secs.toFixed(2)} s` });
+  report({ figure: 'par2 create alone / pack without', value: par2.secs / plain.secs, unit: '×', goal: 'info', met: true, peer: 'par2cmdline 0.8 on the same parts and settings' });
+  rmSync(join(work, 'plain'), { recursive: true, force: true });
+  rmSync(join(work, 'rec'), { recursive: true, force: true });
+  rmSync(peerDir, { recursive: true, force: true });
+
+  // Repair: parts of REPAIR_CHUNK with 50% recovery, so that one lost part (half the data) is within capacity.
+  const big = pack('big', ['--chunk-size', String(REPAIR_CHUNK), '--recovery', '50%']);
+  const bigParts = readdirSync(big.bundle).filter((f) => /^part-\d+$/.test(f)).sort();
+  const sums = runProcess('sha256sum', bigParts, { cwd: big.bundle });
+  const par2Copy = join(work, 'par2-repair');
+  cpSync(big.bundle, par2Copy, { recursive: true });
+  rmSync(join(par2Copy, bigParts[0]));
+  const peerRepair = runProcess('par2', ['repair', '-q', '-q', '-m256', 'bundle.par2'], { cwd: par2Copy });
+  rmSync(join(big.bundle, bigParts[0]));
+  const repair = runProcess(process.execPath, [cliBin, 'repair', big.bundle, '--pub', join(work, 'keys', 'b.pub'), '--json'], { cwd: work });
+  console.log(`  repair of one lost ${(REPAIR_CHUNK / 2 ** 20).toFixed(0)} MiB part of ${bigParts.length}: airgap repair ${repair.secs.toFixed(2)} s, par2 repair ${peerRepair.secs.toFixed(2)} s, sha256sum of the parts ${sums.secs.toFixed(2)} s`);
+  report({ figure: 'repair one lost part / sha256sum of the parts', value: repair.secs / sums.secs, unit: '×', goal: 'info', met: true, peer: `sha256sum ${sums.secs.toFixed(2)} s` });
+  report({ figure: 'airgap repair / par2 repair (same damage)', value: repair.secs / peerRepair.secs, unit: '×', goal: 'info', met: true, peer: `par2 repair ${peerRepair.secs.toFixed(2)} s` });
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
