@@ -3,15 +3,15 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type BundleIndex, type Descriptor, type ExternalBlob, type HttpClient, type SourceContext,
-  ContentStore, IntegrityError, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
+  ContentStore, IntegrityError, Transfers, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
 } from '@airgap/core';
 import { type SecretKey, writeBundle } from '@airgap/bundle';
 import { cyclonedxSbom } from '@airgap/sbom';
 import { PolicyGate } from './policy.js';
 import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
+import pMap from 'p-map';
 import { externalBlobs } from './external.js';
-import { mapLimit } from './concurrency.js';
 import { findToolRelease } from './release.js';
 import { TargetPaths } from './target-paths.js';
 import type { Reporter } from './report.js';
@@ -134,8 +134,10 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   // Looked up before anything is downloaded: a missing release is a usage error, found at once.
   const carry = opts.includeTool || manifest.tool ? await findToolRelease(opts.toolRelease) : [];
   const store = new ContentStore(opts.cacheDir);
+  const transfer = new Transfers({ store, http: opts.http, concurrency: opts.concurrency, progress: reporter.progress, log: reporter });
   const ctx: SourceContext = {
     store,
+    transfer,
     http: opts.http,
     config: opts.config,
     log: reporter,
@@ -218,7 +220,9 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
   await ecosystems.load({ kinds: [...new Set(wanted.map((a) => a.kind))] });
   const fetched = await reporter.phase('Downloading and verifying', async () => {
     reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length });
-    const ok = await mapLimit(wanted, opts.concurrency, async (a) => {
+    // p-map only queues artifacts (bounded memory and progress lines); the transfer engine's one limit
+    // is what bounds the downloads, across artifacts and ecosystems (docs/transfers.md).
+    const ok = await pMap(wanted, async (a) => {
       reporter.progress({ type: 'artifact', state: 'start', artifact: a });
       try {
         await ecosystems.get(a.kind).source.fetch(a, ctx);
@@ -233,7 +237,8 @@ async function packLocked(opts: PackOptions): Promise<PackResult> {
         fail(artifactLabel(a), e);
         return false;
       }
-    });
+    }, { concurrency: opts.concurrency });
+    await transfer.sweep();
     return wanted.filter((_, i) => ok[i]);
   });
   fetched.forEach((a) => count(a, 'packed'));

@@ -44,6 +44,14 @@ export class Reporter implements Logger {
       }
       return;
     }
+    if (e.type === 'transfer') {
+      // Per-blob byte progress from the transfer engine; the phase line counts finished downloads.
+      if (cur && e.direction === 'download' && e.state === 'done') {
+        cur.bytes += e.done;
+        cur.update();
+      }
+      return;
+    }
     if (e.type === 'phase') {
       if (cur) {
         cur.total = e.total;

@@ -2,14 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import {
   type AirgapConfig, type Artifact, type EndpointFormat, type EndpointPublishHalf, type HttpClient, type PublishContext, type PublishHalf,
-  type ResolvedTarget, IntegrityError, TargetError, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  type ResolvedTarget, IntegrityError, TargetError, Transfers, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
 import { type BundleDescriptor, type PublicKey, type VerifiedBundle, assessDamage, damageError, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { checkExternal } from './external.js';
 import { keepSbom } from './sbom-copy.js';
-import { mapLimit } from './concurrency.js';
+import pMap from 'p-map';
 import type { Reporter } from './report.js';
 import { UnpackPlan } from './route.js';
 import { publishPath } from './target-paths.js';
@@ -183,6 +183,8 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   const kinds = new Set([...byKind.keys(), ...baseArtifacts.map((a) => a.kind)]);
   const halves = new Map<string, PublishHalf>();
   const ctxOf = (kind: string) => opened.get(plan.targetFor(kind)!.name)!.ctx;
+  // One engine for every target of the run: --concurrency bounds all pushes together (docs/transfers.md).
+  const transfer = new Transfers({ http: opts.http, concurrency: opts.concurrency, progress: reporter.progress, log: reporter });
   try {
     allowedOlder = checkFreshness(bundle, newest, plan, opts);
     // Again from the verified index (a bundle from before bundle.json listed its kinds).
@@ -210,6 +212,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
         ctx: {
           target, blobs: bundle.blobs, http: opts.http, config: opts.config, log: reporter, progress: reporter.progress,
           bundle: { name: index.name, created: index.created }, dryRun: opts.dryRun, services: o.services,
+          concurrency: opts.concurrency, transfer,
         },
       });
     }
@@ -263,7 +266,8 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
       for (const [kind, artifacts] of byKind) {
         const half = halves.get(kind)!;
         const ctx = ctxOf(kind);
-        const done = await mapLimit(artifacts, opts.concurrency, async (a): Promise<UnpackedArtifact> => {
+        // p-map queues artifacts; each push inside waits for the transfer engine's one limit (docs/transfers.md).
+        const done = await pMap(artifacts, async (a): Promise<UnpackedArtifact> => {
           const t0 = Date.now();
           let action: UnpackedArtifact['action'];
           let error: string | undefined;
@@ -299,7 +303,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
             });
           }
           return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}) };
-        });
+        }, { concurrency: opts.concurrency });
         results.push(...done);
         if (!opts.dryRun && half.finalize) {
           try {
@@ -377,13 +381,13 @@ async function checkBase(
   baseArtifacts: Artifact[], halves: Map<string, PublishHalf>, ctxOf: (kind: string) => PublishContext, targetName: string, concurrency: number, bundle: VerifiedBundle,
 ): Promise<void> {
   const missing: string[] = [];
-  await mapLimit(baseArtifacts, concurrency, async (a) => {
+  await pMap(baseArtifacts, async (a) => {
     try {
       if ((await halves.get(a.kind)!.exists(a, ctxOf(a.kind))) !== 'present') missing.push(artifactLabel(a));
     } catch (e) {
       missing.push(`${artifactLabel(a)} (${errorText(e)})`);
     }
-  });
+  }, { concurrency });
   if (!missing.length) return;
   missing.sort();
   const shown = missing.slice(0, 20).map((m) => `  ${m}`).join('\n');

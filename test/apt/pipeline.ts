@@ -1,3 +1,4 @@
+import { withTransfer } from '../harness/index.js';
 import { join } from 'node:path';
 import {
   type Artifact, type AirgapConfig, type PublishContext, type PublishHalf, type SourceContext, ContentStore,
@@ -10,10 +11,10 @@ import { apt, type AptSpec } from '@airgap/apt';
  * exists → publish → finalize) driven at library level, with real stores, HTTP and tools.
  */
 export function sourceContext(cache: string, manifestDir: string, dryRun = false): SourceContext {
-  return {
+  return withTransfer({
     store: new ContentStore(cache), http: new HttpClient({ retries: 0 }), config: {}, log: silentLogger, progress: () => {},
     manifestDir, concurrency: 2, dryRun,
-  };
+  });
 }
 
 export async function pack(spec: AptSpec, ctx: SourceContext): Promise<Artifact[]> {
@@ -42,10 +43,10 @@ export async function unpack(artifacts: Artifact[], half: PublishHalf, ctx: Publ
 }
 
 export function publishContext(store: ContentStore, target: PublishContext['target'], services: Record<string, unknown> = {}, config: AirgapConfig = {}): PublishContext {
-  return {
+  return withTransfer({
     target, blobs: { open: (d) => store.open(d.digest) }, http: new HttpClient({ retries: 0 }), config, log: silentLogger, progress: () => {},
     bundle: { name: 'test', created: '2026-11-24T10:00:00Z' }, dryRun: false, services,
-  };
+  });
 }
 
 export const mirrorKeyringPath = (mirror: string) => join(mirror, 'apt', 'airgap-archive-keyring.gpg');

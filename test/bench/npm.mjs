@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { ContentStore, HttpClient, silentLogger } from '@airgap/core';
+import { ContentStore, HttpClient, Transfers, silentLogger } from '@airgap/core';
 import { npm as npmEcosystem } from '@airgap/npm';
 import { registriesDriver } from '@airgap/nexus';
 import { freePort, quick, report, root } from './lib.mjs';
@@ -65,9 +65,12 @@ async function startVerdaccio() {
 
 /** @param {string} storeDir @param {number} concurrency @returns {import('@airgap/core').SourceContext} */
 function sourceCtx(storeDir, concurrency) {
+  const store = new ContentStore(storeDir);
+  const http = new HttpClient({ retries: 2 });
   return {
-    store: new ContentStore(storeDir), http: new HttpClient({ retries: 2 }), config: {}, log: silentLogger,
+    store, http, config: {}, log: silentLogger,
     progress: () => {}, manifestDir: work, concurrency, dryRun: false,
+    transfer: new Transfers({ store, http, concurrency, progress: () => {}, log: silentLogger }),
   };
 }
 
@@ -106,6 +109,7 @@ try {
     const pctx = {
       target, blobs: { open: (d) => store.open(d.digest) }, http, config: {}, log: silentLogger, progress: () => {},
       bundle: { name: 'bench', created: new Date().toISOString() }, dryRun: false, services: opened.services,
+      concurrency: 8, transfer: new Transfers({ http, concurrency: 8, progress: () => {}, log: silentLogger }),
     };
     const publisher = npmEcosystem.publish.endpoint;
     if (!publisher) throw new Error('the npm ecosystem has no endpoint publisher');

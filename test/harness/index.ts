@@ -2,3 +2,4 @@ export * from './static-server.js';
 export * from './cli.js';
 export * from './tmp.js';
 export * from './reseal.js';
+export * from './transfer.js';

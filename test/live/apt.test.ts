@@ -1,3 +1,4 @@
+import { withTransfer } from '../harness/index.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -31,10 +32,10 @@ describe('apt closure against the host apt sources (live)', () => {
     const aptWould = [...String(sim.stdout).matchAll(/^Inst (\S+) \((\S+) .*\[([^\]]+)\]\)/gm)].map((m) => `${m[1]}=${m[2]}`).sort();
     expect(aptWould.some((p) => p.startsWith('nginx='))).toBe(true);
 
-    const ctx = {
+    const ctx = withTransfer({
       store: new ContentStore(join(dir, 'cache-airgap')), http: new HttpClient({}), config: {}, log: silentLogger, progress: () => {},
       manifestDir: dir, concurrency: 2, dryRun: true,
-    };
+    });
     const artifacts = await aptSource().resolve({ url: 'system', packages: ['nginx'] }, ctx);
     const ours = new Set(artifacts.map((a) => `${a.name}=${a.version}`));
     expect(aptWould.filter((p) => !ours.has(p))).toEqual([]);

@@ -1,3 +1,4 @@
+import { withTransfer } from '../harness/index.js';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -44,11 +45,11 @@ export async function openNexus(double: NexusDouble, opts: { formats?: EndpointF
 
 /** A PublishContext over a ContentStore, as unpack builds one from a verified bundle. */
 export function publishContext(store: ContentStore, target: ResolvedTarget, http: HttpClient, services: Record<string, unknown>): PublishContext {
-  return {
+  return withTransfer({
     target, http, services, config: {}, log: silentLogger, progress: () => {}, dryRun: false,
     bundle: { name: 'test', created: new Date().toISOString() },
     blobs: { open: (d) => store.open(d.digest) },
-  };
+  });
 }
 
 /** Put bytes into the store and describe them as a `files` artifact landing at `path`. */

@@ -1,3 +1,4 @@
+import { withTransfer } from '../harness/index.js';
 /** Library-level pack and unpack for npm tests (the same steps the CLI pipelines take, without a bundle). */
 import { readdir } from 'node:fs/promises';
 import {
@@ -21,7 +22,7 @@ export function capturingLogger(): CapturingLogger {
 export function sourceContext(storeDir: string, log: Logger = capturingLogger(), extra: Partial<SourceContext> = {}): SourceContext {
   const http = new HttpClient({ retries: 1 });
   http.backoffMs = 10;
-  return { store: new ContentStore(storeDir), http, config: {}, log, progress: () => {}, manifestDir: storeDir, concurrency: 4, dryRun: false, ...extra };
+  return withTransfer({ store: new ContentStore(storeDir), http, config: {}, log, progress: () => {}, manifestDir: storeDir, concurrency: 4, dryRun: false, ...extra });
 }
 
 /** resolve + fetch, as `airgap pack` does for one manifest entry. */
@@ -55,7 +56,7 @@ export async function unpackLib(artifacts: Artifact[], half: PublishHalf, ctx: P
 export function registriesContext(storeDir: string, npmUrl: string, env: Record<string, string>): PublishContext {
   const config: TargetConfig = { type: 'registries', endpoints: { npm: npmUrl }, usernameEnv: 'T_USER', passwordEnv: 'T_PASS' };
   const store = new ContentStore(storeDir);
-  return {
+  return withTransfer({
     target: { type: 'registries', name: 'inside', config },
     blobs: { open: (d) => store.open(d.digest) },
     http: new HttpClient({ retries: 1 }),
@@ -65,13 +66,13 @@ export function registriesContext(storeDir: string, npmUrl: string, env: Record<
     bundle: { name: 'test', created: new Date().toISOString() },
     dryRun: false,
     services: { endpoints: registriesTargetEndpoints('inside', config as RegistriesTargetConfig, {}, targetAuth('inside', config as RegistriesTargetConfig, env)) },
-  };
+  });
 }
 
 export function dirContext(storeDir: string, path: string, baseUrl?: string): PublishContext {
   const config: TargetConfig = { type: 'dir', path, ...(baseUrl ? { npm: { baseUrl } } : {}) };
   const store = new ContentStore(storeDir);
-  return {
+  return withTransfer({
     target: { type: 'dir', name: 'mirror', path, config },
     blobs: { open: (d) => store.open(d.digest) },
     http: new HttpClient({ retries: 1 }),
@@ -81,7 +82,7 @@ export function dirContext(storeDir: string, path: string, baseUrl?: string): Pu
     bundle: { name: 'test', created: new Date().toISOString() },
     dryRun: false,
     services: {},
-  };
+  });
 }
 
 /** Every name@version in `npm ls --all --json` of an installed project. */

@@ -1,3 +1,4 @@
+import { withTransfer } from '../harness/index.js';
 import { join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type PublishContext, type ResolvedTarget, type SourceContext, ContentStore, HttpClient,
@@ -13,7 +14,7 @@ export function sourceContext(storeDir: string, config: AirgapConfig = {}, concu
   const warnings: string[] = [];
   const http = new HttpClient({ retries: 2, proxy: 'none', ...config.http });
   http.backoffMs = 10;
-  return {
+  return withTransfer({
     store: new ContentStore(storeDir),
     http,
     config,
@@ -23,7 +24,7 @@ export function sourceContext(storeDir: string, config: AirgapConfig = {}, concu
     concurrency,
     dryRun: false,
     warnings,
-  };
+  });
 }
 
 /** A PublishContext over a content store (as unpack gives one over the verified bundle). */
@@ -32,7 +33,7 @@ export function publishContext(store: ContentStore, target: ResolvedTarget, conf
   const http = new HttpClient({ retries: 2, proxy: 'none', ...config.http });
   http.backoffMs = 10;
   const services: Record<string, unknown> = target.type === 'dir' ? {} : { endpoints: registriesTargetEndpoints(target.name, target.config as RegistriesTargetConfig, config, targetAuth(target.name, target.config as RegistriesTargetConfig, env)) };
-  return {
+  return withTransfer({
     target,
     blobs: { open: (d) => store.open(d.digest) },
     http,
@@ -43,7 +44,7 @@ export function publishContext(store: ContentStore, target: ResolvedTarget, conf
     dryRun: false,
     services,
     warnings,
-  };
+  });
 }
 
 export function registryTarget(registryHost: string, extra: Record<string, unknown> = {}): ResolvedTarget {

@@ -1,3 +1,4 @@
+import { withTransfer } from '../harness/index.js';
 /**
  * Images into a `nexus` target: the target's REST preflight is answered by the Nexus test double
  * (test/nexus-double, which follows reference/nexus-api.md); its Docker connector port
@@ -48,10 +49,10 @@ describe('images into a nexus target through its docker endpoint', () => {
     const target: ResolvedTarget = { type: 'nexus', name: 'nexus', config };
     const env = { NX_USER: DEFAULT_USER.username, NX_PASS: DEFAULT_USER.password };
     const opened = await nexusDriver.open(target, { http: ctx.http, config: { targets: { nexus: config } }, log: silentLogger, formats: new Set(['docker']), dryRun: false, env });
-    const pctx = {
+    const pctx = withTransfer({
       target, http: ctx.http, services: opened.services, config: {}, log: silentLogger, progress: () => {}, dryRun: false,
       bundle: { name: 'test', created: new Date().toISOString() }, blobs: { open: (d: { digest: string }) => ctx.store.open(d.digest) },
-    };
+    });
     expect(images.publish.endpoint!.format(arts[0])).toBe('docker');
     expect(await push(images.publish.endpoint!, arts, pctx)).toEqual(['pushed']);
     const hostSeg = `127.0.0.1_${src.host.split(':')[1]}`;

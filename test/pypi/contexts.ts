@@ -1,9 +1,10 @@
+import { withTransfer } from '../harness/index.js';
 import { ContentStore, HttpClient, type PublishContext, type ResolvedTarget, type SourceContext, silentLogger } from '@airgap/core';
 
 export function sourceContext(storeDir: string, overrides: Partial<SourceContext> = {}): SourceContext {
   const http = new HttpClient({ retries: 1, proxy: 'none' });
   http.backoffMs = 10;
-  return {
+  return withTransfer({
     store: new ContentStore(storeDir),
     http,
     config: {},
@@ -13,13 +14,13 @@ export function sourceContext(storeDir: string, overrides: Partial<SourceContext
     concurrency: 2,
     dryRun: false,
     ...overrides,
-  };
+  });
 }
 
 export function publishContext(store: ContentStore, target: ResolvedTarget, services: Record<string, unknown> = {}): PublishContext {
   const http = new HttpClient({ retries: 1, proxy: 'none' });
   http.backoffMs = 10;
-  return {
+  return withTransfer({
     target,
     blobs: { open: (d) => store.open(d.digest) },
     http,
@@ -29,5 +30,5 @@ export function publishContext(store: ContentStore, target: ResolvedTarget, serv
     bundle: { name: 'test', created: new Date(0).toISOString() },
     dryRun: false,
     services,
-  };
+  });
 }

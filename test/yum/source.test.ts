@@ -1,3 +1,4 @@
+import { withTransfer } from '../harness/index.js';
 /**
  * The yum source half at library level against hermetic upstreams (fixtures.ts) on loopback: closure,
  * compressions of primary.xml, filelists only when needed, repomd.xml signatures, checksums.
@@ -22,7 +23,7 @@ const warnings: string[] = [];
 const http = new HttpClient({ retries: 0 });
 
 function ctx(name: string): SourceContext {
-  return {
+  return withTransfer({
     store: new ContentStore(join(work, `cache-${name}`)),
     http,
     config: {},
@@ -31,7 +32,7 @@ function ctx(name: string): SourceContext {
     manifestDir: work,
     concurrency: 2,
     dryRun: false,
-  };
+  });
 }
 const spec = (repo: string, extra: Partial<YumSpec> = {}): YumSpec => ({ baseurl: `${server.url}${repo}/`, packages: ['alpha', 'zeta'], ...extra });
 const fileNames = (r: Awaited<ReturnType<typeof resolveYum>>) => r.artifacts.filter((a) => (a.meta as any).role === 'rpm').map((a) => (a.meta as any).file).sort();

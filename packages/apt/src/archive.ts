@@ -45,8 +45,12 @@ function distsUrl(origin: ArchiveOrigin, rel: string): string {
   return new URL(`dists/${origin.suite}/${rel}`, origin.uri).toString();
 }
 
-/** GET a small metadata file into `dest`; returns false on 404. */
-async function download(ctx: SourceContext, url: string, dest: string): Promise<boolean> {
+/** GET a small metadata file into `dest` (a transfer under the engine's limit); returns false on 404. */
+function download(ctx: SourceContext, url: string, dest: string): Promise<boolean> {
+  return ctx.transfer.run(() => downloadRelease(ctx, url, dest));
+}
+
+async function downloadRelease(ctx: SourceContext, url: string, dest: string): Promise<boolean> {
   const res = await ctx.http.request(url, { side: 'upstream', signal: ctx.signal });
   if (res.status === 404 || res.status === 410) {
     await res.body.dump();
@@ -188,14 +192,8 @@ export async function packagesIndex(vr: VerifiedRelease, component: string, arch
       const urls = vr.byHash ? [distsUrl(vr.origin, `${component}/binary-${arch}/by-hash/SHA256/${want.hash}`), distsUrl(vr.origin, path)] : [distsUrl(vr.origin, path)];
       let got = false;
       for (const url of urls) {
-        const res = await ctx.http.request(url, { side: 'upstream', signal: ctx.signal });
-        if (res.status === 404) {
-          await res.body.dump();
-          continue;
-        }
-        if (res.status !== 200) await failStatus(res, 'GET', 'upstream');
         try {
-          await ctx.store.put(res.body, { digest, size: want.size, subject: safeUrl(url) });
+          got = Boolean(await ctx.transfer.fetch({ url, digest, size: want.size, subject: safeUrl(url), absentOn: [404] }));
         } catch (e) {
           if (e instanceof IntegrityError) {
             throw new IntegrityError(`${safeUrl(url)} does not match the SHA256 that ${vr.releaseUrl} lists for ${path}: ${e.message}`, {
@@ -204,8 +202,7 @@ export async function packagesIndex(vr: VerifiedRelease, component: string, arch
           }
           throw e;
         }
-        got = true;
-        break;
+        if (got) break;
       }
       // Release may list a file the mirror does not carry (Debian lists plain Packages but serves only .xz/.gz).
       if (!got) continue;

@@ -259,12 +259,11 @@ export function aptSource(options: { hostRoot?: string } = {}): SourceHalf<AptSp
       if (await ctx.store.has(deb.digest)) return;
       const url = artifact.upstream.url;
       const what = `${artifact.name}_${artifact.version}_${artifact.platform}.deb (${url})`;
-      const res = await ctx.http.request(url, { side: 'upstream', signal: ctx.signal });
-      if (res.status !== 200) {
-        await failStatus(res, 'GET', 'upstream', res.status === 404 ? 'the archive no longer carries this version: pack again to pick up the current index' : undefined);
-      }
       try {
-        await ctx.store.put(res.body, { digest: deb.digest, size: deb.size, subject: what }, DEB_MEDIA_TYPE);
+        await ctx.transfer.fetch({
+          url, digest: deb.digest, size: deb.size, mediaType: DEB_MEDIA_TYPE, subject: what,
+          statusHint: (status) => (status === 404 ? 'the archive no longer carries this version: pack again to pick up the current index' : undefined),
+        });
       } catch (e) {
         if (e instanceof IntegrityError) {
           throw new IntegrityError(`${what} does not match the SHA256 and size its signed Packages index lists: ${e.message}`, {

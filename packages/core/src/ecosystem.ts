@@ -9,11 +9,14 @@ import type { Logger, ProgressSink } from './log.js';
 import type { ContentStore } from './store.js';
 import { InternalError } from './errors.js';
 import type { TargetDriver } from './target.js';
+import type { Transfers } from './transfer.js';
 
 /** What a source half gets while `pack` runs. */
 export interface SourceContext {
-  /** The download cache; fetch() puts every blob here. */
+  /** The download cache; fetch() puts every blob here (through `transfer`). */
   store: ContentStore;
+  /** The transfer engine: every blob download goes through it, under the one `--concurrency` limit. */
+  transfer: Transfers;
   http: HttpClient;
   config: AirgapConfig;
   log: Logger;
@@ -70,6 +73,10 @@ export interface PublishContext {
   progress: ProgressSink;
   bundle: { name: string; created: string };
   dryRun: boolean;
+  /** `--concurrency`: pushes in flight at once; `transfer` enforces it (wrap each push in `transfer.run`). */
+  concurrency: number;
+  /** The transfer engine (no download store): its limit and upload progress for every push. */
+  transfer: Transfers;
   /** Facilities a target kind adds (the Nexus target's endpoints, auth, REST API); see packages/nexus. */
   services: Record<string, unknown>;
 }

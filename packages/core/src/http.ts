@@ -140,6 +140,11 @@ export class HttpClient {
     if (d) await (await d).close();
   }
 
+  /** The backoff before retry `attempt` (the transfer engine uses it between resumes of a cut download). */
+  async pause(attempt: number): Promise<void> {
+    await new Promise((r) => setTimeout(r, Math.min(this.backoffMs * 2 ** attempt, 30_000) * (0.75 + Math.random() * 0.5)));
+  }
+
   private async wait(attempt: number, retryAfter: string | undefined, why: string): Promise<void> {
     let ms = Math.min(this.backoffMs * 2 ** attempt, 30_000) * (0.75 + Math.random() * 0.5);
     if (retryAfter) {

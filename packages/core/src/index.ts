@@ -14,6 +14,7 @@ export * from './config.js';
 export * from './published-schemas.js';
 export * from './mirror-file.js';
 export * from './nearest.js';
+export * from './transfer.js';
 export * from './concurrency.js';
 export * from './bom.js';
 export * from './policy.js';

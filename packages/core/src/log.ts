@@ -1,4 +1,5 @@
 import type { Artifact } from './artifact.js';
+import type { TransferProgress } from './transfer.js';
 
 /** Where library code reports what it does. The CLI renders it (listr2 on a TTY, plain lines in cron). */
 export interface Logger {
@@ -10,7 +11,8 @@ export interface Logger {
 export type ProgressEvent =
   | { type: 'phase'; phase: string; total?: number }
   | { type: 'artifact'; state: 'start' | 'done' | 'pushed' | 'failed' | 'skipped' | 'present'; artifact: Pick<Artifact, 'kind' | 'name' | 'version' | 'platform'>; error?: string }
-  | { type: 'bytes'; bytes: number };
+  | { type: 'bytes'; bytes: number }
+  | TransferProgress;
 
 export type ProgressSink = (event: ProgressEvent) => void;
 

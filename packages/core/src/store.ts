@@ -113,7 +113,8 @@ export class ContentStore {
   }
 }
 
-async function syncFile(path: string): Promise<void> {
+/** fsync a file's bytes to disk (before it is renamed into place). */
+export async function syncFile(path: string): Promise<void> {
   const fh = await open(path, 'r+');
   try {
     await fh.sync();

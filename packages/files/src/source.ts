@@ -69,27 +69,29 @@ export const fileSource: SourceHalf<FileSpec> = {
     }
 
     const cacheKey = 'files:' + origin.url.toString();
-    const cached = expected ? undefined : await ctx.store.getRef<UrlCacheEntry>(cacheKey);
-    const usable = cached && (await ctx.store.has(cached.digest)) ? cached : undefined;
-    const headers: Record<string, string> = {};
-    if (usable?.etag) headers['if-none-match'] = usable.etag;
-    else if (usable?.lastModified) headers['if-modified-since'] = usable.lastModified;
-    const res = await ctx.http.request(origin.url, { method: ctx.dryRun ? 'HEAD' : 'GET', headers, side: 'upstream', signal: ctx.signal });
-    if (res.status === 304 && usable) {
-      await res.body.dump();
-      return [make(usable.digest, usable.size, verifiedText)];
-    }
-    if (res.status !== 200) {
-      await failStatus(res, ctx.dryRun ? 'HEAD' : 'GET', 'upstream', res.status === 404 ? 'the file is not at that URL: fix the manifest or the upstream' : undefined);
-    }
     if (ctx.dryRun) {
-      await res.body.dump();
+      const res = await ctx.transfer.run(async () => {
+        const r = await ctx.http.request(origin.url, { method: 'HEAD', side: 'upstream', signal: ctx.signal });
+        await r.body.dump();
+        return r;
+      });
+      if (res.status !== 200) await failStatus(res, 'HEAD', 'upstream', notThere(res.status));
       const size = Number(header(res, 'content-length') ?? 0);
+      const usable = expected ? undefined : await ctx.store.getRef<UrlCacheEntry>(cacheKey);
       return [make(expected ?? usable?.digest ?? 'sha256:' + '0'.repeat(64), size, verifiedText + ' (dry run: not downloaded)')];
     }
-    const d = await put(ctx, res.body, expected, origin.display);
+    // The transfer engine (docs/transfers.md): one limit, resumed on a cut, sha256 checked while it streams;
+    // without a pinned sha256 the cached ETag/Last-Modified make it a conditional GET.
+    const cached = expected ? undefined : await ctx.store.getRef<UrlCacheEntry>(cacheKey);
+    let d;
+    try {
+      d = await ctx.transfer.fetch({ url: origin.url, digest: expected, subject: origin.display, cached, statusHint: notThere });
+    } catch (e) {
+      throw pinnedMismatch(e, expected, origin.display);
+    }
+    if (!d) throw new UpstreamError(`${origin.display}: no answer`, { subject: origin.display });
     if (!expected) {
-      await ctx.store.setRef(cacheKey, { digest: d.digest, size: d.size, etag: header(res, 'etag'), lastModified: header(res, 'last-modified') } satisfies UrlCacheEntry);
+      await ctx.store.setRef(cacheKey, { digest: d.digest, size: d.size, etag: d.etag, lastModified: d.lastModified } satisfies UrlCacheEntry);
     }
     return [make(d.digest, d.size, verifiedText)];
   },
@@ -102,14 +104,23 @@ export const fileSource: SourceHalf<FileSpec> = {
   },
 };
 
+function notThere(status: number): string | undefined {
+  return status === 404 ? 'the file is not at that URL: fix the manifest or the upstream' : undefined;
+}
+
+/** A pinned sha256 mismatch is an integrity failure (exit 3) like every other ecosystem's (docs/exit-codes.md), naming the URL and both digests. */
+function pinnedMismatch(e: unknown, expected: string | undefined, display: string): unknown {
+  if (e instanceof IntegrityError && expected) {
+    return new IntegrityError(e.message, { subject: display, hint: 'the file at that URL is not the one the manifest pins: update sha256 only if you trust the new file', cause: e });
+  }
+  return e;
+}
+
+/** A local file is read, not transferred: straight into the store. */
 async function put(ctx: SourceContext, stream: NodeJS.ReadableStream, expected: string | undefined, display: string) {
   try {
     return await ctx.store.put(stream as never, { digest: expected, subject: display });
   } catch (e) {
-    if (e instanceof IntegrityError && expected) {
-      // A pinned sha256 mismatch is an integrity failure (exit 3) like every other ecosystem's (docs/exit-codes.md).
-      throw new IntegrityError(e.message, { subject: display, hint: 'the file at that URL is not the one the manifest pins: update sha256 only if you trust the new file', cause: e });
-    }
-    throw e;
+    throw pinnedMismatch(e, expected, display);
   }
 }

@@ -1,9 +1,7 @@
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Artifact, type Descriptor, type PublishContext, type PublishHalf, TargetError, digestHex, writeFileAtomic, writeStreamAtomic } from '@airgap/core';
-import { forEachLimit } from './concurrency.js';
 import { OCI_INDEX, plainDescriptor } from './media.js';
-import { DEFAULT_CONCURRENCY } from './source.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -81,11 +79,11 @@ export const imageDirPublisher: PublishHalf = {
     const dir = layoutDir(ctx);
     await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
     if ((await sizeOf(join(dir, 'oci-layout'))) === undefined) await writeFileAtomic(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-    await forEachLimit(a.blobs, DEFAULT_CONCURRENCY, async (d) => {
+    await Promise.all(a.blobs.map((d) => ctx.transfer.run(async () => {
       const final = blobPath(dir, d.digest);
       if ((await sizeOf(final)) === d.size) return;
       await writeStreamAtomic(ctx.blobs.open(d), final);
-    });
+    })));
   },
 
   async finalize(artifacts, ctx) {

@@ -1,12 +1,11 @@
 import {
   type Artifact, type Descriptor, type Endpoint, type EndpointPublishHalf, type EndpointResolver, type PublishContext, InternalError,
 } from '@airgap/core';
-import { forEachLimit } from './concurrency.js';
 import { targetClient } from './clients.js';
 import { isManifestType } from './media.js';
 import { type ImageNames, targetRepository } from './reference.js';
 import type { RegistryClient } from './registry.js';
-import { DEFAULT_CONCURRENCY, type ImageMeta } from './source.js';
+import type { ImageMeta } from './source.js';
 
 function endpointOf(ctx: PublishContext): Endpoint {
   const resolver = ctx.services.endpoints as EndpointResolver | undefined;
@@ -51,7 +50,8 @@ export const imageEndpointPublisher: EndpointPublishHalf = {
 
   async exists(a, ctx) {
     const { client, repo, meta, label } = placeOf(a, ctx);
-    const current = meta.tag ? await client.resolveTag(repo, meta.tag, label) : (await client.headManifest(repo, a.digest)) ? a.digest : undefined;
+    const run = ctx.transfer.run.bind(ctx.transfer);
+    const current = await run(async () => (meta.tag ? client.resolveTag(repo, meta.tag, label) : (await client.headManifest(repo, a.digest)) ? a.digest : undefined));
     if (!current) return 'absent';
     if (current !== a.digest) {
       // Tags are pointers: moving one loses nothing (the old image stays addressable by digest), as a
@@ -62,11 +62,11 @@ export const imageEndpointPublisher: EndpointPublishHalf = {
     const manifests = manifestBlobs(a, meta);
     const others = a.blobs.filter((b) => !meta.manifests.includes(b.digest));
     let missing = false;
-    await forEachLimit([...manifests, ...others], DEFAULT_CONCURRENCY, async (d) => {
+    await Promise.all([...manifests, ...others].map((d) => run(async () => {
       if (missing) return;
       const here = meta.manifests.includes(d.digest) ? Boolean(await client.headManifest(repo, d.digest)) : await client.hasBlob(repo, d.digest);
       if (!here) missing = true;
-    });
+    })));
     return missing ? 'absent' : 'present';
   },
 
@@ -76,20 +76,25 @@ export const imageEndpointPublisher: EndpointPublishHalf = {
   },
 
   async publish(a, ctx) {
-    const { client, repo, meta } = placeOf(a, ctx);
+    const { client, repo, meta, label } = placeOf(a, ctx);
     const manifests = manifestBlobs(a, meta);
     const others = a.blobs.filter((b) => !isManifestType(b.mediaType) || !meta.manifests.includes(b.digest));
-    await forEachLimit(others, DEFAULT_CONCURRENCY, async (d) => {
+    const run = ctx.transfer.run.bind(ctx.transfer);
+    const upload = (d: Descriptor) => () => ctx.transfer.meter(ctx.blobs.open(d), { subject: `${label}: blob ${d.digest}`, digest: d.digest, total: d.size });
+    // Each blob is one transfer under the engine's limit: the HEAD that asks, then the upload.
+    await Promise.all(others.map((d) => run(async () => {
       if (await client.hasBlob(repo, d.digest)) return;
-      await client.pushBlob(repo, d, () => ctx.blobs.open(d));
+      await client.pushBlob(repo, d, upload(d));
       ctx.progress({ type: 'bytes', bytes: d.size });
-    });
+    })));
     // Children before parents: a registry (Nexus included) refuses an index whose manifests are missing.
     for (const d of manifests.slice(1).reverse()) {
-      if (await client.headManifest(repo, d.digest)) continue;
-      await client.putManifest(repo, d.digest, d, () => ctx.blobs.open(d));
+      await run(async () => {
+        if (await client.headManifest(repo, d.digest)) return;
+        await client.putManifest(repo, d.digest, d, () => ctx.blobs.open(d));
+      });
     }
     const root = manifests[0];
-    await client.putManifest(repo, meta.tag ?? a.digest, root, () => ctx.blobs.open(root));
+    await run(() => client.putManifest(repo, meta.tag ?? a.digest, root, () => ctx.blobs.open(root)));
   },
 };

@@ -7,7 +7,7 @@ import { imageBom, imagePolicy } from './bom.js';
 
 export type { ImageSpec } from './spec.js';
 export type { ImageMeta } from './source.js';
-export { imageSource, selectPlatforms, DEFAULT_CONCURRENCY } from './source.js';
+export { imageSource, selectPlatforms } from './source.js';
 export { imageEndpointPublisher } from './endpoint-publish.js';
 export { imageDirPublisher } from './dir-publish.js';
 export { RegistryClient, parseChallenge, type RegistryCredentials } from './registry.js';

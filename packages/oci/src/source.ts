@@ -4,7 +4,6 @@ import {
   type Artifact, type Descriptor, type SourceContext, type SourceHalf, IntegrityError, InternalError, UpstreamError, UsageError,
   digestHex, nearestText, sha256Digest,
 } from '@airgap/core';
-import { forEachLimit } from './concurrency.js';
 import { sourceClient } from './clients.js';
 import {
   type IndexEntry, type Parsed, type Platform, OCI_INDEX, formatPlatform, isAttestationEntry, isIndexType, isManifestType,
@@ -33,13 +32,6 @@ export interface ImageMeta {
   license?: string;
   /** With `verify.cosignKey`: what was checked (docs/oci.md "cosign"). */
   cosign?: string;
-}
-
-/** Default transfers at a time when the pipeline gives none: enough to fill a WAN link, light on 2 cores. */
-export const DEFAULT_CONCURRENCY = 4;
-
-function concurrency(ctx: SourceContext): number {
-  return ctx.concurrency > 0 ? ctx.concurrency : DEFAULT_CONCURRENCY;
 }
 
 async function putBytes(ctx: SourceContext, bytes: Buffer, desc: Descriptor, subject: string): Promise<void> {
@@ -76,7 +68,7 @@ const LICENSES_ANNOTATION = 'org.opencontainers.image.licenses';
 async function resolveGraph(client: RegistryClient, ref: ImageRef, ctx: SourceContext, opts: { platforms?: Platform[]; attestations?: boolean }): Promise<Graph> {
   const label = `image ${formatRef(ref)}`;
   const reference = ref.tag ?? ref.digest!;
-  const root = await client.getManifest(ref.repository, reference, label);
+  const root = await ctx.transfer.run(() => client.getManifest(ref.repository, reference, label));
   if (!root) {
     // A tag the registry does not have is the manifest's mistake (exit 2, docs/exit-codes.md).
     const tags = ref.tag ? await client.listTags(ref.repository).catch(() => [] as string[]) : [];
@@ -127,17 +119,17 @@ async function resolveGraph(client: RegistryClient, ref: ImageRef, ctx: SourceCo
   let level = children;
   while (level.length) {
     const fetched: (Parsed | undefined)[] = new Array(level.length);
-    await forEachLimit(level.map((d, i) => [d, i] as const), concurrency(ctx), async ([d, i]) => {
+    await Promise.all(level.map(async (d, i) => {
       if (!isManifestType(d.mediaType)) {
         blobs.set(d.digest, plainDescriptor(d));
         return;
       }
-      const m = await client.getManifest(ref.repository, d.digest, label);
+      const m = await ctx.transfer.run(() => client.getManifest(ref.repository, d.digest, label));
       if (!m) throw new UpstreamError(`${label}: index names manifest ${d.digest}, which the registry does not have`, { subject: label });
       if (m.bytes.length !== d.size) throw new IntegrityError(`${label}: manifest ${d.digest} is ${m.bytes.length} bytes, the index says ${d.size}`, { subject: `${label} ${d.digest}` });
       fetched[i] = parseOrFail(m.bytes, d.mediaType, label, d.digest);
       await putBytes(ctx, m.bytes, plainDescriptor({ mediaType: d.mediaType, digest: d.digest, size: d.size }), `${label}: manifest ${d.digest}`);
-    });
+    }));
     const next: IndexEntry[] = [];
     level.forEach((d, i) => {
       const p = fetched[i];
@@ -196,37 +188,21 @@ async function checkSinglePlatform(client: RegistryClient, ref: ImageRef, config
   return formatPlatform(have);
 }
 
-/** Downloads under way per store: images sharing a layer, fetched at the same time, download it once. */
-const inflight = new WeakMap<object, Map<string, Promise<void>>>();
-
-function fetchBlob(client: RegistryClient, repo: string, d: Descriptor, ctx: SourceContext, label: string): Promise<void> {
-  let running = inflight.get(ctx.store);
-  if (!running) inflight.set(ctx.store, (running = new Map()));
-  const have = running.get(d.digest);
-  if (have) return have;
-  const p = downloadBlob(client, repo, d, ctx, label).finally(() => running.delete(d.digest));
-  running.set(d.digest, p);
-  return p;
-}
-
-async function downloadBlob(client: RegistryClient, repo: string, d: Descriptor, ctx: SourceContext, label: string): Promise<void> {
-  if (await ctx.store.has(d.digest)) return;
-  for (let attempt = 1; ; attempt++) {
-    const res = await client.getBlob(repo, d.digest);
-    try {
-      await ctx.store.put(res.body, { digest: d.digest, size: d.size, subject: `${label}: blob ${d.digest} from ${res.url}` }, d.mediaType);
-      ctx.progress({ type: 'bytes', bytes: d.size });
-      return;
-    } catch (e) {
-      // Wrong bytes fail at once (SPEC §3); a connection lost mid-blob is retried from the start.
-      if (e instanceof IntegrityError || attempt > blobRetries(ctx)) throw e;
-      ctx.log.debug(`${label}: blob ${d.digest}: ${(e as Error).message}; retrying`);
-    }
-  }
-}
-
-function blobRetries(ctx: SourceContext): number {
-  return Math.min(ctx.http.retries, 3);
+/**
+ * One layer or config through the transfer engine (one limit, deduped across images, resumed with Range
+ * when the connection breaks, sha256 checked while it streams); the registry client does the auth.
+ */
+async function fetchBlob(client: RegistryClient, repo: string, d: Descriptor, ctx: SourceContext, label: string): Promise<void> {
+  const path = `${repo}/blobs/${d.digest}`;
+  await ctx.transfer.fetch({
+    url: client.url(path),
+    digest: d.digest,
+    size: d.size,
+    mediaType: d.mediaType,
+    subject: `${label}: blob ${d.digest}`,
+    send: (headers) => client.request(repo, path, { headers }),
+    statusHint: (status) => (status === 404 ? 'the registry does not have a blob its manifest names' : undefined),
+  });
 }
 
 function makeArtifact(ref: ImageRef, g: Graph, extra: Partial<ImageMeta> = {}): Artifact {
@@ -273,35 +249,41 @@ async function resolveAttached(client: RegistryClient, ref: ImageRef, subject: s
   const out: Artifact[] = [];
   const hex = digestHex(subject);
   const base = { registry: ref.registry, repository: ref.repository };
-  let res: Awaited<ReturnType<RegistryClient['request']>> | undefined;
+  // Every request is a transfer under the engine's one limit (docs/transfers.md).
+  let doc: { manifests?: Descriptor[] } | undefined;
   try {
-    res = await client.request(ref.repository, `${ref.repository}/referrers/${subject}`, { headers: { accept: OCI_INDEX } });
+    doc = await ctx.transfer.run(async () => {
+      const res = await client.request(ref.repository, `${ref.repository}/referrers/${subject}`, { headers: { accept: OCI_INDEX } });
+      if (res.status !== 200) {
+        await res.body.dump();
+        return undefined;
+      }
+      try {
+        return (await res.body.json()) as { manifests?: Descriptor[] };
+      } catch {
+        return {};
+      }
+    });
   } catch (e) {
     // A registry that guards unknown endpoints (401/403) just lacks the referrers API here.
     if (!(e instanceof UpstreamError)) throw e;
     ctx.log.debug(`${formatRef(ref)}: referrers API not usable (${(e as Error).message}); using the tag schemes`);
   }
-  if (res?.status === 200) {
-    let doc: { manifests?: Descriptor[] };
-    try {
-      doc = (await res.body.json()) as typeof doc;
-    } catch {
-      doc = {};
-    }
+  const has = (tag: string) => ctx.transfer.run(() => client.headManifest(ref.repository, tag));
+  if (doc) {
     for (const d of doc.manifests ?? []) {
       if (!isManifestType(d.mediaType)) continue;
       const r: ImageRef = { ...base, digest: d.digest };
       out.push(makeArtifact(r, await resolveGraph(client, r, ctx, {}), { attachedTo: subject }));
     }
   } else {
-    await res?.body.dump();
     // Registries without the referrers API: the OCI 1.1 fallback tag holds an index of referrers.
     const tagRef: ImageRef = { ...base, tag: `sha256-${hex}` };
-    if (await client.headManifest(ref.repository, tagRef.tag!)) out.push(makeArtifact(tagRef, await resolveGraph(client, tagRef, ctx, {}), { attachedTo: subject }));
+    if (await has(tagRef.tag!)) out.push(makeArtifact(tagRef, await resolveGraph(client, tagRef, ctx, {}), { attachedTo: subject }));
   }
   for (const suffix of COSIGN_SUFFIXES) {
     const r: ImageRef = { ...base, tag: `sha256-${hex}.${suffix}` };
-    if (await client.headManifest(ref.repository, r.tag!)) out.push(makeArtifact(r, await resolveGraph(client, r, ctx, {}), { attachedTo: subject }));
+    if (await has(r.tag!)) out.push(makeArtifact(r, await resolveGraph(client, r, ctx, {}), { attachedTo: subject }));
   }
   return out;
 }
@@ -345,14 +327,14 @@ export const imageSource: SourceHalf<ImageSpec> = {
     const client = sourceClient(meta.registry, ctx);
     const missing: Descriptor[] = [];
     for (const b of artifact.blobs) if (!(await ctx.store.has(b.digest))) missing.push(b);
-    await forEachLimit(missing, concurrency(ctx), async (d) => {
+    await Promise.all(missing.map(async (d) => {
       if (!isManifestType(d.mediaType) && !isIndexType(d.mediaType)) return fetchBlob(client, meta.repository, d, ctx, label);
       if (d.digest === artifact.digest && meta.filtered) {
         throw new InternalError(`${label}: the filtered index ${d.digest} is no longer in the cache`, { hint: 'run pack again' });
       }
-      const m = await client.getManifest(meta.repository, d.digest, label);
+      const m = await ctx.transfer.run(() => client.getManifest(meta.repository, d.digest, label));
       if (!m) throw new UpstreamError(`${label}: manifest ${d.digest} is gone from the registry since it was resolved`, { subject: `${label} ${d.digest}` });
       await putBytes(ctx, m.bytes, d, `${label}: manifest ${d.digest}`);
-    });
+    }));
   },
 };
