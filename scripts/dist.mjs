@@ -61,7 +61,8 @@ try {
     name: pjson.name,
     version: pjson.version,
     description: pjson.description,
-    oclif: { ...pjson.oclif, commands: { strategy: 'explicit', target: './sea', identifier: 'COMMANDS' } },
+    // Hooks are files oclif imports from disk, which a single executable has not: left out (docs/release.md).
+    oclif: { ...pjson.oclif, hooks: undefined, commands: { strategy: 'explicit', target: './sea', identifier: 'COMMANDS' } },
   };
   const entry = `${imports.join('\n')}
 import { Config, Plugin, flush, handle, run } from '@oclif/core';

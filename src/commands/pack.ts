@@ -12,7 +12,7 @@ export default class Pack extends AirgapCommand {
   static override description = `Resolves every manifest entry to exact artifacts (with their dependency closure), downloads them into the cache while verifying the upstream's own checksums and signatures, and writes the bundle directory OUT/<name>-<UTC yyyymmddThhmmssZ>/ with bundle.json, its minisign signature, SHA256SUMS and part-NNNNN files no larger than --chunk-size. Prints the bundle path.
 
 The pack is atomic: if any artifact fails (and --keep-going is not given) no bundle directory is left.
-Exit codes: 0 ok, 1 network/upstream failure, 2 bad manifest or config, or the manifest's policy: refuses something, 3 integrity or trust failure upstream (a checksum, a cosign signature, a chart's .prov), 4 --keep-going left something out.
+Exit codes (one table for every ecosystem: docs/exit-codes.md): 0 ok, 1 network/upstream failure (5xx, timeout), 2 bad manifest or config, or the manifest's policy: refuses something (also: a name or version the upstream does not have, with the nearest it has), 3 integrity or trust failure upstream (a checksum, a pinned files sha256, a cosign signature, a chart's .prov), 4 --keep-going left something out.
 
 The manifest's policy: (docs/manifest.md) is checked before anything is downloaded: registry and digest rules before the entry's first request, licence and size rules on the resolved metadata; every violation is named. --dry-run lists them all (and exits 2 when there are any). Every bundle carries a CycloneDX SBOM (sbom.cdx.json, docs/approval.md).
 

@@ -21,7 +21,7 @@ export default class Verify extends AirgapCommand {
   static override summary = 'Prove a bundle is complete, untampered and signed by a trusted key.';
   static override description = `Checks, in this order and trusting nothing before it is checked: the minisign signature of bundle.json against the trusted keys (--pub, else trust: in the config), the size and SHA-256 of every part, the tar structure (no absolute paths, no .., no links), the index, and that every blob it lists is present with its size. The part hashes cover every blob's bytes; each blob's digest is checked again as unpack reads it (docs/security.md). Names each missing or corrupt part. Writes nothing.
 
-Exit codes: 0 verified, 2 usage, 3 integrity or trust failure.`;
+Exit codes (docs/exit-codes.md): 0 verified, 2 usage (no such bundle directory, no trusted key configured), 3 integrity or trust failure.`;
   static override examples = [
     '<%= config.bin %> verify /media/usb/platform-base-20261124T101500Z --pub keys/outside.pub',
     '<%= config.bin %> verify ./platform-base-20261124T101500Z --json',

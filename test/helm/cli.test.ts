@@ -178,8 +178,11 @@ describe('charts from an HTTP repository', () => {
     expect(await list(`  - { repo: "${repo()}", name: web, version: "1.x", prerelease: true }`)).toEqual(['1.3.0-rc.1']);
     expect(await list(`  - { repo: "${repo()}", name: web, version: ">=1.3.0-rc.0" }`)).toEqual(['1.3.0-rc.1']);
     const none = await pack(await manifest('charts-none', [`  - { repo: "${repo()}", name: web, version: "^2.0.0" }`]), ['--dry-run']);
-    expect(none.exitCode).toBe(1);
+    expect(none.exitCode).toBe(2);
     expect(none.stderr).toContain('chart web: no version matches ^2.0.0');
+    const typo = await pack(await manifest('charts-typo', [`  - { repo: "${repo()}", name: wbe }`]), ['--dry-run']);
+    expect(typo.exitCode).toBe(2);
+    expect(typo.stderr).toContain('nearest charts: web');
   });
 
   it('a digest mismatch upstream fails the pack (exit 3) naming chart and version; no bundle is written', async () => {

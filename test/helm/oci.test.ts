@@ -168,7 +168,7 @@ describe('chart images and OCI charts', () => {
     await writeFile(file, ['apiVersion: airgap/v1', 'kind: Bundle', 'name: bad', 'charts:',
       `  - { repo: "${upstream.url}", name: web, version: "1.2.0", extraImages: ["${src.host}/lib/missing:1"] }`, ''].join('\n'));
     const m = await runAirgap(['pack', file, '--dry-run', '--out', join(work, 'out'), '--cache', join(work, 'cache-bad')], { cwd: work });
-    expect(m.exitCode).toBe(1);
+    expect(m.exitCode).toBe(2);
     expect(m.stderr).toContain(`chart web@1.2.0: image ${src.host}/lib/missing:1 (from extraImages): `);
   });
 });

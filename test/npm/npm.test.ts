@@ -151,6 +151,9 @@ describe('npm source: the closure as npm installs it', () => {
   it('fails with a message naming the spec when no version matches', async () => {
     await expect(packLib({ registry: upstream.url, packages: ['fx-util@^9'] }, sourceContext(join(work, 'store')))).rejects.toThrow(/no version of fx-util matches "\^9"/);
     await expect(packLib({ registry: upstream.url, packages: ['fx-missing'] }, sourceContext(join(work, 'store')))).rejects.toThrow(/fx-missing is not in the registry/);
+    // Both are the manifest's to fix (exit 2, docs/exit-codes.md); the versions nearest to the spec are named.
+    await expect(packLib({ registry: upstream.url, packages: ['fx-missing'] }, sourceContext(join(work, 'store')))).rejects.toMatchObject({ exitCode: 2 });
+    await expect(packLib({ registry: upstream.url, packages: ['fx-util@1.2.9'] }, sourceContext(join(work, 'store')))).rejects.toMatchObject({ exitCode: 2, hint: expect.stringContaining('nearest versions: 1.2.0') });
   });
 });
 

@@ -167,8 +167,13 @@ describe('images: pull from a real docker-registry, push into another', () => {
   it('fails for an image that does not exist, naming it', async () => {
     const ctx = sourceContext(join(work, 'store-404'));
     const err = await images.source.resolve({ ref: `${src.host}/team/nope:1` }, ctx).catch((e) => e);
-    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.exitCode).toBe(2);
     expect(err.message).toContain(`image ${src.host}/team/nope:1`);
+    // A tag the repository does not have: the nearest tags it does have (from tags/list).
+    const tag = await images.source.resolve({ ref: `${src.host}/team/multi:2` }, sourceContext(join(work, 'store-404-tag'))).catch((e) => e);
+    expect(tag).toBeInstanceOf(UsageError);
+    expect(tag.hint).toContain('nearest tags: 1');
   });
 
   it('honours 429 with Retry-After on manifests and blobs', async () => {

@@ -96,7 +96,7 @@ describe('pypi source: resolution for the target environment', () => {
   it('a cp311 wheel does not fit Python 3.12, and the error says which target was tried', async () => {
     const s = await server();
     const err = await pypiSource.resolve(spec(s, { python: '3.12', requirements: ['agap-native'] }), sourceContext(freshStore())).catch((e) => e);
-    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toBeInstanceOf(UsageError);
     expect(err.message).toContain('no version of agap-native satisfies "agap-native" (required by the manifest)');
     expect(err.message).toContain('Python 3.12');
   });
@@ -125,11 +125,11 @@ describe('pypi source: resolution for the target environment', () => {
     expect(filenames(await pypiSource.resolve(spec(s, { requirements: ['agap-lib==2.0'] }), sourceContext(freshStore())))).toEqual(['agap_lib-2.0-py3-none-any.whl']);
   });
 
-  it('an unsatisfiable set fails with exit 1 naming both sides of the conflict', async () => {
+  it('an unsatisfiable set fails with exit 2 (versions the index does not have together) naming both sides of the conflict', async () => {
     const s = await server();
     const err = await pypiSource.resolve(spec(s, { requirements: ['agap-pinned', 'agap-lib>=2'] }), sourceContext(freshStore())).catch((e) => e);
-    expect(err).toBeInstanceOf(UpstreamError);
-    expect(err.exitCode).toBe(1);
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.exitCode).toBe(2);
     expect(err.message).toContain('no version of agap-lib satisfies');
     expect(err.message).toContain('"agap-lib (<2)" (required by agap-pinned 1.0)');
     expect(err.message).toContain('"agap-lib>=2" (required by the manifest)');
@@ -138,7 +138,7 @@ describe('pypi source: resolution for the target environment', () => {
   it('a requirement no file fits says what was seen', async () => {
     const s = await server();
     const err = await pypiSource.resolve(spec(s, { requirements: ['agap-native'], platforms: ['macosx_11_0_arm64'] }), sourceContext(freshStore())).catch((e) => e);
-    expect(err).toBeInstanceOf(UpstreamError);
+    expect(err).toBeInstanceOf(UsageError);
     expect(err.message).toMatch(/no version of agap-native satisfies "agap-native".*versions seen: 1\.0/);
   });
 
@@ -155,7 +155,7 @@ describe('pypi source: resolution for the target environment', () => {
     const py = await pypiSource.resolve(spec(s, { python: 'three' }), sourceContext(freshStore())).catch((e) => e);
     expect(py).toBeInstanceOf(UsageError);
     const missing = await pypiSource.resolve(spec(s, { requirements: ['agap-nothing'] }), sourceContext(freshStore())).catch((e) => e);
-    expect(missing).toBeInstanceOf(UpstreamError);
+    expect(missing).toBeInstanceOf(UsageError);
     expect(missing.message).toContain('project agap-nothing not found');
   });
 
@@ -222,7 +222,7 @@ describe('pypi source: fetch verifies the index hashes while streaming', () => {
       expect(s.requests.every((r) => r.status !== 401)).toBe(true);
       expect(JSON.stringify(artifacts)).not.toContain(token);
       const missing = await pypiSource.resolve(spec(s, { requirements: ['agap-nothing'], tokenEnv: 'AIRGAP_TEST_PYPI_TOKEN' }), sourceContext(freshStore())).catch((e) => e);
-      expect(missing).toBeInstanceOf(UpstreamError);
+      expect(missing).toBeInstanceOf(UsageError);
       expect(missing.message).not.toContain(token);
       // Without the credentials the index refuses, and the error names the status.
       const refused = await pypiSource.resolve(spec(s), sourceContext(freshStore())).catch((e) => e);

@@ -93,6 +93,8 @@ describe('yum source: closure', () => {
     const nodeps = await resolveYum(spec('gz', { packages: ['alpha'], dependencies: false }), ctx('nodeps'));
     expect(fileNames(nodeps)).toEqual(['alpha-1.0-1.noarch.rpm']);
     await expect(resolveYum(spec('gz', { packages: ['nosuch'] }), ctx('none'))).rejects.toThrow(/no package nosuch/);
+    // A name the repository does not have: exit 2 (docs/exit-codes.md).
+    await expect(resolveYum(spec('gz', { packages: ['nosuch'] }), ctx('none'))).rejects.toMatchObject({ exitCode: 2 });
   });
 
   it('an unresolvable requirement is a warning naming it and its package, not a failure', async () => {

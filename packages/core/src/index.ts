@@ -16,6 +16,7 @@ export * from './mirror-file.js';
 export * from './validate.js';
 export * from './confined-root.js';
 export * from './regular-file.js';
+export * from './nearest.js';
 export * from './transfer.js';
 export * from './concurrency.js';
 export * from './bom.js';

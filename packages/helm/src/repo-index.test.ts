@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UpstreamError, UsageError } from '@airgap/core';
+import { UsageError } from '@airgap/core';
 import { pickVersion, resolveChartUrl } from './repo-index.js';
 import { chartFileName } from './chart-file.js';
 import { repositoryOf } from './chart-images.js';
@@ -35,7 +35,7 @@ describe('pickVersion', () => {
     expect(pickVersion(index, 'web', range, pre).version).toBe(want);
   });
   it('no match names the chart, the range and the newest versions', () => {
-    expect(() => pickVersion(index, 'web', '3.x', false)).toThrow(UpstreamError);
+    expect(() => pickVersion(index, 'web', '3.x', false)).toThrow(UsageError);
     expect(() => pickVersion(index, 'web', '3.x', false)).toThrow(/chart web: no version matches 3.x in https:\/\/h\/index.yaml \(newest: 2.0.0-rc.1, 1.10.1/);
     expect(() => pickVersion(index, 'nope', '1.0.0', false)).toThrow(/chart nope is not in https:\/\/h\/index.yaml/);
     expect(() => pickVersion(index, 'web', 'latest please', false)).toThrow(UsageError);

@@ -1,6 +1,6 @@
 import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
-import { type SourceContext, UpstreamError, UsageError, failStatus, safeUrl } from '@airgap/core';
+import { type SourceContext, UpstreamError, UsageError, failStatus, nearestText, safeUrl } from '@airgap/core';
 
 /** One chart version of an index.yaml: the Chart.yaml fields plus `urls`, `created`, `digest` (repo-formats.md §2). */
 export interface IndexEntry {
@@ -87,7 +87,7 @@ async function fetchIndex(repo: string, headers: Record<string, string>, ctx: So
 export function pickVersion(index: RepoIndex, name: string, version: string | undefined, prerelease: boolean): IndexEntry {
   const list = Array.isArray(index.entries[name]) ? index.entries[name] : [];
   if (!list.length) {
-    throw new UpstreamError(`chart ${name} is not in ${index.url}`, { subject: `chart ${name}`, hint: 'check the chart name (helm search repo) and the repo URL' });
+    throw new UsageError(`chart ${name} is not in ${index.url}`, { subject: `chart ${name}`, hint: `check the chart name (helm search repo) and the repo URL${nearestText(name, Object.keys(index.entries), 'nearest charts')}` });
   }
   const byVersion = new Map<string, IndexEntry>();
   for (const e of list) {
@@ -106,9 +106,9 @@ export function pickVersion(index: RepoIndex, name: string, version: string | un
   }
   if (!chosen) {
     const newest = [...byVersion.keys()].sort(semver.rcompare).slice(0, 5).join(', ');
-    throw new UpstreamError(`chart ${name}: no version matches ${wanted} in ${index.url}${newest ? ` (newest: ${newest})` : ''}`, {
+    throw new UsageError(`chart ${name}: no version matches ${wanted} in ${index.url}${newest ? ` (newest: ${newest})` : ''}`, {
       subject: `chart ${name}`,
-      hint: prerelease || !exact ? 'widen the version range (prerelease versions need prerelease: true)' : 'pick a version the repository has',
+      hint: (prerelease || !exact ? 'widen the version range (prerelease versions need prerelease: true)' : 'pick a version the repository has') + nearestText(wanted, byVersion.keys(), 'nearest versions'),
     });
   }
   return byVersion.get(chosen)!;

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { UpstreamError } from '@airgap/core';
+import { UpstreamError, UsageError, nearestText } from '@airgap/core';
 import { type RegistrySpec, type UnsupportedSpec, fetchTarget, parseSpec, specSatisfied } from './package-spec.js';
 import { pickManifest } from './pick-manifest.js';
 import type { Packument, VersionManifest } from './packument.js';
@@ -305,9 +305,10 @@ class TreeBuilder {
         return undefined;
       }
       const tags = Object.entries(packument['dist-tags'] ?? {}).map(([t, v]) => `${t}=${v}`).join(', ');
-      throw new UpstreamError(`npm: no version of ${name} matches ${JSON.stringify(s.fetchSpec)} (wanted by ${who})`, {
+      // A version the registry does not have is the manifest's mistake (exit 2, docs/exit-codes.md).
+      throw new UsageError(`npm: no version of ${name} matches ${JSON.stringify(s.fetchSpec)} (wanted by ${who})`, {
         subject: spec.raw,
-        hint: `the registry has ${Object.keys(packument.versions ?? {}).length} versions${tags ? ` (dist-tags: ${tags})` : ''}; fix the spec in the manifest`,
+        hint: `the registry has ${Object.keys(packument.versions ?? {}).length} versions${tags ? ` (dist-tags: ${tags})` : ''}${nearestText(s.fetchSpec, Object.keys(packument.versions ?? {}), 'nearest versions')}; fix the spec in the manifest`,
       });
     }
     this.picked.set(key, mani);

@@ -110,7 +110,8 @@ export class Registry {
     const res = await this.opts.http.request(url, { headers: { accept: 'application/json', ...this.headersFor(url) }, side: 'upstream', signal: this.opts.signal });
     if (res.status === 404) {
       await res.body.dump();
-      throw new UpstreamError(`npm package ${name} is not in the registry ${safeUrl(this.base)} (GET ${safeUrl(url)}: HTTP 404)`, {
+      // A name the registry does not have is the manifest's mistake (exit 2, docs/exit-codes.md).
+      throw new UsageError(`npm package ${name} is not in the registry ${safeUrl(this.base)} (GET ${safeUrl(url)}: HTTP 404)`, {
         subject: name,
         hint: 'check the name in the manifest, or the registry',
       });

@@ -278,6 +278,29 @@ export class RegistryClient {
   }
 
   /**
+   * Every tag of a repository: `GET /v2/<repo>/tags/list`, following `Link: <…>; rel="next"` pages
+   * (distribution spec); [] when the registry does not know the repository.
+   */
+  async listTags(repo: string): Promise<string[]> {
+    const tags: string[] = [];
+    let next: URL | undefined;
+    for (let page = 0; page < 10_000; page++) {
+      const res = await this.request(repo, `${repo}/tags/list`, { absolute: next });
+      if (res.status === 404) {
+        await res.body.dump();
+        return tags;
+      }
+      if (res.status !== 200) await failStatus(res, 'GET', this.side);
+      const doc = (await res.body.json()) as { tags?: unknown };
+      if (Array.isArray(doc.tags)) for (const t of doc.tags) if (typeof t === 'string') tags.push(t);
+      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res, 'link') ?? '')?.[1];
+      if (!link) break;
+      next = new URL(link, res.url);
+    }
+    return tags;
+  }
+
+  /**
    * HEAD a manifest: its digest (Docker-Content-Digest) and type, or undefined when absent. Some Nexus
    * versions fail manifest HEADs with a 5xx (nexus-api.md §3), so a failing HEAD falls back to a GET
    * whose bytes are hashed.

@@ -2,7 +2,7 @@ import { Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import {
   type Artifact, type Descriptor, type SourceContext, type SourceHalf, IntegrityError, InternalError, UpstreamError, UsageError,
-  digestHex, sha256Digest,
+  digestHex, nearestText, sha256Digest,
 } from '@airgap/core';
 import { sourceClient } from './clients.js';
 import {
@@ -70,9 +70,11 @@ async function resolveGraph(client: RegistryClient, ref: ImageRef, ctx: SourceCo
   const reference = ref.tag ?? ref.digest!;
   const root = await ctx.transfer.run(() => client.getManifest(ref.repository, reference, label));
   if (!root) {
-    throw new UpstreamError(`${label}: not found (HTTP 404 for manifest ${reference})`, {
+    // A tag the registry does not have is the manifest's mistake (exit 2, docs/exit-codes.md).
+    const tags = ref.tag ? await client.listTags(ref.repository).catch(() => [] as string[]) : [];
+    throw new UsageError(`${label}: not found (HTTP 404 for manifest ${reference})`, {
       subject: label,
-      hint: 'check the repository and tag in the manifest, and the registry credentials (some registries answer 404 when access is denied)',
+      hint: `check the repository and tag in the manifest, and the registry credentials (some registries answer 404 when access is denied)${ref.tag ? nearestText(ref.tag, tags, 'nearest tags') : ''}`,
     });
   }
   if (ref.digest && root.digest !== ref.digest) {

@@ -1,4 +1,4 @@
-import { type HttpClient, UpstreamError, failStatus, header, safeUrl } from '@airgap/core';
+import { type HttpClient, UpstreamError, UsageError, failStatus, header, safeUrl } from '@airgap/core';
 
 /**
  * The simple repository API, client side: PEP 691 JSON when the server negotiates it, PEP 503 HTML
@@ -33,7 +33,7 @@ export async function fetchProjectPage(http: HttpClient, indexUrl: string, name:
   const res = await http.request(url, { headers: { ...headers, accept: ACCEPT }, side: 'upstream', signal });
   if (res.status === 404) {
     await res.body.dump();
-    throw new UpstreamError(`pypi: project ${name} not found at ${safeUrl(url)} (HTTP 404)`, { subject: safeUrl(url), hint: 'check the requirement name and the index URL in the manifest' });
+    throw new UsageError(`pypi: project ${name} not found at ${safeUrl(url)} (HTTP 404)`, { subject: safeUrl(url), hint: 'check the requirement name and the index URL in the manifest' });
   }
   if (res.status !== 200) await failStatus(res, 'GET', 'upstream');
   const type = (header(res, 'content-type') ?? '').split(';')[0].trim().toLowerCase();

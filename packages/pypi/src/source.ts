@@ -372,7 +372,8 @@ export const pypiSource: SourceHalf<PypiSpec> = {
         pins = await resolveRequirements(wanted, provider);
       } catch (e) {
         if (e instanceof ResolutionConflict || e instanceof ResolutionTooComplex) {
-          throw new UpstreamError(`pypi: cannot resolve for Python ${spec.python} on ${platform}: ${e.message}`, {
+          // Versions the index does not have (or not together): the manifest's to fix (exit 2, docs/exit-codes.md).
+          throw new UsageError(`pypi: cannot resolve for Python ${spec.python} on ${platform}: ${e.message}`, {
             subject: safeUrl(spec.index),
             hint: 'relax one side of the conflict in requirements, or pin a version that the other side accepts',
             cause: e,

@@ -1,4 +1,4 @@
-import { UpstreamError } from '@airgap/core';
+import { UpstreamError, UsageError, nearestText } from '@airgap/core';
 import type { Dep, RpmPackage } from './primary.js';
 import { FLAG_OF_OPERATOR, compareEvr, formatEvr, parseEvr, rangesOverlap } from './vercmp.js';
 
@@ -138,9 +138,9 @@ export async function resolveClosure(input: ClosureInput): Promise<ClosureResult
       if (p) cands = [p];
     }
     if (!cands.length) {
-      throw new UpstreamError(`yum ${input.repo}: no package ${root} (of the architectures asked for)`, {
+      throw new UsageError(`yum ${input.repo}: no package ${root} (of the architectures asked for)`, {
         subject: root,
-        hint: 'check the package name, version and arch: against the repository, or whether exclude: or modules: hide it',
+        hint: `check the package name, version and arch: against the repository, or whether exclude: or modules: hide it${nearestText(d.name, input.candidates.map((p) => p.name), 'nearest names')}`,
       });
     }
     const newest = new Map<string, RpmPackage>();
