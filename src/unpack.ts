@@ -87,7 +87,7 @@ export async function verifyWithTrust(
   }
   return reporter.phase('Verifying the bundle', async () => {
     try {
-      return await verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, beforeParts, onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) });
+      return await verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, beforeParts, validate: (a) => ecosystems.validateLoading(a), onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) });
     } catch (e) {
       // A part fault: name every damaged part and say whether the recovery data can rebuild them.
       if (e instanceof IntegrityError) {
