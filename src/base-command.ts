@@ -8,7 +8,7 @@ export type BaseFlags<T extends typeof Command> = Interfaces.InferredFlags<(type
 
 /**
  * Every airgap command: `--json` (one JSON document on stdout, no progress, same exit codes) and
- * `--config FILE` (SPEC §2). The one place where errors become messages and exit codes (STYLE: errors).
+ * `--config FILE` (docs/exit-codes.md). The one place where errors become messages and exit codes (docs/design.md: errors).
  */
 export abstract class AirgapCommand extends Command {
   static override enableJsonFlag = true;

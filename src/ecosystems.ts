@@ -3,7 +3,7 @@ import { dirDriver } from './targets.js';
 
 /**
  * Every ecosystem and target driver this build supports. Adding an ecosystem is its own package plus
- * one line here (STYLE: one interface across ecosystems). Each line declares the ecosystem's artifact
+ * one line here (docs/design.md: one interface across ecosystems). Each line declares the ecosystem's artifact
  * kind, manifest section and target settings blocks, and imports it only when a manifest, config or
  * bundle uses it: `airgap verify` of a bundle of files never loads the apt or OCI code (start-up time).
  * The registry checks each declaration against the ecosystem once loaded.

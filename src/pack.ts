@@ -103,7 +103,7 @@ function entryLabel(key: string, i: number, entry: unknown): string {
 
 /**
  * `airgap pack`: manifest → resolve (closure, pinning) → fetch into the download cache (verifying
- * upstream integrity) → bundle. One pipeline over the ecosystem interface (STYLE). Nothing is written
+ * upstream integrity) → bundle. One pipeline over the ecosystem interface (docs/design.md). Nothing is written
  * to --out unless every artifact made it (or --keep-going says to carry on, then the bundle records
  * what is missing and the command exits 4).
  */

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { type TLSSocket, connect as tlsConnect, rootCertificates } from 'node:tls';
 import type { NotifySettings } from '@airgap/core';
 
-/** `notify.smtp` of the config (SPEC §4). Port 465 is TLS from the start; `starttls` requires the upgrade. */
+/** `notify.smtp` of the config (docs/config.md). Port 465 is TLS from the start; `starttls` requires the upgrade. */
 export type SmtpSettings = NonNullable<NotifySettings['smtp']>;
 
 export interface MailOptions {

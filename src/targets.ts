@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { type AirgapConfig, type ResolvedTarget, type TargetDriver, UsageError } from '@airgap/core';
 
-/** `--to dir:PATH` or a configured target name (SPEC §2, §4). */
+/** `--to dir:PATH` or a configured target name (docs/exit-codes.md, §4). */
 export function resolveTarget(to: string, config: AirgapConfig): ResolvedTarget {
   if (to.startsWith('dir:')) {
     const path = to.slice(4);
@@ -25,7 +25,7 @@ export function resolveTarget(to: string, config: AirgapConfig): ResolvedTarget 
   return { type: t.type, name: to, config: t };
 }
 
-/** The directory mirror (SPEC §7): each ecosystem writes its own subfolder. */
+/** The directory mirror (docs/design.md): each ecosystem writes its own subfolder. */
 export const dirDriver: TargetDriver = {
   type: 'dir',
   async open(target, ctx) {

@@ -8,7 +8,7 @@ import type { UnpackOptions, UnpackResult } from './unpack.js';
 /** The checks `unpack` makes before it publishes anything (split from src/unpack.ts). */
 
 /**
- * SPEC §6 freshness, per bundle name and target (docs/ledger.md): a bundle older (by its signed `created`)
+ * docs/security.md freshness, per bundle name and target (docs/ledger.md): a bundle older (by its signed `created`)
  * than the newest bundle of the same name the ledger records for the same target is refused, so an old
  * bundle cannot be replayed to roll that target back; filling another target from an older bundle is
  * fine. A route checks itself and every target it sends to. The same bundle again (a re-run) is not older.

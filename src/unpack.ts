@@ -23,7 +23,7 @@ export interface UnpackOptions {
   ledgerPath: string;
   dryRun: boolean;
   concurrency: number;
-  /** SPEC §6: accept a bundle older than the newest of its name in the ledger (recorded there). */
+  /** docs/security.md: accept a bundle older than the newest of its name in the ledger (recorded there). */
   allowOlder?: boolean;
   /** `--only KINDS` / `--exclude KINDS` (artifact kinds or manifest sections). */
   only?: string[];
@@ -126,7 +126,7 @@ interface OpenedTarget {
 }
 
 /**
- * `airgap unpack`: verify everything first (SPEC §7), then for each artifact ask the target whether it
+ * `airgap unpack`: verify everything first (docs/design.md), then for each artifact ask the target whether it
  * is there (`present`, nothing sent) or publish it (`pushed`); one failure does not stop the others.
  * Every action is appended to the ledger. Children come before parents within an ecosystem's own
  * publish; kinds are handled in index order. A route target (src/route.ts) sends each kind to its own

@@ -42,7 +42,7 @@ async function nexusServices(nexus: NexusDouble, extra: Partial<NexusTargetConfi
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-describe('apt → Nexus apt-hosted (test double, nexus-api.md §5)', () => {
+describe('apt → Nexus apt-hosted (test double, docs/reference/nexus-api.md §5)', () => {
   it('POSTs every .deb byte-identical to the repository root; a re-run sends nothing', async () => {
     const nexus = await startNexusDouble();
     try {

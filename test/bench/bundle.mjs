@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // @ts-check
-// Bundle writer and verifier speed against peer tools (SPEC §9, issue 16), whole processes side by side:
+// Bundle writer and verifier speed against peer tools (docs/design.md, issue 16), whole processes side by side:
 //   writeBundle            vs `tar -cf - DIR | split -b PART && sync`      goal: ours/peer ≤ 1.30
 //   `airgap verify` (CLI)  vs one node process reading + SHA-256 the parts  goal: peer/ours rate ≥ 1.0 (moonshot 1.5)
 //   `airgap verify` (CLI)  vs `sha256sum part-*`                            (printed, the C peer)
-//   verifyBundle in-process vs the same stream in-process                   goal: ≥ 0.70 (SPEC §9)
+//   verifyBundle in-process vs the same stream in-process                   goal: ≥ 0.70 (docs/design.md)
 //
 // Input: BENCH_GIB (default 1; --quick 1/16) GiB of incompressible files in .bench/ (kept across runs),
 // put into a ContentStore (not timed), written as 4 parts. Rounds alternate the order; medians are
@@ -163,4 +163,4 @@ report({ figure: `verify rate, airgap verify (whole CLI) / one read+SHA-256 stre
 const sumRate = secs('sha256sum') / secs('cliVerify');
 report({ figure: `verify rate, airgap verify (whole CLI) / sha256sum part-*, ${size}`, value: sumRate, unit: '×', goal: '≥ 0.70', met: sumRate >= 0.7, peer: 'sha256sum part-* (coreutils)' });
 const libRate = inner('nodeHash') / inner('libVerify');
-report({ figure: `verify rate, verifyBundle / read+SHA-256 stream, in-process, ${size}`, value: libRate, unit: '×', goal: '≥ 0.70 (SPEC §9)', met: libRate >= 0.7, peer: 'the same stream, module loading excluded' });
+report({ figure: `verify rate, verifyBundle / read+SHA-256 stream, in-process, ${size}`, value: libRate, unit: '×', goal: '≥ 0.70 (docs/design.md)', met: libRate >= 0.7, peer: 'the same stream, module loading excluded' });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // @ts-check
-// SPEC §9 speed: npm closure download at least as fast as `npm install` with an empty cache.
+// docs/design.md speed: npm closure download at least as fast as `npm install` with an empty cache.
 // A local verdaccio (loopback, no uplinks) holds a real tree: the closure of BENCH_NPM_ROOTS (default
 // jest@29, ~300 packages) resolved from the registry this machine's npm is configured with, published
 // into it by airgap's own npm publisher (through the registries target driver, as unpack opens it).

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // @ts-check
-// OCI pack and unpack speed against skopeo (SPEC §9, issue 16), whole processes, same images, same
+// OCI pack and unpack speed against skopeo (docs/design.md, issue 16), whole processes, same images, same
 // docker-registry on loopback:
 //   airgap pack   (registry A → signed bundle, cache and parts fsync'd)
 //     vs skopeo copy docker://A/img → oci:LAYOUT for each image, then tar -cf - LAYOUT | split -b && sync

@@ -1,6 +1,6 @@
 /**
  * Helm chart fixtures made the way `helm package` lays them out: a gzipped tar of `<name>/…` with
- * Chart.yaml first (repo-formats.md §2). Debian bookworm has no `helm` package, so GNU tar + gzip make
+ * Chart.yaml first (docs/reference/repo-formats.md §2). Debian bookworm has no `helm` package, so GNU tar + gzip make
  * the archives; subcharts are carried both as `charts/<sub>-<version>.tgz` and as a `charts/<sub>/` folder.
  */
 import { createHash } from 'node:crypto';

@@ -25,7 +25,7 @@ let hostSeg: string;
 const HELM_CONFIG = 'application/vnd.cncf.helm.config.v1+json';
 const HELM_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 
-/** An OCI layout holding one Helm chart artifact (repo-formats.md §2: config + chart layer), tagged `tag`. */
+/** An OCI layout holding one Helm chart artifact (docs/reference/repo-formats.md §2: config + chart layer), tagged `tag`. */
 async function chartLayout(dir: string, tgz: Buffer, tag: string): Promise<string> {
   const blobs = join(dir, 'blobs', 'sha256');
   await mkdir(blobs, { recursive: true });
@@ -68,7 +68,7 @@ beforeAll(async () => {
   upstream = await startStaticServer(site);
   await writeFile(join(site, 'index.yaml'), JSON.stringify({ apiVersion: 'v1', entries: { web: [indexEntry('web', '1.2.0', 'web-1.2.0.tgz', fx.archives['web-1.2.0.tgz'])] } }));
 
-  // `1.2.0+build.1` is tagged `1.2.0_build.1` in OCI (repo-formats.md §2 pitfall 2)
+  // `1.2.0+build.1` is tagged `1.2.0_build.1` in OCI (docs/reference/repo-formats.md §2 pitfall 2)
   await skopeoCopy(`oci:${await chartLayout(join(work, 'chart-layout'), fx.archives['web-1.2.0.tgz'], 'c')}:c`, `docker://${src.host}/charts/web:1.2.0_build.1`);
 
   nexus = await startNexusDouble();

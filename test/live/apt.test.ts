@@ -11,7 +11,7 @@ import { tempDir } from '../harness/index.js';
  * `npm run test:live` only: reaches the archives of this host's apt sources. The closure airgap
  * computes for nginx must contain every package that apt-get itself would fetch to install nginx on an
  * empty system, computed with apt-get's own simulation (-s) under isolated state. Recommends are off
- * on both sides: airgap's closure is Depends + Pre-Depends (SPEC §3).
+ * on both sides: airgap's closure is Depends + Pre-Depends (docs/manifest.md).
  */
 describe('apt closure against the host apt sources (live)', () => {
   it('contains every package apt-get install --download-only nginx would fetch on an empty system', async () => {

@@ -4,7 +4,7 @@ import type { DoubleState, RepositoryDef } from './types.js';
 import { type PutOptions, WritePolicyError } from './storage.js';
 
 /**
- * GET/HEAD of a stored asset, as every hosted format's content handler answers it (nexus-api.md §9,
+ * GET/HEAD of a stored asset, as every hosted format's content handler answers it (docs/reference/nexus-api.md §9,
  * §10): 200 with the stored content type, length, Last-Modified and an ETag from the sha1; 404 when
  * there is no asset at the path.
  */
@@ -29,7 +29,7 @@ export async function deleteAsset(double: DoubleState, repo: string, path: strin
 
 /**
  * A PUT of a hosted format: store the body, then answer `okStatus` (raw 201, helm/yum 200). A write-policy
- * refusal (ALLOW_ONCE on an existing asset, DENY) is a 400 with Nexus's message (nexus-api.md §11).
+ * refusal (ALLOW_ONCE on an existing asset, DENY) is a 400 with Nexus's message (docs/reference/nexus-api.md §11).
  */
 export async function storeAsset(double: DoubleState, repo: RepositoryDef, path: string, req: IncomingMessage, res: ServerResponse, opts: PutOptions, okStatus: number): Promise<void> {
   try {

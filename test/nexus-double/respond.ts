@@ -3,7 +3,7 @@ import { STATUS_CODES } from 'node:http';
 
 /**
  * Format endpoints report errors through `sendError`: the message goes into the HTTP status line and
- * the body is an HTML page (nexus-api.md §11, DefaultHttpResponseSender).
+ * the body is an HTML page (docs/reference/nexus-api.md §11, DefaultHttpResponseSender).
  */
 export function sendError(res: ServerResponse, status: number, message?: string): void {
   const text = message ?? STATUS_CODES[status] ?? 'Error';

@@ -19,7 +19,7 @@ export interface RestContext {
 
 const PAGE = 50;
 
-/** `/service/rest/v1/...` (nexus-api.md §2, §10). */
+/** `/service/rest/v1/...` (docs/reference/nexus-api.md §2, §10). */
 export async function handleRest(c: RestContext, sub: string): Promise<void> {
   const { req, res, url, double } = c;
   const method = req.method ?? 'GET';
@@ -91,7 +91,7 @@ function page<T>(c: RestContext, items: T[]): void {
   sendJson(c.res, 200, { items: slice, continuationToken: next });
 }
 
-/** `/v1/search/assets`: every given parameter must match (DefaultSearchMappings, nexus-api.md §10). */
+/** `/v1/search/assets`: every given parameter must match (DefaultSearchMappings, docs/reference/nexus-api.md §10). */
 function searchAssets(c: RestContext): void {
   const q = c.url.searchParams;
   const repository = q.get('repository');
@@ -116,7 +116,7 @@ const FILE_FIELD = /^(\w+\.)?asset\d*$/;
 
 /**
  * `POST /service/rest/v1/components?repository=` (ComponentsResource, UploadManagerImpl,
- * UploadComponentMultipartHelper; nexus-api.md §2): 204 on success, 400 JSON `[{"id","message"}]` on
+ * UploadComponentMultipartHelper; docs/reference/nexus-api.md §2): 204 on success, 400 JSON `[{"id","message"}]` on
  * validation errors.
  */
 async function uploadComponent(c: RestContext): Promise<void> {

@@ -6,7 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { RepositoryDef, StorageGeneration } from './types.js';
 
-/** One stored asset, with the fields the search API reports (AssetXO, nexus-api.md §10). */
+/** One stored asset, with the fields the search API reports (AssetXO, docs/reference/nexus-api.md §10). */
 export interface StoredAsset {
   id: string;
   repository: string;
@@ -24,7 +24,7 @@ export interface StoredAsset {
 }
 
 /**
- * Refusal to write because of the repository's write policy (nexus-api.md §11). The message depends on
+ * Refusal to write because of the repository's write policy (docs/reference/nexus-api.md §11). The message depends on
  * the storage generation: OrientDB before 3.71, SQL after.
  */
 export class WritePolicyError extends Error {
@@ -130,7 +130,7 @@ export class AssetStore {
     const exists = this.get(repo.name, path) !== undefined;
     const sql = this.generation() === 'sql';
     // Messages: Orient StorageTxImpl ("Repository does not allow updating assets: <repo>"),
-    // SQL ContentFacetSupport ("<repo>/<path> cannot be updated", "… is read-only") — nexus-api.md §11.
+    // SQL ContentFacetSupport ("<repo>/<path> cannot be updated", "… is read-only") — docs/reference/nexus-api.md §11.
     if (policy === 'DENY') throw new WritePolicyError(sql ? `${repo.name}/${path} is read-only` : `Repository is read-only: ${repo.name}`);
     if (policy === 'ALLOW_ONCE' && exists) throw new WritePolicyError(sql ? `${repo.name}/${path} cannot be updated` : `Repository does not allow updating assets: ${repo.name}`);
   }

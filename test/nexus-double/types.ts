@@ -3,7 +3,7 @@ import type { AssetStore } from './storage.js';
 
 export type RepositoryType = 'hosted' | 'proxy' | 'group';
 export type WritePolicy = 'ALLOW' | 'ALLOW_ONCE' | 'DENY';
-/** Which generation's error messages the double speaks (nexus-api.md §11): OrientDB (< 3.71) or SQL. */
+/** Which generation's error messages the double speaks (docs/reference/nexus-api.md §11): OrientDB (< 3.71) or SQL. */
 export type StorageGeneration = 'orient' | 'sql';
 
 export interface RepositoryDef {
@@ -84,7 +84,7 @@ export interface FormatRequest {
   url: URL;
 }
 
-/** One Components API upload after the multipart fields were parsed and the `<fmt>.` prefix stripped (nexus-api.md §2). */
+/** One Components API upload after the multipart fields were parsed and the `<fmt>.` prefix stripped (docs/reference/nexus-api.md §2). */
 export interface ComponentUpload {
   double: DoubleState;
   repo: RepositoryDef;
@@ -93,11 +93,11 @@ export interface ComponentUpload {
   fields: Map<string, string>;
   /** Assets by key (`asset`, `asset1`, …), each with its file and its own fields (`raw.asset1.filename` → `filename`). */
   assets: Map<string, { file: File; fields: Map<string, string> }>;
-  /** Throws the "Not authorized for requested path" 400 when the user may not write `path` (nexus-api.md §2 quirk). */
+  /** Throws the "Not authorized for requested path" 400 when the user may not write `path` (docs/reference/nexus-api.md §2 quirk). */
   ensurePermitted(path: string): void;
 }
 
-/** A validation error of the Components API: 400 with `[{"id","message"}]` (nexus-api.md §2). */
+/** A validation error of the Components API: 400 with `[{"id","message"}]` (docs/reference/nexus-api.md §2). */
 export class ValidationErrors extends Error {
   constructor(readonly errors: { id: string; message: string }[]) {
     super(errors.map((e) => e.message).join('; '));

@@ -1,6 +1,6 @@
 /**
  * Issue 4 "must show": `airgap unpack --to nexus` through the real CLI (bin/run.js) against the Nexus
- * test double (test/nexus-double, which follows reference/nexus-api.md). Files are packed from a static
+ * test double (test/nexus-double, which follows docs/reference/nexus-api.md). Files are packed from a static
  * HTTP server on loopback into a signed bundle first.
  */
 import { createHash, randomBytes } from 'node:crypto';
@@ -108,7 +108,7 @@ describe('unpack --to nexus (raw)', () => {
     expect(second.exitCode, second.stderr).toBe(0);
     expect(fileRecords(second.records).map((r) => r.action)).toEqual(['present', 'present', 'present']);
     expect(d.writes()).toHaveLength(puts);
-    // credentials never reach output or the ledger (SPEC §8)
+    // credentials never reach output or the ledger (docs/ledger.md)
     const basic = Buffer.from(`${DEFAULT_USER.username}:${PASSWORD}`).toString('base64');
     for (const text of [first.stdout, first.stderr, first.ledgerText, second.stdout, second.stderr, second.ledgerText]) {
       expect(text).not.toContain(PASSWORD);
@@ -185,7 +185,7 @@ describe('unpack --to nexus (raw)', () => {
     const d = await nexus();
     const other = randomBytes(100);
     await d.storage.put(d.repositories.get('raw-hosted')!, 'tools/kubectl', other, { component: { name: 'tools/kubectl', group: '/tools' } });
-    // A HEAD answered elsewhere (a group in front, nexus-api.md §11) hides it, so the upload is tried.
+    // A HEAD answered elsewhere (a group in front, docs/reference/nexus-api.md §11) hides it, so the upload is tried.
     d.fail({ method: 'HEAD', path: '/repository/raw-hosted/tools/kubectl', times: 1, status: 404 });
     const r = await unpack(d);
     expect(r.exitCode).toBe(4);

@@ -1,5 +1,5 @@
 /**
- * The Nexus test double answers as reference/nexus-api.md says Nexus does; these checks keep it honest
+ * The Nexus test double answers as docs/reference/nexus-api.md says Nexus does; these checks keep it honest
  * for every test (and every ecosystem) that relies on it. The client is Node's fetch.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ function form(fields: [string, string | Blob][]): FormData {
   return f;
 }
 
-describe('Nexus double: auth and status (nexus-api.md §1, §10)', () => {
+describe('Nexus double: auth and status (docs/reference/nexus-api.md §1, §10)', () => {
   it('challenges anonymous and wrong credentials with Nexus\'s realm; status needs no auth', async () => {
     d = await startNexusDouble();
     const anon = await fetch(new URL('service/rest/v1/repositories', d.url));
@@ -43,7 +43,7 @@ describe('Nexus double: auth and status (nexus-api.md §1, §10)', () => {
   });
 });
 
-describe('Nexus double: raw hosted (nexus-api.md §9, §11)', () => {
+describe('Nexus double: raw hosted (docs/reference/nexus-api.md §9, §11)', () => {
   it('PUT 201, GET/HEAD 200, ALLOW_ONCE redeploy 400 through sendError, DELETE 204/404, other methods 405', async () => {
     d = await startNexusDouble();
     expect((await go('repository/raw-hosted/a/b.txt', { method: 'PUT', body: 'one' })).status).toBe(201);
@@ -79,7 +79,7 @@ describe('Nexus double: raw hosted (nexus-api.md §9, §11)', () => {
   });
 });
 
-describe('Nexus double: Components API (nexus-api.md §2)', () => {
+describe('Nexus double: Components API (docs/reference/nexus-api.md §2)', () => {
   it('204 for a valid raw upload, with the prefix stripped and assets at directory/filename', async () => {
     d = await startNexusDouble();
     const r = await go('service/rest/v1/components?repository=raw-hosted', { method: 'POST', body: form([['raw.directory', '/d/'], ['raw.asset1', new Blob(['hello'])], ['raw.asset1.filename', 'h.txt']]) });

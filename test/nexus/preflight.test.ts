@@ -31,7 +31,7 @@ describe('nexus target preflight (issue 4)', () => {
     expect(asked).toContain('GET /service/rest/v1/status/writable');
     expect(asked).toContain('GET /service/rest/v1/repositories');
     expect(double.writes()).toEqual([]);
-    // Basic auth was sent pre-emptively (nexus-api.md §1)
+    // Basic auth was sent pre-emptively (docs/reference/nexus-api.md §1)
     expect(double.requests.find((r) => r.path === '/service/rest/v1/repositories')?.user).toBe(DEFAULT_USER.username);
   });
 

@@ -25,7 +25,7 @@ async function setup(opts: Parameters<typeof startNexusDouble>[0] = {}, env?: No
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-describe('files → Nexus raw repository (nexus-api.md §9)', () => {
+describe('files → Nexus raw repository (docs/reference/nexus-api.md §9)', () => {
   it('absent → PUT to /repository/<raw>/<path>, byte-identical; then present without a PUT', async () => {
     const ctx = await setup();
     const bytes = randomBytes(200_000);
@@ -80,7 +80,7 @@ describe('files → Nexus raw repository (nexus-api.md §9)', () => {
     expect(double.requests.at(-1)).toMatchObject({ method: 'GET', path: '/repository/raw-hosted/nosearch.bin', status: 200 });
   });
 
-  it('400 "cannot be updated" with a different stored checksum fails naming the asset (SPEC §7)', async () => {
+  it('400 "cannot be updated" with a different stored checksum fails naming the asset (docs/design.md)', async () => {
     const ctx = await setup();
     await double.storage.put(double.repositories.get('raw-hosted')!, 'dup.bin', randomBytes(10), { component: { name: 'dup.bin' } });
     const a = await fileArtifact(store, 'dup.bin', randomBytes(10));

@@ -16,7 +16,7 @@ afterEach(async () => {
 
 const status = (d: NexusDouble) => `${d.url}service/rest/v1/status`;
 
-describe('HttpClient retries against the double (SPEC §9 faults)', () => {
+describe('HttpClient retries against the double (docs/design.md faults)', () => {
   it('retries 503s and then succeeds', async () => {
     double = await startNexusDouble();
     double.fail({ path: '/service/rest/v1/status', times: 2, status: 503 });
@@ -99,7 +99,7 @@ function withEnv(vars: Record<string, string | undefined>): void {
 const PROXY_VARS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'http_proxy', 'https_proxy', 'no_proxy'];
 const cleared = () => Object.fromEntries(PROXY_VARS.map((k) => [k, undefined]));
 
-describe('proxies from the environment (SPEC §4 http.proxy: env)', () => {
+describe('proxies from the environment (docs/config.md http.proxy: env)', () => {
   it('sends plain-HTTP requests through HTTP_PROXY', async () => {
     double = await startNexusDouble();
     const proxy = await startForwardProxy();

@@ -197,7 +197,7 @@ describe('npm publish to a registry endpoint (verdaccio)', () => {
   });
 });
 
-describe('npm publish to Nexus npm-hosted (the Nexus test double, nexus-api.md §8)', () => {
+describe('npm publish to Nexus npm-hosted (the Nexus test double, docs/reference/nexus-api.md §8)', () => {
   let nexus: NexusDouble;
   beforeAll(async () => {
     nexus = await startNexusDouble({ anonymousRead: true });

@@ -1,9 +1,9 @@
 import { withTransfer } from '../harness/index.js';
 /**
  * Images into a `nexus` target: the target's REST preflight is answered by the Nexus test double
- * (test/nexus-double, which follows reference/nexus-api.md); its Docker connector port
+ * (test/nexus-double, which follows docs/reference/nexus-api.md); its Docker connector port
  * (`endpoints.docker`) is a real docker-registry with htpasswd holding the Nexus user's credentials,
- * since a connector port speaks the plain registry protocol (nexus-api.md §3).
+ * since a connector port speaks the plain registry protocol (docs/reference/nexus-api.md §3).
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -14,7 +14,7 @@ import { ROOTS, buildWheels } from './fixtures.js';
 import { type IndexServer, startIndexServer } from './index-server.js';
 
 /**
- * The Nexus half against the Nexus test double (test/nexus-double, nexus-api.md §7): twine's upload
+ * The Nexus half against the Nexus test double (test/nexus-double, docs/reference/nexus-api.md §7): twine's upload
  * form, byte-identical files, presence by path + sha256, nothing sent on a re-run. The reference for
  * "what twine sends" is the real twine (Debian's), uploading the same wheel to the same double.
  */

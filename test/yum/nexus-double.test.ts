@@ -1,5 +1,5 @@
 /**
- * The Nexus double's yum format (test/nexus-double/formats/yum.ts) answers as reference/nexus-api.md §6
+ * The Nexus double's yum format (test/nexus-double/formats/yum.ts) answers as docs/reference/nexus-api.md §6
  * and §2 say; the yum publish tests rely on it. The client is Node's fetch.
  */
 import { afterEach, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ const auth = { authorization: `Basic ${Buffer.from(`${DEFAULT_USER.username}:${D
 const go = (path: string, init: RequestInit = {}) => fetch(new URL(path, d.url), { ...init, headers: { ...auth, ...(init.headers as Record<string, string>) } });
 const rpm = Buffer.from('not really an rpm, but bytes');
 
-describe('Nexus double: yum hosted (nexus-api.md §6)', () => {
+describe('Nexus double: yum hosted (docs/reference/nexus-api.md §6)', () => {
   it('PUT at or below the repodata depth 200 and readable; shallower 400 in the status line; ALLOW_ONCE redeploy 400', async () => {
     d = await startNexusDouble({ repositories: [{ name: 'yum-hosted', format: 'yum', attributes: { yum: { repodataDepth: 1 } } }] });
     const ok = await go('repository/yum-hosted/el9/Packages/a-1-1.noarch.rpm', { method: 'PUT', body: rpm });

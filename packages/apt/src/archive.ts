@@ -124,7 +124,7 @@ export async function fetchVerifiedRelease(origin: ArchiveOrigin, ctx: SourceCon
     if (m) sha256.set(m[3], { hash: m[1].toLowerCase(), size: Number(m[2]) });
   }
   if (sha256.size === 0) {
-    // apt trusts a Release only with a strong hash list (repo-formats §3, [DMI]); MD5/SHA1 are not enough.
+    // apt trusts a Release only with a strong hash list (docs/reference/repo-formats.md §3, [DMI]); MD5/SHA1 are not enough.
     throw new TrustError(`${safeUrl(releaseUrl)} has no SHA256 list`, { subject: safeUrl(releaseUrl), hint: 'the archive must publish SHA256 checksums in its Release' });
   }
   return {
@@ -177,7 +177,7 @@ async function* decodedStanzas(input: Readable, decode: (s: Readable) => { out: 
  * The stanzas of `<component>/binary-<arch>/Packages` (or `binary-all`), checked against the
  * Release SHA256 list before parsing. The compressed file goes through the content store under its
  * Release digest, so a second pack reuses it without a request. Only compressions the Release lists
- * are tried (repo-formats §3, pitfall 2); `by-hash` is preferred when the Release says so.
+ * are tried (docs/reference/repo-formats.md §3, pitfall 2); `by-hash` is preferred when the Release says so.
  * Returns undefined when the Release lists no such index.
  */
 export async function packagesIndex(vr: VerifiedRelease, component: string, arch: string, ctx: SourceContext): Promise<AsyncGenerator<Stanza> | undefined> {

@@ -106,7 +106,7 @@ export interface ClosureOptions {
  * qualifiers and `Architecture: all`. Where a relation names a real package, its newest version that
  * satisfies the relation is taken (at the highest pin priority that has one). A purely virtual relation takes every provider, since apt's own
  * pick among providers depends on the target system, and a mirror must serve whichever it picks
- * (repo-formats §3 pitfall 4). Excluded names are never entered, so what only they needed stays out.
+ * (docs/reference/repo-formats.md §3 pitfall 4). Excluded names are never entered, so what only they needed stays out.
  */
 export function resolveClosure<O>(universe: PackageUniverse<O>, roots: RelationGroup[], opts: ClosureOptions): Candidate<O>[] {
   const native = opts.architectures[0];

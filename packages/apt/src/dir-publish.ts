@@ -56,7 +56,7 @@ async function holdsFile(root: ConfinedRoot, file: string): Promise<boolean> {
 }
 
 /**
- * `apt/` in a directory mirror (SPEC §7): `pool/<component>/<prefix>/<source>/*.deb`, and per suite
+ * `apt/` in a directory mirror (docs/design.md): `pool/<component>/<prefix>/<source>/*.deb`, and per suite
  * `dists/<suite>/<component>/binary-<arch>/Packages{,.gz}` plus a `Release` with the SHA256 and size
  * of every index, signed into `InRelease` and `Release.gpg` when `targets.<t>.apt.gpgKey` is set.
  */
@@ -82,7 +82,7 @@ export const aptDirPublisher: PublishHalf = {
    * Regenerate the indexes of every suite the bundle touches. Packages already listed there stay
    * when their pool file is still in the mirror (an earlier bundle's packages are not dropped);
    * the carried ones (pushed and present) are added. Output is sorted, so the same mirror content
-   * always gives the same indexes. Indexes are written before Release and InRelease (repo-formats §3
+   * always gives the same indexes. Indexes are written before Release and InRelease (docs/reference/repo-formats.md §3
    * pitfall 2: never let a Release point at indexes that are not there yet).
    */
   async finalize(artifacts, ctx) {

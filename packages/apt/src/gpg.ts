@@ -80,7 +80,7 @@ export interface VerifiedSignature {
 }
 
 /**
- * Check an apt Release signature with gpgv against exactly the given keyrings (repo-formats §3:
+ * Check an apt Release signature with gpgv against exactly the given keyrings (docs/reference/repo-formats.md §3:
  * `gpgv --keyring k.gpg InRelease`). gpgv runs with an empty home so no keyring of the user running
  * airgap adds trust. For a clearsigned file (no `detached`) the authenticated body comes from gpgv's
  * own `--output`, never from our parse of the armor, so text outside the signature cannot slip in.
@@ -122,7 +122,7 @@ export interface ReleaseSignatures {
 }
 
 /**
- * Sign a Release with the inside archive key (`targets.<t>.apt.gpgKey`), as repo-formats §3 says:
+ * Sign a Release with the inside archive key (`targets.<t>.apt.gpgKey`), as docs/reference/repo-formats.md §3 says:
  * `gpg --clearsign -o InRelease` and `gpg -abs -o Release.gpg`. gpg runs in a fresh, private
  * GNUPGHOME so nothing of the operator's keyrings is used or changed, and its agent is stopped after.
  */

@@ -18,7 +18,7 @@ export { aptDirPublisher } from './dir-publish.js';
 export { aptNexusPublisher } from './nexus-publish.js';
 export { dirPoolPath, nexusAssetPath } from './pool.js';
 
-/** Debian/Ubuntu packages (SPEC §3 `apt`): signed-archive closure outside, Nexus apt-hosted or a dir mirror inside. */
+/** Debian/Ubuntu packages (docs/manifest.md `apt`): signed-archive closure outside, Nexus apt-hosted or a dir mirror inside. */
 export const apt: Ecosystem<AptSpec> = {
   kind: 'apt',
   manifestKey: 'apt',

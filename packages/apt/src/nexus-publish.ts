@@ -20,7 +20,7 @@ function debAsset(artifact: Artifact, ctx: PublishContext): HostedAsset {
 }
 
 /**
- * Nexus apt-hosted (nexus-api.md §5). Presence: the asset at the path Nexus stores the .deb under
+ * Nexus apt-hosted (docs/reference/nexus-api.md §5). Presence: the asset at the path Nexus stores the .deb under
  * (AptFacetHelper.buildAssetPath) with the same sha256; the same path with other bytes is a failure,
  * never an overwrite. Upload: `POST /repository/<repo>/` with the raw .deb as the body → 201; Nexus
  * reads the control file and regenerates and signs its own indexes.
@@ -48,7 +48,7 @@ export const aptNexusPublisher: EndpointPublishHalf = {
     }
     if (res.status === 400) {
       const said = await serverMessage(res);
-      // nexus-api.md §11: a redeploy refused by the write policy counts only when the stored bytes match.
+      // docs/reference/nexus-api.md §11: a redeploy refused by the write policy counts only when the stored bytes match.
       if (isRedeployRefusal(said)) {
         const stored = await storedSha256(a, deb.digest, ctx);
         if (stored === normalizeSha256(deb.digest)) return;

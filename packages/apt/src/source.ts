@@ -191,7 +191,7 @@ async function fullStanzas(selected: Candidate<IndexOrigin>[], ctx: SourceContex
 }
 
 /**
- * The apt source half (SPEC §3): verified Release → verified Packages → closure → one artifact per
+ * The apt source half (docs/manifest.md): verified Release → verified Packages → closure → one artifact per
  * .deb. `hostRoot` is where `url: system` reads `etc/apt` from (tests point it at a fixture tree).
  */
 export function aptSource(options: { hostRoot?: string } = {}): SourceHalf<AptSpec> {

@@ -45,7 +45,7 @@ export async function readHostSources(root = '/'): Promise<HostSource[]> {
 
 const words = (s: string | undefined) => (s ?? '').split(/\s+/).filter(Boolean);
 
-/** deb822-style `.sources` (sources.list(5) "DEB822-STYLE FORMAT"). */
+/** deb822-style `.sources` (sources.list(5) "DEB822-docs/design.md FORMAT"). */
 export function parseDeb822Sources(text: string, file: string): HostSource[] {
   const out: HostSource[] = [];
   for (const s of parseStanzas(text, { comments: true })) {

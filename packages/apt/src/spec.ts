@@ -1,4 +1,4 @@
-/** One entry of the manifest's `apt:` section (SPEC §3). */
+/** One entry of the manifest's `apt:` section (docs/manifest.md). */
 export interface AptSpec {
   /** `system` (the host's apt sources) or an archive base URL (the folder holding `dists/`). */
   url: string;
@@ -42,7 +42,7 @@ export const aptSpecSchema = {
   },
 } as const;
 
-/** `targets.<t>.apt` (SPEC §4, §7): how a `dir:` mirror signs its Release. */
+/** `targets.<t>.apt` (docs/config.md, §7): how a `dir:` mirror signs its Release. */
 export interface AptTargetSettings {
   /** ASCII-armored or binary OpenPGP secret key file; relative to the config file. */
   gpgKey?: string;

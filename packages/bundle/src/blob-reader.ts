@@ -23,7 +23,7 @@ const READ = 1 << 20;
 /**
  * Random access to the blobs of a verified bundle: each blob is a byte range of the tar stream, read
  * straight from the part files (across part boundaries, never concatenating parts) and hashed again as
- * it flows, because the files may change between verify and publish (SPEC §7).
+ * it flows, because the files may change between verify and publish (docs/design.md).
  */
 export class BlobReader implements BlobSource {
   constructor(

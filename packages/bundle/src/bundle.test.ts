@@ -75,7 +75,7 @@ beforeAll(async () => {
 });
 
 describe('writeBundle', () => {
-  it('writes parts that sha256sum, minisign and GNU tar accept, in the SPEC §5 layout', () => {
+  it('writes parts that sha256sum, minisign and GNU tar accept, in the docs/bundle-format.md layout', () => {
     expect(pristine).toBe(join(tmp, 'out', 'platform-base-20261124T101500Z'));
     const files = readdirSync(pristine).sort();
     const parts = files.filter((f) => f.startsWith('part-'));

@@ -1,4 +1,4 @@
-/** The names and small documents of the bundle format (SPEC §5), shared by the writer and the verifier. */
+/** The names and small documents of the bundle format (docs/bundle-format.md), shared by the writer and the verifier. */
 import type { BundleIndex, Descriptor } from '@airgap/core';
 import type { PartInfo } from './parts.js';
 import type { RecoveryInfo } from './recovery.js';

@@ -1,5 +1,5 @@
 /**
- * Keys and signatures in minisign's formats (SPEC §6), so that `minisign -Vm bundle.json -p NAME.pub`
+ * Keys and signatures in minisign's formats (docs/security.md), so that `minisign -Vm bundle.json -p NAME.pub`
  * checks a bundle with a tool that is not ours. Byte layouts follow jedisct1/minisign src/minisign.h:
  *
  *   public key   "Ed" | key_id(8) | pk(32)                                  (base64, one line)

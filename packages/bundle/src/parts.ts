@@ -8,7 +8,7 @@ export interface PartInfo {
   sha256: string;
 }
 
-/** `part-00001`…: five digits so that name order is stream order (SPEC §5). */
+/** `part-00001`…: five digits so that name order is stream order (docs/bundle-format.md). */
 export function partName(n: number): string {
   return `part-${String(n).padStart(5, '0')}`;
 }
@@ -110,7 +110,7 @@ const WORKER_SOURCE = `'use strict';\n(${partWorkerMain.toString()})();\n`;
  * The tar stream cut into parts of exactly `chunkSize` bytes (the last may be shorter), each hashed in
  * the same pass that writes it. This thread only copies bytes into 1 MiB stage buffers; a worker thread
  * hashes and writes them (buffers are transferred, not copied, and come back for reuse), so reading
- * blobs and hashing+writing parts run on two cores with at most 8 MiB staged (SPEC §9). Buffers of
+ * blobs and hashing+writing parts run on two cores with at most 8 MiB staged (docs/design.md). Buffers of
  * 1 MiB rather than 4 keep the bytes in the shared CPU cache until the worker hashes them: measured
  * ~15% less CPU.
  */

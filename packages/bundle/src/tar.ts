@@ -1,5 +1,5 @@
 /**
- * The bundle's tar stream (SPEC §5): POSIX ustar headers, with a pax extended header only where ustar
+ * The bundle's tar stream (docs/bundle-format.md): POSIX ustar headers, with a pax extended header only where ustar
  * cannot say it (a name over 100 bytes or not ASCII, a size of 8 GiB or more). Headers are
  * deterministic: mtime = the bundle's created time, uid/gid 0, no uname/gname, mode 0644/0755.
  *

@@ -66,7 +66,7 @@ const MAX_SBOM = 256 << 20;
 const HEX64 = /^[a-f0-9]{64}$/;
 
 /**
- * Verify a bundle (SPEC §5, §6) and give access to its blobs. In order, trusting nothing before it is
+ * Verify a bundle (docs/bundle-format.md, §6) and give access to its blobs. In order, trusting nothing before it is
  * checked: bundle.json's signature by a trusted key; SHA256SUMS against bundle.json; every part's
  * presence and size (before reading any); then every part's SHA-256, the parts hashed side by side
  * on the cores, while this thread walks the tar structure (names safe, no links or devices, index first

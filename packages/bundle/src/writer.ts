@@ -68,9 +68,9 @@ export interface WriteBundleOptions {
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /**
- * Write a signed bundle (SPEC §5) and return its final directory. Everything is written under a
+ * Write a signed bundle (docs/bundle-format.md) and return its final directory. Everything is written under a
  * temporary name in outDir and renamed into place only when complete and fsynced; on any error the
- * temporary directory is removed, so a failed pack leaves nothing behind (SPEC §2).
+ * temporary directory is removed, so a failed pack leaves nothing behind (docs/exit-codes.md).
  */
 export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: string; descriptor: BundleDescriptor; bytes: number }> {
   if (!NAME_RE.test(opts.name)) {

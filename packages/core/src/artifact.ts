@@ -1,9 +1,9 @@
 import type { Descriptor } from './descriptor.js';
 
-/** The artifact kinds of SPEC §1; each is one ecosystem package. */
+/** The artifact kinds of README.md; each is one ecosystem package. */
 export type ArtifactKind = 'image' | 'chart' | 'apt' | 'yum' | 'pypi' | 'npm' | 'file';
 
-/** How the upstream's own integrity data was checked while the bytes streamed in (SPEC §3). */
+/** How the upstream's own integrity data was checked while the bytes streamed in (docs/manifest.md). */
 export interface UpstreamProof {
   /** Where the bytes came from, without credentials. */
   url: string;
@@ -42,7 +42,7 @@ export function artifactLabel(a: Pick<Artifact, 'kind' | 'name' | 'version' | 'p
   return `${a.kind} ${a.name}${a.version ? '@' + a.version : ''}${a.platform ? ' [' + a.platform + ']' : ''}`;
 }
 
-/** `airgap-index.json`, the first entry of the bundle tar (SPEC §5). */
+/** `airgap-index.json`, the first entry of the bundle tar (docs/bundle-format.md). */
 export interface BundleIndex {
   schema: 'airgap.index/v1';
   name: string;

@@ -1,4 +1,4 @@
-/** The configuration of SPEC §4, after loading, `${VAR}` substitution, validation and normalisation. */
+/** The configuration of docs/config.md, after loading, `${VAR}` substitution, validation and normalisation. */
 
 export type EndpointFormat = 'docker' | 'helm' | 'apt' | 'yum' | 'pypi' | 'npm' | 'raw';
 export const ENDPOINT_FORMATS: readonly EndpointFormat[] = ['docker', 'helm', 'apt', 'yum', 'pypi', 'npm', 'raw'];
@@ -51,7 +51,7 @@ export interface S3TargetConfig {
 
 /** One S3 service (config `s3.<name>`): a tree source's `s3:` and an s3 target's `s3:` name it (docs/config.md). */
 export interface S3Settings {
-  /** `https://rgw.corp.internal` (`http://` only on loopback, or with `registries.<host:port>.plainHttp`, SPEC §4). */
+  /** `https://rgw.corp.internal` (`http://` only on loopback, or with `registries.<host:port>.plainHttp`, docs/config.md). */
   endpoint: string;
   /** SigV4 signing region; Ceph RGW takes any (default `us-east-1`). */
   region?: string;
@@ -78,7 +78,7 @@ export interface RegistryCredentials {
   plainHttp?: boolean;
 }
 
-/** Where scheduled runs report (SPEC §4 `notify`); used by the ledger/cron work. */
+/** Where scheduled runs report (docs/config.md `notify`); used by the ledger/cron work. */
 export interface NotifySettings {
   mattermost?: { url: string };
   smtp?: {

@@ -60,7 +60,7 @@ async function failure(opts: { configFile?: string; cwd?: string; env?: NodeJS.P
   return err as UsageError;
 }
 
-/** The example of SPEC §4, word for word. */
+/** The example of docs/config.md, word for word. */
 const SPEC_EXAMPLE = `signingKey: ./keys/outside.key           # pack
 trust: [./keys/outside.pub]              # verify/unpack: bundles must be signed by one of these
 cache: ~/.cache/airgap                   # pack's content-addressed download cache, reused across runs
@@ -87,7 +87,7 @@ registries:                              # outside: credentials and transport pe
 `;
 
 describe('loadConfig', () => {
-  it('loads the SPEC §4 example from an explicit file and resolves its paths', async () => {
+  it('loads the docs/config.md example from an explicit file and resolves its paths', async () => {
     const file = await write('etc/airgap.yaml', SPEC_EXAMPLE);
     const cfg = await loadConfig({ configFile: file, cwd: dir, env: { HOME: '/home/op' }, registry: registry() });
     expect(cfg.configFile).toBe(file);

@@ -70,7 +70,7 @@ function ecosystemTargetSettings(registry: EcosystemRegistry): Record<string, Re
   return blocks;
 }
 
-/** The config schema of SPEC §4, with the target settings blocks of the loaded ecosystems (all of them: `await registry.load('all')`). */
+/** The config schema of docs/config.md, with the target settings blocks of the loaded ecosystems (all of them: `await registry.load('all')`). */
 export function configSchema(registry: EcosystemRegistry): object {
   const settings = ecosystemTargetSettings(registry);
   const nexus = {
@@ -159,7 +159,7 @@ export function configSchema(registry: EcosystemRegistry): object {
     $schema: SCHEMA_DRAFT,
     $id: CONFIG_SCHEMA_ID,
     title: 'airgap configuration',
-    description: 'Settings for every airgap command (SPEC §4). See docs/config.md.',
+    description: 'Settings for every airgap command. See docs/config.md.',
     type: 'object',
     additionalProperties: false,
     properties: {
@@ -285,7 +285,7 @@ export interface LoadConfigOptions {
 }
 
 /**
- * Find, read, substitute, validate and normalise the config (SPEC §4). No config anywhere is `{}`: every
+ * Find, read, substitute, validate and normalise the config (docs/config.md). No config anywhere is `{}`: every
  * setting has a default. Problems are one UsageError (exit 2), one line per problem with its key path.
  */
 export async function loadConfig(opts: LoadConfigOptions): Promise<AirgapConfig> {

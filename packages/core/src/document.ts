@@ -6,7 +6,7 @@ import { InternalError, UsageError } from './errors.js';
 import { binaryOffset } from './regular-file.js';
 
 /**
- * The documents an operator writes by hand — the bundle manifest (SPEC §3) and the config (SPEC §4) — share
+ * The documents an operator writes by hand — the bundle manifest (docs/manifest.md) and the config (docs/config.md) — share
  * one way in: YAML (JSON is a subset) → `${VAR}` substitution → JSON Schema validation, with every problem
  * reported on its own line as `FILE: key.path: what is wrong` in the operator's words.
  */
@@ -21,7 +21,7 @@ export const SCHEMA_DRAFT = 'https://json-schema.org/draft/2020-12/schema';
  */
 export const EXPECTED_KEYWORD = 'x-expected';
 
-/** Credentials never appear literally (SPEC §3, §4): these keys get a hint naming the `…Env` key to use. */
+/** Credentials never appear literally (docs/manifest.md, §4): these keys get a hint naming the `…Env` key to use. */
 const CREDENTIAL_KEYS = new Map([
   ['password', 'passwordEnv'],
   ['pass', 'passwordEnv'],

@@ -32,7 +32,7 @@ export interface SourceContext {
   /**
    * Resolve an entry of another manifest section as if the manifest had it (e.g. the images a Helm
    * chart declares → `images` entries). The pipeline validates the entry against that section's schema
-   * and resolves it with the registered ecosystem, so ecosystems never import each other (STYLE).
+   * and resolves it with the registered ecosystem, so ecosystems never import each other (docs/design.md).
    * Throws a UsageError when this build has no ecosystem for `manifestKey`. Absent in contexts that
    * cannot resolve other sections.
    */
@@ -45,7 +45,7 @@ export interface SourceContext {
 }
 
 /**
- * The outside half of an ecosystem (STYLE: one interface across ecosystems).
+ * The outside half of an ecosystem (docs/design.md: one interface across ecosystems).
  * `resolve` turns one manifest entry into exact, pinned artifacts with their closure; `fetch` brings
  * every blob of one artifact into the store, verifying the upstream's integrity data while streaming.
  */
@@ -54,7 +54,7 @@ export interface SourceHalf<Spec = unknown> {
   fetch(artifact: Artifact, ctx: SourceContext): Promise<void>;
 }
 
-/** Blobs of a verified bundle. Each stream is checked again against the descriptor while it flows (SPEC §7). */
+/** Blobs of a verified bundle. Each stream is checked again against the descriptor while it flows (docs/design.md). */
 export interface BlobSource {
   open(blob: Descriptor): Readable;
 }
@@ -109,7 +109,7 @@ export interface EndpointPublishHalf extends PublishHalf {
 export interface Ecosystem<Spec = unknown> {
   /** Artifact kind this ecosystem produces. */
   kind: ArtifactKind;
-  /** Its section in the bundle manifest (SPEC §3): `images`, `charts`, `apt`, `yum`, `pypi`, `npm`, `files`. */
+  /** Its section in the bundle manifest (docs/manifest.md): `images`, `charts`, `apt`, `yum`, `pypi`, `npm`, `files`. */
   manifestKey: string;
   /**
    * JSON Schema (draft 2020-12 subset that ajv accepts) of ONE entry of its manifest section. The
@@ -141,7 +141,7 @@ export interface Ecosystem<Spec = unknown> {
   /** purl, licences and dependencies of one artifact, for the SBOM and the approval report (docs/approval.md). */
   bom?(artifact: Artifact): BomFacts;
   publish: {
-    /** The `dir:` mirror layout (SPEC §7). */
+    /** The `dir:` mirror layout (docs/design.md). */
     dir: PublishHalf;
     /** Nexus and `registries` targets (standard protocols and the Nexus upload API). */
     endpoint?: EndpointPublishHalf;
@@ -162,7 +162,7 @@ type Loader<T> = () => Promise<T>;
 
 /**
  * The registry of ecosystems and target drivers. Commands ask it; they never import an ecosystem
- * directly (STYLE). Registration happens once, in src/ecosystems.ts: one line per ecosystem, either
+ * directly (docs/design.md). Registration happens once, in src/ecosystems.ts: one line per ecosystem, either
  * the ecosystem itself (`register`) or a declaration and an import thunk (`lazy`), so a command loads
  * only the ecosystems a manifest, a config or a bundle uses (start-up time: test/bench/startup.mjs).
  * `load()` brings declared ecosystems in; `get`, `forManifestKey` and `all` answer from the loaded ones

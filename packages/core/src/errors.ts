@@ -1,7 +1,7 @@
 import { redact } from './log.js';
 
 /**
- * The typed errors of SPEC §2. Each carries the exit code the CLI returns, the thing at fault
+ * The typed errors of docs/exit-codes.md. Each carries the exit code the CLI returns, the thing at fault
  * (file, part, artifact, URL, HTTP status) and a hint saying what to do. Only the command layer turns
  * them into output (src/base-command.ts); everything below throws.
  */
@@ -77,7 +77,7 @@ export function isAirgapError(e: unknown): e is AirgapError {
 
 /** The one-line text of any thrown value, for ledgers and summaries. */
 export function errorText(e: unknown): string {
-  // The ledger and summaries take this text: registered secrets are scrubbed from it (SPEC §8).
+  // The ledger and summaries take this text: registered secrets are scrubbed from it (docs/ledger.md).
   if (e instanceof AirgapError) return redact(e.message + (e.hint ? ` (${e.hint})` : ''));
   if (e instanceof Error) return redact(e.message);
   return redact(String(e));

@@ -24,7 +24,7 @@ export interface HttpRequest {
 
 export interface HttpResponse {
   status: number;
-  /** The reason phrase: Nexus puts its error message there for format endpoints (nexus-api.md §11). */
+  /** The reason phrase: Nexus puts its error message there for format endpoints (docs/reference/nexus-api.md §11). */
   statusText?: string;
   headers: Record<string, string | string[] | undefined>;
   body: Dispatcher.ResponseData['body'];
@@ -118,7 +118,7 @@ export class HttpClient {
       if (follow && status >= 300 && status < 400 && res.headers.location && redirects < 10) {
         await res.body.dump();
         const next = new URL(String(res.headers.location), current);
-        // Never forward Authorization to another host (distribution-spec §API, repo-formats.md §1).
+        // Never forward Authorization to another host (distribution-spec §API, docs/reference/repo-formats.md §1).
         if (next.host !== origin) headers = dropAuthorization(headers);
         current = next;
         redirects++;

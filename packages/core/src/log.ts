@@ -22,7 +22,7 @@ const registeredSecrets = new Set<string>();
 
 /**
  * A secret read during this run (an S3 secret key, a password): `redact` scrubs it from every text from
- * now on, whether or not the caller passes it (SPEC §8).
+ * now on, whether or not the caller passes it (docs/ledger.md).
  */
 export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 3) registeredSecrets.add(value);
@@ -30,7 +30,7 @@ export function registerSecret(value: string | undefined): void {
 
 /**
  * Scrub credentials from text that may be printed: `user:pass@` in URLs, any of the given secret
- * values (passwords and tokens read from the environment) and every registered one. SPEC §8: no secret
+ * values (passwords and tokens read from the environment) and every registered one. docs/ledger.md: no secret
  * in logs, errors or ledger.
  */
 export function redact(text: string, secrets: Iterable<string | undefined> = []): string {

@@ -15,7 +15,7 @@ import {
   type Problem,
 } from './document.js';
 
-/** The bundle manifest of SPEC §3, after `${VAR}` substitution and validation. */
+/** The bundle manifest of docs/manifest.md, after `${VAR}` substitution and validation. */
 export interface Manifest {
   apiVersion: 'airgap/v1';
   kind: 'Bundle';
@@ -32,7 +32,7 @@ export interface Manifest {
   dir: string;
 }
 
-/** Every section SPEC §3 defines, so a section this build lacks is named as such rather than as a typo. */
+/** Every section docs/manifest.md defines, so a section this build lacks is named as such rather than as a typo. */
 export const MANIFEST_SECTIONS = ['images', 'charts', 'apt', 'yum', 'pypi', 'npm', 'files'] as const;
 
 export const MANIFEST_SCHEMA_ID = 'urn:airgap:schema:manifest:v1';
@@ -40,7 +40,7 @@ export const MANIFEST_SCHEMA_ID = 'urn:airgap:schema:manifest:v1';
 export const BUNDLE_NAME_PATTERN = '^[a-z0-9][a-z0-9-]*$';
 
 /**
- * The manifest schema: the base of SPEC §3 plus one list per loaded ecosystem, its items that
+ * The manifest schema: the base of docs/manifest.md plus one list per loaded ecosystem, its items that
  * ecosystem's specSchema. loadManifest loads the sections a manifest has; the published schema loads all.
  */
 export function manifestSchema(registry: EcosystemRegistry): object {
@@ -59,7 +59,7 @@ export function manifestSchema(registry: EcosystemRegistry): object {
     $schema: SCHEMA_DRAFT,
     $id: MANIFEST_SCHEMA_ID,
     title: 'airgap bundle manifest',
-    description: 'What `airgap pack` mirrors (SPEC §3). See docs/manifest.md.',
+    description: 'What `airgap pack` mirrors. See docs/manifest.md.',
     type: 'object',
     required: ['apiVersion', 'kind', 'name'],
     additionalProperties: false,

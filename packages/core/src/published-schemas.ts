@@ -3,7 +3,7 @@ import type { EcosystemRegistry } from './ecosystem.js';
 import { manifestSchema } from './manifest.js';
 
 /**
- * The JSON Schema files the project publishes in `manifests/` (SPEC §3), as their exact text. Written by
+ * The JSON Schema files the project publishes in `manifests/` (docs/manifest.md), as their exact text. Written by
  * `node scripts/gen-schema.mjs`; a test compares the committed files with this so they cannot go stale.
  */
 export function publishedSchemas(registry: EcosystemRegistry): Record<string, string> {

@@ -6,7 +6,7 @@ const UNITS: Record<string, number> = {
   k: 1024, kib: 1024, m: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gib: 1024 ** 3, t: 1024 ** 4, tib: 1024 ** 4,
 };
 
-/** Sizes as SPEC §2 writes them: `512MiB`, `1GiB`, `4.7GB`, plain bytes. */
+/** Sizes as docs/exit-codes.md writes them: `512MiB`, `1GiB`, `4.7GB`, plain bytes. */
 export function parseSize(text: string, what = 'size'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*$/.exec(String(text));
   const unit = m ? UNITS[m[2].toLowerCase()] : undefined;

@@ -18,7 +18,7 @@ export interface Expected {
 /**
  * A content-addressed blob store on disk: `blobs/sha256/<hex>`. Writes go to a temporary file, are
  * hashed while they stream and renamed into place only when the digest (and size) match, so a
- * mismatch or a crash never leaves a wrong or half blob under a final name (STYLE: streams, files, state).
+ * mismatch or a crash never leaves a wrong or half blob under a final name (docs/design.md: streams, files, state).
  * Used as pack's download cache, which survives across runs.
  */
 export class ContentStore {

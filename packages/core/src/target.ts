@@ -18,7 +18,7 @@ export interface Endpoint {
   nexus: boolean;
   /** Auth headers to send (Basic from usernameEnv/passwordEnv); never print them. */
   headers(): Record<string, string>;
-  /** Secret values to scrub from any message (SPEC §8). */
+  /** Secret values to scrub from any message (docs/ledger.md). */
   secrets(): string[];
 }
 

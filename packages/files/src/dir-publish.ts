@@ -7,7 +7,7 @@ function place(artifact: Artifact, ctx: PublishContext): { root: ConfinedRoot; r
   return { root: dirMirror(ctx, 'files'), rel: checkRelativePath(String(artifact.meta?.path ?? artifact.name)) };
 }
 
-/** `files/<path>` in a directory mirror (SPEC §7). */
+/** `files/<path>` in a directory mirror (docs/design.md). */
 export const fileDirPublisher: PublishHalf = {
   async exists(artifact, ctx) {
     const { root, rel } = place(artifact, ctx);

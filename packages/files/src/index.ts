@@ -17,7 +17,7 @@ export { fileNexusRawPublisher } from './nexus-raw.js';
 export { fileS3Publisher } from './s3-publish.js';
 
 /**
- * Plain files (SPEC §3 `files`): any URL or local path, or a tree (an S3 prefix, a folder), published to
+ * Plain files (docs/manifest.md `files`): any URL or local path, or a tree (an S3 prefix, a folder), published to
  * `files/<path>`, a raw repository, or an S3 bucket.
  */
 export const files: Ecosystem<FileSpec> = {

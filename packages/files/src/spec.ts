@@ -1,4 +1,4 @@
-/** One entry of the manifest's `files:` section (SPEC §3; trees: docs/manifest.md, docs/backups.md). */
+/** One entry of the manifest's `files:` section (docs/manifest.md; trees: docs/manifest.md, docs/backups.md). */
 export interface FileSpec {
   /**
    * `https://`, `http://`, `file://` URL, or a local path (relative to the manifest). A tree: `s3://BUCKET/PREFIX/`

@@ -25,7 +25,7 @@ interface HelmIndex {
 }
 
 /**
- * `helm/` in a directory mirror (SPEC §7): the charts and their .prov files as carried, and an
+ * `helm/` in a directory mirror (docs/design.md): the charts and their .prov files as carried, and an
  * index.yaml with relative URLs, so `helm repo add` works against any URL the folder is served at.
  */
 export const chartDirPublisher: PublishHalf = {

@@ -14,7 +14,7 @@ export { readChartArchive, type ChartFiles } from './chart-archive.js';
 export { chartImages, type FoundImage } from './chart-images.js';
 export { resolveChartUrl, pickVersion } from './repo-index.js';
 
-/** Helm charts (SPEC §3 `charts`): HTTP repositories and OCI registries, published to `helm/` or a helm repository. */
+/** Helm charts (docs/manifest.md `charts`): HTTP repositories and OCI registries, published to `helm/` or a helm repository. */
 export const charts: Ecosystem<ChartSpec> = {
   kind: 'chart',
   manifestKey: 'charts',

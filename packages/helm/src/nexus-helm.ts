@@ -5,7 +5,7 @@ import type { ChartMeta } from './source.js';
 
 function chartAssets(artifact: Artifact, ctx: PublishContext): { tgz: HostedAsset; prov?: HostedAsset } {
   const meta = artifact.meta as unknown as ChartMeta;
-  // Since Nexus 3.71 helm uploads must go to the repository root (nexus-api.md §4).
+  // Since Nexus 3.71 helm uploads must go to the repository root (docs/reference/nexus-api.md §4).
   const file = chartFileName(artifact.name, artifact.version);
   const subject = `chart ${artifact.name}@${artifact.version}`;
   return {
@@ -15,7 +15,7 @@ function chartAssets(artifact: Artifact, ctx: PublishContext): { tgz: HostedAsse
 }
 
 /**
- * Charts into a Nexus helm-hosted repository (nexus-api.md §4): `PUT /repository/<repo>/<name>-<version>.tgz`
+ * Charts into a Nexus helm-hosted repository (docs/reference/nexus-api.md §4): `PUT /repository/<repo>/<name>-<version>.tgz`
  * with the chart's bytes, and `PUT …/<file>.prov` for its provenance; Nexus regenerates index.yaml itself.
  * Presence is a HEAD plus the stored sha256; other bytes under the same name are a failure, never an overwrite.
  */

@@ -2,7 +2,7 @@ import semver from 'semver';
 import { parse as parseYaml } from 'yaml';
 import { type SourceContext, UpstreamError, UsageError, failStatus, nearestText, safeUrl } from '@airgap/core';
 
-/** One chart version of an index.yaml: the Chart.yaml fields plus `urls`, `created`, `digest` (repo-formats.md §2). */
+/** One chart version of an index.yaml: the Chart.yaml fields plus `urls`, `created`, `digest` (docs/reference/repo-formats.md §2). */
 export interface IndexEntry {
   name: string;
   version: string;
@@ -21,7 +21,7 @@ export interface RepoIndex {
 const MAX_INDEX_BYTES = 256 << 20;
 
 /**
- * Helm's ResolveReferenceURL (repo-formats.md §2): a relative `urls` entry is resolved against the repo
+ * Helm's ResolveReferenceURL (docs/reference/repo-formats.md §2): a relative `urls` entry is resolved against the repo
  * URL with a trailing `/`, and the repo's query string (a signed-URL token, say) is kept.
  */
 export function resolveChartUrl(repo: string, ref: string): URL {

@@ -10,7 +10,7 @@ import { type IndexEntry, pickVersion, repoIndex, resolveChartUrl } from './repo
 import { type ChartSpec, type HttpChartSpec, type OciChartSpec, isOciSpec } from './spec.js';
 import { chartFileName } from './chart-file.js';
 
-/** Helm's media types (repo-formats.md §2), also used for the blobs of HTTP charts in the bundle. */
+/** Helm's media types (docs/reference/repo-formats.md §2), also used for the blobs of HTTP charts in the bundle. */
 export const CHART_MEDIA_TYPE = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';
 export const PROV_MEDIA_TYPE = 'application/vnd.cncf.helm.chart.provenance.v1.prov';
 
@@ -33,7 +33,7 @@ export interface ChartMeta {
 
 /**
  * The fields of an index entry kept for regenerating an index: Chart.yaml's metadata plus `created`
- * and `removed`. Helm loads an index strictly — an unknown field fails the whole load (repo-formats.md §2) —
+ * and `removed`. Helm loads an index strictly — an unknown field fails the whole load (docs/reference/repo-formats.md §2) —
  * so nothing else an upstream generator added is carried into the mirror's index.
  */
 export const CHART_VERSION_FIELDS = new Set([
@@ -86,7 +86,7 @@ async function download(ctx: SourceContext, url: URL, headers: Record<string, st
   }
 }
 
-/** The `.prov` beside the chart (repo-formats.md §2): 404 means the chart is not signed. */
+/** The `.prov` beside the chart (docs/reference/repo-formats.md §2): 404 means the chart is not signed. */
 async function downloadProv(ctx: SourceContext, url: URL, headers: Record<string, string>, label: string, tgzDigest: string): Promise<Descriptor | null> {
   const provUrl = new URL(url);
   provUrl.pathname += '.prov';
@@ -97,7 +97,7 @@ async function downloadProv(ctx: SourceContext, url: URL, headers: Record<string
   }
   if (res.status !== 200) await failStatus(res, 'GET', 'upstream');
   const d = await ctx.store.put(res.body, { subject: `${label} provenance (${safeUrl(provUrl)})` }, PROV_MEDIA_TYPE);
-  // The signed body ends with `files: {<chart>.tgz: sha256:…}` (repo-formats.md §2): a .prov for other
+  // The signed body ends with `files: {<chart>.tgz: sha256:…}` (docs/reference/repo-formats.md §2): a .prov for other
   // bytes is worse than none. The PGP signature itself is for `helm verify` with the signer's keyring.
   const text = d.size <= 1 << 20 ? await readFile(ctx.store.path(d.digest), 'utf8') : '';
   const files = text.split(/^\.\.\.$/m)[1]?.split('-----BEGIN PGP SIGNATURE-----')[0] ?? '';
@@ -134,7 +134,7 @@ async function resolveHttp(spec: HttpChartSpec, ctx: SourceContext): Promise<Art
   const label = `chart ${spec.name}@${version}`;
   const file = chartFileName(spec.name, version);
   const ref = Array.isArray(entry.urls) ? entry.urls[0] : undefined;
-  // Helm uses only urls[0] (repo-formats.md §2).
+  // Helm uses only urls[0] (docs/reference/repo-formats.md §2).
   if (typeof ref !== 'string' || !ref) throw new UpstreamError(`${label}: the repository index gives no download URL`, { subject: label });
   const url = resolveChartUrl(spec.repo, ref);
   const sendHeaders = headersFor(url, spec.repo, headers);
@@ -236,14 +236,14 @@ async function chartImageArtifacts(spec: ChartSpec, chartName: string, label: st
   return out;
 }
 
-/** The Helm config media type and the chart layer media types (current and legacy): repo-formats.md §2. */
+/** The Helm config media type and the chart layer media types (current and legacy): docs/reference/repo-formats.md §2. */
 const HELM_CONFIG_MEDIA_TYPE = 'application/vnd.cncf.helm.config.v1+json';
 const CHART_LAYER_TYPES = new Set([CHART_MEDIA_TYPE, 'application/tar+gzip']);
 
 /**
  * An OCI chart is an OCI artifact (Helm config + chart layer [+ provenance layer]); the images ecosystem
  * carries it like any manifest — digests checked, byte-for-byte — and pushes it to the docker endpoint or
- * the mirror's `oci/` layout. The tag is the version with `+` written `_` (repo-formats.md §2 pitfall 2).
+ * the mirror's `oci/` layout. The tag is the version with `+` written `_` (docs/reference/repo-formats.md §2 pitfall 2).
  */
 async function resolveOci(spec: OciChartSpec, ctx: SourceContext): Promise<Artifact[]> {
   const m = /^oci:\/\/(.+):([^:/]+)$/.exec(spec.ref)!;
@@ -275,7 +275,7 @@ async function resolveOci(spec: OciChartSpec, ctx: SourceContext): Promise<Artif
 
 /**
  * Charts from HTTP repositories (index.yaml) and OCI registries. The .tgz is carried byte for byte,
- * never re-packed (its digest and .prov depend on the exact bytes: repo-formats.md §2 pitfall 3).
+ * never re-packed (its digest and .prov depend on the exact bytes: docs/reference/repo-formats.md §2 pitfall 3).
  */
 export const chartSource: SourceHalf<ChartSpec> = {
   resolve(spec, ctx) {

@@ -1,4 +1,4 @@
-/** One entry of the manifest's `charts:` section (SPEC §3): a chart of an HTTP repository or an OCI chart. */
+/** One entry of the manifest's `charts:` section (docs/manifest.md): a chart of an HTTP repository or an OCI chart. */
 export type ChartSpec = HttpChartSpec | OciChartSpec;
 
 interface ImageChoices {

@@ -6,7 +6,7 @@ import { readLines } from './lines.js';
 
 export type LedgerAction = 'pushed' | 'present' | 'failed' | 'skipped';
 
-/** One line of the import ledger (SPEC §8). */
+/** One line of the import ledger (docs/ledger.md). */
 export interface LedgerRecord {
   v: 1;
   seq: number;
@@ -145,7 +145,7 @@ export async function scanLedger(path: string, onRecord?: (r: LedgerRecord, line
   return scan;
 }
 
-/** The newest bundle of each name that the ledger records (SPEC §6 freshness, §8 receipts). */
+/** The newest bundle of each name that the ledger records (docs/security.md freshness, §8 receipts). */
 export type NewestBundles = Map<string, { created: string; sha256: string }>;
 
 export function noteBundle(newest: NewestBundles, b: LedgerRecord['bundle']): void {
@@ -189,7 +189,7 @@ export class Ledger {
 
   /**
    * Open for appending. A torn last line (a crash while it was written) is copied aside to
-   * `<ledger>.torn-<time>` and truncated, with a warning (SPEC §8). A fault further up is not
+   * `<ledger>.torn-<time>` and truncated, with a warning (docs/ledger.md). A fault further up is not
    * repaired (that is for an auditor to look at): it is reported and the chain continues from the last line.
    */
   static async open(path: string, opts: LedgerOpenOptions = {}): Promise<Ledger> {

@@ -14,7 +14,7 @@ export interface ReceiptArtifact {
 }
 
 /**
- * What the inside holds, made from the ledger (SPEC §8), carried outside for `pack --since`.
+ * What the inside holds, made from the ledger (docs/ledger.md), carried outside for `pack --since`.
  * `ledger` anchors the receipt in the chain: `airgap ledger verify --anchor` checks it later.
  */
 export interface Receipt {

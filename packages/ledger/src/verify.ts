@@ -22,7 +22,7 @@ export interface LedgerVerification {
 }
 
 /**
- * `airgap ledger verify` (SPEC §8): JSON of every line, `seq` continuity, the `prev` chain, a torn last
+ * `airgap ledger verify` (docs/ledger.md): JSON of every line, `seq` continuity, the `prev` chain, a torn last
  * line, and optionally an anchor from a receipt. A chain alone cannot show that its newest lines were
  * rewritten or cut off (docs/ledger.md): the anchor can, up to the point the receipt was made.
  */

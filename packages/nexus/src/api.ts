@@ -3,7 +3,7 @@ import { TargetError, safeUrl } from '@airgap/core';
 import { type FailureContext, targetFailure } from './failure.js';
 import { type UploadPart, multipartBody } from './multipart.js';
 
-/** `GET /service/rest/v1/repositories` item (RepositoryXO, nexus-api.md §10). */
+/** `GET /service/rest/v1/repositories` item (RepositoryXO, docs/reference/nexus-api.md §10). */
 export interface NexusRepository {
   name: string;
   /** docker, helm, apt, yum, pypi, npm, raw, maven2, … */
@@ -16,7 +16,7 @@ export interface NexusRepository {
 
 export type WritePolicy = 'ALLOW' | 'ALLOW_ONCE' | 'DENY';
 
-/** An asset as the search API returns it (AssetXO, nexus-api.md §10). `checksum.sha256` may be missing. */
+/** An asset as the search API returns it (AssetXO, docs/reference/nexus-api.md §10). `checksum.sha256` may be missing. */
 export interface NexusAsset {
   id: string;
   /** Path inside the repository, without a leading slash. */
@@ -30,7 +30,7 @@ export interface NexusAsset {
   lastModified?: string;
 }
 
-/** Parameters of `/service/rest/v1/search/assets` (nexus-api.md §10); all are ANDed by Nexus. */
+/** Parameters of `/service/rest/v1/search/assets` (docs/reference/nexus-api.md §10); all are ANDed by Nexus. */
 export interface AssetQuery {
   repository: string;
   format?: string;
@@ -72,7 +72,7 @@ export interface NexusApi {
    */
   assetAtPath(repository: string, path: string): Promise<NexusAsset | undefined>;
   /**
-   * Components API upload: `POST /service/rest/v1/components?repository=<repo>` multipart (nexus-api.md §2),
+   * Components API upload: `POST /service/rest/v1/components?repository=<repo>` multipart (docs/reference/nexus-api.md §2),
    * success 204. `subject` names the artifact in errors. File parts are streamed (and re-opened on retry).
    */
   uploadComponent(repository: string, parts: UploadPart[], subject?: string): Promise<void>;
@@ -123,7 +123,7 @@ export function createNexusApi(opts: NexusApiOptions): NexusApi {
     fail,
 
     async writable() {
-      // 503 means read-only here (nexus-api.md §10): asking again would only delay the answer.
+      // 503 means read-only here (docs/reference/nexus-api.md §10): asking again would only delay the answer.
       const u = rest('status/writable');
       const res = await opts.http.request(u, { headers: headers(), side: 'target', retry: false });
       if (res.status === 200) {

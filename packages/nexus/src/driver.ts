@@ -14,17 +14,17 @@ export interface EndpointServices {
   [service: string]: unknown;
 }
 
-// SPEC §4: a format the bundle holds but the target does not map is an error before anything is pushed.
+// docs/config.md: a format the bundle holds but the target does not map is an error before anything is pushed.
 function requireMapped(target: ResolvedTarget, endpoints: EndpointResolver, formats: Set<EndpointFormat>, key: string): void {
   const missing = [...formats].filter((f) => !endpoints.has(f)).sort();
   if (!missing.length) return;
   throw new UsageError(`target ${target.name} maps no repository for ${missing.join(', ')}, which the bundle holds; nothing was sent:\n${missing.map((f) => `  ${f}: add ${key}.${f}`).join('\n')}`, {
     subject: `targets.${target.name}`,
-    hint: `map every format the bundle holds (SPEC §4), or unpack to another target`,
+    hint: `map every format the bundle holds (docs/config.md), or unpack to another target`,
   });
 }
 
-/** `type: nexus` (SPEC §4): endpoints from url + repositories, the REST API, and preflight before the first push. */
+/** `type: nexus` (docs/config.md): endpoints from url + repositories, the REST API, and preflight before the first push. */
 export const nexusDriver: TargetDriver = {
   type: 'nexus',
   check(target, formats, ctx) {
@@ -51,7 +51,7 @@ export const nexusDriver: TargetDriver = {
   },
 };
 
-/** `type: registries` (SPEC §4): standard-protocol servers only, no Nexus REST API. */
+/** `type: registries` (docs/config.md): standard-protocol servers only, no Nexus REST API. */
 export const registriesDriver: TargetDriver = {
   type: 'registries',
   check(target, formats, ctx) {

@@ -4,7 +4,7 @@ import { checkTransport, nexusEndpoints } from './endpoints.js';
 
 const auth = { headers: { authorization: 'Basic eDp5' }, secrets: ['y', 'eDp5'] };
 
-describe('nexus endpoints (SPEC §4)', () => {
+describe('nexus endpoints (docs/config.md)', () => {
   it('derives <url>/repository/<repo>/ per format and lets endpoints override one', () => {
     const ep = nexusEndpoints('nexus', {
       type: 'nexus', url: 'https://nexus.corp.internal/nexus', repositories: { raw: 'raw hosted', docker: 'docker-hosted' },

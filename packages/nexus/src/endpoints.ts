@@ -11,7 +11,7 @@ export interface TargetAuth {
 
 export function targetAuth(name: string, config: { usernameEnv?: string; passwordEnv?: string }, env: NodeJS.ProcessEnv): TargetAuth {
   // A Nexus user token (Pro) is a name code and a pass code sent exactly like a username and password
-  // (nexus-api.md §1), so usernameEnv/passwordEnv carry either.
+  // (docs/reference/nexus-api.md §1), so usernameEnv/passwordEnv carry either.
   return basicAuthFromEnv(config, env, name);
 }
 
@@ -21,7 +21,7 @@ export function withSlash(url: string): string {
 }
 
 /**
- * SPEC §4: plain HTTP only to a loopback address, or to a host listed with `registries.<host:port>.plainHttp`.
+ * docs/config.md: plain HTTP only to a loopback address, or to a host listed with `registries.<host:port>.plainHttp`.
  * Everything else must be HTTPS, so credentials never cross a network in clear text by accident.
  */
 export function checkTransport(url: string, where: string, config: AirgapConfig): URL {
@@ -32,7 +32,7 @@ export function checkTransport(url: string, where: string, config: AirgapConfig)
     throw new UsageError(`${where}: ${JSON.stringify(redact(url))} is not a URL`, { subject: where, hint: 'write an absolute https:// URL' });
   }
   if (u.username || u.password) {
-    // SPEC §3/§8: credentials are never written in config; they come from usernameEnv/passwordEnv.
+    // docs/manifest.md/§8: credentials are never written in config; they come from usernameEnv/passwordEnv.
     throw new UsageError(`${where}: the URL carries credentials`, { subject: where, hint: 'remove them from the URL and use usernameEnv/passwordEnv' });
   }
   if (u.protocol === 'https:') return u;
@@ -60,12 +60,12 @@ function endpointOf(format: EndpointFormat, url: string, repository: string | un
 function unmapped(name: string, format: EndpointFormat, keys: string): UsageError {
   return new UsageError(`target ${name} maps no ${format} repository, but the bundle holds ${format} artifacts`, {
     subject: `targets.${name}`,
-    hint: `add ${keys} to target ${name} (SPEC §4), or unpack to another target`,
+    hint: `add ${keys} to target ${name} (docs/config.md), or unpack to another target`,
   });
 }
 
 /**
- * Endpoints of a `nexus` target (SPEC §4): `<url>/repository/<repo>/` per format from `repositories`,
+ * Endpoints of a `nexus` target (docs/config.md): `<url>/repository/<repo>/` per format from `repositories`,
  * with `endpoints` overriding one format (a Docker connector port, or another server speaking that
  * format's standard protocol). An override that keeps a `repositories` entry is still that Nexus
  * repository (a connector port), so preflight and the REST API still apply to it.
@@ -87,7 +87,7 @@ export function nexusEndpoints(name: string, target: NexusTargetConfig, config: 
   };
 }
 
-/** Endpoints of a `registries` target: only `endpoints`, each a standard-protocol server (SPEC §4). */
+/** Endpoints of a `registries` target: only `endpoints`, each a standard-protocol server (docs/config.md). */
 export function registriesTargetEndpoints(name: string, target: RegistriesTargetConfig, config: AirgapConfig, auth: TargetAuth): EndpointResolver {
   const overrides = target.endpoints ?? {};
   for (const f of Object.keys(overrides) as EndpointFormat[]) {

@@ -13,7 +13,7 @@ function response(status: number, body: string, opts: { statusText?: string; typ
 
 const target = { name: 'nexus', config: { type: 'nexus' as const, url: 'https://nexus.example', usernameEnv: 'NX_USER', passwordEnv: 'NX_PASS' } };
 
-describe('serverMessage: the shapes Nexus answers in (nexus-api.md §2, §3, §8, §11)', () => {
+describe('serverMessage: the shapes Nexus answers in (docs/reference/nexus-api.md §2, §3, §8, §11)', () => {
   it('joins a Components API validation array, naming fields', async () => {
     const body = JSON.stringify([{ id: 'directory', message: "Missing required component field 'Directory'" }, { id: '*', message: 'No assets found in upload' }]);
     expect(await serverMessage(response(400, body, { type: 'application/json' }))).toBe("directory: Missing required component field 'Directory'; No assets found in upload");

@@ -24,7 +24,7 @@ export class TargetHttpError extends TargetError {
   }
 }
 
-/** Answers Nexus gives when an asset exists and the write policy forbids replacing it (nexus-api.md §11). */
+/** Answers Nexus gives when an asset exists and the write policy forbids replacing it (docs/reference/nexus-api.md §11). */
 const REDEPLOY = /cannot be updated|does not allow updating assets|is read-only/i;
 
 export function isRedeployRefusal(text: string): boolean {
@@ -33,7 +33,7 @@ export function isRedeployRefusal(text: string): boolean {
 
 /**
  * The server's own words for a failed request, in one line. Nexus answers in several shapes
- * (nexus-api.md §2, §8, §11): the REST API's validation array `[{"id","message"}]`, npm's
+ * (docs/reference/nexus-api.md §2, §8, §11): the REST API's validation array `[{"id","message"}]`, npm's
  * `{"success":false,"error"}`, or — from format endpoints through `sendError` — the message in the HTTP
  * status line with an HTML page as body.
  */
@@ -65,7 +65,7 @@ export async function serverMessage(res: HttpResponse): Promise<string> {
         if (typeof o.message === 'string') parts.push(typeof o.id === 'string' && o.id !== '*' ? `${o.id}: ${o.message}` : o.message);
         else if (typeof o.error === 'string') parts.push(o.error);
         else if (Array.isArray(o.errors)) {
-          // Docker Registry error body (nexus-api.md §3)
+          // Docker Registry error body (docs/reference/nexus-api.md §3)
           for (const e of o.errors as Record<string, unknown>[]) parts.push([e.code, e.message, typeof e.detail === 'string' ? e.detail : ''].filter(Boolean).join(': '));
         }
       }

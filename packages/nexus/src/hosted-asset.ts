@@ -7,7 +7,7 @@ import { type FailureContext, TargetHttpError, describeFailure, isRedeployRefusa
 
 /**
  * One file at a path of a hosted repository that takes plain uploads of the file's bytes: raw `PUT`
- * (nexus-api.md §9), helm `PUT <file>.tgz` (§4), yum `PUT <dirs>/<file>.rpm` (§6). The publish halves of
+ * (docs/reference/nexus-api.md §9), helm `PUT <file>.tgz` (§4), yum `PUT <dirs>/<file>.rpm` (§6). The publish halves of
  * those formats share presence checks, uploads and the never-overwrite rule through it.
  */
 export interface HostedAsset {
@@ -43,7 +43,7 @@ export function assetFailureContext(a: HostedAsset, ctx: PublishContext, method:
 
 /**
  * The sha256 (hex) of what the repository stores at the asset's path. Asked of the search API first
- * (by the sha256 expected, then by path: nexus-api.md §10); `checksum.sha256` is optional there and
+ * (by the sha256 expected, then by path: docs/reference/nexus-api.md §10); `checksum.sha256` is optional there and
  * search indexes can lag behind uploads, so the last resort is to read the asset and hash it as it streams.
  */
 export async function storedSha256(a: HostedAsset, expectedSha256: string, ctx: PublishContext): Promise<string> {
@@ -67,7 +67,7 @@ export async function storedSha256(a: HostedAsset, expectedSha256: string, ctx: 
   return h.digest('hex');
 }
 
-/** The never-overwrite failure (SPEC §7): same path, different bytes. */
+/** The never-overwrite failure (docs/design.md): same path, different bytes. */
 export function assetConflict(a: HostedAsset, stored: string, expectedSha256: string, said?: string): TargetError {
   return new TargetError(`${a.label}: already exists with a different checksum (stored sha256 ${stored}, the bundle's ${a.subject} has ${normalizeSha256(expectedSha256)})${said ? ` — Nexus: ${said}` : ''}`, {
     subject: a.label,
@@ -89,7 +89,7 @@ export async function assetPresence(a: HostedAsset, expectedSha256: string, ctx:
 /**
  * Upload `blob` (streamed from the verified bundle, re-opened on each retry) to the asset's URL with
  * `PUT`. A redeploy refusal (400 "cannot be updated" / "does not allow updating assets") counts as done
- * only when the stored checksum matches (SPEC §7); otherwise it is the never-overwrite failure.
+ * only when the stored checksum matches (docs/design.md); otherwise it is the never-overwrite failure.
  */
 export async function putAsset(a: HostedAsset, blob: Descriptor, ctx: PublishContext, opts: { contentType?: string } = {}): Promise<void> {
   const res = await ctx.http.request(a.url, {

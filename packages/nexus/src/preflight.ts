@@ -13,7 +13,7 @@ export const NEXUS_FORMAT: Record<EndpointFormat, string> = {
 };
 
 /**
- * The problems that would make publishing fail, found before anything is sent (issue 4, SPEC §7):
+ * The problems that would make publishing fail, found before anything is sent (issue 4, docs/design.md):
  * Nexus in read-only mode, a repository that does not exist (or that the airgap user cannot see), is
  * not hosted, has another format, or has write policy DENY. One line per problem.
  */

@@ -18,7 +18,7 @@ export { escapeName, tarballFileName, type Packument } from './packument.js';
 export { npmConfiguredRegistry, Registry } from './registry.js';
 export { publishDocument } from './publish-document.js';
 
-/** npm packages (SPEC §3 `npm`): the closure as npm would install it, published as npm publish documents or a static `npm/` mirror. */
+/** npm packages (docs/manifest.md `npm`): the closure as npm would install it, published as npm publish documents or a static `npm/` mirror. */
 export const npm: Ecosystem<NpmSpec> = {
   kind: 'npm',
   manifestKey: 'npm',

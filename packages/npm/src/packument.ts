@@ -1,4 +1,4 @@
-/** The registry documents of repo-formats.md §6 (npm/registry docs/responses/package-metadata.md). */
+/** The registry documents of docs/reference/repo-formats.md §6 (npm/registry docs/responses/package-metadata.md). */
 export interface VersionManifest {
   name: string;
   version: string;

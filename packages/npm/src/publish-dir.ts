@@ -63,9 +63,9 @@ async function readRecord(root: ConfinedRoot, rel: string): Promise<VersionRecor
 }
 
 /**
- * `npm/` in a directory mirror (SPEC §7): tarballs and per-version records under `npm/-/<name>/`,
+ * `npm/` in a directory mirror (docs/design.md): tarballs and per-version records under `npm/-/<name>/`,
  * and one packument per package at `npm/<name>` (scoped: `npm/@scope/name`, `npm/@scope%2fname` and
- * `npm/@scope%2Fname`, so every encoding a client sends maps to a file — repo-formats.md §6 pitfall 2).
+ * `npm/@scope%2Fname`, so every encoding a client sends maps to a file — docs/reference/repo-formats.md §6 pitfall 2).
  */
 export const npmDirPublisher: PublishHalf = {
   async exists(a, ctx) {

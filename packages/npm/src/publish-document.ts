@@ -16,7 +16,7 @@ export interface PublishDocumentInput {
 }
 
 /**
- * The npm publish document (npm/cli workspaces/libnpmpublish/lib/publish.js, repo-formats.md §6):
+ * The npm publish document (npm/cli workspaces/libnpmpublish/lib/publish.js, docs/reference/repo-formats.md §6):
  * `versions.<v>` is the upstream manifest with `dist.tarball` pointing at the target, and
  * `_attachments["<name>-<v>.tgz"].data` is the tarball in base64. The JSON is produced as a stream so
  * memory stays bounded per tarball: the text around `data` is fixed, the base64 is encoded on the fly.

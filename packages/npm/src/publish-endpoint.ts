@@ -60,7 +60,7 @@ async function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** npm to an npm registry endpoint: Nexus npm-hosted (nexus-api.md §8) or any registry (verdaccio). */
+/** npm to an npm registry endpoint: Nexus npm-hosted (docs/reference/nexus-api.md §8) or any registry (verdaccio). */
 export const npmEndpointPublisher: EndpointPublishHalf = {
   format: () => 'npm',
 

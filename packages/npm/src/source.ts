@@ -97,7 +97,7 @@ function verifiedText(m: VersionManifest): string {
 }
 
 /**
- * npm packages (SPEC §3 `npm`): the closure as npm would install it, tarballs checked against the
+ * npm packages (docs/manifest.md `npm`): the closure as npm would install it, tarballs checked against the
  * registry's integrity data. Tarballs are downloaded while the tree is still being resolved (the
  * closure is known package by package), so resolve() returns artifacts with their sha256.
  */

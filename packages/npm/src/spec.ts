@@ -1,4 +1,4 @@
-/** One entry of the manifest's `npm:` section (SPEC §3). */
+/** One entry of the manifest's `npm:` section (docs/manifest.md). */
 export interface NpmSpec {
   /** `default` (the registry the machine's npm is configured with, read at run time) or a URL. */
   registry?: string;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { HttpClient, UsageError, silentLogger } from '@airgap/core';
 import { credentialsFromConfig, sourceClient } from './clients.js';
 
-describe('sourceClient: where an upstream registry is spoken to (SPEC §4)', () => {
+describe('sourceClient: where an upstream registry is spoken to (docs/config.md)', () => {
   const ctx = (registries = {}) => ({ http: new HttpClient({ proxy: 'none' }), config: { registries }, log: silentLogger });
 
   it('HTTPS for any non-loopback host; Docker Hub at its API host', () => {

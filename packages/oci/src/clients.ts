@@ -14,7 +14,7 @@ function cached(http: HttpClient, key: string, make: () => RegistryClient): Regi
   return c;
 }
 
-/** Hosts marked `registries.<host:port>.plainHttp: true` (SPEC §4). */
+/** Hosts marked `registries.<host:port>.plainHttp: true` (docs/config.md). */
 export function plainHttpHosts(config: AirgapConfig): Set<string> {
   return new Set(Object.entries(config.registries ?? {}).filter(([, v]) => v?.plainHttp).map(([k]) => k));
 }
@@ -27,7 +27,7 @@ function registryEntry(config: AirgapConfig, registry: string): [string, ConfigC
   return undefined;
 }
 
-/** Credentials from `registries.<host>`: names of environment variables, never values (SPEC §3, §4). */
+/** Credentials from `registries.<host>`: names of environment variables, never values (docs/manifest.md, §4). */
 export function credentialsFromConfig(config: AirgapConfig, registry: string, env: NodeJS.ProcessEnv = process.env): RegistryCredentials {
   const entry = registryEntry(config, registry);
   if (!entry) return {};
@@ -54,7 +54,7 @@ export function credentialsFromConfig(config: AirgapConfig, registry: string, en
 
 /**
  * The client for an upstream registry named in an image ref. HTTPS; plain HTTP for hosts marked
- * `plainHttp`, and for loopback hosts that do not speak TLS (SPEC §4). Docker Hub is spoken to at its API host.
+ * `plainHttp`, and for loopback hosts that do not speak TLS (docs/config.md). Docker Hub is spoken to at its API host.
  */
 export function sourceClient(registry: string, ctx: { http: HttpClient; config: AirgapConfig; log: Logger }): RegistryClient {
   return cached(ctx.http, 'source:' + registry, () => {
@@ -62,7 +62,7 @@ export function sourceClient(registry: string, ctx: { http: HttpClient; config: 
     const host = apiHost(registry);
     return new RegistryClient({
       base: plain.has(registry) ? `http://${host}/` : `https://${host}/`,
-      // Loopback: HTTPS first, then plain HTTP, as Docker does (SPEC §4).
+      // Loopback: HTTPS first, then plain HTTP, as Docker does (docs/config.md).
       plainFallback: isLoopbackHost(registry) && !plain.has(registry) ? `http://${host}/` : undefined,
       http: ctx.http,
       credentials: credentialsFromConfig(ctx.config, registry),
@@ -73,7 +73,7 @@ export function sourceClient(registry: string, ctx: { http: HttpClient; config: 
   });
 }
 
-/** The client for a target's docker endpoint; plain HTTP only to loopback or `plainHttp` hosts (SPEC §4). */
+/** The client for a target's docker endpoint; plain HTTP only to loopback or `plainHttp` hosts (docs/config.md). */
 export function targetClient(endpoint: Endpoint, ctx: { http: HttpClient; config: AirgapConfig; log: Logger }): RegistryClient {
   return cached(ctx.http, 'target:' + endpoint.url, () => {
     const url = new URL(endpoint.url);
@@ -81,7 +81,7 @@ export function targetClient(endpoint: Endpoint, ctx: { http: HttpClient; config
     if (url.protocol === 'http:' && !isLoopbackHost(url.host) && !plain.has(url.host)) {
       throw new UsageError(`docker endpoint ${endpoint.url} is plain HTTP`, {
         subject: endpoint.url,
-        hint: `use https://, or mark the host trusted for plain HTTP with registries."${url.host}".plainHttp: true (SPEC §4)`,
+        hint: `use https://, or mark the host trusted for plain HTTP with registries."${url.host}".plainHttp: true (docs/config.md)`,
       });
     }
     const auth = endpoint.headers().authorization;

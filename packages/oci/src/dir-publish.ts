@@ -43,7 +43,7 @@ function refOf(a: Artifact): string {
 }
 
 /**
- * `oci/` in a directory mirror: an OCI image layout (SPEC §7), readable by skopeo/oras/containerd and
+ * `oci/` in a directory mirror: an OCI image layout (docs/design.md), readable by skopeo/oras/containerd and
  * served by `airgap serve`. Blobs are written under temporary names and renamed; `index.json` is
  * rewritten once per run, atomically, in `finalize` (not once per image: hauler's O(N²) lesson).
  */

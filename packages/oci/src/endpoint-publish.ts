@@ -20,7 +20,7 @@ interface Place {
   label: string;
 }
 
-/** Where an image goes at the target: `<endpoint>/<host>/<repository>` or, with `imageNames: strip-host`, `<endpoint>/<repository>` (SPEC §4). */
+/** Where an image goes at the target: `<endpoint>/<host>/<repository>` or, with `imageNames: strip-host`, `<endpoint>/<repository>` (docs/config.md). */
 function placeOf(a: Artifact, ctx: PublishContext): Place {
   const ep = endpointOf(ctx);
   const meta = a.meta as unknown as ImageMeta;
@@ -43,7 +43,7 @@ function manifestBlobs(a: Artifact, meta: ImageMeta): Descriptor[] {
 /**
  * Publish to any Docker/OCI registry endpoint (Nexus docker connector, Harbor, Docker's registry):
  * blobs first (HEAD, then monolithic POST+PUT), then manifests children before parents, byte-for-byte
- * with Content-Type = mediaType, the root last under its tag (SPEC §7).
+ * with Content-Type = mediaType, the root last under its tag (docs/design.md).
  */
 export const imageEndpointPublisher: EndpointPublishHalf = {
   format: () => 'docker',

@@ -17,7 +17,7 @@ export { parseImageRef, formatRef, targetRepository, apiHost, isLoopbackHost, ty
 export * from './media.js';
 export { SIMPLE_SIGNING_MEDIA_TYPE, COSIGN_SIGNATURE_ANNOTATION } from './cosign.js';
 
-/** OCI images (SPEC §3 `images`): pulled from registries, carried in the bundle's OCI layout, pushed to a registry or `oci/`. */
+/** OCI images (docs/manifest.md `images`): pulled from registries, carried in the bundle's OCI layout, pushed to a registry or `oci/`. */
 export const images: Ecosystem<ImageSpec> = {
   kind: 'image',
   manifestKey: 'images',

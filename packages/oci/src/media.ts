@@ -7,7 +7,7 @@ export const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2
 
 /**
  * All four manifest types, no q-values: a partial list gets down-converted or single-platform manifests
- * (wrong digests), and older Nexus ignores q-weighting (repo-formats.md §1 pitfall 1, nexus-api.md §3).
+ * (wrong digests), and older Nexus ignores q-weighting (docs/reference/repo-formats.md §1 pitfall 1, docs/reference/nexus-api.md §3).
  */
 export const MANIFEST_ACCEPT = [OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST].join(', ');
 
@@ -112,7 +112,7 @@ export function platformMatches(want: Platform, have: Platform | undefined): boo
   return want.os === have.os && want.architecture === have.architecture && (!want.variant || want.variant === have.variant);
 }
 
-/** BuildKit stores provenance/SBOM as index entries `unknown/unknown` with this annotation (repo-formats.md §1 [ATT]). */
+/** BuildKit stores provenance/SBOM as index entries `unknown/unknown` with this annotation (docs/reference/repo-formats.md §1 [ATT]). */
 export function isAttestationEntry(e: IndexEntry): boolean {
   return e.annotations?.['vnd.docker.reference.type'] === 'attestation-manifest' ||
     (e.platform?.os === 'unknown' && e.platform?.architecture === 'unknown');

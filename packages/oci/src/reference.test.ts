@@ -28,7 +28,7 @@ describe('parseImageRef (Docker normalisation)', () => {
   });
 });
 
-describe('names at the target (SPEC §4)', () => {
+describe('names at the target (docs/config.md)', () => {
   it('keeps the host as the first segment, :port as _port', () => {
     expect(targetRepository('docker.io', 'library/nginx')).toBe('docker.io/library/nginx');
     expect(targetRepository('127.0.0.1:5000', 'team/app')).toBe('127.0.0.1_5000/team/app');

@@ -18,7 +18,7 @@ export const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 /**
  * Parse `nginx`, `nginx:1.27`, `ghcr.io/org/app@sha256:…`, `127.0.0.1:5000/x:1@sha256:…`.
  * Short names map to Docker Hub (`nginx` → `docker.io/library/nginx:latest`) as Docker does
- * (repo-formats.md §1 [REF]); without tag and digest the tag is `latest`.
+ * (docs/reference/repo-formats.md §1 [REF]); without tag and digest the tag is `latest`.
  */
 export function parseImageRef(input: string): ImageRef {
   const bad = (why: string): never => {
@@ -68,12 +68,12 @@ export function formatRef(ref: ImageRef): string {
   return `${ref.registry}/${ref.repository}${ref.tag ? ':' + ref.tag : ''}${ref.digest ? '@' + ref.digest : ''}`;
 }
 
-/** The host the registry API is spoken to: Docker Hub's API host differs from its name (repo-formats.md §1 [REF]). */
+/** The host the registry API is spoken to: Docker Hub's API host differs from its name (docs/reference/repo-formats.md §1 [REF]). */
 export function apiHost(registry: string): string {
   return registry === DOCKER_HUB ? 'registry-1.docker.io' : registry;
 }
 
-/** Loopback hosts may be spoken to over plain HTTP (SPEC §4, as Docker does). */
+/** Loopback hosts may be spoken to over plain HTTP (docs/config.md, as Docker does). */
 export function isLoopbackHost(host: string): boolean {
   const h = hostOnly(host);
   return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
@@ -89,7 +89,7 @@ export function hostOnly(host: string): string {
 export type ImageNames = 'keep-host' | 'strip-host';
 
 /**
- * The repository an image gets at a registry target (SPEC §4): the upstream host is kept as the first
+ * The repository an image gets at a registry target (docs/config.md): the upstream host is kept as the first
  * path segment (`:port` written `_port`, as a path component cannot hold `:`), unless `strip-host`.
  */
 export function targetRepository(registry: string, repository: string, mode: ImageNames = 'keep-host'): string {

@@ -164,7 +164,7 @@ export class RegistryClient {
       return this.fail(`${safeUrl(this.base)}: Bearer realm ${JSON.stringify(realm)} is not a URL`, safeUrl(this.base), undefined, e);
     }
     if (url.protocol === 'http:' && !isLoopbackHost(url.host) && !this.plainHttpHosts.has(url.host)) {
-      this.fail(`token realm ${safeUrl(url)} is plain HTTP`, safeUrl(url), `credentials are only sent over HTTPS; mark registries."${url.host}".plainHttp: true if that host is trusted (SPEC §4)`);
+      this.fail(`token realm ${safeUrl(url)} is plain HTTP`, safeUrl(url), `credentials are only sent over HTTPS; mark registries."${url.host}".plainHttp: true if that host is trusted (docs/config.md)`);
     }
     if (c.params.service) url.searchParams.set('service', c.params.service);
     if (scope) url.searchParams.set('scope', scope);
@@ -247,7 +247,7 @@ export class RegistryClient {
 
   /**
    * GET a manifest by tag or digest. The digest is computed over the raw bytes (the
-   * Docker-Content-Digest header is optional, repo-formats.md §1); by digest it must match.
+   * Docker-Content-Digest header is optional, docs/reference/repo-formats.md §1); by digest it must match.
    */
   async getManifest(repo: string, reference: string, label: string): Promise<FetchedManifest | undefined> {
     const res = await this.request(repo, `${repo}/manifests/${reference}`, { headers: { accept: MANIFEST_ACCEPT } });
@@ -302,7 +302,7 @@ export class RegistryClient {
 
   /**
    * HEAD a manifest: its digest (Docker-Content-Digest) and type, or undefined when absent. Some Nexus
-   * versions fail manifest HEADs with a 5xx (nexus-api.md §3), so a failing HEAD falls back to a GET
+   * versions fail manifest HEADs with a 5xx (docs/reference/nexus-api.md §3), so a failing HEAD falls back to a GET
    * whose bytes are hashed.
    */
   async headManifest(repo: string, reference: string): Promise<{ digest?: string; mediaType?: string } | undefined> {
@@ -343,7 +343,7 @@ export class RegistryClient {
 
   /**
    * Monolithic upload: `POST /blobs/uploads/` → 202 + Location (kept with its query) → `PUT Location&digest=`
-   * → 201. No cross-repo mount: Nexus does not support it (nexus-api.md §3). A failed attempt starts a
+   * → 201. No cross-repo mount: Nexus does not support it (docs/reference/nexus-api.md §3). A failed attempt starts a
    * new upload session, since a half-written session cannot be resumed by a monolithic PUT.
    */
   async pushBlob(repo: string, blob: Descriptor, open: () => Readable, attempts = 3): Promise<void> {

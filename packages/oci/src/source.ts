@@ -16,7 +16,7 @@ import { readCosignKey, verifyCosign } from './cosign.js';
 
 /** What the publish halves need about an image artifact, kept in `Artifact.meta` (and so in the signed index). */
 export interface ImageMeta {
-  /** Upstream registry and repository, for the target name (SPEC §4). */
+  /** Upstream registry and repository, for the target name (docs/config.md). */
   registry: string;
   repository: string;
   /** The tag to push; absent for an image pinned by digest only (pushed by digest). */
@@ -100,7 +100,7 @@ async function resolveGraph(client: RegistryClient, ref: ImageRef, ctx: SourceCo
       const kept = selectPlatforms(parsed.manifests, opts.platforms, Boolean(opts.attestations), label);
       platform = opts.platforms.map(formatPlatform).join(',');
       if (kept.length !== parsed.manifests.length) {
-        // SPEC §7: per-platform manifests keep their digests; the tag points to a new index of the kept ones.
+        // docs/design.md: per-platform manifests keep their digests; the tag points to a new index of the kept ones.
         const bytes = Buffer.from(JSON.stringify({ ...parsed.raw, manifests: kept }));
         rootDesc = { mediaType: parsed.mediaType, digest: sha256Digest(bytes), size: bytes.length };
         await putBytes(ctx, bytes, rootDesc, `${label}: filtered index`);
@@ -237,7 +237,7 @@ function makeArtifact(ref: ImageRef, g: Graph, extra: Partial<ImageMeta> = {}): 
   };
 }
 
-/** Cosign's legacy tag scheme for what is attached to `sha256:<hex>` (repo-formats.md §1 [COS]). */
+/** Cosign's legacy tag scheme for what is attached to `sha256:<hex>` (docs/reference/repo-formats.md §1 [COS]). */
 const COSIGN_SUFFIXES = ['sig', 'att', 'sbom'];
 
 /**

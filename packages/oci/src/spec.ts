@@ -1,6 +1,6 @@
 import { cosignVerifySchema } from '@airgap/core';
 
-/** One entry of the manifest's `images:` section (SPEC §3). */
+/** One entry of the manifest's `images:` section (docs/manifest.md). */
 export interface ImageSpec {
   /** `[registry/]repository[:tag][@sha256:…]`; short names are Docker Hub's. With both, the tag must point to the digest. */
   ref: string;

@@ -3,10 +3,10 @@ import { htmlEscape } from './simple-index.js';
 import type { PypiArtifactMeta } from './source.js';
 
 /**
- * The `dir:` mirror (SPEC §7): `pypi/files/<name>/<file>` (+ `<file>.metadata`), and a PEP 503 index
+ * The `dir:` mirror (docs/design.md): `pypi/files/<name>/<file>` (+ `<file>.metadata`), and a PEP 503 index
  * under `pypi/simple/` that pip uses directly (`--index-url <mirror>/pypi/simple/`). Links carry
  * `#sha256=`, `data-requires-python` (HTML-escaped) and `data-core-metadata` for files whose
- * `.metadata` is served (repo-formats.md §5, pitfall 1). Each file has a small record under
+ * `.metadata` is served (docs/reference/repo-formats.md §5, pitfall 1). Each file has a small record under
  * `pypi/.airgap/<name>/` so that `finalize` regenerates the pages from everything the mirror holds,
  * from this bundle and from earlier ones, without hashing the files again.
  */

@@ -10,7 +10,7 @@ import { parseHtmlPage } from './simple-index.js';
 import type { PypiArtifactMeta } from './source.js';
 
 /**
- * A pypi endpoint: a Nexus pypi-hosted repository (nexus-api.md §7) or any server that takes twine
+ * A pypi endpoint: a Nexus pypi-hosted repository (docs/reference/nexus-api.md §7) or any server that takes twine
  * uploads (pypiserver, devpi). Upload is the legacy API twine speaks: one multipart POST to the
  * repository root with `:action=file_upload`, `protocol_version=1`, the core-metadata fields and the
  * file as `content` (warehouse legacy.rst, twine `repository.py`), streamed from the bundle.
@@ -83,7 +83,7 @@ async function simplePresence(a: Artifact, target: HostedAsset, ctx: PublishCont
 export const pypiEndpointPublisher: EndpointPublishHalf = {
   format: () => 'pypi',
 
-  /** Nexus: HEAD of the stored path, then the stored sha256 (search API, else the bytes): SPEC §7 presence by path + sha256. */
+  /** Nexus: HEAD of the stored path, then the stored sha256 (search API, else the bytes): docs/design.md presence by path + sha256. */
   async exists(a, ctx) {
     const target = asset(a, ctx);
     return target.endpoint.nexus ? assetPresence(target, a.blobs[0].digest, ctx) : simplePresence(a, target, ctx);
@@ -109,7 +109,7 @@ export const pypiEndpointPublisher: EndpointPublishHalf = {
     }
     if (res.status === 400 || res.status === 409) {
       const said = await serverMessage(res);
-      // nexus-api.md §11: a redeploy refused by the write policy is `present` only if the stored checksum matches.
+      // docs/reference/nexus-api.md §11: a redeploy refused by the write policy is `present` only if the stored checksum matches.
       if (isRedeployRefusal(said) || /already exists/i.test(said)) {
         const stored = target.endpoint.nexus ? await storedSha256(target, file.digest, ctx) : undefined;
         if (stored === digestHex(file.digest) || (!target.endpoint.nexus && (await simplePresence(a, target, ctx)) === 'present')) return;

@@ -15,7 +15,7 @@ export { normalizeName } from './names.js';
 export { parseHtmlPage, type ProjectFile } from './simple-index.js';
 export { parseWheelFilename, supportedTags } from './tags.js';
 
-/** PyPI (SPEC §3 `pypi`): wheels and sdists resolved for a target Python and platform, published as a PEP 503 mirror or to a pypi-hosted repository. */
+/** PyPI (docs/manifest.md `pypi`): wheels and sdists resolved for a target Python and platform, published as a PEP 503 mirror or to a pypi-hosted repository. */
 export const pypi: Ecosystem<PypiSpec> = {
   kind: 'pypi',
   manifestKey: 'pypi',

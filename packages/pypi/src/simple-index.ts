@@ -2,7 +2,7 @@ import { type HttpClient, UpstreamError, UsageError, failStatus, header, safeUrl
 
 /**
  * The simple repository API, client side: PEP 691 JSON when the server negotiates it, PEP 503 HTML
- * otherwise (static hosts cannot negotiate; repo-formats.md §5). Names are always requested
+ * otherwise (static hosts cannot negotiate; docs/reference/repo-formats.md §5). Names are always requested
  * normalised with the trailing slash, never relying on redirects (pitfall 3).
  */
 

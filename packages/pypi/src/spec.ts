@@ -1,4 +1,4 @@
-/** One entry of the manifest's `pypi` section (SPEC §3). */
+/** One entry of the manifest's `pypi` section (docs/manifest.md). */
 export interface PypiSpec {
   /** Simple API base URL (PEP 503/691), e.g. `https://pypi.example.com/simple`. */
   index: string;

@@ -30,7 +30,7 @@ export interface S3ObjectInfo {
  * Objects at or below this size are sent with one PutObject, larger ones as a multipart upload in parts
  * of this size (at least; a part size that keeps a huge object under S3's 10,000 parts). Each part is
  * buffered while it is sent (at most PART_QUEUE parts at once), never the whole object: 16 MiB × 2 keeps
- * an upload's memory near 48 MiB (SPEC §9's 256 MiB budget) while a part is still large enough that the
+ * an upload's memory near 48 MiB (docs/design.md's 256 MiB budget) while a part is still large enough that the
  * per-part request overhead does not show on a LAN.
  */
 export const MULTIPART_PART_SIZE = 16 * 1024 * 1024;

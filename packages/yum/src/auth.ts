@@ -1,7 +1,7 @@
 import { type HttpResponse, type SourceContext, UsageError, failStatus } from '@airgap/core';
 
 /**
- * Basic auth for a repository that needs it (SPEC §3: sources name environment variables, never
+ * Basic auth for a repository that needs it (docs/manifest.md: sources name environment variables, never
  * credentials). Only the names travel (in the bundle index, so `fetch` can rebuild the header); the
  * header is sent only to the repository's own host.
  */

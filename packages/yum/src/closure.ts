@@ -3,8 +3,8 @@ import type { Dep, RpmPackage } from './primary.js';
 import { FLAG_OF_OPERATOR, compareEvr, formatEvr, parseEvr, rangesOverlap } from './vercmp.js';
 
 /**
- * The dependency closure of SPEC §3 `yum`, the way dnf would pick packages into an empty install root
- * (repo-formats.md §4): every `rpm:requires` is matched against `rpm:provides` (names and versioned
+ * The dependency closure of docs/manifest.md `yum`, the way dnf would pick packages into an empty install root
+ * (docs/reference/repo-formats.md §4): every `rpm:requires` is matched against `rpm:provides` (names and versioned
  * relations compared as rpm does, vercmp.ts), file requirements against the files primary lists and,
  * for the rest, filelists.xml (loaded only then). Rich (boolean) dependencies: `and`, `or`, `if`,
  * `if … else`, `unless`, `with`, `without`. Not followed: weak dependencies (Recommends, Suggests,

@@ -8,9 +8,9 @@ import { yumMeta } from './mirror-path.js';
 import type { YumTargetSettings } from './spec.js';
 
 /**
- * `yum/<repo>/` in a directory mirror (SPEC §7): RPMs under `Packages/`, `repodata/` made by the real
+ * `yum/<repo>/` in a directory mirror (docs/design.md): RPMs under `Packages/`, `repodata/` made by the real
  * createrepo_c over every RPM in the folder (earlier imports included), the upstream `modules` metadata
- * added back with modifyrepo_c (repo-formats.md §4 pitfall 1), and `repomd.xml.asc` signed by the inside
+ * added back with modifyrepo_c (docs/reference/repo-formats.md §4 pitfall 1), and `repomd.xml.asc` signed by the inside
  * key when `targets.<t>.yum.gpgKey` is set. The modules file is kept as `yum/<repo>/modules.yaml` so later
  * imports keep it; it is metadata, so a newer one replaces it.
  */
@@ -73,7 +73,7 @@ export const yumDirPublisher: PublishHalf = {
       const stage = join(dir, stageRel);
       try {
         const update = (await root.isFile('repodata/repomd.xml')) ? ['--update', '--update-md-path', dir] : [];
-        // gz keeps the mirror readable by EL7 yum and older dnf (repo-formats.md §4 pitfall 2: createrepo_c >= 1.0
+        // gz keeps the mirror readable by EL7 yum and older dnf (docs/reference/repo-formats.md §4 pitfall 2: createrepo_c >= 1.0
         // defaults to zstd). --update reuses the entries of RPMs whose size and mtime did not change.
         await run('createrepo_c', ['--quiet', '--general-compress-type', 'gz', '--excludes', '.airgap-*', ...update, '--outputdir', stage, dir], dir);
         if (await root.isFile('modules.yaml')) {

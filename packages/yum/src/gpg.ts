@@ -20,7 +20,7 @@ async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
 
 /**
  * Check `repomd.xml` against its detached `repomd.xml.asc` with the repository key (dnf's
- * repo_gpgcheck, repo-formats.md §4), through gpgv and a keyring made from the key alone in a temporary
+ * repo_gpgcheck, docs/reference/repo-formats.md §4), through gpgv and a keyring made from the key alone in a temporary
  * folder: nothing from the host's keyrings is trusted. Any failure is a TrustError naming repomd.xml.
  */
 export async function verifyRepomd(repomd: Buffer, signature: Buffer, key: Buffer, what: { url: string; key: string }): Promise<void> {
@@ -46,7 +46,7 @@ export async function verifyRepomd(repomd: Buffer, signature: Buffer, key: Buffe
 
 /**
  * Sign `file` with the inside key (`targets.<t>.yum.gpgKey`): a detached armored signature next to it
- * (`repomd.xml.asc`, SPEC §7 and repo-formats.md §4 pitfall 3: regenerated metadata must be re-signed),
+ * (`repomd.xml.asc`, docs/design.md and docs/reference/repo-formats.md §4 pitfall 3: regenerated metadata must be re-signed),
  * plus the public key as `repomd.xml.key` for `.repo` files' gpgkey=. The key is imported into a private
  * GNUPGHOME that is removed afterwards.
  */

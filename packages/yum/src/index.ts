@@ -13,7 +13,7 @@ export { yumNexusPublisher, yumFolder } from './nexus-publish.js';
 export { rpmvercmp, compareEvr, parseEvr, rangesOverlap } from './vercmp.js';
 export { resolveClosure, parseRich } from './closure.js';
 
-/** YUM/DNF repositories (SPEC §3 `yum`): RPMs with their dependency closure, published to yum/<name>/ or a yum-hosted repository. */
+/** YUM/DNF repositories (docs/manifest.md `yum`): RPMs with their dependency closure, published to yum/<name>/ or a yum-hosted repository. */
 export const yum: Ecosystem<YumSpec> = {
   kind: 'yum',
   manifestKey: 'yum',

@@ -3,7 +3,7 @@ import { UpstreamError } from '@airgap/core';
 import type { RpmPackage } from './primary.js';
 
 /**
- * Modularity (repo-formats.md §4, DNFMOD) as dnf applies it to a repository with `modules` metadata:
+ * Modularity (docs/reference/repo-formats.md §4, DNFMOD) as dnf applies it to a repository with `modules` metadata:
  * a module's stream is active when the manifest enables it (`modules: [nodejs:18]`) or, for a module the
  * manifest does not name, when modulemd-defaults names it the default stream. RPMs listed in the
  * artifacts of an active stream are candidates; RPMs of any other stream are not (dnf hides them); and a

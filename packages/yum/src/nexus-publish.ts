@@ -5,7 +5,7 @@ import type { YumTargetSettings } from './spec.js';
 
 /**
  * The folder the RPMs of mirror `repo` go under in a yum-hosted repository. Nexus generates repodata
- * `depth` directories deep and rejects RPMs shallower than that (nexus-api.md §6), so the folder has
+ * `depth` directories deep and rejects RPMs shallower than that (docs/reference/nexus-api.md §6), so the folder has
  * exactly `depth` segments: clients then use `<nexus>/repository/<r>/<folder>/` as their baseurl.
  */
 export function yumFolder(settings: YumTargetSettings | undefined, repo: string, targetName: string): string {
@@ -83,7 +83,7 @@ function noModules(artifact: Artifact): TargetError {
 }
 
 /**
- * RPMs into a yum-hosted repository (nexus-api.md §6): `PUT /repository/<repo>/<folder>/Packages/<file>.rpm`;
+ * RPMs into a yum-hosted repository (docs/reference/nexus-api.md §6): `PUT /repository/<repo>/<folder>/Packages/<file>.rpm`;
  * Nexus regenerates the repodata itself. Presence is a HEAD plus the stored sha256 (assetPresence);
  * the success status of the PUT is UNVERIFIED in the reference, so 200, 201 and 204 are all accepted.
  */

@@ -3,7 +3,7 @@ import { AirgapError, UpstreamError } from '@airgap/core';
 import type { Evr, Flag } from './vercmp.js';
 
 /**
- * Streaming readers of the repodata XML (repo-formats.md §4). primary.xml of a large repository is
+ * Streaming readers of the repodata XML (docs/reference/repo-formats.md §4). primary.xml of a large repository is
  * hundreds of MB uncompressed, so it is never held as a DOM: saxes (a maintained, strict, namespace-aware
  * SAX parser with types) emits events while chunks stream through, and only the fields the closure and
  * the fetch need are kept per package.
@@ -34,7 +34,7 @@ export interface RpmPackage {
   base?: string;
   provides: Dep[];
   requires: Dep[];
-  /** Files primary lists (only /etc/*, *bin/*, /usr/lib/sendmail: repo-formats.md §4). */
+  /** Files primary lists (only /etc/*, *bin/*, /usr/lib/sendmail: docs/reference/repo-formats.md §4). */
   files: string[];
   /** The rpm header's License tag (`<rpm:license>` in primary), for the SBOM (docs/approval.md). */
   license?: string;

@@ -251,7 +251,7 @@ export async function resolveYum(spec: YumSpec, ctx: SourceContext): Promise<Yum
 }
 
 /**
- * The yum source half (SPEC §3): repomd.xml (signature) → primary (checksum, open-checksum) →
+ * The yum source half (docs/manifest.md): repomd.xml (signature) → primary (checksum, open-checksum) →
  * closure → RPMs checked against primary's sha256 while they stream into the cache.
  */
 export const yumSource: SourceHalf<YumSpec> = {

@@ -1,4 +1,4 @@
-/** One entry of the manifest's `yum:` section (SPEC §3). */
+/** One entry of the manifest's `yum:` section (docs/manifest.md). */
 export interface YumSpec {
   /** Repository base URL: the folder holding `repodata/`. */
   baseurl: string;
@@ -41,7 +41,7 @@ export const yumSpecSchema = {
   },
 } as const;
 
-/** `targets.<t>.yum` (SPEC §4, §7). */
+/** `targets.<t>.yum` (docs/config.md, §7). */
 export interface YumTargetSettings {
   /** Nexus: the yum-hosted repository's Repodata Depth (0–5). */
   depth?: number;

@@ -6,7 +6,7 @@ import { type FormatHandler, type RepositoryDef, type DoubleState, ValidationErr
 import { WritePolicyError } from '../storage.js';
 
 /**
- * APT hosted (nexus-api.md §5): `POST /repository/<repo>/` takes the raw .deb as the body, Nexus reads
+ * APT hosted (docs/reference/nexus-api.md §5): `POST /repository/<repo>/` takes the raw .deb as the body, Nexus reads
  * its control file and stores it at `pool/<first letter>/<pkg>/<pkg>_<ver>_<arch>.deb`
  * (AptFacetHelper.buildAssetPath) and answers 201. `POST …/rebuild-indexes` → 200; POST to any other
  * path → 405. Components API: a single `apt.asset` (AptUploadHandler). GET/HEAD serve stored assets.
@@ -25,7 +25,7 @@ export const apt: FormatHandler = {
     if (path === 'rebuild-indexes') return canWrite ? sendEmpty(res, 200) : sendError(res, 403);
     if (path !== '') return sendError(res, 405);
     if (!canWrite) return sendError(res, 403);
-    // The handler reads the whole payload to parse the control file (nexus-api.md §5).
+    // The handler reads the whole payload to parse the control file (docs/reference/nexus-api.md §5).
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     try {

@@ -3,7 +3,7 @@ import { deleteAsset, serveAsset, storeAsset } from '../assets.js';
 import type { FormatHandler } from '../types.js';
 
 /**
- * Helm hosted (nexus-api.md §4, HelmHostedRecipe / HostedHandlers): `PUT /<file>.tgz` and `PUT /<file>.prov`
+ * Helm hosted (docs/reference/nexus-api.md §4, HelmHostedRecipe / HostedHandlers): `PUT /<file>.tgz` and `PUT /<file>.prov`
  * (path pattern `/{filename}.{tgz|prov}`) → 200; since 3.71 uploads must go to the repository root, so a
  * path with folders is refused (400). GET/HEAD → 200/404, DELETE → 204/404, other methods 405.
  * Not modelled: the regenerated `/index.yaml` (Nexus reads Chart.yaml inside the .tgz to build it) →

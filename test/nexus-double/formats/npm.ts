@@ -4,7 +4,7 @@ import type { DoubleState, FormatHandler } from '../types.js';
 import { WritePolicyError } from '../storage.js';
 
 /**
- * npm hosted (nexus-api.md §8): `PUT /repository/<repo>/<name>` (scoped `@scope%2fname`) with the npm
+ * npm hosted (docs/reference/nexus-api.md §8): `PUT /repository/<repo>/<name>` (scoped `@scope%2fname`) with the npm
  * publish document; each `_attachments` entry is matched to its version by tarball name and stored at
  * `<name>/-/<basename>-<version>.tgz` (NpmPublishParser, NpmHostedFacetImpl); reply 200
  * `{"success":true}`, errors 400/404 `{"success":false,"error":"…"}` (NpmResponses). `GET <name>` is the

@@ -5,7 +5,7 @@ import type { FormatHandler } from '../types.js';
 import { WritePolicyError } from '../storage.js';
 
 /**
- * PyPI hosted (nexus-api.md §7, PyPiHostedHandlers / PyPiPathUtils @3.30):
+ * PyPI hosted (docs/reference/nexus-api.md §7, PyPiHostedHandlers / PyPiPathUtils @3.30):
  *  - `POST /repository/<repo>/` multipart, the legacy API twine speaks: `:action` must be `file_upload`
  *    (anything else is refused), the file is the `content` part, every other field is kept as an
  *    attribute; stored at `packages/<normalized-name>/<version>/<filename>`; answers 200.

@@ -4,9 +4,9 @@ import { deleteAsset, serveAsset, storeAsset } from '../assets.js';
 import { type FormatHandler, ValidationErrors } from '../types.js';
 
 /**
- * Raw hosted (nexus-api.md §9): PUT → 201, GET/HEAD → 200/404, DELETE → 204/404, anything else 405
+ * Raw hosted (docs/reference/nexus-api.md §9): PUT → 201, GET/HEAD → 200/404, DELETE → 204/404, anything else 405
  * (RawContentHandler). Components API: `raw.directory` (required) and `raw.assetN` + `raw.assetN.filename`
- * (RawUploadHandlerSupport, nexus-api.md §2).
+ * (RawUploadHandlerSupport, docs/reference/nexus-api.md §2).
  */
 export const raw: FormatHandler = {
   format: 'raw',

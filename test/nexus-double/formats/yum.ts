@@ -4,7 +4,7 @@ import { deleteAsset, serveAsset, storeAsset } from '../assets.js';
 import { type FormatHandler, type RepositoryDef, ValidationErrors } from '../types.js';
 
 /**
- * YUM hosted (nexus-api.md §6): `PUT /repository/<repo>/<dirs>/<file>.rpm`; RPMs shallower than the
+ * YUM hosted (docs/reference/nexus-api.md §6): `PUT /repository/<repo>/<dirs>/<file>.rpm`; RPMs shallower than the
  * repository's Repodata Depth (attribute `yum.repodataDepth`, 0–5) are rejected; deploy policy STRICT
  * (attribute `yum.deployPolicy`, the default here) only takes RPM and yum-metadata paths. UNVERIFIED in
  * the reference and chosen here: the PUT answers 200, and the rejections are 400 with the message in the
