@@ -186,9 +186,9 @@ describe('airgap pack failures with pypi', () => {
     expect((await readdir(out).catch(() => [] as string[])).filter((f) => f.startsWith('pypi-tamper'))).toEqual([]);
   });
 
-  it('an unsatisfiable requirement exits 1 naming both sides of the conflict', async () => {
+  it('an unsatisfiable requirement exits 2 naming both sides of the conflict (docs/exit-codes.md: a requirement set the index cannot satisfy)', async () => {
     const r = await pack(await manifest(upstream.indexUrl, ['agap-pinned', 'agap-lib>=2'], 'pypi-conflict'), join(work, 'out-conflict'));
-    expect(r.exitCode, r.stderr).toBe(1);
+    expect(r.exitCode, r.stderr).toBe(2);
     expect(r.stderr).toContain('agap-lib>=2');
     expect(r.stderr).toContain('agap-lib (<2)');
     expect(r.stderr).toContain('agap-pinned 1.0');
