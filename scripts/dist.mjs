@@ -99,8 +99,9 @@ main().catch(handle);
     // The version src/version.ts reads from package.json when run from the source tree.
     define: { __AIRGAP_VERSION__: JSON.stringify(pjson.version) },
     // cosmiconfig loads airgap.config.ts through `typescript` only when such a file exists; the release
-    // reads YAML/JSON/JS configs (docs/release.md).
-    external: ['typescript'],
+    // reads YAML/JSON/JS configs (docs/release.md). The CycloneDX library probes for its optional XML
+    // plugins in try/catch; airgap writes only the JSON SBOM, so they stay out of the bundle.
+    external: ['typescript', 'libxmljs2', 'xmlbuilder2'],
     // Node's SEA hands the script a require() that loads built-ins only, and warns when a bundled
     // library probes for an optional module (fdir probes picomatch, oclif its own package.json, both
     // in try/catch). The disk-backed require Node recommends for this answers "not found" quietly.
