@@ -1,6 +1,6 @@
-import { mkdir } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { type AirgapConfig, type ResolvedTarget, type TargetDriver, UsageError } from '@airgap/core';
+import { mkdir, rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { type AirgapConfig, type ResolvedTarget, type TargetDriver, MIRROR_TMP_DIR, UsageError } from '@airgap/core';
 
 /** `--to dir:PATH` or a configured target name (docs/exit-codes.md, §4). */
 export function resolveTarget(to: string, config: AirgapConfig): ResolvedTarget {
@@ -30,7 +30,11 @@ export const dirDriver: TargetDriver = {
   type: 'dir',
   async open(target, ctx) {
     if (target.type !== 'dir') throw new UsageError('dir driver used for a non-dir target');
-    if (!ctx.dryRun) await mkdir(target.path, { recursive: true });
+    if (!ctx.dryRun) {
+      await mkdir(target.path, { recursive: true });
+      // What a killed run left half-written (docs/design.md "Atomic files"): never under a published name.
+      await rm(join(target.path, MIRROR_TMP_DIR), { recursive: true, force: true });
+    }
     return { services: {} };
   },
 };

@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import {
-  type AirgapConfig, type Artifact, type EndpointFormat, type EndpointPublishHalf, type HttpClient, type PublishContext, type PublishHalf,
-  type ResolvedTarget, IntegrityError, TargetError, Transfers, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  type AirgapConfig, type Artifact, type HttpClient, type PublishHalf, IntegrityError, TargetError, Transfers, TrustError, UsageError, artifactLabel, artifactSize, errorText,
 } from '@airgap/core';
 import { type BundleDescriptor, type PublicKey, type VerifiedBundle, assessDamage, checkBundleFiles, damageError, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
@@ -12,6 +11,7 @@ import { keepSbom } from './sbom-copy.js';
 import pMap from 'p-map';
 import type { Reporter } from './report.js';
 import { UnpackPlan } from './route.js';
+import { type OpenedTarget, formatsByTarget, openTarget } from './publish-targets.js';
 import { publishPath } from './target-paths.js';
 import { checkBase, checkFreshness } from './unpack-checks.js';
 
@@ -118,13 +118,6 @@ export async function checkBundleDir(dir: string): Promise<void> {
   }
 }
 
-/** One target of the run, opened once, with the publish context its kinds use. */
-interface OpenedTarget {
-  target: ResolvedTarget;
-  ctx: PublishContext;
-  close?: () => Promise<void>;
-}
-
 /**
  * `airgap unpack`: verify everything first (docs/design.md), then for each artifact ask the target whether it
  * is there (`present`, nothing sent) or publish it (`pushed`); one failure does not stop the others.
@@ -193,31 +186,14 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
     // Again from the verified index (a bundle from before bundle.json listed its kinds).
     await plan.prepare(kinds);
     plan.check(kinds, opts.config, process.env);
-    const formats = new Map<string, Set<EndpointFormat>>();
-    for (const kind of kinds) {
-      const half = plan.half(kind);
-      halves.set(kind, half);
-      const target = plan.targetFor(kind)!;
-      if (!formats.has(target.name)) formats.set(target.name, new Set());
-      if (target.type !== 'dir' && target.type !== 's3') {
-        for (const a of [...(byKind.get(kind) ?? []), ...baseArtifacts.filter((b) => b.kind === kind)]) formats.get(target.name)!.add((half as EndpointPublishHalf).format(a));
-      }
-    }
+    for (const kind of kinds) halves.set(kind, plan.half(kind));
+    const formats = formatsByTarget(plan, halves, (kind) => [...(byKind.get(kind) ?? []), ...baseArtifacts.filter((b) => b.kind === kind)]);
+    const shared = {
+      http: opts.http, config: opts.config, log: reporter, progress: reporter.progress, dryRun: opts.dryRun, env: process.env,
+      blobs: bundle.blobs, bundle: { name: index.name, created: index.created }, concurrency: opts.concurrency, transfer,
+    };
     for (const target of plan.targets().filter((t) => formats.has(t.name))) {
-      const driver = ecosystems.targetDriver(target.type);
-      if (!driver) throw new UsageError(`targets of type ${target.type} are not supported by this airgap build`, { subject: `--to ${opts.to}` });
-      const o = await reporter.phase(`Checking target ${target.name}`, () =>
-        driver.open(target, { http: opts.http, config: opts.config, log: reporter, formats: formats.get(target.name)!, dryRun: opts.dryRun, env: process.env }),
-      );
-      opened.set(target.name, {
-        target,
-        close: o.close?.bind(o),
-        ctx: {
-          target, blobs: bundle.blobs, http: opts.http, config: opts.config, log: reporter, progress: reporter.progress,
-          bundle: { name: index.name, created: index.created }, dryRun: opts.dryRun, services: o.services,
-          concurrency: opts.concurrency, transfer,
-        },
-      });
+      opened.set(target.name, await reporter.phase(`Checking target ${target.name}`, () => openTarget(target, formats.get(target.name)!, shared)));
     }
   } catch (e) {
     await closeAll();

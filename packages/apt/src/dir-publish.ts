@@ -1,6 +1,6 @@
 import { dirname, resolve as resolvePath } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type Artifact, type ConfinedRoot, type PublishContext, type PublishHalf, TargetError, UsageError, dirMirror } from '@airgap/core';
+import { type Artifact, type ConfinedRoot, type PublishContext, type PublishHalf, UsageError, dirMirror, dirPublisher } from '@airgap/core';
 import { type Stanza, field, formatStanza, parseStanzas } from './control.js';
 import { signRelease } from './gpg.js';
 import { aptMeta, dirPoolPath } from './pool.js';
@@ -61,22 +61,8 @@ async function holdsFile(root: ConfinedRoot, file: string): Promise<boolean> {
  * of every index, signed into `InRelease` and `Release.gpg` when `targets.<t>.apt.gpgKey` is set.
  */
 export const aptDirPublisher: PublishHalf = {
-  async exists(artifact, ctx) {
-    const root = aptRoot(ctx);
-    const rel = dirPoolPath(artifact);
-    const path = root.path(rel);
-    const st = await root.stat(rel);
-    if (!st) return 'absent';
-    if (st.isFile() && st.size === artifact.blobs[0].size && (await root.digest(rel)) === artifact.digest) return 'present';
-    throw new TargetError(`${path} already exists with different content than ${artifact.name} ${artifact.version} (${artifact.digest})`, {
-      subject: path,
-      hint: 'airgap never overwrites a published package: move the old file away if the new one is meant to replace it',
-    });
-  },
-
-  async publish(artifact, ctx) {
-    await aptRoot(ctx).writeStream(dirPoolPath(artifact), ctx.blobs.open(artifact.blobs[0]));
-  },
+  // The pool file: presence by digest, never overwrite, atomic writes (the core's dir publisher).
+  ...dirPublisher({ folder: 'apt', files: (a) => [{ rel: dirPoolPath(a), blob: a.blobs[0] }], label: (a) => `${a.name} ${a.version}` }),
 
   /**
    * Regenerate the indexes of every suite the bundle touches. Packages already listed there stay

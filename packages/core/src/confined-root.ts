@@ -4,8 +4,8 @@ import { join, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { PublishContext } from './ecosystem.js';
 import { IntegrityError, TargetError } from './errors.js';
-import { fileDigest, writeStreamAtomic } from './mirror-file.js';
-import { writeFileAtomic } from './store.js';
+import { fileDigest } from './mirror-file.js';
+import { MIRROR_TMP_DIR, writeFileAtomic, writeStreamAtomic } from './atomic-file.js';
 
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -42,14 +42,23 @@ export class ConfinedRoot {
     return r ? join(this.mirror, r) : this.mirror;
   }
 
+  /**
+   * Writes are atomic (docs/design.md "Atomic files"): the bytes go to a temporary file in the mirror's
+   * `.airgap-tmp/` (never inside a published folder), fsynced, renamed into place, the folder fsynced.
+   */
   async writeFile(rel: string, data: string | Uint8Array): Promise<void> {
     const p = await this.resolve(rel, { parents: true });
-    await writeFileAtomic(p, data);
+    await writeFileAtomic(p, data, { tmpDir: await this.tmpDir() });
   }
 
   async writeStream(rel: string, source: Readable | AsyncIterable<Uint8Array>): Promise<void> {
     const p = await this.resolve(rel, { parents: true });
-    await writeStreamAtomic(source, p);
+    await writeStreamAtomic(source, p, { tmpDir: await this.tmpDir() });
+  }
+
+  /** `<mirror>/.airgap-tmp`, on the mirror's file system (so a rename from it is atomic). */
+  private async tmpDir(): Promise<string> {
+    return join(await this.root(true), MIRROR_TMP_DIR);
   }
 
   async mkdir(rel: string): Promise<void> {

@@ -7,6 +7,10 @@ import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { type Descriptor, OCTET_STREAM, digestHex, newSha256 } from './descriptor.js';
 import { IntegrityError } from './errors.js';
+import { syncFile, writeFileAtomic } from './atomic-file.js';
+
+// Moved to atomic-file.ts (one home for atomic writes); still importable from here.
+export { syncFile, writeFileAtomic };
 
 export interface Expected {
   digest?: string;
@@ -111,22 +115,4 @@ export class ContentStore {
   private refPath(key: string): string {
     return join(this.root, 'refs', newSha256().update(key).digest('hex') + '.json');
   }
-}
-
-/** fsync a file's bytes to disk (before it is renamed into place). */
-export async function syncFile(path: string): Promise<void> {
-  const fh = await open(path, 'r+');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
-
-/** Write a whole file under a temporary name, fsync it, and rename it into place. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode?: number): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-  await writeFile(tmp, data, mode === undefined ? undefined : { mode });
-  await syncFile(tmp);
-  await rename(tmp, path);
 }

@@ -2,7 +2,6 @@ import type { AirgapConfig, EndpointFormat, TargetConfig } from './config-types.
 import type { HttpClient } from './http.js';
 import type { Logger } from './log.js';
 import type { ResolvedTarget } from './ecosystem.js';
-import { UsageError } from './errors.js';
 
 /**
  * One format's endpoint at a target: the Nexus repository URL `<url>/repository/<repo>/`, an
@@ -56,20 +55,4 @@ export interface TargetOpenContext {
 export interface OpenTarget {
   services: Record<string, unknown>;
   close?(): Promise<void>;
-}
-
-/** Basic auth for a target from the names of environment variables (credentials are never written in config). */
-export function basicAuthFromEnv(target: { usernameEnv?: string; passwordEnv?: string }, env: NodeJS.ProcessEnv, targetName: string): { headers: Record<string, string>; secrets: string[] } {
-  if (!target.usernameEnv && !target.passwordEnv) return { headers: {}, secrets: [] };
-  const user = target.usernameEnv ? env[target.usernameEnv] : undefined;
-  const pass = target.passwordEnv ? env[target.passwordEnv] : undefined;
-  const unset = [target.usernameEnv && user === undefined ? target.usernameEnv : '', target.passwordEnv && pass === undefined ? target.passwordEnv : ''].filter(Boolean);
-  if (unset.length) {
-    throw new UsageError(`target ${targetName}: environment variable ${unset.join(' and ')} is not set`, {
-      subject: `targets.${targetName}`,
-      hint: `export ${unset.join(' and ')} with the credentials of the airgap user`,
-    });
-  }
-  const token = Buffer.from(`${user ?? ''}:${pass ?? ''}`).toString('base64');
-  return { headers: { authorization: `Basic ${token}` }, secrets: [pass ?? '', token].filter(Boolean) };
 }

@@ -1,7 +1,7 @@
 import semver from 'semver';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import {
-  type Artifact, type ConfinedRoot, type Descriptor, type PublishContext, type PublishHalf, TargetError, digestHex, dirMirror } from '@airgap/core';
+  type Artifact, type ConfinedRoot, type Descriptor, type PublishContext, type PublishHalf, digestHex, dirMirror, dirPublisher } from '@airgap/core';
 import { chartFileName } from './chart-file.js';
 import type { ChartMeta } from './source.js';
 
@@ -29,27 +29,8 @@ interface HelmIndex {
  * index.yaml with relative URLs, so `helm repo add` works against any URL the folder is served at.
  */
 export const chartDirPublisher: PublishHalf = {
-  async exists(artifact, ctx) {
-    const dir = helmDir(ctx);
-    let missing = false;
-    for (const f of files(artifact)) {
-      const path = dir.path(f.name);
-      const have = await dir.digest(f.name);
-      if (have === undefined) missing = true;
-      else if (have !== f.blob.digest) {
-        throw new TargetError(`${path} already exists with different content than chart ${artifact.name}@${artifact.version} (${f.blob.digest})`, {
-          subject: path,
-          hint: 'airgap never overwrites a published chart: move the old file away if the new one is meant to replace it',
-        });
-      }
-    }
-    return missing ? 'absent' : 'present';
-  },
-
-  async publish(artifact, ctx) {
-    const dir = helmDir(ctx);
-    for (const f of files(artifact)) await dir.writeStream(f.name, ctx.blobs.open(f.blob));
-  },
+  // The chart and its .prov: presence by digest, never overwrite, atomic writes (the core's dir publisher).
+  ...dirPublisher({ folder: 'helm', files: (a) => files(a).map((f) => ({ rel: f.name, blob: f.blob })), label: (a) => `chart ${a.name}@${a.version}` }),
 
   /**
    * Regenerate helm/index.yaml once per unpack: the entries already there (charts of earlier bundles
@@ -98,6 +79,9 @@ export const chartDirPublisher: PublishHalf = {
       // Newest first, as `helm repo index` writes them.
       index.entries[name] = [...entries.get(name)!.values()].sort((x, y) => compareVersions(String(y.version), String(x.version)));
     }
+    // The same charts as the index already lists: leave it (and its `generated` time) as it is, so a
+    // re-run changes nothing in the mirror (test/contract/publishers.test.ts).
+    if (old && JSON.stringify(old.entries) === JSON.stringify(index.entries)) return;
     await dir.writeFile('index.yaml', stringifyYaml(index, { lineWidth: 0 }));
   },
 };

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import {
   type Artifact, type Descriptor, type ErrorDetails, AirgapError, PartialError, type SourceContext, type SourceHalf, IntegrityError, TrustError, UpstreamError, UsageError,
-  failStatus, header, isDigest, safeUrl, verifyClearsigned,
+  basicAuthFromEnv, failStatus, header, isDigest, safeUrl, verifyClearsigned,
 } from '@airgap/core';
 import { readChartArchive } from './chart-archive.js';
 import { type FoundImage, chartImages, repositoryOf } from './chart-images.js';
@@ -48,12 +48,7 @@ interface CacheRecord {
 }
 
 function credentials(spec: { usernameEnv?: string; passwordEnv?: string }, label: string): Record<string, string> {
-  if (!spec.usernameEnv && !spec.passwordEnv) return {};
-  const user = spec.usernameEnv ? process.env[spec.usernameEnv] : '';
-  const pass = spec.passwordEnv ? process.env[spec.passwordEnv] : '';
-  const unset = [spec.usernameEnv && user === undefined ? spec.usernameEnv : '', spec.passwordEnv && pass === undefined ? spec.passwordEnv : ''].filter(Boolean);
-  if (unset.length) throw new UsageError(`${label}: environment variable ${unset.join(' and ')} is not set`, { subject: label, hint: `export ${unset.join(' and ')} with the repository credentials` });
-  return { authorization: 'Basic ' + Buffer.from(`${user ?? ''}:${pass ?? ''}`).toString('base64') };
+  return basicAuthFromEnv(spec, process.env, label, { what: 'the repository credentials' }).headers;
 }
 
 /** The index's `digest` is the sha256 hex of the .tgz; some generators prefix `sha256:`. */

@@ -12,7 +12,7 @@ export interface TargetAuth {
 export function targetAuth(name: string, config: { usernameEnv?: string; passwordEnv?: string }, env: NodeJS.ProcessEnv): TargetAuth {
   // A Nexus user token (Pro) is a name code and a pass code sent exactly like a username and password
   // (docs/reference/nexus-api.md §1), so usernameEnv/passwordEnv carry either.
-  return basicAuthFromEnv(config, env, name);
+  return basicAuthFromEnv(config, env, `target ${name}`, { subject: `targets.${name}`, what: 'the credentials of the airgap user' });
 }
 
 /** `url` with exactly one trailing slash. */

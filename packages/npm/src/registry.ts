@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import {
-  type AirgapConfig, type HttpClient, UpstreamError, UsageError, failStatus, safeUrl,
+  type AirgapConfig, type HttpClient, UpstreamError, UsageError, basicAuthFromEnv, bearerFromEnv, failStatus, safeUrl,
 } from '@airgap/core';
 import { Limiter } from './limiter.js';
 import { type Packument, escapeName } from './packument.js';
@@ -66,18 +66,12 @@ export class Registry {
     this.base = u;
     const env = opts.env ?? process.env;
     const tokenEnv = opts.tokenEnv ?? hostCreds?.tokenEnv;
-    if (tokenEnv) {
-      const token = env[tokenEnv];
-      if (!token) throw new UsageError(`environment variable ${tokenEnv} (the npm registry token) is not set`, { subject: tokenEnv, hint: `export ${tokenEnv}` });
-      this.auth.authorization = `Bearer ${token}`;
-      this.secrets.push(token);
-    } else if (hostCreds?.usernameEnv || hostCreds?.passwordEnv) {
-      const user = hostCreds.usernameEnv ? env[hostCreds.usernameEnv] ?? '' : '';
-      const pass = hostCreds.passwordEnv ? env[hostCreds.passwordEnv] ?? '' : '';
-      const basic = Buffer.from(`${user}:${pass}`).toString('base64');
-      this.auth.authorization = `Basic ${basic}`;
-      this.secrets.push(pass, basic);
-    }
+    // One behaviour for every credential variable (packages/core/src/credentials.ts): unset = a usage error naming it.
+    const creds = tokenEnv
+      ? bearerFromEnv(tokenEnv, env, `npm registry ${safeUrl(u)}`, { subject: tokenEnv, what: 'the npm registry token' })
+      : basicAuthFromEnv(hostCreds ?? {}, env, `registries."${u.host}"`, { what: 'the npm registry credentials' });
+    Object.assign(this.auth, creds.headers);
+    this.secrets.push(...creds.secrets);
     this.limiter = new Limiter(Math.max(4, opts.concurrency * 2));
   }
 

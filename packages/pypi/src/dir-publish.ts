@@ -1,4 +1,4 @@
-import { type Artifact, type ConfinedRoot, type Descriptor, type PublishContext, type PublishHalf, IntegrityError, TargetError, digestHex, dirMirror } from '@airgap/core';
+import { type Artifact, type ConfinedRoot, type Descriptor, type PublishContext, type PublishHalf, IntegrityError, digestHex, dirMirror, filePresence } from '@airgap/core';
 import { htmlEscape } from './simple-index.js';
 import type { PypiArtifactMeta } from './source.js';
 
@@ -63,14 +63,8 @@ function recordOf(artifact: Artifact, l: Layout): FileRecord {
 export const pypiDirPublisher: PublishHalf = {
   async exists(artifact, ctx) {
     const l = layout(artifact, ctx);
-    const have = await l.root.digest(l.file);
-    if (have === undefined) return 'absent';
-    if (have !== artifact.blobs[0].digest) {
-      throw new TargetError(`${l.root.path(l.file)} already exists with different content than ${artifact.name} ${artifact.version} (${artifact.blobs[0].digest})`, {
-        subject: l.root.path(l.file),
-        hint: 'a package file never changes under the same name: find out where the other file came from before replacing it',
-      });
-    }
+    // The package file itself: presence by digest, never overwrite (the core's check).
+    if ((await filePresence(l.root, l.file, artifact.blobs[0], `${artifact.name} ${artifact.version}`)) === 'absent') return 'absent';
     if (l.metadata && (await l.root.digest(l.metadata.path)) !== l.metadata.blob.digest) return 'absent';
     if (!(await l.root.isFile(l.record))) return 'absent';
     return 'present';

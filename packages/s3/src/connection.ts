@@ -4,7 +4,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { type AirgapConfig, type Logger, type S3Settings, UsageError, registerSecret, silentLogger } from '@airgap/core';
+import { type AirgapConfig, type Logger, type S3Settings, UsageError, readEnv, silentLogger } from '@airgap/core';
 import { checkTransport } from '@airgap/nexus';
 import { type S3Side, s3Failure } from './failure.js';
 
@@ -84,16 +84,8 @@ export class S3Connection {
       });
     }
     const endpoint = checkTransport(settings.endpoint, `s3.${name}.endpoint`, config);
-    const unset = [settings.accessKeyEnv, settings.secretKeyEnv].filter((v) => !env[v]);
-    if (unset.length) {
-      throw new UsageError(`s3.${name}: environment variable ${unset.join(' and ')} is not set`, {
-        subject: `s3.${name}`,
-        hint: `export ${unset.join(' and ')} with the S3 access key and secret key`,
-      });
-    }
-    const secret = env[settings.secretKeyEnv]!;
-    registerSecret(secret);
-    return new S3Connection(name, settings, endpoint, env[settings.accessKeyEnv]!, secret, config, log);
+    const { key, secret } = readEnv<'key' | 'secret'>({ key: settings.accessKeyEnv, secret: settings.secretKeyEnv }, env, `s3.${name}`, { secret: ['secret'], what: 'the S3 access key and secret key' });
+    return new S3Connection(name, settings, endpoint, key!, secret!, config, log);
   }
 
   /** `s3://bucket/key` as messages and the index name an object. */

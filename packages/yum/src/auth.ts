@@ -1,4 +1,4 @@
-import { type HttpResponse, type SourceContext, UsageError, failStatus } from '@airgap/core';
+import { type HttpResponse, type SourceContext, basicAuthFromEnv, failStatus } from '@airgap/core';
 
 /**
  * Basic auth for a repository that needs it (docs/manifest.md: sources name environment variables, never
@@ -18,13 +18,7 @@ export function repoAuth(baseurl: string, spec: { usernameEnv?: string; password
 
 function authHeaders(url: string, auth: RepoAuth | undefined, env = process.env): Record<string, string> {
   if (!auth || new URL(url).host !== auth.host) return {};
-  const unset = [auth.usernameEnv, auth.passwordEnv].filter((n): n is string => Boolean(n) && env[n!] === undefined);
-  if (unset.length) {
-    throw new UsageError(`yum repository ${auth.host}: environment variable ${unset.join(' and ')} is not set`, { subject: auth.host, hint: `export ${unset.join(' and ')} with the repository credentials` });
-  }
-  const user = auth.usernameEnv ? env[auth.usernameEnv]! : '';
-  const pass = auth.passwordEnv ? env[auth.passwordEnv]! : '';
-  return { authorization: 'Basic ' + Buffer.from(`${user}:${pass}`).toString('base64') };
+  return basicAuthFromEnv(auth, env, `yum repository ${auth.host}`, { what: 'the repository credentials' }).headers;
 }
 
 /** GET from the upstream with its auth; 404 returns undefined when `allow404`; any other non-200 throws naming the URL. */

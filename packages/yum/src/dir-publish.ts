@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { type Artifact, type ConfinedRoot, type PublishContext, type PublishHalf, TargetError, UsageError, dirMirror, newSha256 } from '@airgap/core';
+import { type Artifact, type ConfinedRoot, type PublishContext, type PublishHalf, TargetError, UsageError, dirMirror, dirPublisher, newSha256 } from '@airgap/core';
 import { compressionOf, decompress } from './decompress.js';
 import { signDetached } from './gpg.js';
 import { yumMeta } from './mirror-path.js';
@@ -35,26 +35,21 @@ async function sha256OfStream(chunks: AsyncIterable<Buffer>): Promise<string> {
   return 'sha256:' + h.digest('hex');
 }
 
+/** An RPM under `Packages/`: presence by digest, never overwrite, atomic writes (the core's dir publisher). */
+const rpmFiles = dirPublisher({ folder: 'yum', files: (a) => [{ rel: `${yumMeta(a).repo}/Packages/${yumMeta(a).file}`, blob: a.blobs[0] }], label: (a) => `${a.name} ${a.version}` });
+
 export const yumDirPublisher: PublishHalf = {
   async exists(artifact, ctx) {
+    if (yumMeta(artifact).role !== 'modules') return rpmFiles.exists(artifact, ctx);
+    // The modules metadata is kept uncompressed and replaced by a newer one (it is metadata, not a package).
     const { dir, rel } = pathOf(artifact, ctx);
-    const path = dir.path(rel);
-    const st = await dir.stat(rel);
-    if (!st) return 'absent';
-    if (yumMeta(artifact).role === 'modules') {
-      return st.isFile() && (await dir.digest(rel)) === (await sha256OfStream(modulesPlain(artifact, ctx))) ? 'present' : 'absent';
-    }
-    if (st.isFile() && st.size === artifact.blobs[0].size && (await dir.digest(rel)) === artifact.digest) return 'present';
-    throw new TargetError(`${path} already exists with different content than ${artifact.name} ${artifact.version} (${artifact.digest})`, {
-      subject: path,
-      hint: 'airgap never overwrites a published package: move the old file away if the new one is meant to replace it',
-    });
+    return (await dir.isFile(rel)) && (await dir.digest(rel)) === (await sha256OfStream(modulesPlain(artifact, ctx))) ? 'present' : 'absent';
   },
 
   async publish(artifact, ctx) {
+    if (yumMeta(artifact).role !== 'modules') return rpmFiles.publish(artifact, ctx);
     const { dir, rel } = pathOf(artifact, ctx);
-    if (yumMeta(artifact).role === 'modules') await dir.writeStream(rel, modulesPlain(artifact, ctx));
-    else await dir.writeStream(rel, ctx.blobs.open(artifact.blobs[0]));
+    await dir.writeStream(rel, modulesPlain(artifact, ctx));
   },
 
   async finalize(artifacts, ctx) {
@@ -64,6 +59,9 @@ export const yumDirPublisher: PublishHalf = {
     for (const repo of repos) {
       const root = repoDir(ctx, repo);
       await root.mkdir('Packages');
+      // The same RPMs, modules and key as the repodata was made from: it stays as it is (a re-run changes nothing).
+      const inputs = await repodataInputs(root, settings);
+      if ((await root.isFile('repodata/repomd.xml')) && (await root.readFile(INPUTS, 'utf8')) === inputs) continue;
       // The tools get the checked, symlink-free path of the repository folder.
       const dir = await root.resolve('', { followLast: true });
       // The new repodata is made, completed and signed beside the old one, then swapped in, so that clients
@@ -90,6 +88,7 @@ export const yumDirPublisher: PublishHalf = {
         const hadOld = await root.rename('repodata', old).then(() => true, () => false);
         await root.rename(`${stageRel}/repodata`, 'repodata');
         if (hadOld) await root.rm(old, { recursive: true });
+        await root.writeFile(INPUTS, inputs);
       } finally {
         await root.rm(stageRel, { recursive: true });
       }
@@ -97,6 +96,18 @@ export const yumDirPublisher: PublishHalf = {
     }
   },
 };
+
+/** What a repository's repodata is made from, recorded beside it (a dot file: never served, createrepo_c skips `.airgap-*`). */
+const INPUTS = '.airgap-repodata.json';
+
+async function repodataInputs(root: ConfinedRoot, settings: YumTargetSettings | undefined): Promise<string> {
+  const rpms: [string, number, number][] = [];
+  for (const e of (await root.readdir('Packages')).filter((f) => f.isFile() && f.name.endsWith('.rpm')).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const st = (await root.stat(`Packages/${e.name}`))!;
+    rpms.push([e.name, st.size, st.mtimeMs]);
+  }
+  return JSON.stringify({ rpms, modules: (await root.digest('modules.yaml')) ?? null, gpgKey: settings?.gpgKey ?? null });
+}
 
 async function run(cmd: string, args: string[], dir: string): Promise<void> {
   const r = await execa(cmd, args, { reject: false });
