@@ -22,6 +22,7 @@ export * from './transfer.js';
 export * from './concurrency.js';
 export * from './bom.js';
 export * from './policy.js';
+export * from './gpg.js';
 export * from './gpgv.js';
 export * from './dir-publisher.js';
 export * from './credentials.js';
