@@ -164,35 +164,7 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
   };
 
   const refusedEntries = gate.checkEntries(manifest.sections, entryLabel);
-  const resolved = await reporter.phase('Resolving the manifest', async () => {
-    const out: Artifact[] = [];
-    const seen = new Map<string, Artifact>();
-    const paths = new TargetPaths(manifest.file);
-    for (const [key, entries] of Object.entries(manifest.sections)) {
-      const eco = ecosystems.forManifestKey(key);
-      if (!eco) throw new UsageError(`${manifest.file}: ${key}: this airgap build cannot pack ${key}`, { subject: key });
-      for (const [i, entry] of entries.entries()) {
-        if (refusedEntries.has(entry)) continue;
-        try {
-          for (const a of await eco.source.resolve(entry, ctx)) {
-            paths.claim(a, entryLabel(key, i, entry));
-            const k = artifactKey(a);
-            const kept = seen.get(k);
-            if (kept) eco.mergeDuplicate?.(kept, a);
-            else {
-              seen.set(k, a);
-              out.push(a);
-            }
-          }
-        } catch (e) {
-          fail(entryLabel(key, i, entry), e);
-        }
-      }
-    }
-    paths.check();
-    reporter.info(`${out.length} artifacts`);
-    return out;
-  });
+  const resolved = await reporter.phase('Resolving the manifest', () => resolveManifest(manifest, refusedEntries, ctx, fail, reporter));
 
   // --since: an artifact the receipt lists (same kind, coordinates and digest) is already inside; it is
   // neither downloaded nor packed, only named in the index's `base` so unpack can check the target has it.
@@ -223,29 +195,7 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
   if (!opts.key) throw new UsageError('no signing key: pass --key FILE or set signingKey in the config', { hint: 'create one with: airgap keygen --out-dir keys --name outside' });
 
   await ecosystems.load({ kinds: [...new Set(wanted.map((a) => a.kind))] });
-  const fetched = await reporter.phase('Downloading and verifying', async () => {
-    reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length });
-    // p-map only queues artifacts (bounded memory and progress lines); the transfer engine's one limit
-    // is what bounds the downloads, across artifacts and ecosystems (docs/transfers.md).
-    const ok = await pMap(wanted, async (a) => {
-      reporter.progress({ type: 'artifact', state: 'start', artifact: a });
-      try {
-        await ecosystems.get(a.kind).source.fetch(a, ctx);
-        for (const b of a.blobs) {
-          const size = await store.size(b.digest);
-          if (size !== b.size) throw new IntegrityError(`${artifactLabel(a)}: blob ${b.digest} is ${size === undefined ? 'missing from' : `${size} bytes in`} the cache, expected ${b.size}`, { subject: artifactLabel(a) });
-        }
-        reporter.progress({ type: 'artifact', state: 'done', artifact: a });
-        return true;
-      } catch (e) {
-        reporter.progress({ type: 'artifact', state: 'failed', artifact: a, error: errorText(e) });
-        fail(artifactLabel(a), e);
-        return false;
-      }
-    }, { concurrency: opts.concurrency });
-    await transfer.sweep();
-    return wanted.filter((_, i) => ok[i]);
-  });
+  const fetched = await reporter.phase('Downloading and verifying', () => fetchAll(wanted, ctx, fail, reporter, opts.concurrency));
   fetched.forEach((a) => count(a, 'packed'));
 
   // --since: blobs the receipt lists as inside are not carried, even for new artifacts (docs/transfer.md).
@@ -325,4 +275,65 @@ function describe(a: Artifact): PackedArtifact {
     size: a.blobs.reduce((n, b) => n + b.size, 0),
     upstream: a.upstream.url,
   };
+}
+
+type Fail = (entry: string, e: unknown) => void;
+
+/**
+ * Every manifest entry resolved by its ecosystem into exact artifacts (closure included), each once (a
+ * duplicate is merged into the first), target paths checked (docs/manifest.md). A failing entry goes to `fail`.
+ */
+async function resolveManifest(manifest: Manifest, refusedEntries: Set<unknown>, ctx: SourceContext, fail: Fail, reporter: Reporter): Promise<Artifact[]> {
+  const out: Artifact[] = [];
+  const seen = new Map<string, Artifact>();
+  const paths = new TargetPaths(manifest.file);
+  for (const [key, entries] of Object.entries(manifest.sections)) {
+    const eco = ecosystems.forManifestKey(key);
+    if (!eco) throw new UsageError(`${manifest.file}: ${key}: this airgap build cannot pack ${key}`, { subject: key });
+    for (const [i, entry] of entries.entries()) {
+      if (refusedEntries.has(entry)) continue;
+      try {
+        for (const a of await eco.source.resolve(entry, ctx)) {
+          paths.claim(a, entryLabel(key, i, entry));
+          const k = artifactKey(a);
+          const kept = seen.get(k);
+          if (kept) eco.mergeDuplicate?.(kept, a);
+          else {
+            seen.set(k, a);
+            out.push(a);
+          }
+        }
+      } catch (e) {
+        fail(entryLabel(key, i, entry), e);
+      }
+    }
+  }
+  paths.check();
+  reporter.info(`${out.length} artifacts`);
+  return out;
+}
+
+/** Every artifact's blobs into the store, each checked there afterwards; returns those fetched (a failure goes to `fail`). */
+async function fetchAll(wanted: Artifact[], ctx: SourceContext, fail: Fail, reporter: Reporter, concurrency: number): Promise<Artifact[]> {
+  reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length });
+  // p-map only queues artifacts (bounded memory and progress lines); the transfer engine's one limit
+  // is what bounds the downloads, across artifacts and ecosystems (docs/transfers.md).
+  const ok = await pMap(wanted, async (a) => {
+    reporter.progress({ type: 'artifact', state: 'start', artifact: a });
+    try {
+      await ecosystems.get(a.kind).source.fetch(a, ctx);
+      for (const b of a.blobs) {
+        const size = await ctx.store.size(b.digest);
+        if (size !== b.size) throw new IntegrityError(`${artifactLabel(a)}: blob ${b.digest} is ${size === undefined ? 'missing from' : `${size} bytes in`} the cache, expected ${b.size}`, { subject: artifactLabel(a) });
+      }
+      reporter.progress({ type: 'artifact', state: 'done', artifact: a });
+      return true;
+    } catch (e) {
+      reporter.progress({ type: 'artifact', state: 'failed', artifact: a, error: errorText(e) });
+      fail(artifactLabel(a), e);
+      return false;
+    }
+  }, { concurrency });
+  await ctx.transfer.sweep();
+  return wanted.filter((_, i) => ok[i]);
 }

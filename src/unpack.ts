@@ -1,18 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import {
-  type AirgapConfig, type Artifact, type HttpClient, type PublishHalf, IntegrityError, TargetError, Transfers, TrustError, UsageError, artifactLabel, artifactSize, errorText,
+  type AirgapConfig, type Artifact, type HttpClient, type PublishHalf, IntegrityError, Transfers, UsageError, errorText,
 } from '@airgap/core';
 import { type BundleDescriptor, type PublicKey, type VerifiedBundle, assessDamage, checkBundleFiles, damageError, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { checkExternal } from './external.js';
 import { keepSbom } from './sbom-copy.js';
-import pMap from 'p-map';
 import type { Reporter } from './report.js';
 import { UnpackPlan } from './route.js';
 import { type OpenedTarget, formatsByTarget, openTarget } from './publish-targets.js';
-import { publishPath } from './target-paths.js';
+import { PublishRun } from './publish-run.js';
 import { checkBase, checkFreshness } from './unpack-checks.js';
 
 export interface UnpackOptions {
@@ -151,16 +150,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   });
   const { index } = bundle;
 
-  // The ledger is opened (and a torn last line repaired) before anything is published; a dry run only reads it.
-  let ledger: Ledger | undefined;
-  let newest: NewestBundlesByTarget;
-  if (opts.dryRun) {
-    newest = new Map();
-    await scanLedger(opts.ledgerPath, (r) => noteBundleAt(newest, r));
-  } else {
-    ledger = await Ledger.open(opts.ledgerPath, { log: reporter });
-    newest = ledger.bundlesByTarget;
-  }
+  const { ledger, newest } = await openLedger(opts);
   const opened = new Map<string, OpenedTarget>();
   const closeAll = async () => {
     await ledger?.close();
@@ -168,16 +158,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   };
   let allowedOlder: UnpackResult['allowedOlder'] = null;
   const baseArtifacts = (index.base ?? []).filter((a) => plan.included(a.kind));
-  const byKind = new Map<string, Artifact[]>();
-  const excluded: Record<string, number> = {};
-  for (const a of index.artifacts) {
-    if (!plan.included(a.kind)) {
-      excluded[a.kind] = (excluded[a.kind] ?? 0) + 1;
-      continue;
-    }
-    if (!byKind.has(a.kind)) byKind.set(a.kind, []);
-    byKind.get(a.kind)!.push(a);
-  }
+  const { byKind, excluded } = groupByKind(index.artifacts, plan);
   const kinds = new Set([...byKind.keys(), ...baseArtifacts.map((a) => a.kind)]);
   const halves = new Map<string, PublishHalf>();
   const ctxOf = (kind: string) => opened.get(plan.targetFor(kind)!.name)!.ctx;
@@ -210,15 +191,8 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
     target: plan.name,
   };
   const routes = plan.isRoute ? Object.fromEntries([...kinds].map((k) => [k, plan.targetFor(k)!.name])) : undefined;
-  const results: UnpackedArtifact[] = [];
   let sbom: string | null = null;
-  const counts: Record<string, number> = {};
-  const countsByKind: Record<string, Record<string, number>> = {};
-  let bytes = 0;
-  const failures: UnpackResult['failures'] = [];
-  // An integrity failure while publishing (a part changed after verification) stops the run: nothing
-  // further is published, the ledger records why, and unpack exits 3 (docs/security.md).
-  let stopped: IntegrityError | undefined;
+  const pub = new PublishRun({ dryRun: opts.dryRun, concurrency: opts.concurrency, reporter, ledger, base });
   try {
     if (baseArtifacts.length) {
       await reporter.phase(`Checking that ${plan.name} holds the ${baseArtifacts.length} artifacts this incremental bundle builds on`, () =>
@@ -243,69 +217,14 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
       },
     });
     const total = [...byKind.values()].reduce((n, l) => n + l.length, 0);
-    // Never overwrite within one run (a bundle packed before pack refused two entries with one path).
-    const claimed = new Map<string, Artifact>();
     await reporter.phase(opts.dryRun ? 'Comparing with the target (dry run)' : `Publishing to ${plan.name}`, async () => {
       reporter.progress({ type: 'phase', phase: 'publish', total });
       for (const [kind, artifacts] of byKind) {
-        const half = halves.get(kind)!;
-        if (stopped) break;
-        const ctx = ctxOf(kind);
-        // p-map queues artifacts; each push inside waits for the transfer engine's one limit (docs/transfers.md).
-        const done = await pMap(artifacts, async (a): Promise<UnpackedArtifact | undefined> => {
-          if (stopped) return undefined;
-          const t0 = Date.now();
-          let action: UnpackedArtifact['action'];
-          let error: string | undefined;
-          let previous: string | undefined;
-          try {
-            const path = publishPath(a);
-            const owner = path === undefined ? undefined : claimed.get(`${ctx.target.name}\0${path}`);
-            if (owner && owner.digest !== a.digest) {
-              throw new UsageError(`${artifactLabel(a)}: ${artifactLabel(owner)} of this bundle has the same target path with other content; not overwritten`);
-            }
-            if (path !== undefined && !owner) claimed.set(`${ctx.target.name}\0${path}`, a);
-            const presence = await half.exists(a, ctx);
-            if (presence === 'present') action = 'present';
-            else if (opts.dryRun) action = 'would-push';
-            else {
-              previous = (await half.publish(a, ctx))?.previous;
-              action = 'pushed';
-            }
-          } catch (e) {
-            action = 'failed';
-            error = errorText(e);
-            failures.push({ artifact: artifactLabel(a), error });
-            const integrity = integrityFailure(e);
-            if (integrity) stopped ??= integrity;
-          }
-          counts[action] = (counts[action] ?? 0) + 1;
-          countsByKind[a.kind] ??= {};
-          countsByKind[a.kind][action] = (countsByKind[a.kind][action] ?? 0) + 1;
-          if (action === 'pushed') bytes += artifactSize(a);
-          reporter.progress({ type: 'artifact', state: action === 'would-push' ? 'skipped' : action, artifact: a, error });
-          if (action !== 'would-push') {
-            await ledger?.append({
-              ...base, target: ctx.target.name, kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest,
-              size: artifactSize(a), action, error: error ?? null, durationMs: Date.now() - t0,
-              blobs: a.blobs.map((b) => b.digest), ...(previous ? { previous } : {}),
-            });
-          }
-          return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}), ...(previous ? { previous } : {}) };
-        }, { concurrency: opts.concurrency });
-        results.push(...done.filter((r): r is UnpackedArtifact => r !== undefined));
-        if (stopped) break;
-        if (!opts.dryRun && half.finalize) {
-          try {
-            // The kind's whole state as this bundle describes it: what it brought and what it builds on.
-            await half.finalize([...baseArtifacts.filter((b) => b.kind === kind), ...artifacts], ctx);
-          } catch (e) {
-            failures.push({ artifact: `${kind} index at ${ctx.target.name}`, error: errorText(e) });
-            reporter.warn(`finishing ${kind} at ${ctx.target.name}: ${errorText(e)}`);
-          }
-        }
+        if (pub.stopped) break;
+        await pub.kind(kind, artifacts, [...baseArtifacts.filter((b) => b.kind === kind), ...artifacts], halves.get(kind)!, ctxOf(kind));
       }
     });
+    const { stopped, failures, counts, results } = pub;
     await ledger?.append({
       ...base, kind: 'run', name: bundle.descriptor.name, version: '', platform: null, digest: null, size: null,
       action: 'end',
@@ -332,22 +251,39 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
     ...(routes ? { routes } : {}),
     excluded,
     dryRun: opts.dryRun,
-    counts,
-    countsByKind,
-    bytes,
+    counts: pub.counts,
+    countsByKind: pub.countsByKind,
+    bytes: pub.bytes,
     durationMs: Date.now() - started,
     base: bundle.descriptor.base ?? null,
     baseArtifacts: baseArtifacts.length,
     allowedOlder,
-    artifacts: results,
-    failures,
+    artifacts: pub.results,
+    failures: pub.failures,
     ledger: ledger ? opts.ledgerPath : null,
     sbom,
   };
 }
 
-/** The IntegrityError behind a publish failure (a publisher may wrap it), if there is one. */
-function integrityFailure(e: unknown): IntegrityError | undefined {
-  for (let c = e, depth = 0; c && depth < 8; c = (c as { cause?: unknown }).cause, depth++) if (c instanceof IntegrityError) return c;
-  return undefined;
+/** The ledger, opened (and a torn last line repaired) before anything is published; a dry run only reads it. */
+async function openLedger(opts: UnpackOptions): Promise<{ ledger?: Ledger; newest: NewestBundlesByTarget }> {
+  if (!opts.dryRun) {
+    const ledger = await Ledger.open(opts.ledgerPath, { log: opts.reporter });
+    return { ledger, newest: ledger.bundlesByTarget };
+  }
+  const newest: NewestBundlesByTarget = new Map();
+  await scanLedger(opts.ledgerPath, (r) => noteBundleAt(newest, r));
+  return { newest };
+}
+
+/** The index's artifacts per kind, in index order; what --only / --exclude leave out is only counted. */
+function groupByKind(artifacts: Artifact[], plan: UnpackPlan): { byKind: Map<string, Artifact[]>; excluded: Record<string, number> } {
+  const byKind = new Map<string, Artifact[]>();
+  const excluded: Record<string, number> = {};
+  for (const a of artifacts) {
+    if (!plan.included(a.kind)) excluded[a.kind] = (excluded[a.kind] ?? 0) + 1;
+    else if (byKind.has(a.kind)) byKind.get(a.kind)!.push(a);
+    else byKind.set(a.kind, [a]);
+  }
+  return { byKind, excluded };
 }

@@ -2,7 +2,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type BundleIndex, type Descriptor, IntegrityError, InternalError, UsageError, digestHex, isDigest } from '@airgap/core';
+import { type BundleIndex, type Descriptor, IntegrityError, InternalError, UsageError, digestHex, isDigest, syncDir, writeNewSynced } from '@airgap/core';
 import {
   BLOB_PREFIX,
   BUNDLE_JSON,
@@ -234,21 +234,7 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
-async function writeSynced(path: string, data: Buffer): Promise<void> {
-  const fh = await open(path, 'wx', 0o644);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+const writeSynced = (path: string, data: Buffer) => writeNewSynced(path, data);
 
-export async function syncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-}
+/** fsync a folder (moved to core: packages/core/src/atomic-file.ts). */
+export { syncDir };

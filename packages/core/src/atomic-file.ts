@@ -34,6 +34,17 @@ export async function syncDir(path: string): Promise<void> {
   }
 }
 
+/** Create `path` exclusively (EEXIST if it is there) holding `data`, fsynced before it is closed. */
+export async function writeNewSynced(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const fh = await open(path, 'wx', mode);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
 export interface AtomicOptions {
   /** Folder for the temporary file (same file system as `path`); default: beside `path`. Made when missing. */
   tmpDir?: string;

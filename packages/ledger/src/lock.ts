@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { BusyError, type Logger, silentLogger } from '@airgap/core';
+import { BusyError, type Logger, silentLogger, writeNewSynced } from '@airgap/core';
 
 /** What a lock file holds: enough to name the holder and to tell whether it is still running. */
 export interface LockHolder {
@@ -66,13 +66,7 @@ function parseHolder(text: string): LockHolder | undefined {
  */
 async function createWithContent(path: string, text: string): Promise<void> {
   const tmp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await open(tmp, 'wx', 0o644);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
+  await writeNewSynced(tmp, text);
   try {
     await link(tmp, path);
     return;
@@ -82,13 +76,7 @@ async function createWithContent(path: string, text: string): Promise<void> {
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
-  const direct = await open(path, 'wx', 0o644);
-  try {
-    await direct.writeFile(text);
-    await direct.sync();
-  } finally {
-    await direct.close();
-  }
+  await writeNewSynced(path, text);
 }
 
 /**

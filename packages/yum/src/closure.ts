@@ -92,49 +92,109 @@ function depText(d: Dep): string {
   return d.flags && d.evr ? `${d.name} ${Object.entries(FLAG_OF_OPERATOR).find(([, f]) => f === d.flags)![0]} ${formatEvr(d.evr)}` : d.name;
 }
 
-export async function resolveClosure(input: ClosureInput): Promise<ClosureResult> {
-  const providers = new Map<string, { pkg: RpmPackage; dep: Dep }[]>();
-  const byPkgid = new Map<string, RpmPackage>();
-  const addProvide = (name: string, pkg: RpmPackage, dep: Dep) => {
-    const l = providers.get(name);
-    if (l) l.push({ pkg, dep });
-    else providers.set(name, [{ pkg, dep }]);
-  };
-  for (const p of input.candidates) {
-    byPkgid.set(p.checksum.value, p);
-    // rpm adds `name = epoch:version-release` to every package; old metadata may not list it.
-    addProvide(p.name, p, { name: p.name, flags: 'EQ', evr: evrOf(p) });
-    for (const d of p.provides) if (d.name !== p.name || d.flags !== 'EQ') addProvide(d.name, p, d);
-    for (const f of p.files) addProvide(f, p, { name: f });
+type Provider = { pkg: RpmPackage; dep: Dep };
+
+/**
+ * The packages of one repository and the closure being picked from them (like apt's PackageUniverse):
+ * what provides what (names, versioned provides, files), what is selected so far, and the walk.
+ */
+export class RpmUniverse {
+  private readonly providers = new Map<string, Provider[]>();
+  private readonly byPkgid = new Map<string, RpmPackage>();
+  private readonly selected = new Map<string, RpmPackage>();
+  private readonly queue: RpmPackage[] = [];
+  private readonly unresolved = new Map<string, string>();
+  private readonly deferredFiles: { dep: Dep; requirer: RpmPackage }[] = [];
+  private readonly richPending: { rich: Rich; text: string; requirer: RpmPackage }[] = [];
+
+  constructor(private readonly input: ClosureInput) {
+    for (const p of input.candidates) {
+      this.byPkgid.set(p.checksum.value, p);
+      // rpm adds `name = epoch:version-release` to every package; old metadata may not list it.
+      this.addProvide(p.name, p, { name: p.name, flags: 'EQ', evr: evrOf(p) });
+      for (const d of p.provides) if (d.name !== p.name || d.flags !== 'EQ') this.addProvide(d.name, p, d);
+      for (const f of p.files) this.addProvide(f, p, { name: f });
+    }
   }
-  const providesDep = (p: RpmPackage, d: Dep) => (providers.get(d.name) ?? []).some((x) => x.pkg === p && rangesOverlap(x.dep, d));
-  const providersOf = (d: Dep) => [...new Set((providers.get(d.name) ?? []).filter((x) => rangesOverlap(x.dep, d)).map((x) => x.pkg))];
 
-  const selected = new Map<string, RpmPackage>();
-  const queue: RpmPackage[] = [];
-  const select = (p: RpmPackage) => {
+  /** The closure of the roots: every root, then (with `dependencies`) everything they require, file requirements last. */
+  async resolve(): Promise<ClosureResult> {
+    for (const root of this.input.roots) this.selectRoot(root);
+    for (;;) {
+      this.drain();
+      // Conditional rich dependencies whose condition became true later in the walk.
+      let changed = false;
+      for (const r of this.richPending) {
+        if (!this.satisfied(r.rich) && this.requireRich(r.rich, r.requirer)) {
+          this.unresolved.delete(r.text);
+          changed = true;
+        }
+      }
+      if (this.queue.length || changed) continue;
+      const files = this.deferredFiles.splice(0).filter((f) => !this.requireSimple(f.dep, f.requirer));
+      if (!files.length) break;
+      await this.loadFileProvides(new Set(files.map((f) => f.dep.name)));
+      for (const f of files) if (!this.requireSimple(f.dep, f.requirer)) this.unresolved.set(f.dep.name, nevra(f.requirer));
+      if (!this.queue.length) break;
+    }
+    const packages = [...this.selected.values()].sort((a, b) => (nevra(a) < nevra(b) ? -1 : 1));
+    return { packages, unresolved: [...this.unresolved].map(([requirement, neededBy]) => ({ requirement, neededBy })) };
+  }
+
+  private addProvide(name: string, pkg: RpmPackage, dep: Dep): void {
+    const l = this.providers.get(name);
+    if (l) l.push({ pkg, dep });
+    else this.providers.set(name, [{ pkg, dep }]);
+  }
+
+  /** File requirements primary does not list: asked of filelists.xml (loaded only then). */
+  private async loadFileProvides(paths: Set<string>): Promise<void> {
+    const holders = this.input.filelists ? await this.input.filelists(paths) : new Map<string, string[]>();
+    for (const [path, ids] of holders) for (const id of ids) {
+      const p = this.byPkgid.get(id);
+      if (p && !(this.providers.get(path) ?? []).some((x) => x.pkg === p)) this.addProvide(path, p, { name: path });
+    }
+  }
+
+  private providesDep(p: RpmPackage, d: Dep): boolean {
+    return (this.providers.get(d.name) ?? []).some((x) => x.pkg === p && rangesOverlap(x.dep, d));
+  }
+
+  private providersOf(d: Dep): RpmPackage[] {
+    return [...new Set((this.providers.get(d.name) ?? []).filter((x) => rangesOverlap(x.dep, d)).map((x) => x.pkg))];
+  }
+
+  private select(p: RpmPackage): RpmPackage {
     const k = key(p);
-    const had = selected.get(k);
+    const had = this.selected.get(k);
     if (had) return had;
-    selected.set(k, p);
-    queue.push(p);
+    this.selected.set(k, p);
+    this.queue.push(p);
     return p;
-  };
-  const selectedProvides = (d: Dep) => providersOf(d).some((p) => selected.get(key(p)) === p);
+  }
 
-  // dnf's preference among providers: the package named as required, the requirer's arch (or noarch),
-  // then the newest EVR; the name decides ties so the same upstream state always gives the same pick.
-  const best = (cands: RpmPackage[], d: Dep, requirer?: RpmPackage): RpmPackage | undefined => [...cands].sort((a, b) =>
-    Number(b.name === d.name) - Number(a.name === d.name) ||
-    (requirer ? Number(b.arch === requirer.arch || b.arch === 'noarch') - Number(a.arch === requirer.arch || a.arch === 'noarch') : 0) ||
-    compareEvr(evrOf(b), evrOf(a)) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.arch < b.arch ? -1 : 1))[0];
+  private selectedProvides(d: Dep): boolean {
+    return this.providersOf(d).some((p) => this.selected.get(key(p)) === p);
+  }
 
-  // Roots: the newest match per name and arch (every arch of the filter is mirrored); by provide if no package has the name.
-  for (const root of input.roots) {
+  /**
+   * dnf's preference among providers: the package named as required, the requirer's arch (or noarch),
+   * then the newest EVR; the name decides ties so the same upstream state always gives the same pick.
+   */
+  private best(cands: RpmPackage[], d: Dep, requirer?: RpmPackage): RpmPackage | undefined {
+    return [...cands].sort((a, b) =>
+      Number(b.name === d.name) - Number(a.name === d.name) ||
+      (requirer ? Number(b.arch === requirer.arch || b.arch === 'noarch') - Number(a.arch === requirer.arch || a.arch === 'noarch') : 0) ||
+      compareEvr(evrOf(b), evrOf(a)) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.arch < b.arch ? -1 : 1))[0];
+  }
+
+  /** A root: the newest match per name and arch (every arch of the filter is mirrored); by provide if no package has the name. */
+  private selectRoot(root: string): void {
+    const input = this.input;
     const d = parseSimpleDep(root);
     let cands = input.candidates.filter((p) => p.name === d.name && rangesOverlap({ flags: 'EQ', evr: evrOf(p) }, d));
     if (!cands.length) {
-      const p = best(providersOf(d), d);
+      const p = this.best(this.providersOf(d), d);
       if (p) cands = [p];
     }
     if (!cands.length) {
@@ -148,122 +208,100 @@ export async function resolveClosure(input: ClosureInput): Promise<ClosureResult
       const cur = newest.get(key(p));
       if (!cur || compareEvr(evrOf(p), evrOf(cur)) > 0) newest.set(key(p), p);
     }
-    for (const p of [...newest.values()].sort((a, b) => (key(a) < key(b) ? -1 : 1))) select(p);
+    for (const p of [...newest.values()].sort((a, b) => (key(a) < key(b) ? -1 : 1))) this.select(p);
   }
 
-  const unresolved = new Map<string, string>();
-  const deferredFiles: { dep: Dep; requirer: RpmPackage }[] = [];
-  const richPending: { rich: Rich; text: string; requirer: RpmPackage }[] = [];
+  private requireSimple(d: Dep, requirer: RpmPackage): boolean {
+    if (this.providesDep(requirer, d) || this.selectedProvides(d)) return true;
+    const p = this.best(this.providersOf(d), d, requirer);
+    if (!p) return false;
+    this.select(p);
+    return true;
+  }
 
-  const requireSimple = (d: Dep, requirer: RpmPackage): boolean => {
-    if (providesDep(requirer, d) || selectedProvides(d)) return true;
-    const p = best(providersOf(d), d, requirer);
-    if (p) {
-      select(p);
-      return true;
-    }
-    return false;
-  };
-
-  const satisfied = (r: Rich): boolean => {
+  private satisfied(r: Rich): boolean {
     switch (r.op) {
-      case 'dep': return selectedProvides(r.dep);
-      case 'and': return r.args.every(satisfied);
-      case 'or': return r.args.some(satisfied);
-      case 'if': return satisfied(r.cond) ? satisfied(r.then) : r.else ? satisfied(r.else) : true;
-      case 'unless': return !satisfied(r.cond) ? satisfied(r.then) : r.else ? satisfied(r.else) : true;
-      case 'with': case 'without': return [...selected.values()].some((p) => matchesAll(p, r));
+      case 'dep': return this.selectedProvides(r.dep);
+      case 'and': return r.args.every((a) => this.satisfied(a));
+      case 'or': return r.args.some((a) => this.satisfied(a));
+      case 'if': return this.satisfied(r.cond) ? this.satisfied(r.then) : r.else ? this.satisfied(r.else) : true;
+      case 'unless': return !this.satisfied(r.cond) ? this.satisfied(r.then) : r.else ? this.satisfied(r.else) : true;
+      case 'with': case 'without': return [...this.selected.values()].some((p) => this.matchesAll(p, r));
     }
-  };
-  // `with`/`without`: one package must provide the first term and (not) the others.
-  const matchesAll = (p: RpmPackage, r: { op: 'with' | 'without'; args: Rich[] }): boolean => {
-    const provides = (x: Rich) => x.op === 'dep' && providesDep(p, x.dep);
+  }
+
+  /** `with`/`without`: one package must provide the first term and (not) the others. */
+  private matchesAll(p: RpmPackage, r: { op: 'with' | 'without'; args: Rich[] }): boolean {
+    const provides = (x: Rich) => x.op === 'dep' && this.providesDep(p, x.dep);
     return provides(r.args[0]) && r.args.slice(1).every((x) => (r.op === 'with' ? provides(x) : !provides(x)));
-  };
-  const canResolve = (r: Rich): boolean => {
+  }
+
+  private canResolve(r: Rich): boolean {
     switch (r.op) {
-      case 'dep': return providersOf(r.dep).length > 0;
-      case 'and': return r.args.every(canResolve);
-      case 'or': return r.args.some(canResolve);
+      case 'dep': return this.providersOf(r.dep).length > 0;
+      case 'and': return r.args.every((a) => this.canResolve(a));
+      case 'or': return r.args.some((a) => this.canResolve(a));
       case 'if': case 'unless': return true;
-      case 'with': case 'without': return r.args[0].op === 'dep' && providersOf(r.args[0].dep).some((p) => matchesAll(p, r));
+      case 'with': case 'without': return r.args[0].op === 'dep' && this.providersOf(r.args[0].dep).some((p) => this.matchesAll(p, r));
     }
-  };
-  const requireRich = (r: Rich, requirer: RpmPackage): boolean => {
-    if (satisfied(r)) return true;
+  }
+
+  private requireRich(r: Rich, requirer: RpmPackage): boolean {
+    if (this.satisfied(r)) return true;
     switch (r.op) {
-      case 'dep': return requireSimple(r.dep, requirer);
-      case 'and': return r.args.map((a) => requireRich(a, requirer)).every(Boolean);
+      case 'dep': return this.requireSimple(r.dep, requirer);
+      case 'and': return r.args.map((a) => this.requireRich(a, requirer)).every(Boolean);
       case 'or': {
-        const pick = r.args.find(canResolve);
-        return pick ? requireRich(pick, requirer) : false;
+        const pick = r.args.find((a) => this.canResolve(a));
+        return pick ? this.requireRich(pick, requirer) : false;
       }
-      case 'if': {
-        if (satisfied(r.cond)) return requireRich(r.then, requirer);
-        return r.else ? requireRich(r.else, requirer) : true;
-      }
-      case 'unless': {
-        if (!satisfied(r.cond)) return requireRich(r.then, requirer);
-        return r.else ? requireRich(r.else, requirer) : true;
-      }
+      case 'if':
+        if (this.satisfied(r.cond)) return this.requireRich(r.then, requirer);
+        return r.else ? this.requireRich(r.else, requirer) : true;
+      case 'unless':
+        if (!this.satisfied(r.cond)) return this.requireRich(r.then, requirer);
+        return r.else ? this.requireRich(r.else, requirer) : true;
       case 'with': case 'without': {
         if (r.args[0].op !== 'dep') return false;
         const first = r.args[0].dep;
-        const p = best(providersOf(first).filter((c) => matchesAll(c, r)), first, requirer);
+        const p = this.best(this.providersOf(first).filter((c) => this.matchesAll(c, r)), first, requirer);
         if (!p) return false;
-        select(p);
+        this.select(p);
         return true;
       }
     }
-  };
-
-  const drain = () => {
-    while (queue.length) {
-      const p = queue.shift()!;
-      if (!input.dependencies) continue;
-      for (const d of p.requires) {
-        if (d.name.startsWith('rpmlib(')) continue;
-        if (d.name.startsWith('(')) {
-          let rich: Rich;
-          try {
-            rich = parseRich(d.name);
-          } catch {
-            unresolved.set(d.name, nevra(p));
-            continue;
-          }
-          richPending.push({ rich, text: d.name, requirer: p });
-          if (!requireRich(rich, p)) unresolved.set(d.name, nevra(p));
-          continue;
-        }
-        if (requireSimple(d, p)) continue;
-        if (d.name.startsWith('/')) deferredFiles.push({ dep: d, requirer: p });
-        else unresolved.set(depText(d), nevra(p));
-      }
-    }
-  };
-
-  for (;;) {
-    drain();
-    // Conditional rich dependencies whose condition became true later in the walk.
-    let changed = false;
-    for (const r of richPending) {
-      if (!satisfied(r.rich) && requireRich(r.rich, r.requirer)) {
-        unresolved.delete(r.text);
-        changed = true;
-      }
-    }
-    if (queue.length || changed) continue;
-    const files = deferredFiles.splice(0).filter((f) => !requireSimple(f.dep, f.requirer));
-    if (!files.length) break;
-    const holders = input.filelists ? await input.filelists(new Set(files.map((f) => f.dep.name))) : new Map<string, string[]>();
-    for (const [path, ids] of holders) for (const id of ids) {
-      const p = byPkgid.get(id);
-      if (p && !(providers.get(path) ?? []).some((x) => x.pkg === p)) addProvide(path, p, { name: path });
-    }
-    for (const f of files) if (!requireSimple(f.dep, f.requirer)) unresolved.set(f.dep.name, nevra(f.requirer));
-    if (!queue.length) break;
   }
 
-  const packages = [...selected.values()].sort((a, b) => (nevra(a) < nevra(b) ? -1 : 1));
-  return { packages, unresolved: [...unresolved].map(([requirement, neededBy]) => ({ requirement, neededBy })) };
+  /** Walk the queue: each selected package's requirements (rich ones parsed; file ones deferred to filelists). */
+  private drain(): void {
+    while (this.queue.length) {
+      const p = this.queue.shift()!;
+      if (!this.input.dependencies) continue;
+      for (const d of p.requires) this.require(d, p);
+    }
+  }
+
+  private require(d: Dep, p: RpmPackage): void {
+    if (d.name.startsWith('rpmlib(')) return;
+    if (d.name.startsWith('(')) {
+      let rich: Rich;
+      try {
+        rich = parseRich(d.name);
+      } catch {
+        this.unresolved.set(d.name, nevra(p));
+        return;
+      }
+      this.richPending.push({ rich, text: d.name, requirer: p });
+      if (!this.requireRich(rich, p)) this.unresolved.set(d.name, nevra(p));
+      return;
+    }
+    if (this.requireSimple(d, p)) return;
+    if (d.name.startsWith('/')) this.deferredFiles.push({ dep: d, requirer: p });
+    else this.unresolved.set(depText(d), nevra(p));
+  }
+}
+
+/** The closure of `input.roots` (docs/yum.md), as dnf would pick it. */
+export function resolveClosure(input: ClosureInput): Promise<ClosureResult> {
+  return new RpmUniverse(input).resolve();
 }
