@@ -89,6 +89,7 @@ function baseArtifacts(): Record<string, () => Forged> {
           upstream: { url: 'http://127.0.0.1/debian/pool/main/h/hello/hello_2.10-3_amd64.deb', verified: 'InRelease (gpgv) → Packages → SHA256' },
           meta: {
             suite: 'bookworm', component: 'main', architectures: ['amd64'], filename: 'pool/main/h/hello/hello_2.10-3_amd64.deb',
+            suites: [{ suite: 'bookworm', components: ['main'], architectures: ['amd64'] }],
             control: { Package: 'hello', Version: '2.10-3', Architecture: 'amd64', Maintainer: 'Santiago Vila <sanvila@debian.org>', Description: 'example package\n based on GNU hello\n .\n more' },
           },
         },
@@ -191,7 +192,7 @@ export const MULTILINE = /^(meta\.control\.Description|meta\.metadata\.|meta\.ma
 /** Fields that become paths or file names in a mirror or repository, by kind. */
 export const PATH_FIELDS: Record<string, string[]> = {
   file: ['meta.path'],
-  apt: ['name', 'version', 'platform', 'meta.suite', 'meta.component', 'meta.architectures.0', 'meta.control.Source'],
+  apt: ['name', 'version', 'platform', 'meta.suite', 'meta.component', 'meta.architectures.0', 'meta.control.Source', 'meta.suites.0.suite', 'meta.suites.0.components.0', 'meta.suites.0.architectures.0'],
   yum: ['name', 'version', 'platform', 'meta.repo', 'meta.file'],
   pypi: ['name', 'version', 'meta.filename'],
   npm: ['name', 'version', 'meta.tags.0', 'meta.carriedLatest'],
