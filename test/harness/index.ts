@@ -4,3 +4,4 @@ export * from './tmp.js';
 export * from './reseal.js';
 export * from './transfer.js';
 export * from './gauge-proxy.js';
+export * from './gpgv.js';

@@ -20,4 +20,5 @@ export * from './nearest.js';
 export * from './transfer.js';
 export * from './bom.js';
 export * from './policy.js';
+export * from './gpg.js';
 export * from './gpgv.js';
