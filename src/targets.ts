@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type AirgapConfig, type ResolvedTarget, type TargetDriver, MIRROR_TMP_DIR, UsageError } from '@airgap/core';
 
@@ -35,6 +35,7 @@ export const dirDriver: TargetDriver = {
       // What a killed run left half-written (docs/design.md "Atomic files"): never under a published name.
       await rm(join(target.path, MIRROR_TMP_DIR), { recursive: true, force: true });
     }
-    return { services: {} };
+    // At the end the (by then empty) temporary folder goes too, so the mirror holds only what it publishes.
+    return { services: {}, close: () => rmdir(join(target.path, MIRROR_TMP_DIR)).catch(() => undefined) };
   },
 };
