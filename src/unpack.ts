@@ -41,6 +41,8 @@ export interface UnpackedArtifact {
   digest: string;
   action: LedgerAction | 'would-push';
   error?: string;
+  /** An image whose tag this push moved: the digest the tag pointed to before (docs/oci.md). */
+  previous?: string;
 }
 
 export interface UnpackResult {
@@ -279,6 +281,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
           const t0 = Date.now();
           let action: UnpackedArtifact['action'];
           let error: string | undefined;
+          let previous: string | undefined;
           try {
             const path = publishPath(a);
             const owner = path === undefined ? undefined : claimed.get(`${ctx.target.name}\0${path}`);
@@ -290,7 +293,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
             if (presence === 'present') action = 'present';
             else if (opts.dryRun) action = 'would-push';
             else {
-              await half.publish(a, ctx);
+              previous = (await half.publish(a, ctx))?.previous;
               action = 'pushed';
             }
           } catch (e) {
@@ -309,10 +312,10 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
             await ledger?.append({
               ...base, target: ctx.target.name, kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest,
               size: artifactSize(a), action, error: error ?? null, durationMs: Date.now() - t0,
-              blobs: a.blobs.map((b) => b.digest),
+              blobs: a.blobs.map((b) => b.digest), ...(previous ? { previous } : {}),
             });
           }
-          return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}) };
+          return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}), ...(previous ? { previous } : {}) };
         }, { concurrency: opts.concurrency });
         results.push(...done.filter((r): r is UnpackedArtifact => r !== undefined));
         if (stopped) break;

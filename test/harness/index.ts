@@ -3,3 +3,4 @@ export * from './cli.js';
 export * from './tmp.js';
 export * from './reseal.js';
 export * from './transfer.js';
+export * from './gpgv.js';

@@ -21,4 +21,5 @@ export * from './transfer.js';
 export * from './concurrency.js';
 export * from './bom.js';
 export * from './policy.js';
+export * from './gpg.js';
 export * from './gpgv.js';
