@@ -65,6 +65,7 @@ export function goodArtifacts(): Record<string, () => Forged> {
           upstream: { url: 'http://127.0.0.1/debian/pool/main/h/hello/hello_2.10-3_amd64.deb', verified: 'InRelease (gpgv) → Packages → SHA256' },
           meta: {
             suite: 'bookworm', component: 'main', architectures: ['amd64'], filename: 'pool/main/h/hello/hello_2.10-3_amd64.deb',
+            suites: [{ suite: 'bookworm', components: ['main'], architectures: ['amd64'] }],
             control: { Package: 'hello', Version: '2.10-3', Architecture: 'amd64', Maintainer: 'Santiago Vila <sanvila@debian.org>', Description: 'example package\n based on GNU hello\n .\n more' },
           },
         },

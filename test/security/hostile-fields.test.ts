@@ -35,7 +35,7 @@ const MULTILINE = /^(meta\.control\.Description|meta\.metadata\.|meta\.manifest\
 /** Fields that become paths or file names in a mirror or repository, by kind. */
 const PATH_FIELDS: Record<string, string[]> = {
   file: ['meta.path'],
-  apt: ['name', 'version', 'platform', 'meta.suite', 'meta.component', 'meta.architectures.0', 'meta.control.Source'],
+  apt: ['name', 'version', 'platform', 'meta.suite', 'meta.component', 'meta.architectures.0', 'meta.control.Source', 'meta.suites.0.suite', 'meta.suites.0.components.0', 'meta.suites.0.architectures.0'],
   yum: ['name', 'version', 'platform', 'meta.repo', 'meta.file'],
   pypi: ['name', 'version', 'meta.filename'],
   npm: ['name', 'version', 'meta.tags.0', 'meta.carriedLatest'],

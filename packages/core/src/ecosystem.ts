@@ -146,6 +146,11 @@ export interface Ecosystem<Spec = unknown> {
   checkPolicy?(spec: Spec, policy: ManifestPolicy): string[];
   /** purl, licences and dependencies of one artifact, for the SBOM and the approval report (docs/approval.md). */
   bom?(artifact: Artifact): BomFacts;
+  /**
+   * Optional: another manifest entry resolved an artifact pack already has (same kind, coordinates and
+   * digest); fold what only the second carries into the kept one's `meta` (apt: the suites its entry reads).
+   */
+  mergeDuplicate?(kept: Artifact, again: Artifact): void;
   publish: {
     /** The `dir:` mirror layout (docs/design.md). */
     dir: PublishHalf;

@@ -75,7 +75,7 @@ export const imageEndpointPublisher: EndpointPublishHalf = {
 
   async blobExists(a, d, ctx) {
     const { client, repo } = placeOf(a, ctx);
-    return client.hasBlob(repo, d.digest);
+    return ctx.transfer.run(() => client.hasBlob(repo, d.digest));
   },
 
   async publish(a, ctx) {
