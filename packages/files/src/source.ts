@@ -79,11 +79,12 @@ export const fileSource: SourceHalf<FileSpec> = {
       if (usable?.etag) headers['if-none-match'] = usable.etag;
       else if (usable?.lastModified) headers['if-modified-since'] = usable.lastModified;
       const r = await ctx.http.request(origin.url, { method: 'HEAD', headers, side: 'upstream', signal: ctx.signal });
+      // failStatus reads the body: never after dump() (undici then throws outside any promise).
+      if (r.status === 404 || r.status === 410) await failStatus(r, 'HEAD', 'upstream', notThere(r.status));
       await r.body.dump();
       return r;
     });
     if (res.status === 304 && usable) return [make(usable.digest, usable.size, verifiedText)];
-    if (res.status === 404 || res.status === 410) await failStatus(res, 'HEAD', 'upstream', notThere(res.status));
     // A server that answers HEAD otherwise (405, a URL signed for GET only) is simply asked by the GET.
     const length = res.status === 200 ? Number(header(res, 'content-length') ?? NaN) : NaN;
     const size = Number.isSafeInteger(length) && length >= 0 ? length : 0;
