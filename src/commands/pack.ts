@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { resolve } from 'node:path';
-import { MEDIA_CHUNK_SIZES, PartialError, UsageError, formatSize, parseSize } from '@airgap/core';
+import { MEDIA_CHUNK_SIZES, PartialError, UsageError, artifactCoordinates, formatSize, parseSize } from '@airgap/core';
 import { failureNotice, notifyRun, packNotice } from '../notify.js';
 import { parseRecoveryPercent, readSecretKey } from '@airgap/bundle';
 import { AirgapCommand } from '../base-command.js';
@@ -97,7 +97,7 @@ The manifest's policy: (docs/manifest.md) is checked before anything is download
     this.monitored.outcome = { bytes: result.bytes, artifacts: result.artifacts };
     if (!result.dryRun) await notifyRun(config, packNotice(result), reporter);
     if (result.dryRun) {
-      for (const a of result.list ?? []) this.log(`${a.kind.padEnd(6)} ${a.name}${a.version ? '@' + a.version : ''}${a.platform ? ` [${a.platform}]` : ''}  ${formatSize(a.size)}  ${a.upstream}`);
+      for (const a of result.list ?? []) this.log(`${a.kind.padEnd(6)} ${artifactCoordinates(a)}${a.platform ? ` [${a.platform}]` : ''}  ${formatSize(a.size)}  ${a.upstream}`);
       this.log(`${result.artifacts} artifacts, ${formatSize(result.bytes)} (dry run: nothing downloaded or written)`);
       if (result.refused?.length) {
         if (!this.jsonEnabled()) this.logToStderr(`the manifest's policy would refuse ${result.refused.length}:\n${result.refused.map((r) => `  ${r}`).join('\n')}`);
