@@ -214,8 +214,10 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
     ...(external.size ? { external: [...external.values()] } : {}),
   };
 
-  const written = await reporter.phase('Writing the bundle', () =>
-    writeBundle({
+  const written = await reporter.phase('Writing the bundle', () => {
+    // The parts hold the blobs plus tar headers and the index: close enough for percent and ETA.
+    reporter.progress({ type: 'phase', phase: 'write', bytes: index.blobs.reduce((n, b) => n + b.size, 0) });
+    return writeBundle({
       outDir: opts.outDir,
       name: manifest.name,
       created,
@@ -231,8 +233,8 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
       // docs/approval.md: the SBOM travels inside the signed bundle.
       sbom: Buffer.from(cyclonedxSbom({ index, tool: opts.toolVersion, facts: (a) => ecosystems.facts(a) })),
       onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }),
-    }),
-  );
+    });
+  });
   return {
     bundle: written.dir,
     parts: written.descriptor.parts.length,
@@ -263,6 +265,15 @@ async function resolveAlso(key: string, entry: unknown, ctx: SourceContext, gate
   if (problems.length) throw new UsageError(problemLines(`${key} entry ${JSON.stringify(entry)}`, problems), { subject: key });
   if (!gate.allowsEntry(key, entry, `${key} entry ${JSON.stringify(entry)}`)) return [];
   return eco.source.resolve(entry, ctx);
+}
+
+/** The bytes the download phase will move: each distinct blob the cache does not hold yet. */
+async function bytesToFetch(wanted: Artifact[], store: ContentStore): Promise<number> {
+  const sizes = new Map<string, number>();
+  for (const a of wanted) for (const b of a.blobs) sizes.set(b.digest, b.size);
+  let n = 0;
+  for (const [digest, size] of sizes) if (!(await store.has(digest))) n += size;
+  return n;
 }
 
 function describe(a: Artifact): PackedArtifact {
@@ -315,7 +326,7 @@ async function resolveManifest(manifest: Manifest, refusedEntries: Set<unknown>,
 
 /** Every artifact's blobs into the store, each checked there afterwards; returns those fetched (a failure goes to `fail`). */
 async function fetchAll(wanted: Artifact[], ctx: SourceContext, fail: Fail, reporter: Reporter, concurrency: number): Promise<Artifact[]> {
-  reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length });
+  reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length, bytes: await bytesToFetch(wanted, ctx.store) });
   // p-map only queues artifacts (bounded memory and progress lines); the transfer engine's one limit
   // is what bounds the downloads, across artifacts and ecosystems (docs/transfers.md).
   const ok = await pMap(wanted, async (a) => {
