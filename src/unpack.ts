@@ -13,6 +13,7 @@ import pMap from 'p-map';
 import type { Reporter } from './report.js';
 import { UnpackPlan } from './route.js';
 import { publishPath } from './target-paths.js';
+import { type MirrorGuard, guardDirTargets } from './target-lock.js';
 import { checkBase, checkFreshness } from './unpack-checks.js';
 
 export interface UnpackOptions {
@@ -25,6 +26,8 @@ export interface UnpackOptions {
   concurrency: number;
   /** docs/security.md: accept a bundle older than the newest of its name in the ledger (recorded there). */
   allowOlder?: boolean;
+  /** docs/ledger.md: go on with a ledger shorter than its head (recorded in the run's start record). */
+  repairLedger?: boolean;
   /** `--only KINDS` / `--exclude KINDS` (artifact kinds or manifest sections). */
   only?: string[];
   exclude?: string[];
@@ -161,14 +164,17 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   let newest: NewestBundlesByTarget;
   if (opts.dryRun) {
     newest = new Map();
-    await scanLedger(opts.ledgerPath, (r) => noteBundleAt(newest, r));
+    const scan = await scanLedger(opts.ledgerPath, (r) => noteBundleAt(newest, r));
+    if (scan.head && !scan.head.ok) reporter.warn(`ledger ${opts.ledgerPath}: ${scan.head.reason} (a real run refuses it, exit 3, unless --repair-ledger)`);
   } else {
-    ledger = await Ledger.open(opts.ledgerPath, { log: reporter });
+    ledger = await Ledger.open(opts.ledgerPath, { log: reporter, repair: opts.repairLedger });
     newest = ledger.bundlesByTarget;
   }
   const opened = new Map<string, OpenedTarget>();
+  let guard: MirrorGuard | undefined;
   const closeAll = async () => {
     await ledger?.close();
+    await guard?.release();
     for (const o of opened.values()) await o.close?.();
   };
   let allowedOlder: UnpackResult['allowedOlder'] = null;
@@ -203,6 +209,8 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
         for (const a of [...(byKind.get(kind) ?? []), ...baseArtifacts.filter((b) => b.kind === kind)]) formats.get(target.name)!.add((half as EndpointPublishHalf).format(a));
       }
     }
+    // One ledger per mirror: a dir target is locked (and its last ledger checked) before it is opened.
+    if (ledger) guard = await guardDirTargets(plan.targets().filter((t) => formats.has(t.name)), ledger, reporter);
     for (const target of plan.targets().filter((t) => formats.has(t.name))) {
       const driver = ecosystems.targetDriver(target.type);
       if (!driver) throw new UsageError(`targets of type ${target.type} are not supported by this airgap build`, { subject: `--to ${opts.to}` });
@@ -262,6 +270,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
         ...(opts.insecureSkipSignature ? { insecureSkipSignature: true } : {}),
         ...(allowedOlder ? { allowOlder: { newest: allowedOlder.newest, target: allowedOlder.target } } : {}),
         ...(bundle.descriptor.base ? { base: bundle.descriptor.base, baseArtifacts: baseArtifacts.length } : {}),
+        ...(ledger?.repaired ? { repairedLedger: ledger.repaired } : {}),
       },
     });
     const total = [...byKind.values()].reduce((n, l) => n + l.length, 0);
@@ -290,8 +299,11 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
             if (presence === 'present') action = 'present';
             else if (opts.dryRun) action = 'would-push';
             else {
+              // The intent comes first: a run killed during the push leaves it without a result (docs/ledger.md).
+              await ledger?.append({ ...base, ...artifactFields(a, ctx.target.name), kind: 'intent', of: a.kind, action: 'push', error: null, durationMs: null });
               await half.publish(a, ctx);
               action = 'pushed';
+              guard?.changed(ctx.target.name);
             }
           } catch (e) {
             action = 'failed';
@@ -306,11 +318,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
           if (action === 'pushed') bytes += artifactSize(a);
           reporter.progress({ type: 'artifact', state: action === 'would-push' ? 'skipped' : action, artifact: a, error });
           if (action !== 'would-push') {
-            await ledger?.append({
-              ...base, target: ctx.target.name, kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest,
-              size: artifactSize(a), action, error: error ?? null, durationMs: Date.now() - t0,
-              blobs: a.blobs.map((b) => b.digest),
-            });
+            await ledger?.append({ ...base, ...artifactFields(a, ctx.target.name), action, error: error ?? null, durationMs: Date.now() - t0 });
           }
           return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}) };
         }, { concurrency: opts.concurrency });
@@ -371,4 +379,12 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
 function integrityFailure(e: unknown): IntegrityError | undefined {
   for (let c = e, depth = 0; c && depth < 8; c = (c as { cause?: unknown }).cause, depth++) if (c instanceof IntegrityError) return c;
   return undefined;
+}
+
+/** The fields an artifact's records carry (its result and the intent before a push). */
+function artifactFields(a: Artifact, target: string) {
+  return {
+    target, kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest,
+    size: artifactSize(a), blobs: a.blobs.map((b) => b.digest),
+  };
 }
