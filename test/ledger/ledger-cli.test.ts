@@ -48,7 +48,8 @@ describe('ledger verify through the CLI', () => {
     const m = await f.manifest('v.yaml', 'verify-me', names.map((url) => ({ url, path: 'v/' })));
     const b = await f.pack(m, 'out-v');
     ledger = join(f.work, 'v-ledger.jsonl');
-    const u = await runAirgap(f.unpackArgs(b.bundle, `dir:${join(f.work, 'mirror-v')}`, ledger), { cwd: f.work });
+    // One at a time, so each intent is followed by its own result and the line numbers below are fixed.
+    const u = await runAirgap(f.unpackArgs(b.bundle, `dir:${join(f.work, 'mirror-v')}`, ledger, ['--concurrency', '1']), { cwd: f.work });
     expect(u.exitCode, u.stderr).toBe(0);
     lines = (await readFile(ledger, 'utf8')).split('\n').slice(0, -1);
     // start, then an intent and its result per file (docs/ledger.md), then end.
