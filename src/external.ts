@@ -3,13 +3,13 @@
  * `pack --since`, a blob the receipt lists as inside is not carried even when the artifact using it is
  * new; the index marks it external, and unpack checks the target holds it before the first push.
  */
+import pMap from 'p-map';
 import {
   type Artifact, type BundleIndex, type ExternalBlob, type PublishContext, type PublishHalf,
   TargetError, artifactLabel, errorText, formatSize,
 } from '@airgap/core';
 import type { Receipt } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
-import { mapLimit } from './concurrency.js';
 
 /** Manifests and indexes stay in the bundle: the publisher PUTs them under the (new) tag from the bundle's bytes. */
 const MANIFEST_MEDIA = /manifest|image\.index/;
@@ -56,7 +56,7 @@ export async function checkExternal(
   const users = new Map<string, Artifact>();
   for (const a of index.artifacts) for (const b of a.blobs) if (!users.has(b.digest)) users.set(b.digest, a);
   const missing: string[] = [];
-  await mapLimit(external, concurrency, async (b) => {
+  await pMap(external, async (b) => {
     const a = users.get(b.digest);
     const half = a && halves.get(a.kind);
     if (!a || !half) return; // its artifacts are not unpacked in this run (--only/--exclude)
@@ -70,7 +70,7 @@ export async function checkExternal(
     }
     const by = b.carriedBy ? `bundle ${b.carriedBy.name} of ${b.carriedBy.created}` : 'an earlier bundle';
     if (!here) missing.push(`${b.digest} (${formatSize(b.size)}, ${artifactLabel(a)}), carried by ${by}${why}`);
-  });
+  }, { concurrency });
   if (!missing.length) return;
   missing.sort();
   const shown = missing.slice(0, 20).map((m) => `  ${m}`).join('\n');

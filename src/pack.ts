@@ -166,7 +166,7 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
   const refusedEntries = gate.checkEntries(manifest.sections, entryLabel);
   const resolved = await reporter.phase('Resolving the manifest', async () => {
     const out: Artifact[] = [];
-    const seen = new Set<string>();
+    const seen = new Map<string, Artifact>();
     const paths = new TargetPaths(manifest.file);
     for (const [key, entries] of Object.entries(manifest.sections)) {
       const eco = ecosystems.forManifestKey(key);
@@ -177,8 +177,10 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
           for (const a of await eco.source.resolve(entry, ctx)) {
             paths.claim(a, entryLabel(key, i, entry));
             const k = artifactKey(a);
-            if (!seen.has(k)) {
-              seen.add(k);
+            const kept = seen.get(k);
+            if (kept) eco.mergeDuplicate?.(kept, a);
+            else {
+              seen.set(k, a);
               out.push(a);
             }
           }

@@ -44,6 +44,8 @@ export interface UnpackedArtifact {
   digest: string;
   action: LedgerAction | 'would-push';
   error?: string;
+  /** An image whose tag this push moved: the digest the tag pointed to before (docs/oci.md). */
+  previous?: string;
 }
 
 export interface UnpackResult {
@@ -288,6 +290,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
           const t0 = Date.now();
           let action: UnpackedArtifact['action'];
           let error: string | undefined;
+          let previous: string | undefined;
           try {
             const path = publishPath(a);
             const owner = path === undefined ? undefined : claimed.get(`${ctx.target.name}\0${path}`);
@@ -301,7 +304,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
             else {
               // The intent comes first: a run killed during the push leaves it without a result (docs/ledger.md).
               await ledger?.append({ ...base, ...artifactFields(a, ctx.target.name), kind: 'intent', of: a.kind, action: 'push', error: null, durationMs: null });
-              await half.publish(a, ctx);
+              previous = (await half.publish(a, ctx))?.previous;
               action = 'pushed';
               guard?.changed(ctx.target.name);
             }
@@ -318,9 +321,9 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
           if (action === 'pushed') bytes += artifactSize(a);
           reporter.progress({ type: 'artifact', state: action === 'would-push' ? 'skipped' : action, artifact: a, error });
           if (action !== 'would-push') {
-            await ledger?.append({ ...base, ...artifactFields(a, ctx.target.name), action, error: error ?? null, durationMs: Date.now() - t0 });
+            await ledger?.append({ ...base, ...artifactFields(a, ctx.target.name), action, error: error ?? null, durationMs: Date.now() - t0, ...(previous ? { previous } : {}) });
           }
-          return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}) };
+          return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}), ...(previous ? { previous } : {}) };
         }, { concurrency: opts.concurrency });
         results.push(...done.filter((r): r is UnpackedArtifact => r !== undefined));
         if (stopped) break;

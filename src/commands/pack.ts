@@ -4,6 +4,7 @@ import { MEDIA_CHUNK_SIZES, PartialError, UsageError, formatSize, parseSize } fr
 import { failureNotice, notifyRun, packNotice } from '../notify.js';
 import { parseRecoveryPercent, readSecretKey } from '@airgap/bundle';
 import { AirgapCommand } from '../base-command.js';
+import { passphraseSource } from '../passphrase.js';
 import { type PackResult, defaultCacheDir, pack } from '../pack.js';
 import { toolVersion } from '../version.js';
 
@@ -60,7 +61,7 @@ The manifest's policy: (docs/manifest.md) is checked before anything is download
     if (!flags['dry-run'] && !keyPath) {
       throw new UsageError('no signing key: pass --key FILE or set signingKey in the config', { subject: '--key', hint: 'create one with: airgap keygen --out-dir keys --name outside' });
     }
-    const key = flags['dry-run'] ? undefined : await readSecretKey(resolve(keyPath!));
+    const key = flags['dry-run'] ? undefined : await readSecretKey(resolve(keyPath!), { passphrase: passphraseSource() });
     const http = this.httpClient(config);
     let result: PackResult;
     try {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { MEDIA_CHUNK_SIZES, UsageError, parseSize } from '@airgap/core';
 import { parseRecoveryPercent, readSecretKey, splitBundle } from '@airgap/bundle';
 import { AirgapCommand } from '../base-command.js';
+import { passphraseSource } from '../passphrase.js';
 import { trustedKeys } from '../trust.js';
 import { toolVersion } from '../version.js';
 
@@ -41,7 +42,7 @@ Exit codes: 0 written, 2 usage (bad size, no key), 3 the source failed verificat
     const chunkSize = flags.media ? MEDIA_CHUNK_SIZES[flags.media] : parseSize(flags['chunk-size']!, '--chunk-size');
     const keyPath = flags.key ?? config.signingKey;
     if (!keyPath) throw new UsageError('no signing key: pass --key FILE or set signingKey in the config', { subject: '--key' });
-    const key = await readSecretKey(resolve(keyPath));
+    const key = await readSecretKey(resolve(keyPath), { passphrase: passphraseSource() });
     const recovery = flags.recovery === undefined ? undefined : parseRecoveryPercent(flags.recovery);
     const trust = await trustedKeys(flags.pub, config);
     if (trust.length === 0) throw new UsageError('no trusted public key to verify the source bundle with', { hint: 'pass --pub FILE or list it under trust: in the config' });

@@ -10,6 +10,7 @@ import { stringify as stringifyYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAirgap, runAirgapJson, startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
 import { indexEntry, packageChart, sha256Hex, writeTree } from './fixtures.js';
+import { gpgvCheck } from '../harness/gpgv.js';
 
 let work: string;
 let keys: string;
@@ -94,7 +95,7 @@ describe('charts keyring:', () => {
   }
 
   it('the keyring file is the one given (the control: gpgv itself accepts the good .prov with it)', async () => {
-    const ok = await execa('gpgv', ['--keyring', keyring, join(work, 'site', 'repo', 'good-1.0.0.tgz.prov')], { reject: false });
+    const ok = await gpgvCheck(keyring, join(work, 'site', 'repo', 'good-1.0.0.tgz.prov'));
     expect(ok.exitCode).toBe(0);
     expect((await readFile(keyring)).length).toBeGreaterThan(0);
   });

@@ -144,7 +144,7 @@ export async function startTokenServer(dir: string, opts: { user?: string; passw
   const certFile = join(dir, 'token.crt');
   await execa('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=airgap-test-token-issuer']);
   const key = readFileSync(keyFile, 'utf8');
-  const der = (await execa('openssl', ['x509', '-in', certFile, '-outform', 'DER'], { encoding: 'buffer' })).stdout as Uint8Array;
+  const der = (await execa('openssl', ['x509', '-in', certFile, '-outform', 'DER'], { encoding: 'buffer', stripFinalNewline: false })).stdout as Uint8Array;
   const x5c = Buffer.from(der).toString('base64');
   const service = 'airgap-test-registry';
   const issuer = 'airgap-test-issuer';

@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ListPartsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mapLimit } from '@airgap/core';
+import pMap from 'p-map';
 import { airgapBin, runAirgap, runAirgapJson, tempDir } from '../harness/index.js';
 import { type Rgw, startRgw } from '../harness/ceph-rgw.js';
 import { createBucket, head, listAll, multipartUploads, objectSha256, putObject, randomFile, s3Client, uploadFile } from './helpers.js';
@@ -57,11 +57,11 @@ beforeAll(async () => {
   s3 = s3Client(rgw);
   for (const b of ['velero', 'velero-dr', 'velero-kill']) await createBucket(s3, b);
   const tree = veleroTree();
-  await mapLimit(tree, 8, async (o) => {
+  await pMap(tree, async (o) => {
     const body = Buffer.alloc(o.size, o.key);
     await putObject(s3, 'velero', o.key, body, o.contentType);
     source.set(o.key, { sha256: (await import('node:crypto')).createHash('sha256').update(body).digest('hex'), contentType: o.contentType });
-  });
+  }, { concurrency: 8 });
   const big = join(work, 'big');
   source.set(BIG_KEY, { sha256: await randomFile(big, BIG_SIZE), contentType: 'application/octet-stream' });
   await uploadFile(s3, 'velero', BIG_KEY, big, 'application/octet-stream');
@@ -109,13 +109,13 @@ describe('a Velero bucket carried from one RGW bucket to another', () => {
     expect(r.json.counts).toEqual({ pushed: source.size });
     const listed = await listAll(s3, 'velero-dr');
     expect(listed.map((o) => o.key).sort()).toEqual([...source.keys()].sort());
-    await mapLimit(listed, 8, async (o) => {
+    await pMap(listed, async (o) => {
       const want = source.get(o.key)!;
       expect(await objectSha256(s3, 'velero-dr', o.key), o.key).toBe(want.sha256);
       const h = await head(s3, 'velero-dr', o.key);
       expect(h.contentType, o.key).toBe(want.contentType);
       expect(h.metadata.sha256, o.key).toBe(want.sha256);
-    });
+    }, { concurrency: 8 });
   });
 
   it('a re-run is all present and sends nothing (no PUT or POST at the RGW, no mtime changed)', async () => {

@@ -50,8 +50,32 @@ export async function forgeBundle(outDir: string, key: SecretKey, items: Forged[
 
 const one = (b: { d: Descriptor; bytes: Buffer }) => new Map([[b.d.digest, b.bytes]]);
 
-/** A well-formed artifact of every ecosystem, as `pack` writes them (each test bends one field). */
-export function goodArtifacts(): Record<string, () => Forged> {
+/**
+ * The optional string fields of each ecosystem's artifact (as pack writes them when the upstream has
+ * them), added by `goodArtifacts({ optional: true })` so that "every string field" covers them too.
+ */
+const OPTIONAL: Record<string, Record<string, unknown>> = {
+  apt: { 'meta.control.Source': 'hello', 'meta.control.Depends': 'libc6 (>= 2.34)', 'meta.control.Section': 'devel', 'meta.control.Homepage': 'https://www.gnu.org/software/hello/' },
+  yum: { 'meta.license': 'GPL-3.0-or-later', 'meta.auth': { host: '127.0.0.1', usernameEnv: 'YUM_USER', passwordEnv: 'YUM_PASS' } },
+  pypi: { 'meta.metadataSource': 'wheel', 'meta.auth': { tokenEnv: 'PYPI_TOKEN' }, 'meta.metadata.classifiers': ['Programming Language :: Python :: 3'] },
+  npm: { 'meta.upstreamLatest': '1.3.0', 'meta.deprecated': 'use String.prototype.padStart()' },
+  chart: { 'meta.auth': { usernameEnv: 'HELM_USER' }, 'meta.images': [{ ref: 'ghcr.io/stefanprodan/podinfo:6.5.0', from: ['values.yaml'] }], 'meta.entry.created': '2024-01-02T03:04:05Z' },
+  image: { 'meta.license': 'Apache-2.0', 'meta.cosign': 'signed by the key in verify.cosignKey', 'meta.attachedTo': 'sha256:' + 'c'.repeat(64) },
+};
+
+/** A well-formed artifact of every ecosystem, as `pack` writes them (each test bends one field); `optional` adds every optional string field. */
+export function goodArtifacts(opts: { optional?: boolean } = {}): Record<string, () => Forged> {
+  const base = baseArtifacts();
+  if (!opts.optional) return base;
+  return Object.fromEntries(Object.entries(base).map(([k, make]) => [k, () => {
+    const f = make();
+    let a = f.artifact;
+    for (const [path, v] of Object.entries(OPTIONAL[k] ?? {})) a = bend(a, path, structuredClone(v));
+    return { ...f, artifact: a };
+  }]));
+}
+
+function baseArtifacts(): Record<string, () => Forged> {
   return {
     file: () => {
       const b = blob(Buffer.from('hello ' + randomBytes(4).toString('hex')));
@@ -65,6 +89,7 @@ export function goodArtifacts(): Record<string, () => Forged> {
           upstream: { url: 'http://127.0.0.1/debian/pool/main/h/hello/hello_2.10-3_amd64.deb', verified: 'InRelease (gpgv) → Packages → SHA256' },
           meta: {
             suite: 'bookworm', component: 'main', architectures: ['amd64'], filename: 'pool/main/h/hello/hello_2.10-3_amd64.deb',
+            suites: [{ suite: 'bookworm', components: ['main'], architectures: ['amd64'] }],
             control: { Package: 'hello', Version: '2.10-3', Architecture: 'amd64', Maintainer: 'Santiago Vila <sanvila@debian.org>', Description: 'example package\n based on GNU hello\n .\n more' },
           },
         },
@@ -148,3 +173,29 @@ export async function snapshot(dir: string): Promise<Map<string, string>> {
   await walk(dir, '');
   return out;
 }
+
+/** Every string leaf of an artifact as a dotted path (`meta.architectures.0`). */
+export function stringPaths(x: unknown, at = ''): string[] {
+  if (typeof x === 'string') return [at];
+  if (Array.isArray(x)) return x.flatMap((y, i) => stringPaths(y, `${at}.${i}`));
+  if (typeof x === 'object' && x !== null) return Object.entries(x).flatMap(([k, y]) => stringPaths(y, at ? `${at}.${k}` : k));
+  return [];
+}
+
+/** How messages name a field: `meta.architectures[0]`. */
+export const display = (path: string) => path.replace(/\.(\d+)(?=\.|$)/g, '[$1]');
+export const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** Fields that are free text (descriptions, upstream metadata): a line break is text there, written only as JSON, YAML, HTML or a deb822 continuation. */
+export const MULTILINE = /^(meta\.control\.Description|meta\.metadata\.|meta\.manifest\.|meta\.entry\.(?!created)|meta\.deprecated$)/;
+
+/** Fields that become paths or file names in a mirror or repository, by kind. */
+export const PATH_FIELDS: Record<string, string[]> = {
+  file: ['meta.path'],
+  apt: ['name', 'version', 'platform', 'meta.suite', 'meta.component', 'meta.architectures.0', 'meta.control.Source', 'meta.suites.0.suite', 'meta.suites.0.components.0', 'meta.suites.0.architectures.0'],
+  yum: ['name', 'version', 'platform', 'meta.repo', 'meta.file'],
+  pypi: ['name', 'version', 'meta.filename'],
+  npm: ['name', 'version', 'meta.tags.0', 'meta.carriedLatest'],
+  chart: ['name', 'version'],
+  image: ['name', 'version', 'meta.registry', 'meta.repository', 'meta.tag', 'oci.refName'],
+};

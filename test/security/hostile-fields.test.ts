@@ -6,7 +6,7 @@ import { type Artifact, HttpClient, IntegrityError, type PublishContext } from '
 import { type SecretKey, verifyBundle } from '@airgap/bundle';
 import { ecosystems } from '../../src/ecosystems.js';
 import { tempDir } from '../harness/index.js';
-import { type Forged, bend, forgeBundle, goodArtifacts, signingKey, snapshot } from './forge.js';
+import { type Forged, MULTILINE, PATH_FIELDS, bend, display, escapeRe, forgeBundle, goodArtifacts, signingKey, snapshot, stringPaths } from './forge.js';
 
 /**
  * docs/security.md "Index semantics": hostile values in every string field of every ecosystem's
@@ -14,34 +14,9 @@ import { type Forged, bend, forgeBundle, goodArtifacts, signingKey, snapshot } f
  * that become paths refuse traversal too (checked on real signed bundles); and, validation bypassed,
  * every dir publisher still writes nothing outside the mirror (the confined root).
  */
-const good = goodArtifacts();
+const good = goodArtifacts({ optional: true });
 const kinds = Object.keys(good);
 
-/** Every string leaf of an artifact as a dotted path (`meta.architectures.0`). */
-function stringPaths(x: unknown, at = ''): string[] {
-  if (typeof x === 'string') return [at];
-  if (Array.isArray(x)) return x.flatMap((y, i) => stringPaths(y, `${at}.${i}`));
-  if (typeof x === 'object' && x !== null) return Object.entries(x).flatMap(([k, y]) => stringPaths(y, at ? `${at}.${k}` : k));
-  return [];
-}
-
-/** How messages name a field: `meta.architectures[0]`. */
-const display = (path: string) => path.replace(/\.(\d+)(?=\.|$)/g, '[$1]');
-const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Fields that are free text (descriptions, upstream metadata): a line break is text there, written only as JSON, YAML, HTML or a deb822 continuation. */
-const MULTILINE = /^(meta\.control\.Description|meta\.metadata\.|meta\.manifest\.|meta\.entry\.(?!created))/;
-
-/** Fields that become paths or file names in a mirror or repository, by kind. */
-const PATH_FIELDS: Record<string, string[]> = {
-  file: ['meta.path'],
-  apt: ['name', 'version', 'platform', 'meta.suite', 'meta.component', 'meta.architectures.0', 'meta.control.Source'],
-  yum: ['name', 'version', 'platform', 'meta.repo', 'meta.file'],
-  pypi: ['name', 'version', 'meta.filename'],
-  npm: ['name', 'version', 'meta.tags.0', 'meta.carriedLatest'],
-  chart: ['name', 'version'],
-  image: ['name', 'version', 'meta.registry', 'meta.repository', 'meta.tag', 'oci.refName'],
-};
 const LONG = 'x'.repeat((1 << 20) + 1);
 const TRAVERSAL = ['../../../../sentinel/x', '/etc/x', 'ok/../../../x', '..', 'a\\..\\b'];
 
@@ -59,8 +34,9 @@ function refusedNaming(a: Artifact, field: string): void {
 beforeAll(() => ecosystems.load('all'));
 
 describe('every ecosystem validates its artifacts (packages/*/src/validate.ts)', () => {
-  it('the well-formed artifacts of every kind pass', () => {
+  it('the well-formed artifacts of every kind pass, with and without their optional fields', () => {
     for (const k of kinds) expect(() => ecosystems.validate(good[k]().artifact), k).not.toThrow();
+    for (const k of kinds) expect(() => ecosystems.validate(goodArtifacts()[k]().artifact), k).not.toThrow();
     expect(kinds.sort()).toEqual(ecosystems.all().map((e) => e.kind).sort());
   });
 
@@ -68,7 +44,7 @@ describe('every ecosystem validates its artifacts (packages/*/src/validate.ts)',
     let cases = 0;
     for (const k of kinds) {
       const a = good[k]().artifact;
-      const paths = stringPaths(a).filter((p) => !/^blobs\.\d+\.digest$|^digest$|^oci\.root\.digest$|^meta\.(manifests\.\d+|upstreamDigest)$/.test(p));
+      const paths = stringPaths(a).filter((p) => !/^blobs\.0\.digest$|^digest$|^oci\.root\.digest$|^meta\.(manifests\.\d+|upstreamDigest)$/.test(p));
       expect(paths.length, k).toBeGreaterThan(4);
       for (const p of paths) {
         const values = ['a\u0000b', 'a\u001b[2Jb', LONG, ...(MULTILINE.test(p) ? [] : ['a\nb', 'a\rb', 'a\u2028b'])];

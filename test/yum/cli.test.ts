@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runAirgap, startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
 import { DEFAULT_USER, type NexusDouble, startNexusDouble } from '../nexus-double/index.js';
 import { CLOSURE, type GpgKey, MODULES_YAML, PACKAGES, buildRpms, createRepo, makeGpgKey, signRepomd, stopGpgAgents } from './fixtures.js';
+import { gpgvCheck } from '../harness/gpgv.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 let work: string;
@@ -122,7 +123,7 @@ describe('yum end to end', () => {
     // the mirror's repomd.xml verifies with the inside public key (gpgv, an isolated keyring)
     const ring = join(work, 'inside.gpg');
     await execa('gpg', ['--batch', '--homedir', insideKey.home, '--yes', '--output', ring, '--export', 'inside@test.invalid']);
-    const v = await execa('gpgv', ['--keyring', ring, join(repo, 'repodata', 'repomd.xml.asc'), join(repo, 'repodata', 'repomd.xml')], { reject: false });
+    const v = await gpgvCheck(ring, join(repo, 'repodata', 'repomd.xml.asc'), join(repo, 'repodata', 'repomd.xml'));
     expect(v.exitCode, String(v.stderr)).toBe(0);
     const records = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.kind === 'yum');
     expect(records.map((x) => x.action)).toEqual(Array(CLOSURE.length).fill('pushed'));
@@ -142,7 +143,7 @@ describe('yum end to end', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     const second = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => JSON.parse(l)).filter((x) => x.kind === 'yum').slice(CLOSURE.length);
     expect(second.map((x) => x.action)).toEqual(Array(CLOSURE.length).fill('present'));
-    const v2 = await execa('gpgv', ['--keyring', ring, join(repo, 'repodata', 'repomd.xml.asc'), join(repo, 'repodata', 'repomd.xml')], { reject: false });
+    const v2 = await gpgvCheck(ring, join(repo, 'repodata', 'repomd.xml.asc'), join(repo, 'repodata', 'repomd.xml'));
     expect(v2.exitCode).toBe(0);
 
     // a later bundle into the same mirror: the repodata covers the earlier imports too

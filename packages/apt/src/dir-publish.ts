@@ -4,6 +4,7 @@ import { type Artifact, type ConfinedRoot, type PublishContext, type PublishHalf
 import { type Stanza, field, formatStanza, parseStanzas } from './control.js';
 import { signRelease } from './gpg.js';
 import { aptMeta, dirPoolPath } from './pool.js';
+import { declaredSuites, ensureEmptyIndexes, existingSuites } from './suites.js';
 import type { AptTargetSettings } from './spec.js';
 import { compareVersions } from './version.js';
 
@@ -79,7 +80,7 @@ export const aptDirPublisher: PublishHalf = {
   },
 
   /**
-   * Regenerate the indexes of every suite the bundle touches. Packages already listed there stay
+   * Regenerate the indexes of every suite the bundle touches, then the Release of every suite in the mirror. Packages already listed there stay
    * when their pool file is still in the mirror (an earlier bundle's packages are not dropped);
    * the carried ones (pushed and present) are added. Output is sorted, so the same mirror content
    * always gives the same indexes. Indexes are written before Release and InRelease (docs/reference/repo-formats.md §3
@@ -132,8 +133,17 @@ export const aptDirPublisher: PublishHalf = {
           await suiteDir.writeFile(`${dir}/Packages.gz`, gzipSync(Buffer.from(text), { level: 9 }));
         }
       }
-      await writeRelease(root, suiteDir, suite, ctx);
     }
+    // Every suite ever imported keeps a valid, signed Release (docs/apt.md "Directory mirror"): the ones
+    // this bundle carried packages for, the ones its manifest entries read (possibly empty), and the ones
+    // earlier bundles left, each signed again with the current key.
+    const declared = declaredSuites(artifacts);
+    for (const [suite, d] of declared) {
+      const archs = d.architectures.size ? d.architectures : archsOfSuite.get(suite) ?? new Set<string>();
+      await ensureEmptyIndexes(root.under(`dists/${suite}`), [...d.components].sort(), [...archs].sort());
+    }
+    const suites = new Set([...plan.keys(), ...declared.keys(), ...(await existingSuites(root))]);
+    for (const suite of [...suites].sort(cmp)) await writeRelease(root, root.under(`dists/${suite}`), suite, ctx);
   },
 };
 

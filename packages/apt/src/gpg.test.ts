@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { UsageError } from '@airgap/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gpgvCheck } from '../../../test/harness/gpgv.js';
 import { prepareKeyrings, signRelease, verifyRelease } from './gpg.js';
 
 let dir: string;
@@ -36,8 +37,10 @@ describe('mirror signing and Release verification with gpg/gpgv', () => {
     await writeFile(join(dir, 'InRelease'), sig.inRelease);
     await writeFile(join(dir, 'Release.gpg'), sig.releaseGpg);
     await writeFile(join(dir, 'pub.gpg'), sig.publicKey);
-    expect((await execa('gpgv', ['--keyring', join(dir, 'pub.gpg'), join(dir, 'InRelease')], { reject: false })).exitCode).toBe(0);
-    expect((await execa('gpgv', ['--keyring', join(dir, 'pub.gpg'), join(dir, 'Release.gpg'), join(dir, 'Release')], { reject: false })).exitCode).toBe(0);
+    const inline = await gpgvCheck(join(dir, 'pub.gpg'), join(dir, 'InRelease'));
+    expect(inline.exitCode, inline.stderr).toBe(0);
+    const detached = await gpgvCheck(join(dir, 'pub.gpg'), join(dir, 'Release.gpg'), join(dir, 'Release'));
+    expect(detached.exitCode, detached.stderr).toBe(0);
     // An armored keyring (as apt takes .asc) is dearmored for gpgv.
     const work = join(dir, 'work1');
     await mkdir(work);

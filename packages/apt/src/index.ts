@@ -5,6 +5,7 @@ import { aptSource } from './source.js';
 import { type AptSpec, aptSpecSchema, aptTargetSettingsSchema } from './spec.js';
 import { validateApt } from './validate.js';
 import { aptBom } from './bom.js';
+import { mergeDeclaredSuites } from './suites.js';
 
 export type { AptSpec, AptTargetSettings } from './spec.js';
 export { aptSpecSchema, aptTargetSettingsSchema } from './spec.js';
@@ -27,6 +28,7 @@ export const apt: Ecosystem<AptSpec> = {
   source: aptSource(),
   validate: validateApt,
   bom: aptBom,
+  mergeDuplicate: mergeDeclaredSuites,
   publish: { dir: aptDirPublisher, endpoint: aptNexusPublisher },
 };
 export { validateApt } from './validate.js';

@@ -1,8 +1,5 @@
 import { type Artifact, type EndpointPublishHalf, type PublishContext, TargetError, safeUrl } from '@airgap/core';
-import {
-  type HostedAsset, assetConflict, assetFailureContext, assetPresence, describeFailure, hostedAsset, isRedeployRefusal,
-  normalizeSha256, serverMessage, storedSha256,
-} from '@airgap/nexus';
+import { type HostedAsset, assetConflict, assetPresence, hostedAsset, normalizeSha256, pushUnderLimit, storedSha256 } from '@airgap/nexus';
 import { nexusAssetPath } from './pool.js';
 import { DEB_MEDIA_TYPE } from './source.js';
 
@@ -35,27 +32,15 @@ export const aptNexusPublisher: EndpointPublishHalf = {
   async publish(artifact, ctx) {
     const a = debAsset(artifact, ctx);
     const deb = artifact.blobs[0];
-    const res = await ctx.http.request(a.endpoint.url, {
-      method: 'POST',
-      headers: { ...a.endpoint.headers(), 'content-type': DEB_MEDIA_TYPE, 'content-length': String(deb.size) },
-      // A stream cannot be replayed: each attempt opens the verified blob anew.
-      body: () => ctx.blobs.open(deb),
-      side: 'target',
+    // A stream cannot be replayed: each attempt opens the verified blob anew.
+    const out = await pushUnderLimit(a, ctx, {
+      method: 'POST', url: a.endpoint.url, size: deb.size, digest: deb.digest, open: () => ctx.blobs.open(deb),
+      headers: { ...a.endpoint.headers(), 'content-type': DEB_MEDIA_TYPE },
     });
-    if (res.status === 201 || res.status === 200 || res.status === 204) {
-      await res.body.dump();
-      return;
-    }
-    if (res.status === 400) {
-      const said = await serverMessage(res);
-      // docs/reference/nexus-api.md §11: a redeploy refused by the write policy counts only when the stored bytes match.
-      if (isRedeployRefusal(said)) {
-        const stored = await storedSha256(a, deb.digest, ctx);
-        if (stored === normalizeSha256(deb.digest)) return;
-        throw assetConflict(a, stored, deb.digest, said);
-      }
-      throw new TargetError(`${a.label}: POST ${safeUrl(a.endpoint.url)}: HTTP 400 rejected${said ? ` — ${said}` : ''}`, { subject: a.label });
-    }
-    throw await describeFailure(res, assetFailureContext(a, ctx, 'POST'));
+    if (out.refused === undefined) return;
+    // docs/reference/nexus-api.md §11: a redeploy refused by the write policy counts only when the stored bytes match.
+    const stored = await storedSha256(a, deb.digest, ctx);
+    if (stored === normalizeSha256(deb.digest)) return;
+    throw assetConflict(a, stored, deb.digest, out.refused);
   },
 };

@@ -12,6 +12,7 @@ import { type RelationGroup, parsePackageRequest } from './relations.js';
 import { readHostSources } from './sources-list.js';
 import type { AptSpec } from './spec.js';
 import { checkPoolRelative } from './pool.js';
+import type { DeclaredSuite } from './suites.js';
 
 export const DEB_MEDIA_TYPE = 'application/vnd.debian.binary-package';
 
@@ -126,7 +127,7 @@ function describe(origins: ArchiveOrigin[]): string {
   return origins.map((o) => `${safeUrl(o.uri)} ${o.suite} [${o.components.join(' ')}] (${o.architectures.join(', ')})`).join('; ');
 }
 
-function toArtifact(c: Candidate<IndexOrigin>, stanza: Stanza, architectures: string[]): Artifact {
+function toArtifact(c: Candidate<IndexOrigin>, stanza: Stanza, architectures: string[], suites: DeclaredSuite[]): Artifact {
   const { vr, component } = c.origin;
   const where = `${c.name} ${c.version} (${c.arch}) from ${vr.releaseUrl}`;
   const sha = field(stanza, 'SHA256')?.toLowerCase();
@@ -157,6 +158,7 @@ function toArtifact(c: Candidate<IndexOrigin>, stanza: Stanza, architectures: st
       architectures,
       filename,
       release: vr.releaseUrl,
+      suites,
     },
   };
 }
@@ -245,7 +247,9 @@ export function aptSource(options: { hostRoot?: string } = {}): SourceHalf<AptSp
           where: describe(origins),
         });
         const stanzas = await fullStanzas(closure, ctx);
-        return closure.map((c) => toArtifact(c, stanzas.get(c)!, architectures));
+        // Every suite the entry reads, so the mirror gets a Release for each even if the closure used none of it.
+        const suites = origins.map((o) => ({ suite: o.suite, components: o.components, architectures: o.architectures }));
+        return closure.map((c) => toArtifact(c, stanzas.get(c)!, architectures, suites));
       } finally {
         await work.dispose();
       }

@@ -28,6 +28,18 @@ export function validateApt(a: Artifact): void {
   checkList(a, 'meta.architectures', m.architectures ?? [], 64).forEach((x, i) =>
     checkText(a, `meta.architectures[${i}]`, x, { max: 64, pattern: DEB_ARCH, expected: 'a Debian architecture name' }),
   );
+  if (m.suites !== undefined) {
+    checkList(a, 'meta.suites', m.suites, 64).forEach((d, i) => {
+      const r = checkRecord(a, `meta.suites[${i}]`, d);
+      checkRelativePath(a, `meta.suites[${i}].suite`, r.suite, { max: 128, pattern: DEB_SEGMENT, expected: 'a Debian suite name' });
+      checkList(a, `meta.suites[${i}].components`, r.components, 64).forEach((c, j) =>
+        checkRelativePath(a, `meta.suites[${i}].components[${j}]`, c, { max: 128, pattern: DEB_SEGMENT, expected: 'a Debian component name' }),
+      );
+      checkList(a, `meta.suites[${i}].architectures`, r.architectures, 64).forEach((x, j) =>
+        checkText(a, `meta.suites[${i}].architectures[${j}]`, x, { max: 64, pattern: DEB_ARCH, expected: 'a Debian architecture name' }),
+      );
+    });
+  }
   if (m.filename !== undefined) checkRelativePath(a, 'meta.filename', m.filename, { max: 1024 });
   const control = checkRecord(a, 'meta.control', m.control);
   const keys = Object.keys(control);

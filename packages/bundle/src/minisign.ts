@@ -11,12 +11,14 @@
  * (minisign prints it with `%016" PRIX64` after le64_load).
  * NAME.key is minisign's *unencrypted* secret key (what `minisign -G -W` writes: kdf bytes zero, no
  * scrypt, checksum zero) so `minisign -S -s NAME.key` can sign with it too; its protection is mode 0600.
+ * `keygen --encrypt` writes minisign's scrypt-encrypted form instead (kdf "Sc", minisign-encrypted.ts).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
 import { TrustError, UsageError, readRegularFile } from '@airgap/core';
+import { KDF_SCRYPT, decryptSecretKeyBody, encryptSecretKeyBody } from './minisign-encrypted.js';
 
 export interface PublicKey {
   /** 16 uppercase hex chars, as minisign prints it. */
@@ -73,20 +75,28 @@ export function secretKeyText(sk: SecretKey): string {
   return `${UNTRUSTED}minisign unencrypted secret key ${sk.keyId}\n${body.toString('base64')}\n`;
 }
 
+/** minisign's password-encrypted secret key file (what `minisign -G` writes without -W). */
+export async function encryptedSecretKeyText(sk: SecretKey, passphrase: string, limits?: { opslimit: number; memlimit: number }): Promise<string> {
+  const body = await encryptSecretKeyBody(keyIdBytes(sk.keyId), sk.key, passphrase, limits);
+  return `${UNTRUSTED}minisign encrypted secret key ${sk.keyId}\n${body.toString('base64')}\n`;
+}
+
 /**
  * Write NAME.key (mode 0600) and NAME.pub into `dir`. Refuses to overwrite either file without `force`.
+ * With `passphrase`, NAME.key is encrypted with it (minisign's scrypt format).
  */
-export async function writeKeyPair(dir: string, name: string, sk: SecretKey, opts: { force?: boolean } = {}): Promise<{ keyFile: string; pubFile: string }> {
+export async function writeKeyPair(dir: string, name: string, sk: SecretKey, opts: { force?: boolean; passphrase?: string } = {}): Promise<{ keyFile: string; pubFile: string }> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
     throw new UsageError(`key name ${JSON.stringify(name)} is not a plain file name`, { subject: name, hint: 'use letters, digits, ".", "_" and "-"' });
   }
   const keyFile = join(dir, `${name}.key`);
   const pubFile = join(dir, `${name}.pub`);
   const flags = opts.force ? 'w' : 'wx';
+  const secretText = opts.passphrase === undefined ? secretKeyText(sk) : await encryptedSecretKeyText(sk, opts.passphrase);
   const written: string[] = [];
   try {
     for (const [file, text, mode] of [
-      [keyFile, secretKeyText(sk), 0o600],
+      [keyFile, secretText, 0o600],
       [pubFile, publicKeyText(sk.publicKey), 0o644],
     ] as const) {
       let fh;
@@ -145,19 +155,30 @@ export async function readPublicKey(path: string): Promise<PublicKey> {
   return parsePublicKey(text, path);
 }
 
-export async function readSecretKey(path: string): Promise<SecretKey> {
+/**
+ * Read NAME.key. An encrypted key (minisign's "Sc" kdf) is decrypted with what `passphrase` returns
+ * (a TTY prompt or AIRGAP_KEY_PASSWORD_FILE, docs/security.md); without one it is refused (exit 2).
+ */
+export async function readSecretKey(path: string, opts: { passphrase?: () => Promise<string> } = {}): Promise<SecretKey> {
   const { body } = await readKeyFile(path, 'secret key');
   if (body.length !== SECRET_LEN || !body.subarray(0, 2).equals(ALG_ED) || !body.subarray(4, 6).equals(CHK_B2)) {
     throw new UsageError(`${path} is not a minisign Ed25519 secret key`, { subject: path, hint: 'use the NAME.key file written by `airgap keygen`' });
   }
-  if (body[2] !== 0 || body[3] !== 0) {
-    throw new UsageError(`${path} is a password-encrypted minisign key, which airgap cannot use unattended`, {
-      subject: path,
-      hint: 'create a key with `airgap keygen` (or `minisign -G -W`) and protect the file by its mode 0600',
-    });
+  let keyNum = body.subarray(54, 62);
+  let key = new Uint8Array(body.subarray(62, 126));
+  if (body.subarray(2, 4).equals(KDF_SCRYPT)) {
+    if (!opts.passphrase) {
+      throw new UsageError(`${path} is a passphrase-encrypted key and no passphrase can be asked for here`, {
+        subject: path,
+        hint: 'run on a terminal (airgap asks for it), or set AIRGAP_KEY_PASSWORD_FILE to a file holding it (cron; docs/security.md)',
+      });
+    }
+    const plain = await decryptSecretKeyBody(body, await opts.passphrase(), path);
+    keyNum = plain.keyNum;
+    key = new Uint8Array(plain.sk);
+  } else if (body[2] !== 0 || body[3] !== 0) {
+    throw new UsageError(`${path}: unknown key derivation ${JSON.stringify(body.subarray(2, 4).toString('latin1'))} (minisign knows "Sc" and none)`, { subject: path });
   }
-  const keyNum = body.subarray(54, 62);
-  const key = new Uint8Array(body.subarray(62, 126));
   // The public half of a libsodium secret key is its last 32 bytes; check it belongs to the seed.
   const derived = nacl.sign.keyPair.fromSeed(key.subarray(0, 32));
   if (!Buffer.from(derived.publicKey).equals(Buffer.from(key.subarray(32)))) {

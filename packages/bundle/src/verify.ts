@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Artifact, type BlobSource, type BundleIndex, type Descriptor, jsonSyntaxWhere, openRegularFile, readRegularFile, IntegrityError, TrustError, isDigest } from '@airgap/core';
+import { type Artifact, type BlobSource, type BundleIndex, type Descriptor, jsonSyntaxWhere, openRegularFile, readRegularFile, IntegrityError, TrustError, isDigest, shown } from '@airgap/core';
 import { BlobReader, type BlobLocation, type PartLocation } from './blob-reader.js';
 import {
   BLOB_PREFIX,
@@ -223,7 +223,7 @@ function parseDescriptor(bytes: Buffer, path: string): BundleDescriptor {
   }
   if (d.kinds !== undefined) {
     if (typeof d.kinds !== 'object' || d.kinds === null || Array.isArray(d.kinds)) throw bad('kinds must be an object of counts');
-    for (const [k, n] of Object.entries(d.kinds)) if (!/^[a-z][a-z0-9-]*$/.test(k) || !isSize(n)) throw bad(`kinds.${k} must be an artifact kind with a count`);
+    for (const [k, n] of Object.entries(d.kinds)) if (!/^[a-z][a-z0-9-]*$/.test(k) || !isSize(n)) throw bad(`kinds: ${shown(k)} must be an artifact kind with a count`);
   }
   if (d.toolRelease !== undefined) {
     if (!Array.isArray(d.toolRelease)) throw bad('toolRelease must be a list');

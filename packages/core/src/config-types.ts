@@ -20,6 +20,8 @@ export interface NexusTargetConfig {
   repositories?: Partial<Record<EndpointFormat, string>>;
   endpoints?: Partial<Record<EndpointFormat, string>>;
   imageNames?: 'keep-host' | 'strip-host';
+  /** Refuse to move an OCI tag to another digest (docs/oci.md "Moved tags"); default false. */
+  immutableTags?: boolean;
   [ecosystemSettings: string]: unknown;
 }
 
@@ -29,12 +31,16 @@ export interface RegistriesTargetConfig {
   usernameEnv?: string;
   passwordEnv?: string;
   imageNames?: 'keep-host' | 'strip-host';
+  /** Refuse to move an OCI tag to another digest (docs/oci.md "Moved tags"); default false. */
+  immutableTags?: boolean;
   [ecosystemSettings: string]: unknown;
 }
 
 export interface DirTargetConfig {
   type: 'dir';
   path: string;
+  /** Refuse to move an OCI tag in `oci/index.json` to another digest (docs/oci.md "Moved tags"); default false. */
+  immutableTags?: boolean;
   [ecosystemSettings: string]: unknown;
 }
 

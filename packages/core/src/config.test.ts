@@ -229,7 +229,16 @@ describe('loadConfig', () => {
   it('names unknown keys of a target with the keys its type allows, including ecosystem blocks', async () => {
     const file = await write('airgap.yaml', 'targets:\n  mirror: { type: dir, path: /srv, url: https://x.corp.internal }\n');
     const err = await failure({ configFile: file });
-    expect(err.message).toBe('airgap.yaml: targets.mirror.url: unknown key (allowed: type, path, apt)');
+    expect(err.message).toBe('airgap.yaml: targets.mirror.url: unknown key (allowed: type, path, immutableTags, apt)');
+  });
+
+  it('immutableTags is a boolean on nexus, registries and dir targets (docs/oci.md "Moved tags")', async () => {
+    const ok = await write('ok.yaml', 'targets:\n  m: { type: dir, path: /srv, immutableTags: true }\n  r: { type: registries, endpoints: { docker: "https://r.corp.internal" }, immutableTags: false }\n');
+    const cfg = await loadConfig({ configFile: ok, cwd: dir, env: {}, registry: registry() });
+    expect([(cfg.targets!.m as { immutableTags?: boolean }).immutableTags, (cfg.targets!.r as { immutableTags?: boolean }).immutableTags]).toEqual([true, false]);
+    const bad = await write('bad.yaml', 'targets:\n  m: { type: dir, path: /srv, immutableTags: "yes" }\n');
+    const err = await failure({ configFile: bad });
+    expect(err.message).toMatch(/^bad\.yaml: targets\.m\.immutableTags: /);
   });
 
   it('checks the settings block an ecosystem declares', async () => {

@@ -44,7 +44,12 @@ function formatMap(value: object, description: string): object {
   };
 }
 
-const BUILTIN_TARGET_KEYS = new Set(['type', 'url', 'usernameEnv', 'passwordEnv', 'repositories', 'endpoints', 'imageNames', 'path', 's3', 'bucket', 'prefix']);
+const immutableTags = {
+  type: 'boolean',
+  description: 'true: an OCI tag that points to another digest at the target is not moved; the image fails (unpack exit 4), naming the tag and both digests. Default false: moved, as docker push does, and recorded in the ledger with the previous digest.',
+};
+
+const BUILTIN_TARGET_KEYS = new Set(['type', 'url', 'usernameEnv', 'passwordEnv', 'repositories', 'endpoints', 'imageNames', 'immutableTags', 'path', 's3', 'bucket', 'prefix']);
 
 export const S3_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
 
@@ -88,6 +93,7 @@ export function configSchema(registry: EcosystemRegistry): object {
       ),
       endpoints: formatMap(httpUrl, 'Per-format override of the URL derived from url + repositories (e.g. a Docker connector port).'),
       imageNames,
+      immutableTags,
       ...settings,
     },
   };
@@ -101,6 +107,7 @@ export function configSchema(registry: EcosystemRegistry): object {
       usernameEnv: envName,
       passwordEnv: envName,
       imageNames,
+      immutableTags,
       ...settings,
     },
   };
@@ -111,6 +118,7 @@ export function configSchema(registry: EcosystemRegistry): object {
     properties: {
       type: { const: 'dir' },
       path: { ...filePath, description: 'Root of the directory mirror.' },
+      immutableTags,
       ...settings,
     },
   };

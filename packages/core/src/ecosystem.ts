@@ -84,6 +84,12 @@ export interface PublishContext {
 
 export type Presence = 'present' | 'absent';
 
+/** What a publish reports beyond success, for the ledger record of the push (docs/ledger.md). */
+export interface PublishOutcome {
+  /** The digest the artifact's name (an OCI tag) pointed to at the target before this push moved it. */
+  previous?: string;
+}
+
 /**
  * The inside half of an ecosystem for one kind of target. `exists` must not change anything; it
  * throws a TargetError when the target holds something different under the same coordinates
@@ -92,7 +98,7 @@ export type Presence = 'present' | 'absent';
  */
 export interface PublishHalf {
   exists(artifact: Artifact, ctx: PublishContext): Promise<Presence>;
-  publish(artifact: Artifact, ctx: PublishContext): Promise<void>;
+  publish(artifact: Artifact, ctx: PublishContext): Promise<void | PublishOutcome>;
   finalize?(artifacts: Artifact[], ctx: PublishContext): Promise<void>;
   /**
    * Optional: whether the target already holds one blob of the artifact (OCI: the layer in the image's
@@ -140,6 +146,11 @@ export interface Ecosystem<Spec = unknown> {
   checkPolicy?(spec: Spec, policy: ManifestPolicy): string[];
   /** purl, licences and dependencies of one artifact, for the SBOM and the approval report (docs/approval.md). */
   bom?(artifact: Artifact): BomFacts;
+  /**
+   * Optional: another manifest entry resolved an artifact pack already has (same kind, coordinates and
+   * digest); fold what only the second carries into the kept one's `meta` (apt: the suites its entry reads).
+   */
+  mergeDuplicate?(kept: Artifact, again: Artifact): void;
   publish: {
     /** The `dir:` mirror layout (docs/design.md). */
     dir: PublishHalf;

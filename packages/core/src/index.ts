@@ -18,7 +18,7 @@ export * from './confined-root.js';
 export * from './regular-file.js';
 export * from './nearest.js';
 export * from './transfer.js';
-export * from './concurrency.js';
 export * from './bom.js';
 export * from './policy.js';
+export * from './gpg.js';
 export * from './gpgv.js';

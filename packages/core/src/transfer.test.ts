@@ -19,6 +19,8 @@ interface Blob {
   /** Cut the connection after this many bytes on the next N full answers. */
   cutAfter?: number;
   cuts?: number;
+  /** Milliseconds between the last byte written and the cut (default 300). */
+  cutDelay?: number;
 }
 
 /** A loopback blob server with Range/If-Range, connection cuts, and a count of requests in flight. */
@@ -50,7 +52,7 @@ function blobServer(blobs: Map<string, Blob>) {
     if (b.cuts && b.cutAfter !== undefined) {
       b.cuts--;
       // The cut comes after the client has had time to take the bytes (else they die in its socket buffer).
-      res.write(body.subarray(0, b.cutAfter), () => setTimeout(() => res.destroy(), 300));
+      res.write(body.subarray(0, b.cutAfter), () => setTimeout(() => res.destroy(), b.cutDelay ?? 300));
       return;
     }
     // Slow enough that concurrent requests overlap.
@@ -115,6 +117,16 @@ describe('transfer engine', () => {
     const last = mine.at(-1)!;
     expect(last.type === 'transfer' && [last.state, last.done, last.total]).toEqual(['done', big.length, big.length]);
     expect(mine.some((e) => e.type === 'transfer' && e.state === 'progress' && e.done > 0 && e.done < big.length)).toBe(true);
+  });
+
+  it('keeps every byte that arrived before the cut, even when the connection closes right after them', async () => {
+    const bytes = Buffer.alloc(40_000, 5);
+    blobs.set('/cutnow', { bytes, etag: '"now"', cutAfter: 25_000, cuts: 1, cutDelay: 0 });
+    const { t, store } = engine('cutnow');
+    await t.fetch({ url: `${base}/cutnow`, digest: sha(bytes), size: bytes.length, subject: 'cut at once' });
+    const reqs = srv.seen.filter((s) => s.path === '/cutnow');
+    expect(reqs.map((r) => [r.status, r.range])).toEqual([[200, undefined], [206, 'bytes=25000-']]);
+    expect(await store.has(sha(bytes))).toBe(true);
   });
 
   it('starts over when the server has no validator to resume against', async () => {

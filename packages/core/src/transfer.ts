@@ -1,6 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
@@ -9,6 +7,7 @@ import { IntegrityError, InternalError, UpstreamError } from './errors.js';
 import { type HttpClient, type HttpResponse, failStatus, header } from './http.js';
 import { type Logger, type ProgressSink, safeUrl } from './log.js';
 import { type ContentStore, syncFile } from './store.js';
+import { type Hashes, type KeptBody, contentLength, hashesOf, keepOnCut, rangeStart, readJson, sizeOf, strongEtag } from './transfer-util.js';
 
 /** A hash the upstream publishes besides (or instead of) sha256: npm `dist.integrity`, a yum `<checksum>`. */
 export interface IntegrityCheck {
@@ -266,6 +265,8 @@ export class Transfers {
         have = 0;
         continue;
       } else await failStatus(res, 'GET', 'upstream', req.statusHint?.(res.status));
+      // Read at once, so the bytes that arrive before a cut are kept however slow the steps below are.
+      const body = keepOnCut(res.body);
       if (!resumed) {
         await rm(partial, { force: true });
         await writeFile(metaPath, JSON.stringify({ url, etag: strongEtag(header(res, 'etag')), lastModified: header(res, 'last-modified') } satisfies PartialMeta));
@@ -274,7 +275,7 @@ export class Transfers {
       this.emit({ type: 'transfer', direction: 'download', state: resumed ? 'resumed' : 'start', subject: req.subject, digest: req.digest, done: have, total });
       const hashes = await hashesOf(partial, resumed ? have : 0, req.integrity);
       try {
-        have = await this.stream(res, partial, resumed ? have : 0, hashes, req, total);
+        have = await this.stream(body, partial, resumed ? have : 0, hashes, req, total);
       } catch (e) {
         lastError = e;
         if (e instanceof IntegrityError) {
@@ -313,14 +314,14 @@ export class Transfers {
    * Append the body to the partial file chunk by chunk, each write awaited before the chunk is hashed,
    * so after a cut the file holds exactly the bytes counted (a write stream would drop its buffer).
    */
-  private async stream(res: HttpResponse, partial: string, offset: number, h: Hashes, req: BlobRequest, total: number | undefined): Promise<number> {
+  private async stream(body: KeptBody, partial: string, offset: number, h: Hashes, req: BlobRequest, total: number | undefined): Promise<number> {
     let done = offset;
     let last = offset;
     const fh = await open(partial, offset > 0 ? 'a' : 'w');
     try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      for await (const chunk of body.stream as AsyncIterable<Buffer>) {
         if (req.size !== undefined && done + chunk.length > req.size) {
-          res.body.destroy();
+          body.stream.destroy();
           throw new IntegrityError(`${req.subject}: more bytes than the expected ${req.size}`, { subject: req.subject });
         }
         await fh.write(chunk);
@@ -332,6 +333,8 @@ export class Transfers {
           this.emit({ type: 'transfer', direction: 'download', state: 'progress', subject: req.subject, digest: req.digest, done, total });
         }
       }
+      const cut = body.cut();
+      if (cut) throw cut;
     } catch (e) {
       if (e instanceof IntegrityError) throw e;
       throw Object.assign(new Error(`connection lost after ${done} bytes: ${(e as Error).message}`), { cause: e });
@@ -361,53 +364,5 @@ export class Transfers {
     await rename(partial, final);
     await rm(metaPath, { force: true });
     return { mediaType: req.mediaType ?? OCTET_STREAM, digest, size };
-  }
-}
-
-interface Hashes {
-  sha256: Hash;
-  extra?: Hash;
-}
-
-/** The hashes of a resumed download start from the bytes kept on disk. */
-async function hashesOf(partial: string, offset: number, integrity?: IntegrityCheck): Promise<Hashes> {
-  const h: Hashes = { sha256: newSha256(), extra: integrity ? createHash(integrity.algorithm) : undefined };
-  if (offset > 0) {
-    for await (const chunk of createReadStream(partial, { start: 0, end: offset - 1, highWaterMark: 1 << 20 })) {
-      h.sha256.update(chunk as Buffer);
-      h.extra?.update(chunk as Buffer);
-    }
-  }
-  return h;
-}
-
-function rangeStart(contentRange: string | undefined): number | undefined {
-  const m = /^bytes (\d+)-/.exec(contentRange ?? '');
-  return m ? Number(m[1]) : undefined;
-}
-
-/** Weak ETags cannot be used with If-Range (RFC 9110 §13.1.5). */
-function strongEtag(etag: string | undefined): string | undefined {
-  return etag && !etag.startsWith('W/') ? etag : undefined;
-}
-
-function contentLength(res: HttpResponse, offset: number): number | undefined {
-  const n = Number(header(res, 'content-length'));
-  return Number.isFinite(n) && header(res, 'content-length') !== undefined ? n + offset : undefined;
-}
-
-async function sizeOf(path: string): Promise<number> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return 0;
-  }
-}
-
-async function readJson<T>(path: string): Promise<T | undefined> {
-  try {
-    return JSON.parse(await readFile(path, 'utf8')) as T;
-  } catch {
-    return undefined;
   }
 }

@@ -86,6 +86,22 @@ export function checkRelativePath(a: Partial<Artifact>, field: string, v: unknow
   return s;
 }
 
+/** `^[A-Za-z_][A-Za-z0-9_]*$`: the name of an environment variable. */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * An optional record naming where credentials come from (`meta.auth`: `usernameEnv`, `passwordEnv`,
+ * `tokenEnv`, and a `host`): every `…Env` value an environment variable name, every other value
+ * single-line text. Never the credentials themselves (docs/security.md).
+ */
+export function checkEnvNames(a: Partial<Artifact>, field: string, v: unknown): void {
+  if (v === undefined) return;
+  for (const [k, x] of Object.entries(checkRecord(a, field, v))) {
+    if (k.endsWith('Env')) checkText(a, `${field}.${k}`, x, { max: 128, pattern: ENV_NAME, expected: 'an environment variable name' });
+    else checkText(a, `${field}.${k}`, x, { max: 255 });
+  }
+}
+
 export function checkList(a: Partial<Artifact>, field: string, v: unknown, max = 256): unknown[] {
   if (!Array.isArray(v)) throw fieldError(a, field, 'must be a list');
   if (v.length > max) throw fieldError(a, field, `has ${v.length} items, more than the ${max} allowed`);
@@ -108,7 +124,12 @@ export function checkArtifactBasics(a: Artifact): void {
   checkText(a, 'version', a.version, { max: 256, empty: true });
   checkOptionalText(a, 'platform', a.platform, { max: 128 });
   if (!Array.isArray(a.blobs) || a.blobs.length === 0) throw fieldError(a, 'blobs', 'is empty: an artifact needs at least its main blob');
-  a.blobs.forEach((b, i) => checkText(a, `blobs[${i}].mediaType`, b.mediaType, { max: 255, pattern: MEDIA_TYPE, expected: 'a media type' }));
+  a.blobs.forEach((b, i) => {
+    checkText(a, `blobs[${i}].mediaType`, b.mediaType, { max: 255, pattern: MEDIA_TYPE, expected: 'a media type' });
+    // Blob digests become blob paths in a mirror and URL paths at a registry.
+    if (!isDigest(b.digest)) throw fieldError(a, `blobs[${i}].digest`, `${shown(b.digest)} is not a sha256 digest`);
+    if (!Number.isSafeInteger(b.size) || b.size < 0) throw fieldError(a, `blobs[${i}].size`, 'is not a byte count');
+  });
   if (!isDigest(a.digest)) throw fieldError(a, 'digest', `${shown(a.digest)} is not a sha256 digest`);
   if (a.digest !== a.blobs[0].digest) throw fieldError(a, 'digest', `${a.digest} is not the digest of its main blob (${a.blobs[0].digest})`);
   if (a.oci && a.oci.root.digest !== a.digest) throw fieldError(a, 'oci.root.digest', `${a.oci.root.digest} is not the artifact digest ${a.digest}`);

@@ -77,7 +77,12 @@ async function bringObject(conn: S3Connection, bucket: string, key: string, size
     return { digest: cached.digest, size, contentType: cached.contentType, integrity: cached.integrity, verified: cached.verified };
   }
   if (ctx.dryRun) return { digest: expected ?? cached?.digest ?? 'sha256:' + '0'.repeat(64), size, verified: 'dry run: not downloaded' };
+  // One transfer under the engine's limit (docs/transfers.md); a signed S3 GET is not resumed by Range.
+  return ctx.transfer.run(() => downloadObject(conn, bucket, key, ref, ctx, expected));
+}
 
+async function downloadObject(conn: S3Connection, bucket: string, key: string, ref: string, ctx: SourceContext, expected: string | undefined): Promise<TreeFile> {
+  const url = conn.url(bucket, key);
   const { body, info } = await conn.get(bucket, key, 'upstream', ctx.signal);
   const md5 = MD5_ETAG.exec(info.etag ?? '')?.[1];
   const metaSha = /^[0-9a-f]{64}$/.test(info.metadata[SHA256_METADATA] ?? '') ? 'sha256:' + info.metadata[SHA256_METADATA] : undefined;

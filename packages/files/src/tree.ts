@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import picomatch from 'picomatch';
-import { type Artifact, type SourceContext, OCTET_STREAM, UsageError, mapLimit } from '@airgap/core';
+import pMap from 'p-map';
+import { type Artifact, type SourceContext, OCTET_STREAM, UsageError } from '@airgap/core';
 import type { FileSpec } from './spec.js';
 import { checkRelativePath } from './target-path.js';
 
@@ -82,7 +83,8 @@ export async function resolveTree(origin: TreeOrigin, spec: FileSpec, ctx: Sourc
   }
   if (!selected.length) ctx.log.warn(`${origin.display}: no files match (include/exclude/newest); nothing is carried from it`);
   const treePath = spec.path ?? origin.defaultPath;
-  return mapLimit(selected, ctx.concurrency, async (entry): Promise<Artifact> => {
+  // p-map only queues the entries (open files); an entry's download waits for the transfer engine's one limit.
+  return pMap(selected, async (entry): Promise<Artifact> => {
     const path = landingPath(treePath, entry.rel);
     const file = await origin.bring(entry, ctx);
     return {
@@ -99,5 +101,5 @@ export async function resolveTree(origin: TreeOrigin, spec: FileSpec, ctx: Sourc
         ...origin.meta,
       },
     };
-  });
+  }, { concurrency: ctx.concurrency });
 }

@@ -50,7 +50,12 @@ export function repoIndex(repo: string, headers: Record<string, string>, ctx: So
   return p;
 }
 
-async function fetchIndex(repo: string, headers: Record<string, string>, ctx: SourceContext): Promise<RepoIndex> {
+/** index.yaml, read whole under the transfer engine's one limit (docs/transfers.md). */
+function fetchIndex(repo: string, headers: Record<string, string>, ctx: SourceContext): Promise<RepoIndex> {
+  return ctx.transfer.run(() => readIndex(repo, headers, ctx));
+}
+
+async function readIndex(repo: string, headers: Record<string, string>, ctx: SourceContext): Promise<RepoIndex> {
   const url = resolveChartUrl(repo, 'index.yaml');
   const res = await ctx.http.request(url, { headers, side: 'upstream', signal: ctx.signal });
   if (res.status !== 200) {

@@ -69,11 +69,14 @@ function headersFor(url: URL, repo: string, headers: Record<string, string>): Re
   return url.host === new URL(repo).host ? headers : {};
 }
 
+/** The .tgz through the transfer engine (docs/transfers.md): one limit, resumed on a cut, the index digest checked while it streams. */
 async function download(ctx: SourceContext, url: URL, headers: Record<string, string>, expected: string | undefined, label: string, mediaType: string): Promise<Descriptor> {
-  const res = await ctx.http.request(url, { headers, side: 'upstream', signal: ctx.signal });
-  if (res.status !== 200) await failStatus(res, 'GET', 'upstream', res.status === 404 ? `the repository index lists ${label} but the file is missing upstream` : undefined);
   try {
-    return await ctx.store.put(res.body, { digest: expected, subject: `${label} (${safeUrl(url)})` }, mediaType);
+    const d = await ctx.transfer.fetch({
+      url, headers, digest: expected, mediaType, subject: `${label} (${safeUrl(url)})`,
+      statusHint: (status) => (status === 404 ? `the repository index lists ${label} but the file is missing upstream` : undefined),
+    });
+    return { mediaType, digest: d!.digest, size: d!.size };
   } catch (e) {
     if (e instanceof IntegrityError) {
       throw new IntegrityError(`${label}: ${safeUrl(url)} does not match the digest in the repository index: ${e.message.replace(/^.*digest mismatch: /, '')}`, {
@@ -90,13 +93,9 @@ async function download(ctx: SourceContext, url: URL, headers: Record<string, st
 async function downloadProv(ctx: SourceContext, url: URL, headers: Record<string, string>, label: string, tgzDigest: string): Promise<Descriptor | null> {
   const provUrl = new URL(url);
   provUrl.pathname += '.prov';
-  const res = await ctx.http.request(provUrl, { headers, side: 'upstream', signal: ctx.signal });
-  if (res.status === 404) {
-    await res.body.dump();
-    return null;
-  }
-  if (res.status !== 200) await failStatus(res, 'GET', 'upstream');
-  const d = await ctx.store.put(res.body, { subject: `${label} provenance (${safeUrl(provUrl)})` }, PROV_MEDIA_TYPE);
+  const got = await ctx.transfer.fetch({ url: provUrl, headers, mediaType: PROV_MEDIA_TYPE, subject: `${label} provenance (${safeUrl(provUrl)})`, absentOn: [404] });
+  if (!got) return null;
+  const d: Descriptor = { mediaType: PROV_MEDIA_TYPE, digest: got.digest, size: got.size };
   // The signed body ends with `files: {<chart>.tgz: sha256:…}` (docs/reference/repo-formats.md §2): a .prov for other
   // bytes is worse than none. The PGP signature itself is for `helm verify` with the signer's keyring.
   const text = d.size <= 1 << 20 ? await readFile(ctx.store.path(d.digest), 'utf8') : '';
@@ -158,8 +157,11 @@ async function resolveHttp(spec: HttpChartSpec, ctx: SourceContext): Promise<Art
   let provenance = '';
   if (spec.keyring && !ctx.dryRun) provenance = await checkProvenance(spec.keyring, prov ?? null, tgz!, label, ctx);
   if (!tgz) {
-    const res = await ctx.http.request(url, { method: 'HEAD', headers: sendHeaders, side: 'upstream', signal: ctx.signal });
-    await res.body.dump();
+    const res = await ctx.transfer.run(async () => {
+      const r = await ctx.http.request(url, { method: 'HEAD', headers: sendHeaders, side: 'upstream', signal: ctx.signal });
+      await r.body.dump();
+      return r;
+    });
     if (res.status !== 200) await failStatus(res, 'HEAD', 'upstream');
     tgz = { mediaType: CHART_MEDIA_TYPE, digest: expected ?? 'sha256:' + '0'.repeat(64), size: Number(header(res, 'content-length') ?? 0) };
   }

@@ -1,4 +1,4 @@
-import { type Artifact, checkArtifactBasics, checkRecord, checkText, fieldError, shown } from '@airgap/core';
+import { type Artifact, checkArtifactBasics, checkEnvNames, checkList, checkRecord, checkText, fieldError, shown } from '@airgap/core';
 import { CHART_VERSION_FIELDS } from './source.js';
 
 /** Chart names as Helm writes them into file names (`helm create` is stricter: lowercase and `-`). */
@@ -27,4 +27,13 @@ export function validateChart(a: Artifact): void {
   const entry = checkRecord(a, 'meta.entry', m.entry);
   for (const k of Object.keys(entry)) if (!CHART_VERSION_FIELDS.has(k)) throw fieldError(a, 'meta.entry', `holds ${shown(k)}, not a Helm index field`);
   if (entry.created !== undefined) checkText(a, 'meta.entry.created', entry.created, { max: 64 });
+  checkEnvNames(a, 'meta.auth', m.auth);
+  // The images a chart declares (images: true): image references and the chart files naming them, one line each.
+  if (m.images !== undefined) {
+    checkList(a, 'meta.images', m.images, 4096).forEach((x, i) => {
+      const img = checkRecord(a, `meta.images[${i}]`, x);
+      checkText(a, `meta.images[${i}].ref`, img.ref, { max: 512 });
+      checkList(a, `meta.images[${i}].from`, img.from, 1024).forEach((f, j) => checkText(a, `meta.images[${i}].from[${j}]`, f, { max: 1024 }));
+    });
+  }
 }

@@ -40,6 +40,11 @@ export interface LedgerRecord {
    * inside (docs/ledger.md). Absent on run records and on records written before it existed.
    */
   blobs?: string[];
+  /**
+   * `pushed` image records whose tag pointed to another digest at the target: that digest. The push
+   * moved the tag (docs/oci.md "Moved tags"); absent when nothing was moved.
+   */
+  previous?: string;
 }
 
 export type LedgerEntry = Omit<LedgerRecord, 'v' | 'seq' | 'time' | 'prev'>;
@@ -63,6 +68,7 @@ export function recordProblem(r: unknown): string | undefined {
   const b = o.bundle as Record<string, unknown> | null;
   if (typeof b !== 'object' || b === null || typeof b.name !== 'string' || typeof b.created !== 'string') return 'bundle must be {name, created, sha256}';
   if (o.prev !== null && (typeof o.prev !== 'string' || !HEX64.test(o.prev))) return 'prev is not a sha256';
+  if (o.previous !== undefined && (typeof o.previous !== 'string' || !/^sha256:[a-f0-9]{64}$/.test(o.previous))) return 'previous is not a digest';
   return undefined;
 }
 

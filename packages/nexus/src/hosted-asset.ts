@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import {
   type Descriptor, type Endpoint, type EndpointFormat, type Presence, type PublishContext, InternalError, TargetError, newSha256, safeUrl,
 } from '@airgap/core';
@@ -60,11 +61,13 @@ export async function storedSha256(a: HostedAsset, expectedSha256: string, ctx: 
       ctx.log.debug(`${a.label}: the search API refused (403); hashing the stored asset instead`);
     }
   }
-  const res = await ctx.http.request(a.url, { headers: a.endpoint.headers(), side: 'target' });
-  if (res.status !== 200) throw await describeFailure(res, assetFailureContext(a, ctx, 'GET'));
-  const h = newSha256();
-  for await (const chunk of res.body) h.update(chunk as Uint8Array);
-  return h.digest('hex');
+  return ctx.transfer.run(async () => {
+    const res = await ctx.http.request(a.url, { headers: a.endpoint.headers(), side: 'target' });
+    if (res.status !== 200) throw await describeFailure(res, assetFailureContext(a, ctx, 'GET'));
+    const h = newSha256();
+    for await (const chunk of res.body) h.update(chunk as Uint8Array);
+    return h.digest('hex');
+  });
 }
 
 /** The never-overwrite failure (docs/design.md): same path, different bytes. */
@@ -77,13 +80,49 @@ export function assetConflict(a: HostedAsset, stored: string, expectedSha256: st
 
 /** HEAD, then the stored sha256: `present` when it matches, `absent` on 404, a TargetError when it differs. */
 export async function assetPresence(a: HostedAsset, expectedSha256: string, ctx: PublishContext): Promise<Presence> {
-  const res = await ctx.http.request(a.url, { method: 'HEAD', headers: a.endpoint.headers(), side: 'target' });
-  await res.body.dump();
-  if (res.status === 404) return 'absent';
-  if (res.status !== 200) throw await describeFailure(res, assetFailureContext(a, ctx, 'HEAD'));
+  const status = await ctx.transfer.run(async () => {
+    const res = await ctx.http.request(a.url, { method: 'HEAD', headers: a.endpoint.headers(), side: 'target' });
+    if (res.status !== 200 && res.status !== 404) throw await describeFailure(res, assetFailureContext(a, ctx, 'HEAD'));
+    await res.body.dump();
+    return res.status;
+  });
+  if (status === 404) return 'absent';
   const stored = await storedSha256(a, expectedSha256, ctx);
   if (stored === normalizeSha256(expectedSha256)) return 'present';
   throw assetConflict(a, stored, expectedSha256);
+}
+
+/** What a push answered: done, or the write policy refused a redeploy (what the server said). */
+export type PushOutcome = { refused?: undefined } | { refused: string };
+
+/**
+ * One push of bundle bytes as a transfer under the engine's one limit (docs/transfers.md), metered for
+ * upload progress: `open` gives the request body (re-opened on each retry). 2xx is done; a 400 (or
+ * `also` status) whose message is a redeploy refusal is returned for the caller to judge against the
+ * stored checksum, outside the limit; any other answer throws naming the asset.
+ */
+export function pushUnderLimit(
+  a: HostedAsset, ctx: PublishContext,
+  req: { method: 'PUT' | 'POST'; url: string; headers: Record<string, string>; size: number; open: () => Readable; digest?: string; also?: (said: string) => boolean; status?: number[]; subject?: string },
+): Promise<PushOutcome> {
+  return ctx.transfer.run(async () => {
+    const res = await ctx.http.request(req.url, {
+      method: req.method,
+      headers: { ...req.headers, 'content-length': String(req.size) },
+      body: () => ctx.transfer.meter(req.open(), { subject: a.label, digest: req.digest, total: req.size }),
+      side: 'target',
+    });
+    if (res.status >= 200 && res.status < 300) {
+      await res.body.dump();
+      return {};
+    }
+    if (res.status === 400 || req.status?.includes(res.status)) {
+      const said = await serverMessage(res);
+      if (isRedeployRefusal(said) || req.also?.(said)) return { refused: said };
+      throw new TargetError(`${a.label}: ${req.method} ${safeUrl(req.url)}: HTTP ${res.status} rejected${said ? ` — ${said}` : ''}`, { subject: a.label });
+    }
+    throw await describeFailure(res, { ...assetFailureContext(a, ctx, req.method), ...(req.subject ? { subject: req.subject } : {}) });
+  });
 }
 
 /**
@@ -92,24 +131,12 @@ export async function assetPresence(a: HostedAsset, expectedSha256: string, ctx:
  * only when the stored checksum matches (docs/design.md); otherwise it is the never-overwrite failure.
  */
 export async function putAsset(a: HostedAsset, blob: Descriptor, ctx: PublishContext, opts: { contentType?: string } = {}): Promise<void> {
-  const res = await ctx.http.request(a.url, {
-    method: 'PUT',
-    headers: { ...a.endpoint.headers(), 'content-type': opts.contentType ?? 'application/octet-stream', 'content-length': String(blob.size) },
-    body: () => ctx.blobs.open(blob),
-    side: 'target',
+  const out = await pushUnderLimit(a, ctx, {
+    method: 'PUT', url: a.url, size: blob.size, digest: blob.digest, open: () => ctx.blobs.open(blob),
+    headers: { ...a.endpoint.headers(), 'content-type': opts.contentType ?? 'application/octet-stream' },
   });
-  if (res.status === 200 || res.status === 201 || res.status === 204) {
-    await res.body.dump();
-    return;
-  }
-  if (res.status === 400) {
-    const said = await serverMessage(res);
-    if (isRedeployRefusal(said)) {
-      const stored = await storedSha256(a, blob.digest, ctx);
-      if (stored === normalizeSha256(blob.digest)) return;
-      throw assetConflict(a, stored, blob.digest, said);
-    }
-    throw new TargetError(`${a.label}: PUT ${safeUrl(a.url)}: HTTP 400 rejected${said ? ` — ${said}` : ''}`, { subject: a.label });
-  }
-  throw await describeFailure(res, assetFailureContext(a, ctx, 'PUT'));
+  if (out.refused === undefined) return;
+  const stored = await storedSha256(a, blob.digest, ctx);
+  if (stored === normalizeSha256(blob.digest)) return;
+  throw assetConflict(a, stored, blob.digest, out.refused);
 }

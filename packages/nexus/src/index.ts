@@ -7,4 +7,4 @@ export { type UploadPart, type MultipartBody, multipartBody } from './multipart.
 export { type FailureContext, TargetHttpError, describeFailure, targetFailure, serverMessage, isRedeployRefusal } from './failure.js';
 export { type RepositoryNeed, NEXUS_FORMAT, preflight, preflightProblems } from './preflight.js';
 export { type TargetAuth, nexusEndpoints, registriesTargetEndpoints, targetAuth, checkTransport, withSlash } from './endpoints.js';
-export { type HostedAsset, hostedAsset, assetPresence, putAsset, storedSha256, assetConflict, assetFailureContext } from './hosted-asset.js';
+export { type HostedAsset, type PushOutcome, hostedAsset, assetPresence, putAsset, pushUnderLimit, storedSha256, assetConflict, assetFailureContext } from './hosted-asset.js';

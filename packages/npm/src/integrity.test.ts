@@ -1,13 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { IntegrityError } from '@airgap/core';
-import { expectedHash, verifiedBytes } from './integrity.js';
-
-async function drain(it: AsyncIterable<Uint8Array>): Promise<number> {
-  let n = 0;
-  for await (const c of it) n += c.length;
-  return n;
-}
+import { expectedHash } from './integrity.js';
 
 describe('npm integrity', () => {
   const data = Buffer.from('tarball bytes');
@@ -20,10 +13,4 @@ describe('npm integrity', () => {
     expect(expectedHash({})).toBeUndefined();
   });
 
-  it('passes matching bytes and fails mismatching ones at the end of the stream', async () => {
-    expect(await drain(verifiedBytes([data], expectedHash({ integrity: sri })!, 'npm x@1'))).toBe(data.length);
-    expect(await drain(verifiedBytes([data], expectedHash({ shasum: sha1 })!, 'npm x@1'))).toBe(data.length);
-    await expect(drain(verifiedBytes([Buffer.from('other')], expectedHash({ integrity: sri })!, 'npm x@1.0.0'))).rejects.toThrow(IntegrityError);
-    await expect(drain(verifiedBytes([Buffer.from('other')], expectedHash({ shasum: sha1 })!, 'npm x@1.0.0'))).rejects.toThrow(/npm x@1\.0\.0: .*dist\.shasum/);
-  });
 });

@@ -1,6 +1,3 @@
-import { createHash } from 'node:crypto';
-import { IntegrityError } from '@airgap/core';
-
 /** The strongest hash of an SRI string npm understands (ssri): sha512 > sha384 > sha256 > sha1. */
 export interface ExpectedHash {
   algorithm: 'sha512' | 'sha384' | 'sha256' | 'sha1';
@@ -29,23 +26,4 @@ export function expectedHash(dist: { integrity?: string; shasum?: string }): Exp
     return { algorithm: 'sha1', value: dist.shasum.toLowerCase(), encoding: 'hex', source: 'shasum' };
   }
   return undefined;
-}
-
-/**
- * The bytes of `source`, hashed as they pass; at the end a mismatch throws, so a store write reading
- * from this is abandoned (temp file removed) instead of being renamed into place.
- */
-export async function* verifiedBytes(source: AsyncIterable<Uint8Array>, expected: ExpectedHash, subject: string): AsyncGenerator<Uint8Array> {
-  const hash = createHash(expected.algorithm);
-  for await (const chunk of source) {
-    hash.update(chunk);
-    yield chunk;
-  }
-  const got = hash.digest(expected.encoding);
-  if (got !== expected.value) {
-    throw new IntegrityError(`${subject}: the tarball does not match the registry's ${expected.source === 'integrity' ? 'dist.integrity' : 'dist.shasum'}: expected ${expected.algorithm}-${expected.value}, got ${expected.algorithm}-${got}`, {
-      subject,
-      hint: 'the registry served different bytes than its own metadata says; do not trust this source until it is explained',
-    });
-  }
 }

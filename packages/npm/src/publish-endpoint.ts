@@ -14,15 +14,18 @@ function endpointOf(ctx: PublishContext): Endpoint {
   return resolver.endpoint('npm');
 }
 
-async function targetPackument(ep: Endpoint, name: string, ctx: PublishContext, write = false): Promise<Packument | undefined> {
+/** The target's packument, read whole as one transfer under the engine's limit (docs/transfers.md). */
+function targetPackument(ep: Endpoint, name: string, ctx: PublishContext, write = false): Promise<Packument | undefined> {
   const url = new URL(escapeName(name) + (write ? '?write=true' : ''), ep.url);
-  const res = await ctx.http.request(url, { headers: { accept: 'application/json', ...ep.headers() }, side: 'target' });
-  if (res.status === 404) {
-    await res.body.dump();
-    return undefined;
-  }
-  if (res.status !== 200) await failStatus(res, 'GET', 'target', res.status === 401 || res.status === 403 ? `check the credentials of target ${ctx.target.name}` : undefined);
-  return (await res.body.json()) as Packument;
+  return ctx.transfer.run(async () => {
+    const res = await ctx.http.request(url, { headers: { accept: 'application/json', ...ep.headers() }, side: 'target' });
+    if (res.status === 404) {
+      await res.body.dump();
+      return undefined;
+    }
+    if (res.status !== 200) await failStatus(res, 'GET', 'target', res.status === 401 || res.status === 403 ? `check the credentials of target ${ctx.target.name}` : undefined);
+    return (await res.body.json()) as Packument;
+  });
 }
 
 /** present / absent, or a TargetError when the target holds other bytes under the same version. */
@@ -78,7 +81,8 @@ export const npmEndpointPublisher: EndpointPublishHalf = {
       const want = await artifactIntegrity(a, ctx.blobs);
       const current = await targetPackument(ep, a.name, ctx);
       if (presence(a, current, want, safeUrl(ep.url)) === 'present') return;
-      const put = async (base?: Record<string, unknown>) => {
+      // One transfer under the engine's limit (docs/transfers.md): the answer is read inside; a 409 is returned.
+      const put = (base?: Record<string, unknown>) => ctx.transfer.run(async () => {
         const manifest = { ...meta.manifest, dist: { ...meta.manifest.dist, integrity: want.integrity, ...(want.shasum ? { shasum: want.shasum } : {}) } };
         const doc = publishDocument({
           name: a.name,
@@ -87,35 +91,37 @@ export const npmEndpointPublisher: EndpointPublishHalf = {
           distTags: tagsToSend(meta, a.version, (base?.['dist-tags'] as Record<string, string>) ?? current?.['dist-tags'] ?? {}),
           base,
           tarballSize: a.blobs[0].size,
-          openTarball: () => ctx.blobs.open(a.blobs[0]),
+          openTarball: () => ctx.transfer.meter(ctx.blobs.open(a.blobs[0]), { subject: `npm ${a.name}@${a.version}`, digest: a.blobs[0].digest, total: a.blobs[0].size }),
         });
         const url = new URL(escapeName(a.name), ep.url);
-        return ctx.http.request(url, {
+        const res = await ctx.http.request(url, {
           method: 'PUT',
           headers: { 'content-type': 'application/json', 'content-length': String(doc.length), accept: 'application/json', ...ep.headers() },
           body: () => doc.open(),
           side: 'target',
         });
-      };
-      let res = await put();
-      if (res.status === 409) {
-        // libnpmpublish: on a conflict, read the document for writing, merge our version in, retry once.
-        await res.body.dump();
-        const latest = await targetPackument(ep, a.name, ctx, true);
-        if (presence(a, latest, want, safeUrl(ep.url)) === 'present') return;
-        const base: Record<string, unknown> = { ...(latest ?? {}) };
-        delete base._attachments;
-        res = await put(base);
-      }
-      if (res.status < 200 || res.status > 299) {
-        try {
-          await failStatus(res, 'PUT', 'target', res.status === 401 || res.status === 403 ? `the user of target ${ctx.target.name} may not publish ${a.name}` : res.status === 413 ? 'the registry (or a proxy before it) refuses a body this large: raise its limit (verdaccio max_body_size, nginx client_max_body_size)' : undefined);
-        } catch (e) {
-          if (e instanceof TargetError) throw new TargetError(redact(`npm ${a.name}@${a.version}: ${e.message}`, ep.secrets()), { subject: `${a.name}@${a.version}`, hint: e.hint, cause: e });
-          throw e;
+        if (res.status === 409 && !base) {
+          await res.body.dump();
+          return 409;
         }
-      }
-      await res.body.dump();
+        if (res.status < 200 || res.status > 299) {
+          try {
+            await failStatus(res, 'PUT', 'target', res.status === 401 || res.status === 403 ? `the user of target ${ctx.target.name} may not publish ${a.name}` : res.status === 413 ? 'the registry (or a proxy before it) refuses a body this large: raise its limit (verdaccio max_body_size, nginx client_max_body_size)' : undefined);
+          } catch (e) {
+            if (e instanceof TargetError) throw new TargetError(redact(`npm ${a.name}@${a.version}: ${e.message}`, ep.secrets()), { subject: `${a.name}@${a.version}`, hint: e.hint, cause: e });
+            throw e;
+          }
+        }
+        await res.body.dump();
+        return res.status;
+      });
+      if ((await put()) !== 409) return;
+      // libnpmpublish: on a conflict, read the document for writing, merge our version in, retry once.
+      const latest = await targetPackument(ep, a.name, ctx, true);
+      if (presence(a, latest, want, safeUrl(ep.url)) === 'present') return;
+      const base: Record<string, unknown> = { ...(latest ?? {}) };
+      delete base._attachments;
+      await put(base);
     });
   },
 };

@@ -1,8 +1,7 @@
 import { execa } from 'execa';
 import {
-  type AirgapConfig, type HttpClient, UpstreamError, UsageError, failStatus, safeUrl,
+  type AirgapConfig, type HttpClient, type Transfers, UpstreamError, UsageError, failStatus, safeUrl,
 } from '@airgap/core';
-import { Limiter } from './limiter.js';
 import { type Packument, escapeName } from './packument.js';
 
 let configuredRegistry: Promise<string> | undefined;
@@ -33,21 +32,21 @@ export interface RegistryOptions {
   tokenEnv?: string;
   config: AirgapConfig;
   http: HttpClient;
-  concurrency: number;
+  /** The run's transfer engine: packuments are fetched under its one limit (docs/transfers.md). */
+  transfer: Transfers;
   env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
 }
 
 /**
- * One upstream npm registry: its base URL, auth, and a memo of packuments fetched with bounded
- * concurrency (closure resolution is dominated by packument round trips, so they are prefetched).
+ * One upstream npm registry: its base URL, auth, and a memo of packuments, each fetched as one transfer
+ * under the engine's limit (closure resolution is dominated by packument round trips, so they are prefetched).
  */
 export class Registry {
   readonly base: URL;
   private readonly auth: Record<string, string> = {};
   readonly secrets: string[] = [];
   private readonly packuments = new Map<string, Promise<Packument>>();
-  readonly limiter: Limiter;
 
   constructor(private readonly opts: RegistryOptions) {
     let u: URL;
@@ -78,7 +77,6 @@ export class Registry {
       this.auth.authorization = `Basic ${basic}`;
       this.secrets.push(pass, basic);
     }
-    this.limiter = new Limiter(Math.max(4, opts.concurrency * 2));
   }
 
   /** Auth only goes to the registry's own host (tarballs may live elsewhere, e.g. a CDN). */
@@ -97,7 +95,7 @@ export class Registry {
   packument(name: string): Promise<Packument> {
     let p = this.packuments.get(name);
     if (!p) {
-      p = this.limiter.run(() => this.fetchPackument(name));
+      p = this.opts.transfer.run(() => this.fetchPackument(name));
       this.packuments.set(name, p);
       // A prefetch nobody awaits yet must not become an unhandled rejection.
       p.catch(() => undefined);

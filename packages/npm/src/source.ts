@@ -3,9 +3,8 @@ import {
   failStatus, header, redact, safeUrl,
 } from '@airgap/core';
 import semver from 'semver';
-import { type ExpectedHash, expectedHash, verifiedBytes } from './integrity.js';
+import { type ExpectedHash, expectedHash } from './integrity.js';
 import { resolveClosure } from './ideal-tree.js';
-import { Limiter } from './limiter.js';
 import { isValidName, parseSpec, splitPackageArg } from './package-spec.js';
 import type { VersionManifest } from './packument.js';
 import { Registry, npmConfiguredRegistry } from './registry.js';
@@ -41,12 +40,13 @@ function subjectOf(m: VersionManifest): string {
 
 async function registryFor(spec: NpmSpec, ctx: SourceContext): Promise<Registry> {
   const url = !spec.registry || spec.registry === 'default' ? await npmConfiguredRegistry() : spec.registry;
-  return new Registry({ url, tokenEnv: spec.tokenEnv, config: ctx.config, http: ctx.http, concurrency: ctx.concurrency, signal: ctx.signal });
+  return new Registry({ url, tokenEnv: spec.tokenEnv, config: ctx.config, http: ctx.http, transfer: ctx.transfer, signal: ctx.signal });
 }
 
 /**
- * Stream one tarball into the store, checked against the registry's `dist.integrity` (or `shasum`)
- * while it flows; the store's own sha256 becomes the artifact digest. The bytes are never re-packed.
+ * One tarball through the transfer engine (docs/transfers.md): one limit, resumed on a cut, checked
+ * against the registry's `dist.integrity` (or `shasum`) while it streams; the store's own sha256 becomes
+ * the artifact digest. The bytes are never re-packed.
  */
 async function download(reg: Registry, m: VersionManifest, ctx: SourceContext, expectedDigest?: string): Promise<DigestRef> {
   const subject = subjectOf(m);
@@ -54,24 +54,33 @@ async function download(reg: Registry, m: VersionManifest, ctx: SourceContext, e
   const tarball = m.dist?.tarball;
   if (!tarball) throw new UpstreamError(`${subject}: the registry gives no dist.tarball`, { subject });
   const url = new URL(tarball, reg.base);
-  const res = await ctx.http.request(url, { headers: reg.headersFor(url), side: 'upstream', signal: ctx.signal });
-  if (res.status !== 200) await failStatus(res, 'GET', 'upstream', `the tarball of ${m.name}@${m.version} is not downloadable`);
+  const source = hash?.source === 'integrity' ? 'dist.integrity' : 'dist.shasum';
+  let d;
   try {
-    const source = hash ? verifiedBytes(res.body, hash, subject) : res.body;
-    const d = await ctx.store.put(source, { digest: expectedDigest, subject });
-    if (hash) await ctx.store.setRef(refKey(hash), { digest: d.digest, size: d.size } satisfies DigestRef);
-    return { digest: d.digest, size: d.size };
+    d = (await ctx.transfer.fetch({
+      url, headers: reg.headersFor(url), digest: expectedDigest, mediaType: NPM_TARBALL_MEDIA_TYPE, subject,
+      ...(hash ? { integrity: { algorithm: hash.algorithm, value: hash.value, encoding: hash.encoding, source } } : {}),
+      statusHint: () => `the tarball of ${m.name}@${m.version} is not downloadable`,
+    }))!;
   } catch (e) {
-    if (e instanceof IntegrityError) throw new IntegrityError(redact(e.message, reg.secrets), { subject, hint: e.hint, cause: e });
+    if (e instanceof IntegrityError) {
+      const detail = redact(e.message, reg.secrets).replace(`${subject}: `, '');
+      throw new IntegrityError(`${subject}: the tarball does not match the registry's ${hash ? source : 'sha256 recorded at pack'}: ${detail}`, { subject, hint: e.hint, cause: e });
+    }
     throw e;
   }
+  if (hash) await ctx.store.setRef(refKey(hash), { digest: d.digest, size: d.size } satisfies DigestRef);
+  return { digest: d.digest, size: d.size };
 }
 
 /** --dry-run: the tarball's size from a HEAD (metadata only); the digest is unknown until downloaded. */
 async function tarballSize(reg: Registry, m: VersionManifest, ctx: SourceContext): Promise<DigestRef> {
   const url = new URL(m.dist.tarball, reg.base);
-  const res = await ctx.http.request(url, { method: 'HEAD', headers: reg.headersFor(url), side: 'upstream', signal: ctx.signal });
-  await res.body.dump();
+  const res = await ctx.transfer.run(async () => {
+    const r = await ctx.http.request(url, { method: 'HEAD', headers: reg.headersFor(url), side: 'upstream', signal: ctx.signal });
+    await r.body.dump();
+    return r;
+  });
   if (res.status !== 200) await failStatus(res, 'HEAD', 'upstream', `the tarball of ${m.name}@${m.version} is not downloadable`);
   return { digest: DRY_RUN_DIGEST, size: Number(header(res, 'content-length') ?? 0) };
 }
@@ -111,13 +120,12 @@ export const npmSource: SourceHalf<NpmSpec> = {
       return { name, spec: s };
     });
     const reg = await registryFor(spec, ctx);
-    const downloads = new Limiter(Math.max(1, ctx.concurrency));
     const started = new Map<string, Promise<DigestRef>>();
     const start = (m: VersionManifest) => {
       const key = `${m.name}@${m.version}`;
       let p = started.get(key);
       if (!p) {
-        p = (async () => (await cached(m, ctx)) ?? (ctx.dryRun ? downloads.run(() => tarballSize(reg, m, ctx)) : downloads.run(() => download(reg, m, ctx))))();
+        p = (async () => (await cached(m, ctx)) ?? (ctx.dryRun ? tarballSize(reg, m, ctx) : download(reg, m, ctx)))();
         p.catch(() => undefined);
         started.set(key, p);
       }
@@ -186,7 +194,7 @@ export const npmSource: SourceHalf<NpmSpec> = {
     // resolve() streamed the tarball in; a blob evicted from the cache since is fetched again.
     if (await ctx.store.has(artifact.digest)) return;
     const m = (artifact.meta as unknown as NpmArtifactMeta).manifest;
-    const reg = new Registry({ url: new URL('/', artifact.upstream.url).toString(), config: ctx.config, http: ctx.http, concurrency: 1, signal: ctx.signal });
+    const reg = new Registry({ url: new URL('/', artifact.upstream.url).toString(), config: ctx.config, http: ctx.http, transfer: ctx.transfer, signal: ctx.signal });
     await download(reg, { ...m, dist: { ...m.dist, tarball: artifact.upstream.url } }, ctx, artifact.digest);
   },
 };

@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { type Artifact, checkArtifactBasics, checkList, checkRecord, checkText, fieldError } from '@airgap/core';
+import { type Artifact, checkArtifactBasics, checkList, checkOptionalText, checkRecord, checkText, fieldError } from '@airgap/core';
 import { isValidName } from './package-spec.js';
 
 /** A dist-tag: what `npm dist-tag add` accepts and what is safe in a packument and a URL. */
@@ -23,4 +23,9 @@ export function validateNpm(a: Artifact): void {
   checkList(a, 'meta.tags', m.tags, 256).forEach((t, i) => checkText(a, `meta.tags[${i}]`, t, { max: 128, pattern: DIST_TAG, expected: 'a dist-tag name' }));
   checkText(a, 'meta.carriedLatest', m.carriedLatest, { max: 256 });
   if (!semver.valid(m.carriedLatest as string, true)) throw fieldError(a, 'meta.carriedLatest', 'is not a semver version');
+  if (checkOptionalText(a, 'meta.upstreamLatest', m.upstreamLatest, { max: 256 }) !== undefined && !semver.valid(m.upstreamLatest as string, true)) {
+    throw fieldError(a, 'meta.upstreamLatest', 'is not a semver version');
+  }
+  // The upstream's deprecation message is free text, written only into JSON (packuments).
+  checkOptionalText(a, 'meta.deprecated', m.deprecated, { max: 4096, empty: true, multiline: true });
 }

@@ -1,5 +1,6 @@
 import { type Artifact, type ConfinedRoot, type Descriptor, type PublishContext, type PublishHalf, TargetError, digestHex, dirMirror } from '@airgap/core';
 import { OCI_INDEX, plainDescriptor } from './media.js';
+import { checkTagMove, mayMoveTag } from './tags.js';
 
 const REF_NAME = 'org.opencontainers.image.ref.name';
 
@@ -55,7 +56,8 @@ export const imageDirPublisher: PublishHalf = {
     const entry = (await readIndex(dir)).manifests.find((m) => m.annotations?.[REF_NAME] === ref);
     if (!entry) return 'absent';
     if (entry.digest !== a.digest) {
-      ctx.log.warn(`image ${ref}: ${dir.path('index.json')} points it to ${entry.digest}; it will be moved to ${a.digest}`);
+      // Moved in finalize; said, recorded, or refused with immutableTags (packages/oci/src/tags.ts).
+      checkTagMove(a, entry.digest, dir.path('index.json'), ctx);
       return 'absent';
     }
     return 'present';
@@ -74,6 +76,14 @@ export const imageDirPublisher: PublishHalf = {
       if ((await sizeOf(dir, final)) === d.size) return;
       await dir.writeStream(final, ctx.blobs.open(d));
     })));
+    // finalize moves the ref; what it points to now goes into the ledger (`previous`).
+    const ref = refOf(a);
+    const current = (await readIndex(dir)).manifests.find((m) => m.annotations?.[REF_NAME] === ref)?.digest;
+    if (current && current !== a.digest) {
+      checkTagMove(a, current, dir.path('index.json'), ctx, { quiet: true });
+      return { previous: current };
+    }
+    return {};
   },
 
   async finalize(artifacts, ctx) {
@@ -89,6 +99,8 @@ export const imageDirPublisher: PublishHalf = {
       const entry = { ...plainDescriptor(a.oci.root), annotations: { ...(a.oci.root.annotations ?? {}), [REF_NAME]: ref } };
       const i = index.manifests.findIndex((m) => m.annotations?.[REF_NAME] === ref);
       if (i >= 0 && index.manifests[i].digest === entry.digest) continue;
+      // An immutableTags target keeps the ref where it is (exists refused this image, naming both digests).
+      if (i >= 0 && !mayMoveTag(a, index.manifests[i].digest, ctx)) continue;
       if (i >= 0) index.manifests[i] = entry;
       else index.manifests.push(entry);
       changed = true;

@@ -6,6 +6,7 @@ import { isManifestType } from './media.js';
 import { type ImageNames, targetRepository } from './reference.js';
 import type { RegistryClient } from './registry.js';
 import type { ImageMeta } from './source.js';
+import { checkTagMove } from './tags.js';
 
 function endpointOf(ctx: PublishContext): Endpoint {
   const resolver = ctx.services.endpoints as EndpointResolver | undefined;
@@ -18,6 +19,8 @@ interface Place {
   repo: string;
   meta: ImageMeta;
   label: string;
+  /** Where the tag lives at the target: `host/path/repo:tag`. */
+  at: string;
 }
 
 /** Where an image goes at the target: `<endpoint>/<host>/<repository>` or, with `imageNames: strip-host`, `<endpoint>/<repository>` (docs/config.md). */
@@ -27,8 +30,8 @@ function placeOf(a: Artifact, ctx: PublishContext): Place {
   const mode = ((ctx.target.config as { imageNames?: ImageNames }).imageNames ?? 'keep-host') as ImageNames;
   const repo = targetRepository(meta.registry, meta.repository, mode);
   const host = new URL(ep.url);
-  const at = `${host.host}${host.pathname === '/' ? '/' : host.pathname}${repo}`;
-  return { client: targetClient(ep, ctx), repo, meta, label: `image ${a.oci?.refName ?? a.name} → ${at}${meta.tag ? ':' + meta.tag : '@' + a.digest}` };
+  const at = `${host.host}${host.pathname === '/' ? '/' : host.pathname}${repo}${meta.tag ? ':' + meta.tag : '@' + a.digest}`;
+  return { client: targetClient(ep, ctx), repo, meta, at, label: `image ${a.oci?.refName ?? a.name} → ${at}` };
 }
 
 function manifestBlobs(a: Artifact, meta: ImageMeta): Descriptor[] {
@@ -49,14 +52,14 @@ export const imageEndpointPublisher: EndpointPublishHalf = {
   format: () => 'docker',
 
   async exists(a, ctx) {
-    const { client, repo, meta, label } = placeOf(a, ctx);
+    const { client, repo, meta, label, at } = placeOf(a, ctx);
     const run = ctx.transfer.run.bind(ctx.transfer);
     const current = await run(async () => (meta.tag ? client.resolveTag(repo, meta.tag, label) : (await client.headManifest(repo, a.digest)) ? a.digest : undefined));
     if (!current) return 'absent';
     if (current !== a.digest) {
       // Tags are pointers: moving one loses nothing (the old image stays addressable by digest), as a
-      // registry push would do; say so rather than move it silently.
-      ctx.log.warn(`${label}: the tag points to ${current} at the target; it will be moved to ${a.digest}`);
+      // registry push would do; said, recorded, or refused with immutableTags (packages/oci/src/tags.ts).
+      checkTagMove(a, current, at, ctx);
       return 'absent';
     }
     const manifests = manifestBlobs(a, meta);
@@ -72,11 +75,11 @@ export const imageEndpointPublisher: EndpointPublishHalf = {
 
   async blobExists(a, d, ctx) {
     const { client, repo } = placeOf(a, ctx);
-    return client.hasBlob(repo, d.digest);
+    return ctx.transfer.run(() => client.hasBlob(repo, d.digest));
   },
 
   async publish(a, ctx) {
-    const { client, repo, meta, label } = placeOf(a, ctx);
+    const { client, repo, meta, label, at } = placeOf(a, ctx);
     const manifests = manifestBlobs(a, meta);
     const others = a.blobs.filter((b) => !isManifestType(b.mediaType) || !meta.manifests.includes(b.digest));
     const run = ctx.transfer.run.bind(ctx.transfer);
@@ -95,6 +98,12 @@ export const imageEndpointPublisher: EndpointPublishHalf = {
       });
     }
     const root = manifests[0];
-    await run(() => client.putManifest(repo, meta.tag ?? a.digest, root, () => ctx.blobs.open(root)));
+    // The tag is asked again right before it is set: what it pointed to goes into the ledger (`previous`),
+    // and a tag moved meanwhile is still refused at an immutableTags target.
+    const tag = meta.tag;
+    const previous = tag ? await run(() => client.resolveTag(repo, tag, label)) : undefined;
+    if (previous && previous !== a.digest) checkTagMove(a, previous, at, ctx, { quiet: true });
+    await run(() => client.putManifest(repo, tag ?? a.digest, root, () => ctx.blobs.open(root)));
+    return previous && previous !== a.digest ? { previous } : {};
   },
 };

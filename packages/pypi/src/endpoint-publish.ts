@@ -3,7 +3,7 @@ import {
 } from '@airgap/core';
 import {
   type HostedAsset, type UploadPart, assetConflict, assetFailureContext, assetPresence, describeFailure,
-  hostedAsset, isRedeployRefusal, multipartBody, serverMessage, storedSha256,
+  hostedAsset, multipartBody, pushUnderLimit, storedSha256,
 } from '@airgap/nexus';
 import { parseCoreMetadata, twineFields } from './core-metadata.js';
 import { parseHtmlPage } from './simple-index.js';
@@ -65,13 +65,17 @@ async function metadataText(ctx: PublishContext, a: Artifact): Promise<string | 
 /** A non-Nexus server: its own simple page says whether the file is there, and with which hash. */
 async function simplePresence(a: Artifact, target: HostedAsset, ctx: PublishContext): Promise<Presence> {
   const url = `${target.endpoint.url}simple/${a.name}/`;
-  const res = await ctx.http.request(url, { headers: { ...target.endpoint.headers(), accept: 'text/html' }, side: 'target' });
-  if (res.status === 404) {
-    await res.body.dump();
-    return 'absent';
-  }
-  if (res.status !== 200) throw await describeFailure(res, { ...assetFailureContext(target, ctx, 'GET'), subject: artifactLabel(a) });
-  const file = parseHtmlPage(await res.body.text(), res.url).find((f) => f.filename === metaOf(a).filename);
+  const page = await ctx.transfer.run(async () => {
+    const res = await ctx.http.request(url, { headers: { ...target.endpoint.headers(), accept: 'text/html' }, side: 'target' });
+    if (res.status === 404) {
+      await res.body.dump();
+      return undefined;
+    }
+    if (res.status !== 200) throw await describeFailure(res, { ...assetFailureContext(target, ctx, 'GET'), subject: artifactLabel(a) });
+    return { text: await res.body.text(), url: res.url };
+  });
+  if (!page) return 'absent';
+  const file = parseHtmlPage(page.text, page.url).find((f) => f.filename === metaOf(a).filename);
   if (!file) return 'absent';
   if (!file.hashes.sha256 || 'sha256:' + file.hashes.sha256 === a.blobs[0].digest) return 'present';
   throw new TargetError(`${url} lists ${file.filename} with sha256 ${file.hashes.sha256}, not the bundle's ${digestHex(a.blobs[0].digest)}`, {
@@ -97,26 +101,15 @@ export const pypiEndpointPublisher: EndpointPublishHalf = {
       { name: 'content', filename: metaOf(a).filename, size: file.size, open: () => ctx.blobs.open(file) },
     ];
     const body = multipartBody(parts);
-    const res = await ctx.http.request(target.endpoint.url, {
-      method: 'POST',
-      headers: { ...target.endpoint.headers(), 'content-type': body.contentType, 'content-length': String(body.length) },
-      body: () => body.open(),
-      side: 'target',
+    const out = await pushUnderLimit(target, ctx, {
+      method: 'POST', url: target.endpoint.url, size: body.length, digest: file.digest, open: () => body.open(),
+      headers: { ...target.endpoint.headers(), 'content-type': body.contentType },
+      status: [409], also: (said) => /already exists/i.test(said), subject: artifactLabel(a),
     });
-    if (res.status >= 200 && res.status < 300) {
-      await res.body.dump();
-      return;
-    }
-    if (res.status === 400 || res.status === 409) {
-      const said = await serverMessage(res);
-      // docs/reference/nexus-api.md §11: a redeploy refused by the write policy is `present` only if the stored checksum matches.
-      if (isRedeployRefusal(said) || /already exists/i.test(said)) {
-        const stored = target.endpoint.nexus ? await storedSha256(target, file.digest, ctx) : undefined;
-        if (stored === digestHex(file.digest) || (!target.endpoint.nexus && (await simplePresence(a, target, ctx)) === 'present')) return;
-        throw assetConflict(target, stored ?? 'unknown', file.digest, said);
-      }
-      throw new TargetError(`${target.label}: POST ${target.endpoint.url}: HTTP ${res.status} rejected${said ? ` — ${said}` : ''}`, { subject: target.label });
-    }
-    throw await describeFailure(res, { ...assetFailureContext(target, ctx, 'POST'), subject: artifactLabel(a) });
+    if (out.refused === undefined) return;
+    // docs/reference/nexus-api.md §11: a redeploy refused by the write policy is `present` only if the stored checksum matches.
+    const stored = target.endpoint.nexus ? await storedSha256(target, file.digest, ctx) : undefined;
+    if (stored === digestHex(file.digest) || (!target.endpoint.nexus && (await simplePresence(a, target, ctx)) === 'present')) return;
+    throw assetConflict(target, stored ?? 'unknown', file.digest, out.refused);
   },
 };

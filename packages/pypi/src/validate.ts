@@ -1,4 +1,4 @@
-import { type Artifact, checkArtifactBasics, checkList, checkOptionalText, checkRecord, checkSegment, checkText, fieldError, shown } from '@airgap/core';
+import { type Artifact, checkArtifactBasics, checkEnvNames, checkList, checkOptionalText, checkRecord, checkSegment, checkText, fieldError, shown } from '@airgap/core';
 
 /** PEP 503 normalized project name (what the simple index and the mirror's folders use). */
 export const PEP503_NAME = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
@@ -23,6 +23,8 @@ export function validatePypi(a: Artifact): void {
   checkText(a, 'meta.pyversion', m.pyversion, { max: 128, pattern: /^[A-Za-z0-9._]+$/, expected: 'a python tag' });
   checkOptionalText(a, 'meta.requiresPython', m.requiresPython, { max: 256, empty: true });
   if (a.blobs.length > 2) throw fieldError(a, 'blobs', 'holds more than the file and its .metadata');
+  if (m.metadataSource !== undefined && m.metadataSource !== 'pep658' && m.metadataSource !== 'wheel') throw fieldError(a, 'meta.metadataSource', 'must be pep658 or wheel');
+  checkEnvNames(a, 'meta.auth', m.auth);
   if (m.metadata !== undefined) {
     const md = checkRecord(a, 'meta.metadata', m.metadata);
     for (const [k, v] of Object.entries(md)) {

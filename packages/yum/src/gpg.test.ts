@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TrustError, UsageError } from '@airgap/core';
 import { signDetached, verifyRepomd } from './gpg.js';
+import { gpgvCheck } from '../../../test/harness/gpgv.js';
 
 let dir: string;
 let home: string;
@@ -32,7 +33,7 @@ describe('signDetached / verifyRepomd', () => {
     const repomd = join(dir, 'repomd.xml');
     await writeFile(repomd, '<repomd/>\n');
     await signDetached(repomd, secretKey, 'right horse');
-    const v = await execa('gpgv', ['--keyring', publicKey, `${repomd}.asc`, repomd], { reject: false });
+    const v = await gpgvCheck(publicKey, `${repomd}.asc`, repomd);
     expect(v.exitCode, String(v.stderr)).toBe(0);
     const key = await readFile(publicKey);
     await verifyRepomd(await readFile(repomd), await readFile(`${repomd}.asc`), key, { url: 'repomd.xml', key: 'pub.gpg' });

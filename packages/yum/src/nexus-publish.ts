@@ -46,7 +46,7 @@ async function nexusRepodataDepth(a: HostedAsset, ctx: PublishContext): Promise<
   const repository = a.endpoint.repository;
   let p = depthChecks.get(ctx.services);
   if (!p) {
-    p = (async () => {
+    p = ctx.transfer.run(async () => {
       const url = `${nexus.url}service/rest/v1/repositories/yum/hosted/${encodeURIComponent(repository)}`;
       const res = await ctx.http.request(url, { headers: nexus.headers(), side: 'target' });
       if (res.status !== 200) {
@@ -56,7 +56,7 @@ async function nexusRepodataDepth(a: HostedAsset, ctx: PublishContext): Promise<
       }
       const doc = (await res.body.json().catch(() => undefined)) as { yum?: { repodataDepth?: unknown } } | undefined;
       return typeof doc?.yum?.repodataDepth === 'number' ? doc.yum.repodataDepth : undefined;
-    })();
+    });
     depthChecks.set(ctx.services, p);
   }
   return p;

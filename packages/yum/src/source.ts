@@ -1,12 +1,11 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, posix, resolve as resolvePath } from 'node:path';
-import { Transform } from 'node:stream';
 import {
   type Artifact, type Descriptor, type SourceContext, type SourceHalf, IntegrityError, TrustError, UpstreamError, UsageError,
   safeUrl,
 } from '@airgap/core';
-import { type RepoAuth, repoAuth, upstreamGet } from './auth.js';
+import { type RepoAuth, authHeaders, authHint, repoAuth, upstreamBytes } from './auth.js';
 import { type ClosureResult, nevra, resolveClosure } from './closure.js';
 import { compressionOf, decompress } from './decompress.js';
 import { verifyRepomd } from './gpg.js';
@@ -49,17 +48,8 @@ export function repoName(spec: Pick<YumSpec, 'baseurl' | 'name'>): string {
   return slug || 'repo';
 }
 
-async function getBytes(ctx: SourceContext, url: string, auth: RepoAuth | undefined, what: string, limit = 64 << 20): Promise<Buffer | undefined> {
-  const res = await upstreamGet(ctx, url, auth, true);
-  if (!res) return undefined;
-  const chunks: Buffer[] = [];
-  let n = 0;
-  for await (const c of res.body) {
-    n += (c as Buffer).length;
-    if (n > limit) throw new UpstreamError(`${safeUrl(url)}: ${what} is larger than ${limit} bytes`, { subject: safeUrl(url) });
-    chunks.push(c as Buffer);
-  }
-  return Buffer.concat(chunks);
+function getBytes(ctx: SourceContext, url: string, auth: RepoAuth | undefined, what: string, limit = 64 << 20): Promise<Buffer | undefined> {
+  return upstreamBytes(ctx, url, auth, what, limit, true);
 }
 
 async function readGpgKey(spec: YumSpec, ctx: SourceContext, auth: RepoAuth | undefined): Promise<Buffer> {
@@ -135,20 +125,15 @@ async function fetchData(repo: Repo, entry: RepomdEntry, ctx: SourceContext): Pr
     const known = await ctx.store.getRef<Descriptor>(refKey);
     if (known && (await ctx.store.has(known.digest))) return known;
   }
-  const res = (await upstreamGet(ctx, url, repo.auth))!;
-  const h = createHash(algo);
-  const meter = new Transform({ transform(c, _e, cb) { h.update(c as Buffer); cb(null, c); } });
-  res.body.on('error', (e) => meter.destroy(e));
-  const d = await ctx.store.put(res.body.pipe(meter), {
-    digest: algo === 'sha256' ? 'sha256:' + entry.checksum.value : undefined,
-    size: entry.size,
-    subject: `${what} (repomd.xml ${entry.type} checksum)`,
+  // The transfer engine (docs/transfers.md) checks repomd's checksum while the bytes stream.
+  const got = await ctx.transfer.fetch({
+    url, headers: authHeaders(url, repo.auth), size: entry.size, subject: `${what} (repomd.xml ${entry.type} checksum)`, statusHint: authHint(repo.auth),
+    ...(algo === 'sha256'
+      ? { digest: 'sha256:' + entry.checksum.value }
+      : { integrity: { algorithm: algo, value: entry.checksum.value, encoding: 'hex' as const, source: `repomd.xml ${entry.type} checksum` } }),
   });
-  if (algo !== 'sha256') {
-    const got = h.digest('hex');
-    if (got !== entry.checksum.value) throw new IntegrityError(`${what}: ${algo} mismatch: repomd.xml says ${entry.checksum.value}, got ${got}`, { subject: what });
-    await ctx.store.setRef(refKey, d);
-  }
+  const d: Descriptor = { mediaType: 'application/octet-stream', digest: got!.digest, size: got!.size };
+  if (algo !== 'sha256') await ctx.store.setRef(refKey, d);
   return d;
 }
 
@@ -263,8 +248,10 @@ export const yumSource: SourceHalf<YumSpec> = {
     const blob = artifact.blobs[0];
     if ((await ctx.store.size(blob.digest)) === blob.size) return;
     const meta = artifact.meta as unknown as YumMeta | undefined;
-    const res = (await upstreamGet(ctx, artifact.upstream.url, meta?.auth))!;
     const file = String(meta?.file ?? artifact.name);
-    await ctx.store.put(res.body, { digest: blob.digest, size: blob.size, subject: `${file} (${artifact.upstream.url})` }, blob.mediaType);
+    const url = artifact.upstream.url;
+    await ctx.transfer.fetch({
+      url, headers: authHeaders(url, meta?.auth), digest: blob.digest, size: blob.size, mediaType: blob.mediaType, subject: `${file} (${url})`, statusHint: authHint(meta?.auth),
+    });
   },
 };

@@ -1,4 +1,4 @@
-import { type Artifact, checkArtifactBasics, checkOptionalText, checkRecord, checkSegment, checkText, fieldError } from '@airgap/core';
+import { type Artifact, checkArtifactBasics, checkEnvNames, checkOptionalText, checkRecord, checkSegment, checkText, fieldError } from '@airgap/core';
 
 /** RPM package names (Fedora naming guidelines, what rpmbuild accepts in practice). */
 export const RPM_NAME = /^[A-Za-z0-9_+][A-Za-z0-9._+-]*$/;
@@ -17,6 +17,8 @@ export function validateYum(a: Artifact): void {
   const m = checkRecord(a, 'meta', a.meta);
   const repo = checkSegment(a, 'meta.repo', m.repo, { max: 128, pattern: SAFE_NAME, expected: 'a safe repository name' });
   const file = checkSegment(a, 'meta.file', m.file, { max: 255, pattern: SAFE_NAME, expected: 'a safe file name' });
+  checkEnvNames(a, 'meta.auth', m.auth);
+  checkOptionalText(a, 'meta.license', m.license, { max: 4096 });
   if (m.role === 'modules') {
     if (a.name !== `${repo}/modules`) throw fieldError(a, 'name', `must be ${repo}/modules for the modules metadata of ${repo}`);
     if (!/\.(ya?ml)(\.(gz|bz2|xz|zst|zck))?$/.test(file)) throw fieldError(a, 'meta.file', 'is not a modules YAML file name');

@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Requests in flight at once, counted at the server side of one or more proxies (shared between them). */
+export interface Gauge {
+  active: number;
+  max: number;
+}
+
+export function newGauge(): Gauge {
+  return { active: 0, max: 0 };
+}
+
+export interface ProxiedRequest {
+  method: string;
+  path: string;
+  /** The Range and If-Range headers the client sent. */
+  range?: string;
+  ifRange?: string;
+  status?: number;
+  /** The proxy broke the connection after `sent` bytes of the body. */
+  cut?: boolean;
+  sent?: number;
+}
+
+export interface GaugeProxy {
+  /** Base URL, ending in `/`. */
+  url: string;
+  /** `127.0.0.1:<port>`. */
+  host: string;
+  requests: ProxiedRequest[];
+  /** The whole body of each path it cut once (what the client must end up with). */
+  bodies: Map<string, Buffer>;
+  stop(): Promise<void>;
+}
+
+export interface GaugeProxyOptions {
+  gauge?: Gauge;
+  /**
+   * GETs of these paths are cut once: the first answer (200, with Content-Length and a strong ETag) stops
+   * after half of the body and the connection is destroyed; later GETs with `Range: bytes=N-` and a
+   * matching `If-Range` get `206` with the rest. The proxy serves both from the whole body it read once.
+   */
+  cutOnce?: (path: string) => boolean;
+}
+
+const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'etag', 'last-modified', 'content-range', 'accept-ranges']);
+
+/**
+ * A reverse proxy on 127.0.0.1 in front of a real upstream or target (`backend`, an http:// origin). The
+ * Host header is passed on unchanged, so servers that build absolute URLs from it (a registry's
+ * `Location`, verdaccio's tarball URLs) point back at the proxy; `Location` headers naming the backend are
+ * rewritten too. Every request is recorded and counted in the gauge from arrival until the answer is
+ * finished, so a test sees how many transfers a client had in flight at once.
+ */
+export async function startGaugeProxy(backend: string, opts: GaugeProxyOptions = {}): Promise<GaugeProxy> {
+  const b = new URL(backend);
+  const gauge = opts.gauge ?? newGauge();
+  const requests: ProxiedRequest[] = [];
+  const bodies = new Map<string, Buffer>();
+  let self = '';
+  const server = createServer((req, res) => {
+    gauge.active++;
+    gauge.max = Math.max(gauge.max, gauge.active);
+    let counted = true;
+    const done = () => {
+      if (counted) gauge.active--;
+      counted = false;
+    };
+    res.on('close', done);
+    const rec: ProxiedRequest = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      ...(req.headers.range ? { range: String(req.headers.range) } : {}),
+      ...(req.headers['if-range'] ? { ifRange: String(req.headers['if-range']) } : {}),
+    };
+    requests.push(rec);
+    const path = decodeURIComponent(new URL(rec.path, 'http://x').pathname);
+    const forward = (headers: IncomingHttpHeaders, onAnswer: (up: IncomingMessage) => void) => {
+      const up = httpRequest({ host: b.hostname, port: Number(b.port), method: req.method, path: rec.path, headers }, onAnswer);
+      up.on('error', (e) => {
+        if (!res.headersSent) res.writeHead(502).end(String(e));
+        else res.destroy();
+      });
+      req.pipe(up);
+    };
+    if (req.method === 'GET' && opts.cutOnce?.(path) && serveCut(req, res, rec, path, bodies, forward)) return;
+    forward(req.headers, (up) => {
+      const headers = { ...up.headers };
+      if (typeof headers.location === 'string') headers.location = headers.location.replace(b.origin, self.replace(/\/$/, ''));
+      rec.status = up.statusCode;
+      res.writeHead(up.statusCode ?? 502, headers);
+      up.pipe(res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  self = `http://127.0.0.1:${port}/`;
+  return {
+    url: self,
+    host: `127.0.0.1:${port}`,
+    requests,
+    bodies,
+    stop: () => new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+function etagOf(body: Buffer): string {
+  return `"cut-${createHash('sha256').update(body).digest('hex').slice(0, 32)}"`;
+}
+
+function serveCut(
+  req: IncomingMessage, res: ServerResponse, rec: ProxiedRequest, path: string, bodies: Map<string, Buffer>,
+  forward: (headers: IncomingHttpHeaders, onAnswer: (up: IncomingMessage) => void) => void,
+): boolean {
+  const known = bodies.get(path);
+  if (known) {
+    const etag = etagOf(known);
+    const m = /^bytes=(\d+)-$/.exec(rec.range ?? '');
+    if (m && rec.ifRange === etag && Number(m[1]) < known.length) {
+      const from = Number(m[1]);
+      rec.status = 206;
+      res.writeHead(206, { 'content-length': known.length - from, 'content-range': `bytes ${from}-${known.length - 1}/${known.length}`, etag, 'content-type': 'application/octet-stream' });
+      res.end(known.subarray(from));
+      return true;
+    }
+    if (!rec.range) {
+      rec.status = 200;
+      res.writeHead(200, { 'content-length': known.length, etag, 'content-type': 'application/octet-stream' });
+      res.end(known);
+      return true;
+    }
+  }
+  // Another client's range requests (a wheel's central directory) pass through untouched.
+  if (rec.range) return false;
+  // Read the whole body from the backend once (no conditional or range headers), then cut it.
+  const headers = { ...req.headers };
+  for (const h of ['range', 'if-range', 'if-none-match', 'if-modified-since']) delete headers[h];
+  forward(headers, (up) => {
+    const chunks: Buffer[] = [];
+    up.on('data', (c: Buffer) => chunks.push(c));
+    up.on('end', () => {
+      const body = Buffer.concat(chunks);
+      rec.status = up.statusCode;
+      const passOn = Object.fromEntries(Object.entries(up.headers).filter(([k]) => !HOP.has(k)));
+      if (up.statusCode !== 200 || body.length < 2) {
+        res.writeHead(up.statusCode ?? 502, { ...passOn, 'content-length': body.length });
+        res.end(body);
+        return;
+      }
+      bodies.set(path, body);
+      const half = Math.floor(body.length / 2);
+      rec.cut = true;
+      rec.sent = half;
+      res.writeHead(200, { ...passOn, 'content-length': body.length, etag: etagOf(body), 'accept-ranges': 'bytes' });
+      res.write(body.subarray(0, half), () => setTimeout(() => res.socket?.destroy(), 50));
+    });
+  });
+  return true;
+}
