@@ -1,4 +1,4 @@
-import { cp, readdir, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,15 @@ describe('no input blocks', () => {
     const k = await runAirgap(['verify', bundle, '--pub', fifo], FAST);
     expect(k.stderr).toMatch(/the public key is a FIFO/);
     expect(k.exitCode).toBe(2);
+  });
+
+  it('a FIFO named like a config in the current folder (found by the config search, no --config): exit 2 at once', async () => {
+    const cwd = join(root, 'cwd-fifo');
+    await mkdir(cwd, { recursive: true });
+    await execa('mkfifo', [join(cwd, '.airgaprc.yaml')]);
+    const r = await runAirgap(['verify', bundle, '--pub', pub], { ...FAST, cwd });
+    expect(r.stderr).toMatch(/\.airgaprc\.yaml: the config is a FIFO, not a regular file: refused without reading it/);
+    expect(r.exitCode).toBe(2);
   });
 
   it('a 50 MB manifest is exit 2 at once, without reading it, and says so in one line', async () => {

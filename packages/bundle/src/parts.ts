@@ -16,7 +16,12 @@ export function partName(n: number): string {
 const STAGE = 1 << 20;
 const POOL = 8;
 
-type FromWorker = { type: 'ack'; buf: ArrayBuffer; n: number } | { type: 'error'; message: string; code?: string } | { type: 'finished'; parts: PartInfo[] } | { type: 'aborted' };
+type FromWorker =
+  | { type: 'ack'; buf: ArrayBuffer; n: number }
+  | { type: 'error'; message: string; code?: string }
+  | { type: 'written'; parts: PartInfo[] }
+  | { type: 'finished'; parts: PartInfo[] }
+  | { type: 'aborted' };
 
 /* eslint-disable */
 // Runs inside the worker; shipped as source text (see verify.ts for why), plain CommonJS require only.
@@ -91,6 +96,8 @@ function partWorkerMain(): void {
       } catch (e) {
         return fail(e);
       }
+      // Every byte is in the page cache: the parts can be read (par2) while the fsyncs finish.
+      parentPort.postMessage({ type: 'written', parts });
       Promise.all(syncs).then(
         () => parentPort.postMessage({ type: 'finished', parts }),
         (e) => fail(e),
@@ -208,15 +215,40 @@ export class PartWriter {
 
   /** Write what is staged, close and fsync every part, and return them. */
   async finish(): Promise<PartInfo[]> {
+    const { parts, synced } = await this.close();
+    await synced;
+    return parts;
+  }
+
+  /**
+   * Write what is staged and close the last part; resolves once every part is written and readable, with
+   * `synced`, which settles when every part is fsynced (then the worker is stopped). Lets recovery data be
+   * computed from the parts while the disk flushes them (docs/design.md); the caller awaits `synced`
+   * before it seals the bundle.
+   */
+  async close(): Promise<{ parts: PartInfo[]; synced: Promise<void> }> {
     if (this.failure) throw this.failure;
     this.send();
-    const m = await new Promise<FromWorker>((r) => {
-      this.finished = r;
+    let done!: (m: FromWorker) => void;
+    const end = new Promise<FromWorker>((r) => (done = r));
+    const written = new Promise<FromWorker>((r) => {
+      this.finished = (m) => (m.type === 'written' ? r(m) : (r(m), done(m)));
       this.worker.postMessage({ type: 'finish' });
     });
-    await this.worker.terminate();
-    if (m.type !== 'finished') throw this.failure ?? new Error('the part writer stopped');
-    return m.parts;
+    const w = await written;
+    if (w.type !== 'written') {
+      this.dead = true;
+      await this.worker.terminate();
+      throw this.failure ?? new Error('the part writer stopped');
+    }
+    this.finished = done;
+    const synced = end.then(async (m) => {
+      this.dead = true;
+      await this.worker.terminate();
+      if (m.type !== 'finished') throw this.failure ?? new Error('the part writer stopped');
+    });
+    synced.catch(() => undefined); // awaited by the caller; never an unhandled rejection meanwhile
+    return { parts: w.parts, synced };
   }
 
   /** Close whatever is open after a failure (the caller removes the directory). */

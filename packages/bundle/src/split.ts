@@ -61,9 +61,10 @@ export async function splitBundle(src: string, opts: SplitOptions): Promise<{ di
       }
       if (h.digest('hex') !== p.sha256) throw new IntegrityError(`part ${p.file} of ${src} changed while it was split`, { subject: p.file, hint: 'verify the bundle again' });
     }
-    const partList = await parts.finish();
+    const { parts: partList, synced } = await parts.close();
     finished = true;
     const recovery = opts.recovery ? await createRecovery(tmp, partList, opts.chunkSize, opts.recovery) : undefined;
+    await synced;
     // The carried airgap release (docs/release.md) goes along unchanged: verifyBundle checked it.
     const carried = [];
     for (const c of d.toolRelease ?? []) {

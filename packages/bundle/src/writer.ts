@@ -110,8 +110,10 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       await parts.write(Buffer.alloc(padding(d.size)));
     }
     await parts.write(tarTrailer(parts.accepted));
-    const partList = await parts.finish();
+    // Recovery data is computed while the parts are flushed to disk; both finish before the seal.
+    const { parts: partList, synced } = await parts.close();
     const recovery = opts.recovery ? await createRecovery(tmp, partList, opts.chunkSize, opts.recovery) : undefined;
+    await synced;
     const carried: CarriedFile[] = [];
     for (const c of opts.carry ?? []) carried.push(await copyCarried(c, tmp));
 

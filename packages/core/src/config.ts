@@ -1,10 +1,9 @@
-import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
 import { ENDPOINT_FORMATS, type AirgapConfig } from './config-types.js';
 import { InternalError, UsageError, isAirgapError } from './errors.js';
-import { MAX_DOCUMENT_BYTES, assertRegularFile } from './regular-file.js';
+import { assertReadableFile, searchConfig } from './config-search.js';
 import type { EcosystemRegistry } from './ecosystem.js';
 import {
   EXPECTED_KEYWORD,
@@ -317,7 +316,7 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<AirgapConfig>
       await assertReadableFile(file, displayPath(file, cwd));
       found = await explorer.load(file);
     } else {
-      found = await explorer.search(cwd);
+      found = await searchConfig(explorer, 'airgap', cwd, labelOf);
     }
   } catch (e) {
     if (isAirgapError(e)) throw e;
@@ -347,18 +346,6 @@ function targetBlocks(data: unknown): string[] {
   const targets = isPlainObject(data) ? data.targets : undefined;
   if (!isPlainObject(targets)) return [];
   return [...new Set(Object.values(targets).flatMap((t) => (isPlainObject(t) ? Object.keys(t).filter((k) => !BUILTIN_TARGET_KEYS.has(k)) : [])))];
-}
-
-async function assertReadableFile(file: string, label: string): Promise<void> {
-  let isFile: boolean;
-  try {
-    isFile = (await stat(file)).isFile();
-  } catch (e) {
-    throw new UsageError(`${label}: config file not found`, { subject: label, hint: 'check the path given to --config', cause: e });
-  }
-  if (!isFile) throw new UsageError(`${label}: is not a file`, { subject: label, hint: 'pass a config file to --config, not a folder' });
-  // Regular (opened non-blocking) and at most 16 MiB, before the loader reads it (docs/security.md).
-  await assertRegularFile(file, { max: MAX_DOCUMENT_BYTES, what: 'the config', label, hint: 'pass a config file of at most 16 MiB' });
 }
 
 /**
