@@ -224,7 +224,7 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
 
   await ecosystems.load({ kinds: [...new Set(wanted.map((a) => a.kind))] });
   const fetched = await reporter.phase('Downloading and verifying', async () => {
-    reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length });
+    reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length, bytes: await bytesToFetch(wanted, store) });
     // p-map only queues artifacts (bounded memory and progress lines); the transfer engine's one limit
     // is what bounds the downloads, across artifacts and ecosystems (docs/transfers.md).
     const ok = await pMap(wanted, async (a) => {
@@ -268,8 +268,10 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
     ...(external.size ? { external: [...external.values()] } : {}),
   };
 
-  const written = await reporter.phase('Writing the bundle', () =>
-    writeBundle({
+  const written = await reporter.phase('Writing the bundle', () => {
+    // The parts hold the blobs plus tar headers and the index: close enough for percent and ETA.
+    reporter.progress({ type: 'phase', phase: 'write', bytes: index.blobs.reduce((n, b) => n + b.size, 0) });
+    return writeBundle({
       outDir: opts.outDir,
       name: manifest.name,
       created,
@@ -285,8 +287,8 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
       // docs/approval.md: the SBOM travels inside the signed bundle.
       sbom: Buffer.from(cyclonedxSbom({ index, tool: opts.toolVersion, facts: (a) => ecosystems.facts(a) })),
       onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }),
-    }),
-  );
+    });
+  });
   return {
     bundle: written.dir,
     parts: written.descriptor.parts.length,
@@ -329,6 +331,15 @@ async function resolveAlso(key: string, entry: unknown, ctx: SourceContext, gate
   if (problems.length) throw new UsageError(problemLines(`${key} entry ${JSON.stringify(entry)}`, problems), { subject: key });
   if (!gate.allowsEntry(key, entry, `${key} entry ${JSON.stringify(entry)}`)) return [];
   return eco.source.resolve(entry, ctx);
+}
+
+/** The bytes the download phase will move: each distinct blob the cache does not hold yet. */
+async function bytesToFetch(wanted: Artifact[], store: ContentStore): Promise<number> {
+  const sizes = new Map<string, number>();
+  for (const a of wanted) for (const b of a.blobs) sizes.set(b.digest, b.size);
+  let n = 0;
+  for (const [digest, size] of sizes) if (!(await store.has(digest))) n += size;
+  return n;
 }
 
 function describe(a: Artifact): PackedArtifact {

@@ -1,20 +1,34 @@
 import { Listr } from 'listr2';
-import { type Logger, type ProgressEvent, type ProgressSink, artifactLabel, formatSize } from '@airgap/core';
+import { type Logger, type ProgressEvent, type ProgressSink, artifactLabel } from '@airgap/core';
+import { ByteMeter } from './progress.js';
 
 export type ReportMode = 'tty' | 'plain' | 'json';
 
 export function reportMode(json: boolean): ReportMode {
   if (json) return 'json';
-  return process.stderr.isTTY && !process.env.CI ? 'tty' : 'plain';
+  // A pty that reports 0 columns (some CI runners, `stty cols 0`) cannot hold a redrawn task list: lines.
+  return process.stderr.isTTY && (process.stderr.columns ?? 0) > 0 && !process.env.CI ? 'tty' : 'plain';
+}
+
+interface PhaseState {
+  output: string;
+  update: () => void;
+  counts: Record<string, number>;
+  total?: number;
+  meter: ByteMeter;
 }
 
 /**
  * How a command shows what it does: listr2 tasks on a terminal, timestamped plain lines otherwise
  * (cron, CI, pipes), nothing but warnings with --json (stdout then holds only the JSON document).
- * Progress goes to stderr so stdout stays the command's result.
+ * Progress goes to stderr so stdout stays the command's result. Each phase shows its bytes done, of how
+ * many, the rate and the ETA (docs/transfers.md, progress): on a terminal in the task line, in cron as a
+ * heartbeat line every `progressInterval` ms besides the line per finished artifact.
  */
 export class Reporter implements Logger {
-  private current?: { output: string; update: () => void; counts: Record<string, number>; total?: number; bytes: number };
+  private current?: PhaseState;
+  /** `--progress-interval`: ms between heartbeat lines in plain mode. */
+  progressInterval = 30_000;
 
   constructor(readonly mode: ReportMode, private readonly debugEnabled = /airgap/.test(process.env.DEBUG ?? '')) {}
 
@@ -37,26 +51,11 @@ export class Reporter implements Logger {
 
   readonly progress: ProgressSink = (e: ProgressEvent) => {
     const cur = this.current;
-    if (e.type === 'bytes') {
-      if (cur) {
-        cur.bytes += e.bytes;
-        cur.update();
-      }
-      return;
-    }
-    if (e.type === 'transfer') {
-      // Per-blob byte progress from the transfer engine; the phase line counts finished downloads.
-      if (cur && e.direction === 'download' && e.state === 'done') {
-        cur.bytes += e.done;
-        cur.update();
-      }
-      return;
-    }
-    if (e.type === 'phase') {
-      if (cur) {
-        cur.total = e.total;
-        cur.update();
-      }
+    if (e.type === 'bytes' || e.type === 'transfer' || e.type === 'phase') {
+      if (!cur) return;
+      if (e.type === 'phase' && e.total !== undefined) cur.total = e.total;
+      cur.meter.feed(e);
+      cur.update();
       return;
     }
     if (cur && e.state !== 'start') cur.counts[e.state] = (cur.counts[e.state] ?? 0) + 1;
@@ -72,12 +71,24 @@ export class Reporter implements Logger {
   async phase<T>(title: string, fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
     if (this.mode !== 'tty') {
-      if (this.mode === 'plain') this.line(`${title} …`);
+      const state: PhaseState = { output: '', counts: {}, meter: new ByteMeter(), update: () => {} };
+      this.current = state;
+      let heartbeat: NodeJS.Timeout | undefined;
+      if (this.mode === 'plain') {
+        this.line(`${title} …`);
+        // The heartbeat: cron's log shows the run is alive, and how far, even while one big blob streams.
+        heartbeat = setInterval(() => {
+          const s = this.summaryOf(state);
+          this.line(`${title}: ${s || 'working'} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+        }, this.progressInterval);
+        heartbeat.unref();
+      }
       try {
         const r = await fn();
         if (this.mode === 'plain') this.line(`${title}: done in ${((Date.now() - started) / 1000).toFixed(1)} s${this.summary()}`);
         return r;
       } finally {
+        clearInterval(heartbeat);
         this.current = undefined;
       }
     }
@@ -87,7 +98,7 @@ export class Reporter implements Logger {
         {
           title,
           task: async (_ctx, task) => {
-            const state = { output: '', counts: {} as Record<string, number>, total: undefined as number | undefined, bytes: 0, update: () => {} };
+            const state: PhaseState = { output: '', counts: {}, meter: new ByteMeter(), update: () => {} };
             let last = 0;
             state.update = () => {
               const now = Date.now();
@@ -96,10 +107,15 @@ export class Reporter implements Logger {
               task.output = [this.summaryOf(state), state.output].filter(Boolean).join('  ');
             };
             this.current = state;
+            // Rate and ETA move on while a slow blob sends no event: redraw every second.
+            const tick = setInterval(state.update, 1000);
+            tick.unref();
             try {
               result = await fn();
-              task.title = `${title} (${((Date.now() - started) / 1000).toFixed(1)} s${this.summaryOf(state) ? ', ' + this.summaryOf(state) : ''})`;
+              const s = this.summaryOf(state, true);
+              task.title = `${title} (${((Date.now() - started) / 1000).toFixed(1)} s${s ? ', ' + s : ''})`;
             } finally {
+              clearInterval(tick);
               this.current = undefined;
             }
           },
@@ -112,14 +128,16 @@ export class Reporter implements Logger {
   }
 
   private summary(): string {
-    const s = this.current ? this.summaryOf(this.current) : '';
+    const s = this.current ? this.summaryOf(this.current, true) : '';
     return s ? ` (${s})` : '';
   }
 
-  private summaryOf(state: { counts: Record<string, number>; total?: number; bytes: number }): string {
+  /** Counts, then bytes (done / total, rate, ETA); `final`: the bytes moved, without rate or ETA. */
+  private summaryOf(state: PhaseState, final = false): string {
     const parts = Object.entries(state.counts).map(([k, v]) => `${v} ${k}`);
     if (state.total !== undefined) parts.unshift(`${Object.values(state.counts).reduce((a, b) => a + b, 0)}/${state.total}`);
-    if (state.bytes) parts.push(formatSize(state.bytes));
+    const bytes = final ? state.meter.finalText() : state.meter.text();
+    if (bytes) parts.push(bytes);
     return parts.join(', ');
   }
 

@@ -89,7 +89,12 @@ export async function verifyWithTrust(
   }
   return reporter.phase('Verifying the bundle', async () => {
     try {
-      return await verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, beforeParts, validate: (a) => ecosystems.validateLoading(a), onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) });
+      // The parts' sizes come from the signed descriptor: the total for percent and ETA.
+      const withTotal = async (d: BundleDescriptor) => {
+        await beforeParts?.(d);
+        reporter.progress({ type: 'phase', phase: 'verify', bytes: d.parts.reduce((n, p) => n + p.size, 0) });
+      };
+      return await verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, beforeParts: withTotal, validate: (a) => ecosystems.validateLoading(a), onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) });
     } catch (e) {
       // A part fault: name every damaged part and say whether the recovery data can rebuild them.
       if (e instanceof IntegrityError) {

@@ -1,9 +1,10 @@
 import { Args, Flags } from '@oclif/core';
 import { resolve } from 'node:path';
-import { MEDIA_CHUNK_SIZES, PartialError, UsageError, formatSize, parseSize } from '@airgap/core';
+import { MEDIA_CHUNK_SIZES, PartialError, UsageError, artifactCoordinates, formatSize, parseSize } from '@airgap/core';
 import { failureNotice, notifyRun, packNotice } from '../notify.js';
 import { parseRecoveryPercent, readSecretKey } from '@airgap/bundle';
 import { AirgapCommand } from '../base-command.js';
+import { parseInterval, progressIntervalFlag } from '../progress.js';
 import { passphraseSource } from '../passphrase.js';
 import { type PackResult, defaultCacheDir, pack } from '../pack.js';
 import { toolVersion } from '../version.js';
@@ -30,9 +31,11 @@ The manifest's policy: (docs/manifest.md) is checked before anything is download
     '<%= config.bin %> pack platform.yaml --out bundles --json   # {bundle, parts, artifacts, bytes, ...}',
     '<%= config.bin %> pack platform.yaml --out bundles --since receipt.json   # only what the inside lacks',
     '<%= config.bin %> pack platform.yaml --out bundles --include-tool   # carry airgap itself (npm run dist first)',
+    '<%= config.bin %> pack platform.yaml --out bundles --progress-interval 5m 2>> pack.log   # cron: a heartbeat line (bytes, rate, ETA) every 5 minutes',
   ];
   static override args = { manifest: Args.string({ description: 'bundle manifest (YAML or JSON)', required: true }) };
   static override flags = {
+    'progress-interval': progressIntervalFlag,
     out: Flags.string({ char: 'o', description: 'folder the bundle directory is created in', required: true }),
     key: Flags.string({ description: 'secret signing key (default: signingKey from the config)' }),
     'chunk-size': Flags.string({ description: 'largest part size: 512MiB, 1GiB, 4.7GB or bytes (default 1GiB)', exclusive: ['media'] }),
@@ -53,6 +56,7 @@ The manifest's policy: (docs/manifest.md) is checked before anything is download
     const { args, flags } = await this.parse(Pack);
     this.monitored = { command: 'pack', outcome: {}, skip: flags['dry-run'] };
     const reporter = this.makeReporter(this.jsonEnabled());
+    reporter.progressInterval = parseInterval(flags['progress-interval']);
     const config = await this.loadAirgapConfig(flags.config);
     const chunkSize = flags.media ? MEDIA_CHUNK_SIZES[flags.media] : parseSize(flags['chunk-size'] ?? '1GiB', '--chunk-size');
     const recoveryText = flags.recovery ?? config.recovery;
@@ -93,7 +97,7 @@ The manifest's policy: (docs/manifest.md) is checked before anything is download
     this.monitored.outcome = { bytes: result.bytes, artifacts: result.artifacts };
     if (!result.dryRun) await notifyRun(config, packNotice(result), reporter);
     if (result.dryRun) {
-      for (const a of result.list ?? []) this.log(`${a.kind.padEnd(6)} ${a.name}${a.version ? '@' + a.version : ''}${a.platform ? ` [${a.platform}]` : ''}  ${formatSize(a.size)}  ${a.upstream}`);
+      for (const a of result.list ?? []) this.log(`${a.kind.padEnd(6)} ${artifactCoordinates(a)}${a.platform ? ` [${a.platform}]` : ''}  ${formatSize(a.size)}  ${a.upstream}`);
       this.log(`${result.artifacts} artifacts, ${formatSize(result.bytes)} (dry run: nothing downloaded or written)`);
       if (result.refused?.length) {
         if (!this.jsonEnabled()) this.logToStderr(`the manifest's policy would refuse ${result.refused.length}:\n${result.refused.map((r) => `  ${r}`).join('\n')}`);

@@ -1,6 +1,7 @@
 import { Args, Flags } from '@oclif/core';
 import { resolve } from 'node:path';
 import { AirgapCommand } from '../base-command.js';
+import { parseInterval, progressIntervalFlag } from '../progress.js';
 import { failureNotice, notifyRun, unpackNotice } from '../notify.js';
 import { trustedKeys } from '../trust.js';
 import { type UnpackResult, unpack } from '../unpack.js';
@@ -14,6 +15,7 @@ Exit codes (docs/exit-codes.md): 0 ok, 1 target failure (or another unpack holds
 
 Safe to re-run: a killed unpack, run again, records what is already there as present and pushes the rest. With --json, one summary document: counts (per action and per kind), bytes, durationMs, failures. After each run (ok or not) a short summary goes to the notify: channels of the config.`;
   static override examples = [
+    '<%= config.bin %> unpack /media/usb/platform-base-20261124T101500Z --to nexus --progress-interval 1m   # without a terminal: a heartbeat line (MiB, percent, ETA) every minute',
     '<%= config.bin %> unpack /media/usb/platform-base-20261124T101500Z --to dir:/srv/mirror --pub keys/outside.pub',
     '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to nexus --ledger /var/lib/airgap/ledger.jsonl',
     '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to nexus --dry-run',
@@ -23,6 +25,7 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
   ];
   static override args = { bundle: Args.string({ description: 'bundle directory', required: true }) };
   static override flags = {
+    'progress-interval': progressIntervalFlag,
     to: Flags.string({ description: 'target name from the config, or dir:PATH', required: true }),
     pub: Flags.string({ description: 'trusted public key (repeatable; default: trust from the config)', multiple: true }),
     ledger: Flags.string({ description: 'import ledger file (default: ledger from the config, else ./airgap-ledger.jsonl)' }),
@@ -38,6 +41,7 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
     const { args, flags } = await this.parse(Unpack);
     this.monitored = { command: 'unpack', outcome: {}, skip: flags['dry-run'] };
     const reporter = this.makeReporter(this.jsonEnabled());
+    reporter.progressInterval = parseInterval(flags['progress-interval']);
     const config = await this.loadAirgapConfig(flags.config);
     const trust = flags['insecure-skip-signature'] ? [] : await trustedKeys(flags.pub, config);
     const http = this.httpClient(config);

@@ -2,6 +2,7 @@ import { Args, Flags } from '@oclif/core';
 import { resolve } from 'node:path';
 import { formatSize } from '@airgap/core';
 import { AirgapCommand } from '../base-command.js';
+import { parseInterval, progressIntervalFlag } from '../progress.js';
 import { trustedKeys } from '../trust.js';
 import { verifyWithTrust } from '../unpack.js';
 
@@ -23,11 +24,13 @@ export default class Verify extends AirgapCommand {
 
 Exit codes (docs/exit-codes.md): 0 verified, 2 usage (no such bundle directory, no trusted key configured), 3 integrity or trust failure.`;
   static override examples = [
+    '<%= config.bin %> verify /media/usb/platform-base-20261124T101500Z --progress-interval 1m   # without a terminal: a heartbeat line (MiB, percent, ETA) every minute',
     '<%= config.bin %> verify /media/usb/platform-base-20261124T101500Z --pub keys/outside.pub',
     '<%= config.bin %> verify ./platform-base-20261124T101500Z --json',
   ];
   static override args = { bundle: Args.string({ description: 'bundle directory', required: true }) };
   static override flags = {
+    'progress-interval': progressIntervalFlag,
     pub: Flags.string({ description: 'trusted public key (repeatable; default: trust from the config)', multiple: true }),
     'insecure-skip-signature': Flags.boolean({ description: 'DANGEROUS: do not check the signature (parts and blobs are still checked)', default: false }),
   };
@@ -36,6 +39,7 @@ Exit codes (docs/exit-codes.md): 0 verified, 2 usage (no such bundle directory, 
     const { args, flags } = await this.parse(Verify);
     this.monitored = { command: 'verify', outcome: {} };
     const reporter = this.makeReporter(this.jsonEnabled());
+    reporter.progressInterval = parseInterval(flags['progress-interval']);
     const config = await this.loadAirgapConfig(flags.config);
     const trust = flags['insecure-skip-signature'] ? [] : await trustedKeys(flags.pub, config);
     const b = await verifyWithTrust(resolve(args.bundle), trust, flags['insecure-skip-signature'], reporter);

@@ -73,7 +73,7 @@ describe('policy: rules judged from the entries, before any request', () => {
     const host = registry.host;
     const r = await pack(await manifest('p-allowed', `images:\n  - ref: ${host}/team/app:1\npolicy:\n  images:\n    allowRegistries: [${host}/team]\n    denyRegistries: [${host}/other]\n`), ['--dry-run']);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toContain(`${host}/team/app@1`);
+    expect(r.stdout).toContain(`${host}/team/app:1`);
   });
 });
 
@@ -84,7 +84,7 @@ describe('policy: rules judged on resolved metadata, before any blob is download
     const from = proxy.requests.length;
     const r = await pack(await manifest('p-license', `images:\n  - ref: ${proxy.host}/team/app:1\npolicy:\n  denyLicenses: [AGPL-3.0-only]\n`));
     expect(r.exitCode, r.stderr).toBe(2);
-    expect(r.stderr).toContain(`policy.denyLicenses: image ${proxy.host}/team/app@1 is licensed AGPL-3.0-only OR MIT, and AGPL-3.0-only is denied`);
+    expect(r.stderr).toContain(`policy.denyLicenses: image ${proxy.host}/team/app:1 is licensed AGPL-3.0-only OR MIT, and AGPL-3.0-only is denied`);
     expect(proxy.requests.slice(from).some((q) => q.path.includes('/manifests/'))).toBe(true);
     expect(blobGets(from)).toEqual([]);
   });

@@ -11,9 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliBin, quick, report, runProcess } from './lib.mjs';
 
-const TOTAL = quick ? 64 << 20 : 2 << 30;
-const CHUNK = quick ? 8 << 20 : 256 << 20;
-const REPAIR_CHUNK = quick ? 16 << 20 : 1 << 30;
+// Multiplied, never shifted: `2 << 30` is a 32-bit shift in JavaScript and gives -2147483648, which made
+// the full-size run pack four empty files into one part and then fail at `par2 repair` (one lost part of
+// one, at 50%, is beyond any recovery): the "crash at 2 GiB".
+const MiB = 2 ** 20;
+const TOTAL = quick ? 64 * MiB : 2048 * MiB;
+const CHUNK = quick ? 8 * MiB : 256 * MiB;
+const REPAIR_CHUNK = quick ? 16 * MiB : 1024 * MiB;
 const work = mkdtempSync(join(tmpdir(), 'airgap-bench-transfer-'));
 
 /** @param {string} path @param {number} size */
@@ -40,6 +44,7 @@ try {
   const rec = pack('rec', ['--chunk-size', String(CHUNK), '--recovery', '10%']);
   const d = JSON.parse(readFileSync(join(rec.bundle, 'bundle.json'), 'utf8'));
   const parts = d.parts.map((/** @type {{file: string}} */ p) => p.file);
+  if (parts.length !== Math.ceil(TOTAL / CHUNK) + 1) throw new Error(`expected ${Math.ceil(TOTAL / CHUNK) + 1} parts of ${CHUNK} bytes (data plus the tar headers), got ${parts.length}`);
   const peerDir = join(work, 'par2-peer');
   cpSync(plain.bundle, peerDir, { recursive: true });
   const vols = d.recovery.files.filter((/** @type {{blocks: number}} */ f) => f.blocks > 0).length;
@@ -54,6 +59,7 @@ try {
   // Repair: parts of REPAIR_CHUNK with 50% recovery, so that one lost part (half the data) is within capacity.
   const big = pack('big', ['--chunk-size', String(REPAIR_CHUNK), '--recovery', '50%']);
   const bigParts = readdirSync(big.bundle).filter((f) => /^part-\d+$/.test(f)).sort();
+  if (bigParts.length < 3) throw new Error(`the repair bundle has ${bigParts.length} parts; one lost part of them is not within 50% recovery`);
   const sums = runProcess('sha256sum', bigParts, { cwd: big.bundle });
   const par2Copy = join(work, 'par2-repair');
   cpSync(big.bundle, par2Copy, { recursive: true });

@@ -37,9 +37,19 @@ export function artifactSize(a: Artifact): number {
   return a.blobs.reduce((n, b) => n + b.size, 0);
 }
 
-/** `kind name@version [platform]`, the way messages and the ledger name an artifact. */
+/**
+ * `name@version`, except an image, named as Docker names it: `repo:tag`, or `repo@sha256:…` for a digest
+ * (never an `@` before a tag).
+ */
+export function artifactCoordinates(a: { kind: string; name: string; version: string }): string {
+  if (!a.version) return a.name;
+  const sep = a.kind === 'image' && !/^sha256:/.test(a.version) ? ':' : '@';
+  return `${a.name}${sep}${a.version}`;
+}
+
+/** `kind name@version [platform]` (images `repo:tag`), the way messages and the ledger name an artifact. */
 export function artifactLabel(a: Pick<Artifact, 'kind' | 'name' | 'version' | 'platform'>): string {
-  return `${a.kind} ${a.name}${a.version ? '@' + a.version : ''}${a.platform ? ' [' + a.platform + ']' : ''}`;
+  return `${a.kind} ${artifactCoordinates(a)}${a.platform ? ' [' + a.platform + ']' : ''}`;
 }
 
 /** `airgap-index.json`, the first entry of the bundle tar (docs/bundle-format.md). */

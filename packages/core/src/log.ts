@@ -9,7 +9,8 @@ export interface Logger {
 }
 
 export type ProgressEvent =
-  | { type: 'phase'; phase: string; total?: number }
+  /** `total`: artifacts the phase works on; `bytes`: the bytes it will move (for percent and ETA). */
+  | { type: 'phase'; phase: string; total?: number; bytes?: number }
   | { type: 'artifact'; state: 'start' | 'done' | 'pushed' | 'failed' | 'skipped' | 'present'; artifact: Pick<Artifact, 'kind' | 'name' | 'version' | 'platform'>; error?: string }
   | { type: 'bytes'; bytes: number }
   | TransferProgress;

@@ -27,7 +27,7 @@ export function shown(v: unknown): string {
 
 /** `kind "name"@"version"` for messages about an artifact whose fields are not trusted yet. */
 export function untrustedLabel(a: Partial<Pick<Artifact, 'kind' | 'name' | 'version'>>): string {
-  return `${typeof a.kind === 'string' ? a.kind.replace(/[^a-z]/g, '?').slice(0, 16) : 'artifact'} ${shown(a.name ?? '')}${a.version ? '@' + shown(a.version) : ''}`;
+  return `${typeof a.kind === 'string' ? a.kind.replace(/[^a-z]/g, '?').slice(0, 16) : 'artifact'} ${shown(a.name ?? '')}${a.version ? (a.kind === 'image' && typeof a.version === 'string' && !a.version.startsWith('sha256:') ? ':' : '@') + shown(a.version) : ''}`;
 }
 
 export function fieldError(a: Partial<Artifact>, field: string, why: string): IntegrityError {

@@ -4,7 +4,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type Artifact, type SourceContext, type SourceHalf, OCTET_STREAM, UpstreamError, IntegrityError, UsageError,
-  failStatus, header, safeUrl,
+  failStatus, header, newSha256, safeUrl,
 } from '@airgap/core';
 import type { FileSpec } from './spec.js';
 import { targetPath } from './target-path.js';
@@ -34,9 +34,10 @@ function originOf(spec: FileSpec, manifestDir: string): Origin {
 }
 
 /**
- * A file's digest and size are only known from its bytes, so resolving downloads it into the cache.
- * With a `sha256` in the manifest a cached copy is used without any request; without one, the cached
- * ETag/Last-Modified makes the second pack a conditional GET answered with 304 (nothing downloaded).
+ * Resolving a URL asks the server for its size (HEAD) and downloads nothing; the download phase fetches
+ * the bytes through the transfer engine. With a `sha256` in the manifest a cached copy is used without
+ * any request; without one, the cached ETag/Last-Modified makes the HEAD conditional: a 304 reuses the
+ * cached copy (nothing downloaded), anything else downloads it again in the download phase.
  */
 export const fileSource: SourceHalf<FileSpec> = {
   async resolve(spec, ctx) {
@@ -69,38 +70,59 @@ export const fileSource: SourceHalf<FileSpec> = {
     }
 
     const cacheKey = 'files:' + origin.url.toString();
-    if (ctx.dryRun) {
-      const res = await ctx.transfer.run(async () => {
-        const r = await ctx.http.request(origin.url, { method: 'HEAD', side: 'upstream', signal: ctx.signal });
-        await r.body.dump();
-        return r;
-      });
-      if (res.status !== 200) await failStatus(res, 'HEAD', 'upstream', notThere(res.status));
-      const size = Number(header(res, 'content-length') ?? 0);
-      const usable = expected ? undefined : await ctx.store.getRef<UrlCacheEntry>(cacheKey);
-      return [make(expected ?? usable?.digest ?? 'sha256:' + '0'.repeat(64), size, verifiedText + ' (dry run: not downloaded)')];
-    }
-    // The transfer engine (docs/transfers.md): one limit, resumed on a cut, sha256 checked while it streams;
-    // without a pinned sha256 the cached ETag/Last-Modified make it a conditional GET.
     const cached = expected ? undefined : await ctx.store.getRef<UrlCacheEntry>(cacheKey);
-    let d;
-    try {
-      d = await ctx.transfer.fetch({ url: origin.url, digest: expected, subject: origin.display, cached, statusHint: notThere });
-    } catch (e) {
-      throw pinnedMismatch(e, expected, origin.display);
-    }
-    if (!d) throw new UpstreamError(`${origin.display}: no answer`, { subject: origin.display });
-    if (!expected) {
-      await ctx.store.setRef(cacheKey, { digest: d.digest, size: d.size, etag: d.etag, lastModified: d.lastModified } satisfies UrlCacheEntry);
-    }
-    return [make(d.digest, d.size, verifiedText)];
+    const usable = cached && (await ctx.store.has(cached.digest)) ? cached : undefined;
+    // Resolving only asks (HEAD, conditional when the cache holds a copy); the bytes move in the download
+    // phase (fetch below), where they show as byte progress (docs/transfers.md).
+    const res = await ctx.transfer.run(async () => {
+      const headers: Record<string, string> = {};
+      if (usable?.etag) headers['if-none-match'] = usable.etag;
+      else if (usable?.lastModified) headers['if-modified-since'] = usable.lastModified;
+      const r = await ctx.http.request(origin.url, { method: 'HEAD', headers, side: 'upstream', signal: ctx.signal });
+      // failStatus reads the body: never after dump() (undici then throws outside any promise).
+      if (r.status === 404 || r.status === 410) await failStatus(r, 'HEAD', 'upstream', notThere(r.status));
+      await r.body.dump();
+      return r;
+    });
+    if (res.status === 304 && usable) return [make(usable.digest, usable.size, verifiedText)];
+    // A server that answers HEAD otherwise (405, a URL signed for GET only) is simply asked by the GET.
+    const length = res.status === 200 ? Number(header(res, 'content-length') ?? NaN) : NaN;
+    const size = Number.isSafeInteger(length) && length >= 0 ? length : 0;
+    if (ctx.dryRun) return [make(expected ?? usable?.digest ?? 'sha256:' + '0'.repeat(64), size, verifiedText + ' (dry run: not downloaded)')];
+    // Without a pinned sha256 the digest is known only from the bytes: a placeholder (unique per URL) that
+    // fetch replaces with the real digest and size once the download is checked.
+    const digest = expected ?? 'sha256:' + newSha256().update('airgap-pending\0' + origin.url.toString()).digest('hex');
+    const a = make(digest, size, verifiedText);
+    a.meta = { ...a.meta, url: origin.url.toString(), ...(expected ? {} : { pending: true }) };
+    return [a];
   },
 
   async fetch(artifact, ctx) {
-    // resolve() already streamed the bytes into the store; a blob evicted since is fetched again.
-    if (await ctx.store.has(artifact.digest)) return;
-    const [again] = await fileSource.resolve({ url: artifact.upstream.url, sha256: artifact.digest.slice(7) }, ctx);
-    if (again.digest !== artifact.digest) throw new IntegrityError(`${artifact.upstream.url}: changed while packing`, { subject: artifact.upstream.url });
+    const meta = artifact.meta as { path: string; url?: string; pending?: boolean };
+    if (!meta.pending && (await ctx.store.has(artifact.digest))) return;
+    if (!meta.url) {
+      // A local file whose copy the cache lost since resolve: read it again, it must be the same bytes.
+      const [again] = await fileSource.resolve({ url: artifact.upstream.url, sha256: artifact.digest.slice(7) }, ctx);
+      if (again.digest !== artifact.digest) throw new IntegrityError(`${artifact.upstream.url}: changed while packing`, { subject: artifact.upstream.url });
+      return;
+    }
+    const url = new URL(meta.url);
+    const expected = meta.pending ? undefined : artifact.digest;
+    let d;
+    try {
+      // The HEAD's length is only an estimate (for policy and progress): the GET's answer is what counts.
+      d = await ctx.transfer.fetch({ url, digest: expected, subject: artifact.upstream.url, statusHint: notThere });
+    } catch (e) {
+      throw pinnedMismatch(e, expected, artifact.upstream.url);
+    }
+    if (!d) throw new UpstreamError(`${artifact.upstream.url}: no answer`, { subject: artifact.upstream.url });
+    if (meta.pending) {
+      await ctx.store.setRef('files:' + meta.url, { digest: d.digest, size: d.size, etag: d.etag, lastModified: d.lastModified } satisfies UrlCacheEntry);
+    }
+    // The real digest and size replace the placeholder (the index records what was downloaded and checked).
+    artifact.digest = d.digest;
+    artifact.blobs[0] = { ...artifact.blobs[0], digest: d.digest, size: d.size };
+    artifact.meta = { path: meta.path };
   },
 };
 

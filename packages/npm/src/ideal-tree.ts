@@ -298,7 +298,7 @@ class TreeBuilder {
       }
       throw e;
     }
-    const mani = pickManifest(packument, s.type, s.fetchSpec, this.opts.nodeVersion);
+    const mani = pickManifest(packument, s.fetchSpec, this.opts.nodeVersion);
     if (!mani) {
       if (edge.type === 'optional' || edge.type === 'peerOptional') {
         if (edge.type === 'optional') this.opts.warn(`optional npm dependency ${spec.raw} of ${who} left out: no matching version`);

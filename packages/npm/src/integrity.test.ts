@@ -14,3 +14,13 @@ describe('npm integrity', () => {
   });
 
 });
+
+describe('sameIntegrity (ssri match)', () => {
+  it('compares the strongest algorithm both name', async () => {
+    const { sameIntegrity } = await import('./integrity.js');
+    expect(sameIntegrity('sha1-AAAA sha512-BBBB', 'sha512-BBBB')).toBe(true);
+    expect(sameIntegrity('sha1-AAAA sha512-BBBB', 'sha1-AAAA sha512-CCCC')).toBe(false);
+    expect(sameIntegrity('sha512-BBBB', 'sha256-BBBB')).toBe(false);
+    expect(sameIntegrity(undefined, 'sha512-BBBB')).toBe(false);
+  });
+});

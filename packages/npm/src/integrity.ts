@@ -1,6 +1,9 @@
-/** The strongest hash of an SRI string npm understands (ssri): sha512 > sha384 > sha256 > sha1. */
+import ssri from 'ssri';
+
+/** The hash of a version's tarball the registry vouches for: the strongest of `dist.integrity`, else `dist.shasum`. */
 export interface ExpectedHash {
-  algorithm: 'sha512' | 'sha384' | 'sha256' | 'sha1';
+  /** A node crypto hash name, as ssri picks it (sha512 over sha384 over sha256 over sha1, …). */
+  algorithm: string;
   /** Base64 for SRI, hex for a bare `shasum`. */
   value: string;
   encoding: 'base64' | 'hex';
@@ -8,22 +11,26 @@ export interface ExpectedHash {
   source: 'integrity' | 'shasum';
 }
 
-const RANK = ['sha1', 'sha256', 'sha384', 'sha512'] as const;
-
-/** `dist.integrity` (SRI, may list several hashes), else `dist.shasum` (hex SHA-1, registries before 2017). */
+/**
+ * `dist.integrity` (SRI, may list several hashes) parsed and ranked by ssri, npm's own SRI library (as
+ * pacote does), else `dist.shasum` (hex SHA-1, registries before 2017).
+ */
 export function expectedHash(dist: { integrity?: string; shasum?: string }): ExpectedHash | undefined {
   if (typeof dist.integrity === 'string' && dist.integrity.trim()) {
-    let best: ExpectedHash | undefined;
-    for (const token of dist.integrity.trim().split(/\s+/)) {
-      const m = /^(sha512|sha384|sha256|sha1)-([A-Za-z0-9+/=]+)(?:\?.*)?$/.exec(token);
-      if (!m) continue;
-      const algorithm = m[1] as ExpectedHash['algorithm'];
-      if (!best || RANK.indexOf(algorithm) > RANK.indexOf(best.algorithm)) best = { algorithm, value: m[2], encoding: 'base64', source: 'integrity' };
-    }
-    if (best) return best;
+    const parsed = ssri.parse(dist.integrity);
+    const algorithm = parsed?.pickAlgorithm();
+    const value = algorithm ? parsed[algorithm]?.[0]?.digest : undefined;
+    if (algorithm && value) return { algorithm, value, encoding: 'base64', source: 'integrity' };
   }
   if (typeof dist.shasum === 'string' && /^[a-f0-9]{40}$/i.test(dist.shasum)) {
     return { algorithm: 'sha1', value: dist.shasum.toLowerCase(), encoding: 'hex', source: 'shasum' };
   }
   return undefined;
+}
+
+/** Two SRI strings name the same bytes when their strongest shared algorithm has the same digest (ssri's match, npm's rule). */
+export function sameIntegrity(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false;
+  const parsed = ssri.parse(a);
+  return Boolean(parsed && parsed.match(b));
 }

@@ -19,20 +19,4 @@ export async function artifactIntegrity(a: Artifact, blobs: BlobSource): Promise
   return { integrity: 'sha512-' + sha512.digest('base64'), shasum: dist.shasum ?? sha1.digest('hex') };
 }
 
-/** Two SRI strings name the same bytes when they share a hash of the same algorithm. */
-export function sameIntegrity(a: string | undefined, b: string | undefined): boolean {
-  if (!a || !b) return false;
-  const parse = (s: string) => new Map(s.trim().split(/\s+/).map((t) => {
-    const i = t.indexOf('-');
-    return [t.slice(0, i), t.slice(i + 1).replace(/\?.*$/, '')] as const;
-  }));
-  const pa = parse(a);
-  const pb = parse(b);
-  let shared = false;
-  for (const [alg, v] of pa) {
-    if (!pb.has(alg)) continue;
-    if (pb.get(alg) !== v) return false;
-    shared = true;
-  }
-  return shared;
-}
+export { sameIntegrity } from './integrity.js';

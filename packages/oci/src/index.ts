@@ -12,6 +12,8 @@ export { imageSource, selectPlatforms } from './source.js';
 export { imageEndpointPublisher } from './endpoint-publish.js';
 export { imageDirPublisher } from './dir-publish.js';
 export { RegistryClient, parseChallenge, type RegistryCredentials } from './registry.js';
+export { listTags } from './tags-list.js';
+export { selectTags, type TagSelection } from './tag-select.js';
 export { sourceClient, targetClient, credentialsFromConfig } from './clients.js';
 export { parseImageRef, formatRef, targetRepository, apiHost, isLoopbackHost, type ImageRef, type ImageNames } from './reference.js';
 export * from './media.js';

@@ -62,7 +62,7 @@ export class RegistryClient {
   private plainFallback?: URL;
   private readonly http: HttpClient;
   private readonly creds: RegistryCredentials;
-  private readonly side: 'upstream' | 'target';
+  readonly side: 'upstream' | 'target';
   private readonly plainHttpHosts: Set<string>;
   private readonly log: Logger;
   private challenge: Challenge | null | undefined;
@@ -275,29 +275,6 @@ export class RegistryClient {
       });
     }
     return { bytes, mediaType: header(res, 'content-type')?.split(';')[0].trim(), digest, url: safeUrl(res.url) };
-  }
-
-  /**
-   * Every tag of a repository: `GET /v2/<repo>/tags/list`, following `Link: <…>; rel="next"` pages
-   * (distribution spec); [] when the registry does not know the repository.
-   */
-  async listTags(repo: string): Promise<string[]> {
-    const tags: string[] = [];
-    let next: URL | undefined;
-    for (let page = 0; page < 10_000; page++) {
-      const res = await this.request(repo, `${repo}/tags/list`, { absolute: next });
-      if (res.status === 404) {
-        await res.body.dump();
-        return tags;
-      }
-      if (res.status !== 200) await failStatus(res, 'GET', this.side);
-      const doc = (await res.body.json()) as { tags?: unknown };
-      if (Array.isArray(doc.tags)) for (const t of doc.tags) if (typeof t === 'string') tags.push(t);
-      const link = /<([^>]+)>\s*;\s*rel="?next"?/.exec(header(res, 'link') ?? '')?.[1];
-      if (!link) break;
-      next = new URL(link, res.url);
-    }
-    return tags;
   }
 
   /**

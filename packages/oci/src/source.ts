@@ -11,8 +11,10 @@ import {
 } from './media.js';
 import { type ImageRef, formatRef, parseImageRef } from './reference.js';
 import type { RegistryClient } from './registry.js';
+import { listTags } from './tags-list.js';
 import type { ImageSpec } from './spec.js';
 import { readCosignKey, verifyCosign } from './cosign.js';
+import { type TagSelection, checkTagSelection, describeSelection, selectTags } from './tag-select.js';
 
 /** What the publish halves need about an image artifact, kept in `Artifact.meta` (and so in the signed index). */
 export interface ImageMeta {
@@ -32,6 +34,8 @@ export interface ImageMeta {
   license?: string;
   /** With `verify.cosignKey`: what was checked (docs/oci.md "cosign"). */
   cosign?: string;
+  /** With `repo` + `tags`: the rules that selected this tag (docs/manifest.md "images"). */
+  selectedBy?: string;
 }
 
 async function putBytes(ctx: SourceContext, bytes: Buffer, desc: Descriptor, subject: string): Promise<void> {
@@ -71,7 +75,7 @@ async function resolveGraph(client: RegistryClient, ref: ImageRef, ctx: SourceCo
   const root = await ctx.transfer.run(() => client.getManifest(ref.repository, reference, label));
   if (!root) {
     // A tag the registry does not have is the manifest's mistake (exit 2, docs/exit-codes.md).
-    const tags = ref.tag ? await client.listTags(ref.repository).catch(() => [] as string[]) : [];
+    const tags = ref.tag ? await listTags(client, ref.repository).catch(() => [] as string[]) : [];
     throw new UsageError(`${label}: not found (HTTP 404 for manifest ${reference})`, {
       subject: label,
       hint: `check the repository and tag in the manifest, and the registry credentials (some registries answer 404 when access is denied)${ref.tag ? nearestText(ref.tag, tags, 'nearest tags') : ''}`,
@@ -288,8 +292,42 @@ async function resolveAttached(client: RegistryClient, ref: ImageRef, subject: s
   return out;
 }
 
+/**
+ * `repo` + `tags` (docs/manifest.md "images"): the tags of `tags/list` (every page) that the rules select,
+ * each resolved like `ref: repo:tag`. The selection is printed and kept in each artifact's `meta.selectedBy`.
+ */
+async function resolveSelected(spec: ImageSpec & { repo: string; tags: TagSelection }, ctx: SourceContext): Promise<Artifact[]> {
+  const label = `image ${spec.repo}`;
+  checkTagSelection(spec.tags, label);
+  const base = parseImageRef(spec.repo);
+  if (/[@]|:[^/]*$/.test(spec.repo.replace(/^[^/]*\//, ''))) {
+    throw new UsageError(`${label}: repo names a tag or digest; give only [registry/]repository with tags:`, { subject: label, hint: 'move the tag into tags: (e.g. regex: "^1\\.27$"), or use ref: for one image' });
+  }
+  const client = sourceClient(base.registry, ctx);
+  const all = await ctx.transfer.run(() => listTags(client, base.repository));
+  const selected = selectTags(all, spec.tags, `image ${base.registry}/${base.repository}`);
+  const rule = describeSelection(spec.tags);
+  ctx.log.info(`image ${base.registry}/${base.repository}: tags ${rule} → ${selected.join(', ')} (of ${all.length} listed)`);
+  const { repo: _repo, tags: _tags, ...rest } = spec;
+  const out: Artifact[] = [];
+  for (const tag of selected) {
+    for (const a of await imageSource.resolve({ ...rest, ref: `${base.registry}/${base.repository}:${tag}` }, ctx)) {
+      if (a.meta && !(a.meta as Partial<ImageMeta>).attachedTo) a.meta.selectedBy = rule;
+      out.push(a);
+    }
+  }
+  return out;
+}
+
 export const imageSource: SourceHalf<ImageSpec> = {
   async resolve(spec, ctx) {
+    if (spec.repo !== undefined || spec.tags !== undefined) {
+      if (spec.repo === undefined || spec.tags === undefined || spec.ref !== undefined) {
+        throw new UsageError(`image entry ${spec.ref ?? spec.repo}: give either ref, or repo with tags`, { subject: spec.ref ?? spec.repo ?? 'images' });
+      }
+      return resolveSelected(spec as ImageSpec & { repo: string; tags: TagSelection }, ctx);
+    }
+    if (spec.ref === undefined) throw new UsageError('image entry: give either ref, or repo with tags', { subject: 'images' });
     const ref = parseImageRef(spec.ref);
     let platforms: Platform[] | undefined;
     try {

@@ -30,6 +30,7 @@ export function validateImage(a: Artifact): void {
   });
   if (manifests[0] !== a.digest) throw fieldError(a, 'meta.manifests[0]', 'is not the root manifest digest');
   if (m.attachedTo !== undefined && !isDigest(m.attachedTo)) throw fieldError(a, 'meta.attachedTo', `${shown(m.attachedTo)} is not a digest`);
+  checkOptionalText(a, 'meta.selectedBy', m.selectedBy, { max: 4096 });
   checkOptionalText(a, 'meta.license', m.license, { max: 4096 });
   checkOptionalText(a, 'meta.cosign', m.cosign, { max: 4096 });
   if (m.upstreamDigest !== undefined && !isDigest(m.upstreamDigest)) throw fieldError(a, 'meta.upstreamDigest', `${shown(m.upstreamDigest)} is not a digest`);
