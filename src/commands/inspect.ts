@@ -22,11 +22,21 @@ export default class Inspect extends AirgapCommand {
     const artifacts = index.artifacts.map((a) => ({
       kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, size: artifactSize(a), digest: a.digest, upstream: a.upstream.url, verified: a.upstream.verified,
     }));
-    this.log(`bundle   ${descriptor.name}\ncreated  ${descriptor.created}\ntool     ${descriptor.tool}\nsigner   ${descriptor.signer}\nparts    ${descriptor.parts.length}\ntotals   ${descriptor.totals.artifacts} artifacts, ${descriptor.totals.blobs} blobs, ${formatSize(descriptor.totals.bytes)}\nbase     ${descriptor.base === null ? '(full bundle)' : JSON.stringify(descriptor.base)}${descriptor.incomplete ? `\nINCOMPLETE ${JSON.stringify(descriptor.incomplete)}` : ''}\n(unverified: run airgap verify to check it)\n`);
+    this.log(`bundle   ${descriptor.name}\ncreated  ${descriptor.created}\ntool     ${descriptor.tool}\nsigner   ${descriptor.signer}\nparts    ${descriptor.parts.length}\ntotals   ${descriptor.totals.artifacts} artifacts, ${descriptor.totals.blobs} blobs, ${formatSize(descriptor.totals.bytes)}\nbase     ${describeBase(descriptor.base)}${descriptor.incomplete ? `\nINCOMPLETE ${JSON.stringify(descriptor.incomplete)}` : ''}\n(unverified: run airgap verify to check it)\n`);
     const rows = artifacts.map((a) => [a.kind, a.name, a.version, a.platform ?? '', formatSize(a.size), a.digest.slice(0, 19)]);
     const head = ['KIND', 'NAME', 'VERSION', 'PLATFORM', 'SIZE', 'DIGEST'];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
     for (const r of [head, ...rows]) this.log(r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd());
     return { bundle: dir, descriptor, verified: false, artifacts };
   }
+}
+
+/** `base` of bundle.json in words: `incremental (--since): 12 artifacts already inside per the receipt of … (target nexus, ledger line 42, sha256 ab12…)`. */
+export function describeBase(base: unknown): string {
+  if (base === null || base === undefined) return '(full bundle)';
+  const b = base as { receipt?: { created?: unknown; target?: unknown; ledger?: { seq?: unknown; sha256?: unknown } | null }; artifacts?: unknown };
+  if (typeof b.receipt !== 'object' || b.receipt === null) return JSON.stringify(base);
+  const r = b.receipt;
+  const ledger = r.ledger ? `, ledger line ${String(r.ledger.seq)}, sha256 ${String(r.ledger.sha256).slice(0, 12)}…` : '';
+  return `incremental (--since): ${String(b.artifacts ?? 0)} artifacts already inside per the receipt of ${String(r.created)} (target ${r.target ? String(r.target) : 'every target'}${ledger})`;
 }

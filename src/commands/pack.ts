@@ -9,6 +9,9 @@ import { passphraseSource } from '../passphrase.js';
 import { type PackResult, defaultCacheDir, pack } from '../pack.js';
 import { toolVersion } from '../version.js';
 
+/** The smallest `--chunk-size` pack takes (docs/transfer.md). */
+const MIN_CHUNK_SIZE = 64 * 1024;
+
 export default class Pack extends AirgapCommand {
   static override summary = 'Mirror what a manifest lists into a signed bundle split into parts.';
   static override description = `Resolves every manifest entry to exact artifacts (with their dependency closure), downloads them into the cache while verifying the upstream's own checksums and signatures, and writes the bundle directory OUT/<name>-<UTC yyyymmddThhmmssZ>/ with bundle.json, its minisign signature, SHA256SUMS and part-NNNNN files no larger than --chunk-size. Prints the bundle path.
@@ -59,6 +62,13 @@ The manifest's policy: (docs/manifest.md) is checked before anything is download
     reporter.progressInterval = parseInterval(flags['progress-interval']);
     const config = await this.loadAirgapConfig(flags.config);
     const chunkSize = flags.media ? MEDIA_CHUNK_SIZES[flags.media] : parseSize(flags['chunk-size'] ?? '1GiB', '--chunk-size');
+    // A tiny chunk size would silently write a part per few bytes (tens of thousands of files): refuse it.
+    if (chunkSize < MIN_CHUNK_SIZE) {
+      throw new UsageError(`--chunk-size ${flags['chunk-size']} is ${formatSize(chunkSize)}, below the smallest part size of ${formatSize(MIN_CHUNK_SIZE)}`, {
+        subject: '--chunk-size',
+        hint: 'give a size such as 512MiB, 4GiB or --media fat32|dvd|bd25 (docs/transfer.md)',
+      });
+    }
     const recoveryText = flags.recovery ?? config.recovery;
     const recovery = recoveryText === undefined ? undefined : parseRecoveryPercent(recoveryText, flags.recovery === undefined ? 'config recovery' : '--recovery');
     const keyPath = flags.key ?? config.signingKey;
