@@ -203,6 +203,10 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
   if (external.size) reporter.info(`--since ${opts.since}: ${external.size} blobs already inside are not carried`);
   const blobs = new Map<string, Descriptor>();
   for (const a of fetched) for (const b of a.blobs) if (!blobs.has(b.digest) && !external.has(b.digest)) blobs.set(b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size });
+  // What is signed must pass the checks verify makes inside (docs/security.md "Index semantics"): a manifest
+  // value that slips past the manifest schema fails here, exit 2, before anything is signed.
+  await ecosystems.load({ kinds: [...new Set([...fetched, ...baseArtifacts].map((a) => a.kind))] });
+  for (const a of [...fetched, ...baseArtifacts]) checkBeforeSigning(a, manifest.file);
   const created = opts.now ?? new Date();
   const index: BundleIndex = {
     schema: 'airgap.index/v1',
@@ -248,6 +252,18 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
     durationMs: Date.now() - started,
     base,
   };
+}
+
+/** The ecosystem's validate on an artifact about to be signed; its refusal is the manifest's fault (exit 2). */
+function checkBeforeSigning(a: Artifact, manifestFile: string): void {
+  try {
+    ecosystems.validate(a);
+  } catch (e) {
+    if (!(e instanceof IntegrityError)) throw e;
+    throw new UsageError(`${manifestFile}: ${e.message.replace(/^bundle index: /, '')}: not packed, nothing signed`, {
+      subject: e.subject, hint: 'the inside refuses such a value at verify (docs/security.md); fix the manifest entry that produces it', cause: e,
+    });
+  }
 }
 
 const entryValidators = new Map<string, ReturnType<typeof compileSchema>>();

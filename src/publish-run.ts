@@ -3,6 +3,7 @@ import type { Ledger, LedgerEntry } from '@airgap/ledger';
 import pMap from 'p-map';
 import type { Reporter } from './report.js';
 import { publishPath } from './target-paths.js';
+import type { MirrorGuard } from './target-lock.js';
 import type { UnpackResult, UnpackedArtifact } from './unpack.js';
 
 /** What every ledger record of one run carries (docs/ledger.md). */
@@ -24,7 +25,7 @@ export class PublishRun {
   /** Never overwrite within one run (a bundle packed before pack refused two entries with one path). */
   private readonly claimed = new Map<string, Artifact>();
 
-  constructor(private readonly o: { dryRun: boolean; concurrency: number; reporter: Reporter; ledger?: Ledger; base: RunRecordBase }) {}
+  constructor(private readonly o: { dryRun: boolean; concurrency: number; reporter: Reporter; ledger?: Ledger; base: RunRecordBase; guard?: MirrorGuard }) {}
 
   /** Publish the artifacts of one kind, then let its publisher finish (indexes) over `all` (base artifacts included). */
   async kind(kind: string, artifacts: Artifact[], all: Artifact[], half: PublishHalf, ctx: PublishContext): Promise<void> {
@@ -53,8 +54,11 @@ export class PublishRun {
       if (presence === 'present') action = 'present';
       else if (this.o.dryRun) action = 'would-push';
       else {
+        // The intent comes first: a run killed during the push leaves it without a result (docs/ledger.md).
+        await this.o.ledger?.append({ ...this.o.base, ...artifactFields(a, ctx.target.name), kind: 'intent', of: a.kind, action: 'push', error: null, durationMs: null });
         previous = (await half.publish(a, ctx))?.previous;
         action = 'pushed';
+        this.o.guard?.changed(ctx.target.name);
       }
     } catch (e) {
       action = 'failed';
@@ -66,11 +70,7 @@ export class PublishRun {
     this.tally(a, action);
     this.o.reporter.progress({ type: 'artifact', state: action === 'would-push' ? 'skipped' : action, artifact: a, error });
     if (action !== 'would-push') {
-      await this.o.ledger?.append({
-        ...this.o.base, target: ctx.target.name, kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest,
-        size: artifactSize(a), action, error: error ?? null, durationMs: Date.now() - t0,
-        blobs: a.blobs.map((b) => b.digest), ...(previous ? { previous } : {}),
-      });
+      await this.o.ledger?.append({ ...this.o.base, ...artifactFields(a, ctx.target.name), action, error: error ?? null, durationMs: Date.now() - t0, ...(previous ? { previous } : {}) });
     }
     return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}), ...(previous ? { previous } : {}) };
   }
@@ -98,4 +98,12 @@ export class PublishRun {
 function integrityFailure(e: unknown): IntegrityError | undefined {
   for (let c = e, depth = 0; c && depth < 8; c = (c as { cause?: unknown }).cause, depth++) if (c instanceof IntegrityError) return c;
   return undefined;
+}
+
+/** The fields an artifact's records carry (its result and the intent before a push). */
+function artifactFields(a: Artifact, target: string) {
+  return {
+    target, kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest,
+    size: artifactSize(a), blobs: a.blobs.map((b) => b.digest),
+  };
 }

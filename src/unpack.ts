@@ -12,6 +12,7 @@ import type { Reporter } from './report.js';
 import { UnpackPlan } from './route.js';
 import { type OpenedTarget, formatsByTarget, openTarget } from './publish-targets.js';
 import { PublishRun } from './publish-run.js';
+import { type MirrorGuard, guardDirTargets } from './target-lock.js';
 import { checkBase, checkFreshness } from './unpack-checks.js';
 
 export interface UnpackOptions {
@@ -24,6 +25,8 @@ export interface UnpackOptions {
   concurrency: number;
   /** docs/security.md: accept a bundle older than the newest of its name in the ledger (recorded there). */
   allowOlder?: boolean;
+  /** docs/ledger.md: go on with a ledger shorter than its head (recorded in the run's start record). */
+  repairLedger?: boolean;
   /** `--only KINDS` / `--exclude KINDS` (artifact kinds or manifest sections). */
   only?: string[];
   exclude?: string[];
@@ -157,8 +160,10 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
 
   const { ledger, newest } = await openLedger(opts);
   const opened = new Map<string, OpenedTarget>();
+  let guard: MirrorGuard | undefined;
   const closeAll = async () => {
     await ledger?.close();
+    await guard?.release();
     for (const o of opened.values()) await o.close?.();
   };
   let allowedOlder: UnpackResult['allowedOlder'] = null;
@@ -180,6 +185,8 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
       http: opts.http, config: opts.config, log: reporter, progress: reporter.progress, dryRun: opts.dryRun, env: process.env,
       blobs: bundle.blobs, bundle: { name: index.name, created: index.created }, concurrency: opts.concurrency, transfer,
     };
+    // One ledger per mirror: a dir target is locked (and its last ledger checked) before it is opened.
+    if (ledger) guard = await guardDirTargets(plan.targets().filter((t) => formats.has(t.name)), ledger, reporter);
     for (const target of plan.targets().filter((t) => formats.has(t.name))) {
       opened.set(target.name, await reporter.phase(`Checking target ${target.name}`, () => openTarget(target, formats.get(target.name)!, shared)));
     }
@@ -197,7 +204,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   };
   const routes = plan.isRoute ? Object.fromEntries([...kinds].map((k) => [k, plan.targetFor(k)!.name])) : undefined;
   let sbom: string | null = null;
-  const pub = new PublishRun({ dryRun: opts.dryRun, concurrency: opts.concurrency, reporter, ledger, base });
+  const pub = new PublishRun({ dryRun: opts.dryRun, concurrency: opts.concurrency, reporter, ledger, base, guard });
   try {
     if (baseArtifacts.length) {
       await reporter.phase(`Checking that ${plan.name} holds the ${baseArtifacts.length} artifacts this incremental bundle builds on`, () =>
@@ -219,6 +226,7 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
         ...(opts.insecureSkipSignature ? { insecureSkipSignature: true } : {}),
         ...(allowedOlder ? { allowOlder: { newest: allowedOlder.newest, target: allowedOlder.target } } : {}),
         ...(bundle.descriptor.base ? { base: bundle.descriptor.base, baseArtifacts: baseArtifacts.length } : {}),
+        ...(ledger?.repaired ? { repairedLedger: ledger.repaired } : {}),
       },
     });
     const total = [...byKind.values()].reduce((n, l) => n + l.length, 0);
@@ -273,11 +281,12 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
 /** The ledger, opened (and a torn last line repaired) before anything is published; a dry run only reads it. */
 async function openLedger(opts: UnpackOptions): Promise<{ ledger?: Ledger; newest: NewestBundlesByTarget }> {
   if (!opts.dryRun) {
-    const ledger = await Ledger.open(opts.ledgerPath, { log: opts.reporter });
+    const ledger = await Ledger.open(opts.ledgerPath, { log: opts.reporter, repair: opts.repairLedger });
     return { ledger, newest: ledger.bundlesByTarget };
   }
   const newest: NewestBundlesByTarget = new Map();
-  await scanLedger(opts.ledgerPath, (r) => noteBundleAt(newest, r));
+  const scan = await scanLedger(opts.ledgerPath, (r) => noteBundleAt(newest, r));
+  if (scan.head && !scan.head.ok) opts.reporter.warn(`ledger ${opts.ledgerPath}: ${scan.head.reason} (a real run refuses it, exit 3, unless --repair-ledger)`);
   return { newest };
 }
 

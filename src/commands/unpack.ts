@@ -11,7 +11,9 @@ export default class Unpack extends AirgapCommand {
   static override description = `Verifies the bundle first, exactly as airgap verify does; nothing is published from a bundle that fails. Then, for every artifact, asks the target whether it is already there (recorded as "present", nothing sent) or publishes it ("pushed"). One failed artifact does not stop the others. Every action is appended to the import ledger (--ledger, else ledger: in the config, else ./airgap-ledger.jsonl).
 
 TARGET is a target name from the config (targets:) or dir:PATH for a plain directory mirror. A target of type: route sends each kind to another configured target in the same run, with one ledger (docs/config.md); --only / --exclude pick kinds. A kind that the target cannot take is refused (exit 2) before a single part is read.
-Exit codes (docs/exit-codes.md): 0 ok, 1 target failure (or another unpack holds the ledger lock, or the target lacks what an incremental bundle builds on), 2 usage/config (no such bundle directory, no trusted key, a kind the target cannot take), 3 integrity or trust failure (also: a bundle older than the newest of its name the ledger records for this target, unless --allow-older), 4 some artifacts failed.
+Exit codes (docs/exit-codes.md): 0 ok, 1 target failure (or another unpack holds the ledger lock, or the target lacks what an incremental bundle builds on), 2 usage/config (no such bundle directory, no trusted key, a kind the target cannot take), 3 integrity or trust failure (also: a bundle older than the newest of its name the ledger records for this target, unless --allow-older; a ledger shorter than its head anchor <ledger>.head, unless --repair-ledger), 4 some artifacts failed. Exit 1 also when another unpack (with another ledger) is publishing into the same dir: mirror (<mirror>/.airgap-lock).
+
+Before each push an intent record goes into the ledger, so a run killed mid-push leaves a visible trace (airgap ledger verify reports it).
 
 Safe to re-run: a killed unpack, run again, records what is already there as present and pushes the rest. With --json, one summary document: counts (per action and per kind), bytes, durationMs, failures. After each run (ok or not) a short summary goes to the notify: channels of the config.`;
   static override examples = [
@@ -22,6 +24,7 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
     '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to inside   # inside: {type: route, routes: {images: harbor, npm: verdaccio, default: mirror}}',
     '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to harbor --only images',
     '<%= config.bin %> unpack ./platform-base-20261001T000000Z --to nexus --allow-older   # re-import an older bundle on purpose',
+    '<%= config.bin %> unpack ./platform-base-20261124T101500Z --to nexus --repair-ledger   # the ledger lost records (restored from a backup): go on, recorded',
   ];
   static override args = { bundle: Args.string({ description: 'bundle directory', required: true }) };
   static override flags = {
@@ -34,6 +37,7 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
     only: Flags.string({ description: 'publish only these kinds (images, charts, apt, yum, pypi, npm, files; comma-separated or repeated)', multiple: true, delimiter: ',' }),
     exclude: Flags.string({ description: 'leave these kinds out (comma-separated or repeated)', multiple: true, delimiter: ',' }),
     'allow-older': Flags.boolean({ description: 'accept a bundle older than the newest of its name in the ledger (recorded in the ledger)', default: false }),
+    'repair-ledger': Flags.boolean({ description: 'go on with a ledger shorter than its head anchor (records cut off): recorded in the run\'s start record (docs/ledger.md)', default: false }),
     'insecure-skip-signature': Flags.boolean({ description: 'DANGEROUS: publish without checking the signature (recorded in the ledger)', default: false }),
   };
 
@@ -56,6 +60,7 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
         dryRun: flags['dry-run'],
         concurrency: flags.concurrency,
         allowOlder: flags['allow-older'],
+        repairLedger: flags['repair-ledger'],
         only: flags.only,
         exclude: flags.exclude,
         config,

@@ -4,13 +4,12 @@
  * done is read while it cannot go on, then killed (SIGKILL) as a crash would.
  */
 import { createHash } from 'node:crypto';
-import { watch } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { airgapBin, runAirgap } from '../harness/index.js';
-import { type Fixture, fixture, ledgerLines } from './fixtures.js';
+import { type Fixture, fixture, ledgerLines, stopWhen } from './fixtures.js';
 
 let f: Fixture;
 let names: string[];
@@ -21,44 +20,6 @@ const sha256 = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest(
 
 function start(args: string[]): ResultPromise {
   return execa(process.execPath, [airgapBin, ...args], { cwd: f.work, reject: false, stdin: 'ignore', env: { NO_COLOR: '1' } });
-}
-
-/** Resolve once `check()` is true, polling fast; stop the process at that moment (SIGSTOP). */
-async function stopWhen(child: ResultPromise, check: () => Promise<boolean>, watchDir?: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    let busy = false;
-    let done = false;
-    const finish = (e?: Error) => {
-      if (done) return;
-      done = true;
-      clearInterval(timer);
-      watcher?.close();
-      if (e) reject(e);
-      else resolve();
-    };
-    const poll = async () => {
-      if (busy || done) return;
-      busy = true;
-      try {
-        if (await check()) {
-          child.kill('SIGSTOP');
-          finish();
-        }
-      } finally {
-        busy = false;
-      }
-    };
-    const timer = setInterval(poll, 2);
-    // The watcher only makes the check react sooner; the 2 ms poll is what the test relies on, so a
-    // machine out of inotify instances (EMFILE) just goes without it.
-    let watcher: ReturnType<typeof watch> | undefined;
-    try {
-      watcher = watchDir ? watch(watchDir, () => void poll()) : undefined;
-    } catch {
-      watcher = undefined;
-    }
-    child.then((r) => finish(new Error(`the process ended (exit ${r.exitCode}) before the test could stop it mid-way:\n${r.stderr}`)));
-  });
 }
 
 beforeAll(async () => {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { watch } from 'node:fs';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { execa, type ResultPromise } from 'execa';
 import { expect } from 'vitest';
 import { runAirgap, runAirgapJson, tempDir } from '../harness/index.js';
 
@@ -71,4 +72,42 @@ export async function bundleBlobs(bundle: string): Promise<string[]> {
   const parts = (await readdir(bundle)).filter((f) => f.startsWith('part-')).sort().map((f) => join(bundle, f));
   const r = await execa('sh', ['-c', 'cat "$@" | tar -tf -', 'sh', ...parts]);
   return String(r.stdout).split('\n').filter((n) => /^blobs\/sha256\/[a-f0-9]{64}$/.test(n)).map((n) => 'sha256:' + n.slice('blobs/sha256/'.length));
+}
+
+/** Resolve once `check()` is true, polling fast; stop the process at that moment (SIGSTOP). */
+export async function stopWhen(child: ResultPromise, check: () => Promise<boolean>, watchDir?: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    let busy = false;
+    let done = false;
+    const finish = (e?: Error) => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      watcher?.close();
+      if (e) reject(e);
+      else resolve();
+    };
+    const poll = async () => {
+      if (busy || done) return;
+      busy = true;
+      try {
+        if (await check()) {
+          child.kill('SIGSTOP');
+          finish();
+        }
+      } finally {
+        busy = false;
+      }
+    };
+    const timer = setInterval(poll, 2);
+    // The watcher only makes the check react sooner; the 2 ms poll is what the test relies on, so a
+    // machine out of inotify instances (EMFILE) just goes without it.
+    let watcher: ReturnType<typeof watch> | undefined;
+    try {
+      watcher = watchDir ? watch(watchDir, () => void poll()) : undefined;
+    } catch {
+      watcher = undefined;
+    }
+    child.then((r) => finish(new Error(`the process ended (exit ${r.exitCode}) before the test could stop it mid-way:\n${r.stderr}`)));
+  });
 }

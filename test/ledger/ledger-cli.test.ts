@@ -48,10 +48,13 @@ describe('ledger verify through the CLI', () => {
     const m = await f.manifest('v.yaml', 'verify-me', names.map((url) => ({ url, path: 'v/' })));
     const b = await f.pack(m, 'out-v');
     ledger = join(f.work, 'v-ledger.jsonl');
-    const u = await runAirgap(f.unpackArgs(b.bundle, `dir:${join(f.work, 'mirror-v')}`, ledger), { cwd: f.work });
+    // One at a time, so each intent is followed by its own result and the line numbers below are fixed.
+    const u = await runAirgap(f.unpackArgs(b.bundle, `dir:${join(f.work, 'mirror-v')}`, ledger, ['--concurrency', '1']), { cwd: f.work });
     expect(u.exitCode, u.stderr).toBe(0);
     lines = (await readFile(ledger, 'utf8')).split('\n').slice(0, -1);
-    expect(lines).toHaveLength(6);
+    // start, then an intent and its result per file (docs/ledger.md), then end.
+    expect(lines).toHaveLength(10);
+    expect(lines.map((l) => JSON.parse(l).action)).toEqual(['start', ...Array(4).fill(['push', 'pushed']).flat(), 'end']);
   });
 
   async function verifyVariant(name: string, content: string, extra: string[] = []) {
@@ -63,7 +66,7 @@ describe('ledger verify through the CLI', () => {
   it('passes on the ledger unpack wrote', async () => {
     const r = await runAirgap(['ledger', 'verify', ledger]);
     expect(r.exitCode, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/6 records, chain intact/);
+    expect(r.stdout).toMatch(/10 records, chain intact/);
   });
 
   const cases: [string, (l: string[]) => string[], RegExp][] = [
@@ -91,12 +94,12 @@ describe('ledger verify through the CLI', () => {
     const receipt = join(f.work, 'anchor-receipt.json');
     const r0 = await runAirgap(['ledger', 'receipt', ledger, '--out', receipt]);
     expect(r0.exitCode, r0.stderr).toBe(0);
-    const cut = await verifyVariant('cut.jsonl', lines.slice(0, 5).join('\n') + '\n', ['--anchor', receipt]);
+    const cut = await verifyVariant('cut.jsonl', lines.slice(0, 9).join('\n') + '\n', ['--anchor', receipt]);
     expect(cut.exitCode).toBe(3);
-    expect(cut.stderr).toMatch(/no record with seq 6/);
-    const edited = await verifyVariant('edited-last.jsonl', [...lines.slice(0, 5), lines[5].replace('"end"', '"start"')].join('\n') + '\n', ['--anchor', receipt]);
+    expect(cut.stderr).toMatch(/no record with seq 10/);
+    const edited = await verifyVariant('edited-last.jsonl', [...lines.slice(0, 9), lines[9].replace('"end"', '"start"')].join('\n') + '\n', ['--anchor', receipt]);
     expect(edited.exitCode).toBe(3);
-    expect(edited.stderr).toMatch(/line 6 \(seq 6\) no longer hashes/);
+    expect(edited.stderr).toMatch(/line 10 \(seq 10\) no longer hashes/);
     const intact = await runAirgap(['ledger', 'verify', ledger, '--anchor', receipt]);
     expect(intact.exitCode, intact.stderr).toBe(0);
   });
@@ -104,19 +107,19 @@ describe('ledger verify through the CLI', () => {
   it('a torn last line is reported as torn (exit 3), and the next unpack truncates it with a warning', async () => {
     const p = join(f.work, 'torn.jsonl');
     await copyFile(ledger, p);
-    await appendFile(p, lines[5].slice(0, 40));
+    await appendFile(p, lines[9].slice(0, 40));
     const r = await runAirgap(['ledger', 'verify', p]);
     expect(r.exitCode).toBe(3);
-    expect(r.stderr).toMatch(/line 7 is torn: the last line has no newline/);
+    expect(r.stderr).toMatch(/line 11 is torn: the last line has no newline/);
     const bundle = JSON.parse(lines[0]).bundle.name as string;
     const outDir = join(f.work, 'out-v');
     const dir = join(outDir, (await readdir(outDir)).find((d) => d.startsWith(bundle))!);
     const u = await runAirgap(f.unpackArgs(dir, `dir:${join(f.work, 'mirror-v')}`, p), { cwd: f.work });
     expect(u.exitCode, u.stderr).toBe(0);
-    expect(u.stderr).toMatch(/warning: ledger .*torn.jsonl line 7: the last line has no newline.*truncated it/);
+    expect(u.stderr).toMatch(/warning: ledger .*torn.jsonl line 11: the last line has no newline.*truncated it/);
     const after = await runAirgap(['ledger', 'verify', p]);
     expect(after.exitCode, after.stderr).toBe(0);
-    expect((await ledgerLines(p)).slice(6).map((x) => x.action)).toEqual(['start', 'present', 'present', 'present', 'present', 'end']);
+    expect((await ledgerLines(p)).slice(10).map((x) => x.action)).toEqual(['start', 'present', 'present', 'present', 'present', 'end']);
   });
 
   it('ledger show prints a table and filters by bundle and date', async () => {
@@ -129,7 +132,9 @@ describe('ledger verify through the CLI', () => {
     const later = await runAirgapJson(['ledger', 'show', ledger, '--since', '2999-01-01']);
     expect(later.json.rows).toEqual([]);
     const mine = await runAirgapJson(['ledger', 'show', ledger, '--bundle', 'verify-me', '--since', '2000-01-01']);
-    expect(mine.json.rows).toHaveLength(6);
+    expect(mine.json.rows).toHaveLength(10);
+    // An intent row names the artifact's kind; its result row follows (docs/ledger.md).
+    expect(r.stdout.match(/ intent\s+file\s+v\/\d{4}\.bin/g)).toHaveLength(4);
     const bad = await runAirgap(['ledger', 'show', ledger, '--since', 'last tuesday']);
     expect(bad.exitCode).toBe(2);
   });
@@ -234,7 +239,7 @@ describe('freshness', () => {
     expect(refused.json.error.kind).toBe('TrustError');
     expect(refused.json.error.message).toMatch(new RegExp(`older than bundle fresh of ${newerCreated.replace(/\./g, '\\.')}`));
     const before = (await ledgerLines(ledger)).length;
-    expect(before).toBe(4);
+    expect(before).toBe(6); // start, intent + pushed per file, end
 
     // The same bundle again (a re-run) is not older.
     const again = await runAirgap(f.unpackArgs(newer.bundle, mirror, ledger), { cwd: f.work });

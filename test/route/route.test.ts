@@ -104,13 +104,14 @@ describe('unpack through a route target', () => {
     const view = await npmClient(['view', 'rt-app@2.0.0', 'dependencies', '--json'], { cwd: work, userconfig: insideNpm.userconfig, cache: join(work, 'npm-cache-view'), registry: insideNpm.url });
     expect(JSON.parse(String(view.stdout))).toEqual({ 'rt-lib': '^1.0.0' });
     expect(await readFile(join(mirror, 'files', 'docs', 'notes.txt'), 'utf8')).toBe(payload);
-    expect(await readdir(mirror)).toEqual(['files']);
+    // files/, and the marker of the ledger that pushed into the mirror (docs/ledger.md "One ledger per target")
+    expect((await readdir(mirror)).sort()).toEqual(['.airgap-ledger-id', 'files']);
 
     // One ledger, one run: the run records name the route, each artifact record the target it went to.
     const records = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { run: string; kind: string; target: string; action: string });
     expect(new Set(records.map((x) => x.run)).size).toBe(1);
     expect(records.filter((x) => x.kind === 'run').map((x) => [x.action, x.target])).toEqual([['start', 'inside'], ['end', 'inside']]);
-    expect(Object.fromEntries(records.filter((x) => x.kind !== 'run').map((x) => [x.kind, x.target]))).toEqual({ image: 'harbor', npm: 'verdaccio', file: 'mirror' });
+    expect(Object.fromEntries(records.filter((x) => x.kind !== 'run' && x.kind !== 'intent').map((x) => [x.kind, x.target]))).toEqual({ image: 'harbor', npm: 'verdaccio', file: 'mirror' });
 
     const again = await runAirgapJson<{ counts: Record<string, number> }>(['unpack', bundle, '--to', 'inside', '--config', config, '--ledger', ledger], { env });
     expect(again.exitCode, again.stderr).toBe(0);

@@ -62,7 +62,7 @@ describe('an integrity failure during publish stops the run (docs/security.md)',
     expect([...(await snapshot(join(mirror, 'files'))).keys()]).toEqual(['f0.bin']);
     const records = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     expect(records.filter((r) => r.kind === 'file').map((r) => [r.name, r.action])).toEqual([['f0.bin', 'pushed'], ['f1.bin', 'failed']]);
-    expect(records.find((r) => r.name === 'f1.bin').error).toMatch(/is corrupt: its bytes hash to/);
+    expect(records.find((r) => r.kind === 'file' && r.name === 'f1.bin').error).toMatch(/is corrupt: its bytes hash to/);
     const end = records.find((r) => r.kind === 'run' && r.action === 'end');
     expect(end.error).toMatch(/^stopped: integrity failure while publishing: blob sha256:/);
     expect(end.note.stopped).toBe('integrity');

@@ -4,3 +4,5 @@ export * from './verify.js';
 export * from './show.js';
 export * from './receipt.js';
 export * from './lock.js';
+export * from './head.js';
+export * from './intents.js';

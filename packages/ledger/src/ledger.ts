@@ -1,7 +1,9 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, truncate, writeFile, type FileHandle } from 'node:fs/promises';
+import { copyFile, mkdir, open, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { type ArtifactKind, type Logger, silentLogger } from '@airgap/core';
+import { type ArtifactKind, IntegrityError, type Logger, silentLogger } from '@airgap/core';
+import { type HeadCheck, type LedgerHead, checkHead, headPath, readHead, writeHead } from './head.js';
+import { type IntentSummary, IntentTracker, describeIntents } from './intents.js';
 import { readLines } from './lines.js';
 
 export type LedgerAction = 'pushed' | 'present' | 'failed' | 'skipped';
@@ -15,16 +17,18 @@ export interface LedgerRecord {
   run: string;
   bundle: { name: string; created: string; sha256: string };
   signer: string | null;
-  /** `run` for the start/end records of an unpack; otherwise the artifact kind. */
-  kind: ArtifactKind | 'run';
+  /** `run` for the start/end records of an unpack, `intent` before a push (docs/ledger.md); otherwise the artifact kind. */
+  kind: ArtifactKind | 'run' | 'intent';
   name: string;
   version: string;
   platform: string | null;
   digest: string | null;
   size: number | null;
   target: string;
-  /** For artifacts: pushed|present|failed|skipped. For run records: `start` or `end`. */
-  action: LedgerAction | 'start' | 'end';
+  /** For artifacts: pushed|present|failed|skipped. For run records: `start` or `end`. For intents: `push`. */
+  action: LedgerAction | 'start' | 'end' | 'push';
+  /** Intent records: the kind of the artifact about to be pushed. */
+  of?: ArtifactKind;
   error: string | null;
   durationMs: number | null;
   /** sha256 (hex) of the previous line's bytes (without its newline); null on the first line. */
@@ -49,7 +53,7 @@ export function lineHash(line: string): string {
   return createHash('sha256').update(line).digest('hex');
 }
 
-const ACTIONS = new Set(['pushed', 'present', 'failed', 'skipped', 'start', 'end']);
+const ACTIONS = new Set(['pushed', 'present', 'failed', 'skipped', 'start', 'end', 'push']);
 const HEX64 = /^[a-f0-9]{64}$/;
 
 /** Why a parsed line is not a ledger record, or undefined when it is one. */
@@ -88,6 +92,14 @@ export interface LedgerScan {
    * It is not part of the chain; the next unpack truncates it.
    */
   torn: (LedgerFault & { offset: number; bytes: number }) | null;
+  /** The seq of the last well-formed record, also past a fault (0 for an empty ledger). */
+  lastSeq: number;
+  /** sha256 of the first record's line: the ledger's identity (docs/ledger.md "One ledger per target"). */
+  first: string | null;
+  /** The ledger against its head anchor `<ledger>.head`; null when there is no head file (docs/ledger.md). */
+  head: HeadCheck | null;
+  /** Intent records no result of their run answers: sends of interrupted runs. */
+  intents: IntentSummary;
 }
 
 /**
@@ -96,7 +108,17 @@ export interface LedgerScan {
  * well-formed record, also after a chain fault (freshness must still see every bundle recorded).
  */
 export async function scanLedger(path: string, onRecord?: (r: LedgerRecord, line: number, sha256: string) => void): Promise<LedgerScan> {
-  const scan: LedgerScan = { path, records: 0, last: null, fault: null, torn: null };
+  const scan: LedgerScan = { path, records: 0, last: null, fault: null, torn: null, lastSeq: 0, first: null, head: null, intents: { count: 0, unsettled: 0, list: [] } };
+  const head = await readHead(path);
+  let atHead: string | undefined;
+  const intents = new IntentTracker();
+  const seen = (rec: LedgerRecord, no: number, sha256: string) => {
+    scan.lastSeq = rec.seq;
+    if (rec.seq === 1 && scan.first === null) scan.first = sha256;
+    if (head?.head && rec.seq === head.head.seq && atHead === undefined) atHead = sha256;
+    intents.see(rec, no);
+    onRecord?.(rec, no, sha256);
+  };
   let prevHash: string | null = null;
   let prevSeq = 0;
   let pendingBad: (LedgerFault & { offset: number; bytes: number; terminated: boolean }) | null = null;
@@ -125,7 +147,7 @@ export async function scanLedger(path: string, onRecord?: (r: LedgerRecord, line
     }
     const sha256 = lineHash(line.text);
     if (scan.fault) {
-      onRecord?.(rec, line.no, sha256);
+      seen(rec, line.no, sha256);
       continue;
     }
     if (rec.seq !== prevSeq + 1) {
@@ -145,9 +167,11 @@ export async function scanLedger(path: string, onRecord?: (r: LedgerRecord, line
     prevSeq = rec.seq;
     scan.records++;
     scan.last = { seq: rec.seq, sha256, end: line.offset + bytes };
-    onRecord?.(rec, line.no, sha256);
+    seen(rec, line.no, sha256);
   }
   if (pendingBad) scan.torn = { line: pendingBad.line, reason: pendingBad.reason, offset: pendingBad.offset, bytes: pendingBad.bytes };
+  if (head) scan.head = checkHead(path, head, scan.lastSeq, atHead);
+  scan.intents = intents.summary();
   return scan;
 }
 
@@ -171,6 +195,20 @@ export function noteBundleAt(byTarget: NewestBundlesByTarget, r: Pick<LedgerReco
 
 export interface LedgerOpenOptions {
   log?: Logger;
+  /**
+   * `unpack --repair-ledger`: accept a ledger shorter than its head (or whose head record was rewritten),
+   * keep the old head aside and go on from the ledger's real last record (docs/ledger.md).
+   */
+  repair?: boolean;
+}
+
+/** What `--repair-ledger` accepted, for the run's start record. */
+export interface LedgerRepair {
+  reason: string;
+  missing: number;
+  head: LedgerHead | null;
+  /** Where the replaced head was kept. */
+  keptAs: string;
 }
 
 /**
@@ -180,6 +218,7 @@ export interface LedgerOpenOptions {
  */
 export class Ledger {
   private queue: Promise<void> = Promise.resolve();
+  private firstHash: string | null = null;
 
   private constructor(
     readonly path: string,
@@ -191,6 +230,8 @@ export class Ledger {
     readonly scan: LedgerScan,
     /** The same, per target. */
     readonly bundlesByTarget: NewestBundlesByTarget,
+    /** Set when --repair-ledger accepted a ledger shorter than its head. */
+    readonly repaired: LedgerRepair | null,
   ) {}
 
   /**
@@ -208,6 +249,9 @@ export class Ledger {
       noteBundle(bundles, r.bundle);
       noteBundleAt(bundlesByTarget, r);
     });
+    // Checked before anything changes the file: a cut ledger is evidence, not something to tidy up.
+    const repaired = await checkOpenHead(path, scan, opts.repair === true, log);
+    if (scan.intents.count) log.warn(`ledger ${path}: ${describeIntents(scan.intents)}`);
     if (scan.torn) {
       const aside = `${path}.torn-${new Date().toISOString().replace(/[:.]/g, '')}`;
       const fh = await open(path, 'r');
@@ -243,7 +287,10 @@ export class Ledger {
       seq = lastLine.seq;
       prev = lineHash(lastLine.text);
     }
-    return new Ledger(path, fh, seq, prev, bundles, scan, bundlesByTarget);
+    const ledger = new Ledger(path, fh, seq, prev, bundles, scan, bundlesByTarget, repaired);
+    // A ledger from before the head anchor, or one --repair-ledger accepted: anchor it where it ends now.
+    if (prev !== null && (!scan.head || !scan.head.ok)) await writeHead(path, { seq, sha256: prev, time: new Date().toISOString() });
+    return ledger;
   }
 
   /**
@@ -258,11 +305,24 @@ export class Ledger {
       await this.fh.sync();
       this.seq = record.seq;
       this.prevHash = lineHash(line);
+      if (record.seq === 1) this.firstHash = this.prevHash;
+      // The head follows the ledger, never leads it: a crash between the two leaves a head one record behind.
+      await writeHead(this.path, { seq: record.seq, sha256: this.prevHash, time: record.time });
       return record;
     });
     // A failed write fails its caller; the next append still runs (and would fail too if the disk is gone).
     this.queue = next.then(() => undefined, () => undefined);
     return next;
+  }
+
+  /** The ledger's identity: the sha256 of its first record's line (null while it is empty). */
+  get id(): string | null {
+    return this.scan.first ?? this.firstHash;
+  }
+
+  /** The last record written: its seq and line sha256 (null while the ledger is empty). */
+  get last(): { seq: number; sha256: string } | null {
+    return this.prevHash === null ? null : { seq: this.seq, sha256: this.prevHash };
   }
 
   async close(): Promise<void> {
@@ -276,4 +336,27 @@ export async function readLedger(path: string): Promise<LedgerRecord[]> {
   const out: LedgerRecord[] = [];
   await scanLedger(path, (r) => out.push(r));
   return out;
+}
+
+/**
+ * A ledger shorter than its head lost records (cut off, deleted): refused, exit 3, naming how many, unless
+ * `--repair-ledger`, which keeps the old head aside and returns what it accepted (docs/ledger.md).
+ */
+async function checkOpenHead(path: string, scan: LedgerScan, repair: boolean, log: Logger): Promise<LedgerRepair | null> {
+  if (!scan.head) {
+    if (scan.lastSeq > 0) log.warn(`ledger ${path} has no head anchor ${headPath(path)} (a ledger from before it existed, or the head was removed); writing one now`);
+    return null;
+  }
+  if (scan.head.ok) return null;
+  const reason = scan.head.reason ?? 'the ledger does not match its head';
+  if (!repair) {
+    throw new IntegrityError(`ledger ${path}: ${reason}`, {
+      subject: path,
+      hint: `the ledger was cut short or rewritten: keep this copy and ${headPath(path)} for the audit and restore the ledger from a backup; or run unpack with --repair-ledger to go on from its last record (recorded in the ledger)`,
+    });
+  }
+  const keptAs = `${headPath(path)}.replaced-${new Date().toISOString().replace(/[:.]/g, '')}`;
+  await copyFile(headPath(path), keptAs).catch(() => undefined);
+  log.warn(`--repair-ledger: ledger ${path}: ${reason}; going on from its last record (the old head is kept in ${keptAs}; the run's start record notes the repair)`);
+  return { reason, missing: scan.head.missing, head: scan.head.head, keptAs };
 }

@@ -60,6 +60,9 @@ export async function makeReceipt(path: string, opts: ReceiptOptions = {}): Prom
   if (check.fault) {
     throw new IntegrityError(`ledger ${path} line ${check.fault.line}: ${check.fault.reason}`, { subject: `${path}:${check.fault.line}`, hint: 'no receipt is made from a broken ledger; run airgap ledger verify and have the ledger looked at' });
   }
+  if (check.head && !check.head.ok) {
+    throw new IntegrityError(`ledger ${path}: ${check.head.reason}`, { subject: path, hint: 'no receipt is made from a ledger that lost records; run airgap ledger verify and have the ledger looked at' });
+  }
   if (check.torn) log.warn(`ledger ${path} line ${check.torn.line}: ${check.torn.reason}; it is left out of the receipt`);
   const digests = new Map<string, Set<string>>();
   const artifacts = new Map<string, Map<string, ReceiptArtifact>>();

@@ -12,7 +12,8 @@ export interface LedgerShowFilter {
 export interface LedgerRow {
   seq: number;
   time: string;
-  action: LedgerRecord['action'];
+  /** `intent` for an intent record (docs/ledger.md): a push about to start; its result is a later row. */
+  action: LedgerRecord['action'] | 'intent';
   kind: LedgerRecord['kind'];
   name: string;
   version: string;
@@ -40,8 +41,9 @@ export async function showLedger(path: string, filter: LedgerShowFilter = {}): P
     rows.push({
       seq: r.seq,
       time: r.time,
-      action: r.action,
-      kind: r.kind,
+      // An intent row names the artifact's kind, like the result row that answers it.
+      action: r.kind === 'intent' ? 'intent' : r.action,
+      kind: r.kind === 'intent' ? (r.of ?? 'intent') : r.kind,
       name: r.name,
       version: r.version,
       platform: r.platform,

@@ -1,5 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { UsageError } from '@airgap/core';
+import type { HeadCheck } from './head.js';
+import type { IntentSummary } from './intents.js';
 import { type LedgerFault, scanLedger } from './ledger.js';
 
 /** A point of the chain recorded elsewhere (a receipt sent outside): line `seq` must still hash to `sha256`. */
@@ -19,6 +21,10 @@ export interface LedgerVerification {
   /** A last line cut short by a crash (reported apart from tampering; the next unpack truncates it). */
   torn: LedgerFault | null;
   anchor: (LedgerAnchor & { ok: boolean; reason?: string }) | null;
+  /** The ledger against its head anchor `<ledger>.head` (null: no head file); not ok when records are missing. */
+  head: HeadCheck | null;
+  /** Sends of interrupted runs: intent records without a result in their run (reported, not a fault). */
+  intents: IntentSummary;
 }
 
 /**
@@ -44,11 +50,13 @@ export async function verifyLedger(path: string, anchor?: LedgerAnchor): Promise
   }
   return {
     ledger: path,
-    ok: !scan.fault && !scan.torn && (anchorResult?.ok ?? true),
+    ok: !scan.fault && !scan.torn && (anchorResult?.ok ?? true) && (scan.head?.ok ?? true),
     records: scan.records,
     last: scan.last ? { seq: scan.last.seq, sha256: scan.last.sha256 } : null,
     fault: scan.fault,
     torn: scan.torn ? { line: scan.torn.line, reason: scan.torn.reason } : null,
     anchor: anchorResult,
+    head: scan.head,
+    intents: scan.intents,
   };
 }

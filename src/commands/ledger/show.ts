@@ -1,11 +1,11 @@
 import { Args, Flags } from '@oclif/core';
 import { resolve } from 'node:path';
-import { type LedgerRow, formatLedgerTable, parseSince, showLedger, verifyLedger } from '@airgap/ledger';
+import { type LedgerRow, describeIntents, formatLedgerTable, parseSince, showLedger, verifyLedger } from '@airgap/ledger';
 import { AirgapCommand } from '../../base-command.js';
 
 export default class LedgerShow extends AirgapCommand {
   static override summary = 'Print the import ledger as a table.';
-  static override description = `One row per record: time, action (pushed, present, failed, skipped; start and end for each unpack run), kind, name, version, platform, target and bundle (name@created); failed rows also show the error. Use airgap ledger verify to check the chain; show only reads.`;
+  static override description = `One row per record: time, action (pushed, present, failed, skipped; start and end for each unpack run; intent before each push, answered by the artifact's result row), kind, name, version, platform, target and bundle (name@created); failed rows also show the error. Use airgap ledger verify to check the chain; show only reads.`;
   static override examples = [
     '<%= config.bin %> ledger show /var/lib/airgap/ledger.jsonl',
     '<%= config.bin %> ledger show ledger.jsonl --bundle platform-base --since 2026-11-01',
@@ -24,6 +24,8 @@ export default class LedgerShow extends AirgapCommand {
     const since = flags.since ? parseSince(flags.since) : undefined;
     const check = await verifyLedger(file);
     if (check.fault) reporter.warn(`ledger ${file} line ${check.fault.line}: ${check.fault.reason} (run airgap ledger verify)`);
+    if (check.head && !check.head.ok) reporter.warn(`ledger ${file}: ${check.head.reason} (run airgap ledger verify)`);
+    if (check.intents.count) reporter.warn(`ledger ${file}: ${describeIntents(check.intents)}`);
     const rows = await showLedger(file, { bundle: flags.bundle, since });
     this.log(rows.length ? formatLedgerTable(rows) : '(no records match)');
     return { ledger: file, rows };
