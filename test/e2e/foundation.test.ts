@@ -174,10 +174,10 @@ describe('pack → verify → unpack (files → dir mirror)', () => {
     const r = await runAirgapJson(['unpack', bundle, '--to', `dir:${mirror}`, '--pub', join(keys, 'outside.pub'), '--ledger', ledger]);
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.json.counts).toEqual({ pushed: 4 });
-    expect(await readFile(join(mirror, 'files/tools/alpha.bin'))).toEqual(content['tools/alpha.bin']);
-    expect(await readFile(join(mirror, 'files/tools/beta-renamed.tar.gz'))).toEqual(content['tools/beta.tar.gz']);
-    expect(await readFile(join(mirror, 'files/gamma.txt'))).toEqual(content['gamma.txt']);
-    expect(await readFile(join(mirror, 'files/etc/local.conf'))).toEqual(content['local.conf']);
+    expect(sha256(await readFile(join(mirror, 'files/tools/alpha.bin')))).toBe(sha256(content['tools/alpha.bin']));
+    expect(sha256(await readFile(join(mirror, 'files/tools/beta-renamed.tar.gz')))).toBe(sha256(content['tools/beta.tar.gz']));
+    expect(sha256(await readFile(join(mirror, 'files/gamma.txt')))).toBe(sha256(content['gamma.txt']));
+    expect(sha256(await readFile(join(mirror, 'files/etc/local.conf')))).toBe(sha256(content['local.conf']));
     const records = (await readFile(ledger, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
     const arts = records.filter((x) => x.kind !== 'run' && x.kind !== 'intent'); // intents: test/ledger/intent.test.ts
     expect(arts).toHaveLength(4);
