@@ -28,7 +28,7 @@ beforeAll(async () => {
   expect(k.exitCode, k.stderr).toBe(0);
   fx = await sevenKinds(work);
   const origins = [`http://${fx.registry.host}/`, fx.site.url, fx.pypi.url, fx.npm.url.replace(/\/?$/, '/')];
-  upstreams.proxies = await Promise.all(origins.map((o) => startGaugeProxy(o, { gauge: upstreams.gauge })));
+  upstreams.proxies = await Promise.all(origins.map((o) => startGaugeProxy(o, { gauge: upstreams.gauge, holdMs: 50 })));
   let text = fx.manifest('limit');
   origins.forEach((o, i) => {
     text = text.split(o.replace(/^http:\/\//, '').replace(/\/$/, '')).join(upstreams.proxies[i].host);
@@ -67,7 +67,7 @@ async function inside(name: string): Promise<Inside> {
   const gauge = newGauge();
   const nexus = await startNexusDouble();
   const connector = await startRegistry(join(work, `connector-${name}`), { type: 'htpasswd', user: DEFAULT_USER.username, password: DEFAULT_USER.password });
-  const proxies = [await startGaugeProxy(nexus.url, { gauge }), await startGaugeProxy(`http://${connector.host}/`, { gauge })];
+  const proxies = [await startGaugeProxy(nexus.url, { gauge, holdMs: 100 }), await startGaugeProxy(`http://${connector.host}/`, { gauge, holdMs: 100 })];
   return {
     nexus, connector, gauge, proxies,
     async stop() {

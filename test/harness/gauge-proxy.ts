@@ -43,6 +43,12 @@ export interface GaugeProxyOptions {
    * matching `If-Range` get `206` with the rest. The proxy serves both from the whole body it read once.
    */
   cutOnce?: (path: string) => boolean;
+  /**
+   * Hold each request this long (counted in flight) before it is forwarded, so that requests a client
+   * sends in parallel overlap at the server however fast the backend answers; without it, a fast loopback
+   * backend can finish each request before the next arrives and a gauge sees less than the client allows.
+   */
+  holdMs?: number;
 }
 
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'etag', 'last-modified', 'content-range', 'accept-ranges']);
@@ -85,14 +91,18 @@ export async function startGaugeProxy(backend: string, opts: GaugeProxyOptions =
       });
       req.pipe(up);
     };
-    if (req.method === 'GET' && opts.cutOnce?.(path) && serveCut(req, res, rec, path, bodies, forward)) return;
-    forward(req.headers, (up) => {
-      const headers = { ...up.headers };
-      if (typeof headers.location === 'string') headers.location = headers.location.replace(b.origin, self.replace(/\/$/, ''));
-      rec.status = up.statusCode;
-      res.writeHead(up.statusCode ?? 502, headers);
-      up.pipe(res);
-    });
+    const handle = () => {
+      if (req.method === 'GET' && opts.cutOnce?.(path) && serveCut(req, res, rec, path, bodies, forward)) return;
+      forward(req.headers, (up) => {
+        const headers = { ...up.headers };
+        if (typeof headers.location === 'string') headers.location = headers.location.replace(b.origin, self.replace(/\/$/, ''));
+        rec.status = up.statusCode;
+        res.writeHead(up.statusCode ?? 502, headers);
+        up.pipe(res);
+      });
+    };
+    if (opts.holdMs) setTimeout(handle, opts.holdMs);
+    else handle();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as AddressInfo).port;

@@ -16,10 +16,12 @@ let work: string;
 let keys: string;
 let original: string;
 
+/** What a mirror serves: every file, less airgap's own bookkeeping (`.airgap-ledger-id` names the ledger that wrote it, docs/ledger.md). */
 async function tree(dir: string, rel = ''): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const e of await readdir(join(dir, rel), { withFileTypes: true })) {
     const r = rel ? `${rel}/${e.name}` : e.name;
+    if (!rel && e.name.startsWith('.airgap-')) continue;
     if (e.isDirectory()) Object.assign(out, await tree(dir, r));
     else out[r] = sha256(await readFile(join(dir, r)));
   }
