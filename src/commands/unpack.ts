@@ -56,7 +56,7 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
         to: flags.to,
         trust,
         insecureSkipSignature: flags['insecure-skip-signature'],
-        ledgerPath: resolve(flags.ledger ?? config.ledger ?? 'airgap-ledger.jsonl'),
+        ledgerPath: await this.ledgerFile(flags.ledger, flags.config),
         dryRun: flags['dry-run'],
         concurrency: flags.concurrency,
         allowOlder: flags['allow-older'],
