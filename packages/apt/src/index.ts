@@ -1,6 +1,6 @@
 import type { Ecosystem } from '@airgap/core';
 import { aptDirPublisher } from './dir-publish.js';
-import { aptNexusPublisher } from './nexus-publish.js';
+import { aptEndpointPublisher } from './endpoint-publish.js';
 import { aptSource } from './source.js';
 import { type AptSpec, aptSpecSchema, aptTargetSettingsSchema } from './spec.js';
 import { validateApt } from './validate.js';
@@ -16,7 +16,7 @@ export { readHostSources, parseDeb822Sources, parseOneLineSources, type HostSour
 export { PackageUniverse, resolveClosure, type Candidate } from './closure.js';
 export { aptSource, nativeArchitecture, DEB_MEDIA_TYPE } from './source.js';
 export { aptDirPublisher } from './dir-publish.js';
-export { aptNexusPublisher } from './nexus-publish.js';
+export { aptEndpointPublisher } from './endpoint-publish.js';
 export { dirPoolPath, nexusAssetPath } from './pool.js';
 
 /** Debian/Ubuntu packages (docs/manifest.md `apt`): signed-archive closure outside, Nexus apt-hosted or a dir mirror inside. */
@@ -29,6 +29,6 @@ export const apt: Ecosystem<AptSpec> = {
   validate: validateApt,
   bom: aptBom,
   mergeDuplicate: mergeDeclaredSuites,
-  publish: { dir: aptDirPublisher, endpoint: aptNexusPublisher },
+  publish: { dir: aptDirPublisher, endpoint: aptEndpointPublisher },
 };
 export { validateApt } from './validate.js';

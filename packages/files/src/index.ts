@@ -1,7 +1,7 @@
 import type { Ecosystem } from '@airgap/core';
-import { filesSource } from './tree-source.js';
+import { filesSource } from './source.js';
 import { fileDirPublisher } from './dir-publish.js';
-import { fileNexusRawPublisher } from './nexus-raw.js';
+import { fileEndpointPublisher } from './endpoint-publish.js';
 import { fileS3Publisher } from './s3-publish.js';
 import { type FileSpec, fileSpecSchema } from './spec.js';
 import { validateFile } from './validate.js';
@@ -9,11 +9,11 @@ import { fileBom } from './bom.js';
 
 export type { FileSpec } from './spec.js';
 export { targetPath, checkRelativePath } from './target-path.js';
-export { fileSource } from './source.js';
-export { filesSource } from './tree-source.js';
+export { fileSource } from './single-file.js';
+export { filesSource } from './source.js';
 export { selectEntries, landingPath } from './tree.js';
 export { fileDirPublisher } from './dir-publish.js';
-export { fileNexusRawPublisher } from './nexus-raw.js';
+export { fileEndpointPublisher } from './endpoint-publish.js';
 export { fileS3Publisher } from './s3-publish.js';
 
 /**
@@ -27,6 +27,6 @@ export const files: Ecosystem<FileSpec> = {
   source: filesSource,
   validate: validateFile,
   bom: fileBom,
-  publish: { dir: fileDirPublisher, endpoint: fileNexusRawPublisher, s3: fileS3Publisher },
+  publish: { dir: fileDirPublisher, endpoint: fileEndpointPublisher, s3: fileS3Publisher },
 };
 export { validateFile } from './validate.js';

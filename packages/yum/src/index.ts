@@ -1,6 +1,6 @@
 import type { Ecosystem } from '@airgap/core';
 import { yumDirPublisher } from './dir-publish.js';
-import { yumNexusPublisher } from './nexus-publish.js';
+import { yumEndpointPublisher } from './endpoint-publish.js';
 import { yumSource } from './source.js';
 import { type YumSpec, yumSpecSchema, yumTargetSettingsSchema } from './spec.js';
 import { validateYum } from './validate.js';
@@ -9,7 +9,7 @@ import { yumBom } from './bom.js';
 export type { YumSpec, YumTargetSettings } from './spec.js';
 export { yumSource, resolveYum, repoName, type YumMeta, type YumResolution } from './source.js';
 export { yumDirPublisher } from './dir-publish.js';
-export { yumNexusPublisher, yumFolder } from './nexus-publish.js';
+export { yumEndpointPublisher, yumFolder } from './endpoint-publish.js';
 export { rpmvercmp, compareEvr, parseEvr, rangesOverlap } from './vercmp.js';
 export { resolveClosure, parseRich } from './closure.js';
 
@@ -22,6 +22,6 @@ export const yum: Ecosystem<YumSpec> = {
   source: yumSource,
   validate: validateYum,
   bom: yumBom,
-  publish: { dir: yumDirPublisher, endpoint: yumNexusPublisher },
+  publish: { dir: yumDirPublisher, endpoint: yumEndpointPublisher },
 };
 export { validateYum } from './validate.js';
