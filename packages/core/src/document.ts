@@ -229,6 +229,33 @@ export function problemLines(label: string, problems: Problem[]): string {
   return problems.map((p) => (p.path ? `${label}: ${p.path}: ${p.message}` : `${label}: ${p.message}`)).join('\n');
 }
 
+/** Problems found: one UsageError (exit 2), a line per problem, each naming the file and the key path. */
+export function refuseProblems(label: string, problems: Problem[], hint: string): void {
+  if (problems.length) throw new UsageError(problemLines(label, problems), { subject: label, hint });
+}
+
+export interface DocumentSchema {
+  /** `config` or `manifest`, for the bug report when the composed schema does not compile. */
+  what: string;
+  /** Load what the substituted document names (the ecosystems whose schemas take part), then compose the schema. */
+  schemaFor(data: unknown): Promise<object>;
+  wording?: ProblemWording;
+}
+
+/**
+ * The way in that manifest and config share after parsing: `${VAR}` substitution, then validation
+ * against the schema of what the document names. A value still holding an unset `${VAR}` would also fail
+ * its pattern; the variable is the real problem, so that path is reported once, for the variable.
+ */
+export async function substituteAndValidate(parsed: unknown, env: NodeJS.ProcessEnv, schema: DocumentSchema): Promise<{ data: unknown; problems: Problem[] }> {
+  const problems: Problem[] = [];
+  const data = substituteEnv(parsed, env, problems);
+  const envPaths = new Set(problems.map((p) => p.path));
+  const validate = compileSchema(await schema.schemaFor(data), schema.what);
+  for (const p of schemaProblems(validate, data, schema.wording)) if (!envPaths.has(p.path)) problems.push(p);
+  return { data, problems };
+}
+
 function describe(err: ErrorObject, root: unknown, wording: ProblemWording): Problem | undefined {
   const at = renderPointer(err.instancePath, root);
   const parent = (err.parentSchema ?? {}) as Record<string, unknown>;
