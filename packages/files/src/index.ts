@@ -7,14 +7,8 @@ import { type FileSpec, fileSpecSchema } from './spec.js';
 import { validateFile } from './validate.js';
 import { fileBom } from './bom.js';
 
-export type { FileSpec } from './spec.js';
-export { targetPath, checkRelativePath } from './target-path.js';
-export { fileSource } from './single-file.js';
-export { filesSource } from './source.js';
-export { selectEntries, landingPath } from './tree.js';
-export { fileDirPublisher } from './dir-publish.js';
+// What test/ uses besides the ecosystem itself (the rest stays package-internal).
 export { fileEndpointPublisher } from './endpoint-publish.js';
-export { fileS3Publisher } from './s3-publish.js';
 
 /**
  * Plain files (docs/manifest.md `files`): any URL or local path, or a tree (an S3 prefix, a folder), published to
@@ -29,4 +23,3 @@ export const files: Ecosystem<FileSpec> = {
   bom: fileBom,
   publish: { dir: fileDirPublisher, endpoint: fileEndpointPublisher, s3: fileS3Publisher },
 };
-export { validateFile } from './validate.js';

@@ -6,12 +6,9 @@ import { type YumSpec, yumSpecSchema, yumTargetSettingsSchema } from './spec.js'
 import { validateYum } from './validate.js';
 import { yumBom } from './bom.js';
 
-export type { YumSpec, YumTargetSettings } from './spec.js';
-export { yumSource, resolveYum, repoName, type YumMeta, type YumResolution } from './source.js';
-export { yumDirPublisher } from './dir-publish.js';
-export { yumEndpointPublisher, yumFolder } from './endpoint-publish.js';
-export { rpmvercmp, compareEvr, parseEvr, rangesOverlap } from './vercmp.js';
-export { resolveClosure, parseRich } from './closure.js';
+// What test/ uses besides the ecosystem itself (the rest stays package-internal).
+export type { YumSpec } from './spec.js';
+export { yumSource, resolveYum, repoName } from './source.js';
 
 /** YUM/DNF repositories (docs/manifest.md `yum`): RPMs with their dependency closure, published to yum/<name>/ or a yum-hosted repository. */
 export const yum: Ecosystem<YumSpec> = {
@@ -24,4 +21,3 @@ export const yum: Ecosystem<YumSpec> = {
   bom: yumBom,
   publish: { dir: yumDirPublisher, endpoint: yumEndpointPublisher },
 };
-export { validateYum } from './validate.js';
