@@ -139,6 +139,7 @@ export class PartHasher {
     // Largest first, so the last part to finish is a small one and no core idles long at the end.
     const order = parts.map((p, i) => ({ p, i })).sort((a, b) => b.p.size - a.p.size);
     const early = new Map(order.map(({ p }) => [p.path, this.adoptEarly(p, onBytes)]));
+    this.dropEarly();
     const jobs = order.map(({ p }) => early.get(p.path) ?? this.submit({ type: 'part', id: 0, path: p.path, size: p.size }, onBytes));
     const results: PartDigest[] = new Array(parts.length);
     for (const [k, { p, i }] of order.entries()) {
@@ -188,13 +189,25 @@ export class PartHasher {
   }
 
   private adoptEarly(p: PartToHash, onBytes?: (n: number) => void): Job | undefined {
-    const job = this.early.get(p.path);
+    const job = this.early.get(resolve(p.path));
     if (!job) return undefined;
-    this.early.delete(p.path);
+    this.early.delete(resolve(p.path));
     job.onBytes = onBytes;
     if (job.unreported) onBytes?.(job.unreported);
     job.unreported = 0;
     return job;
+  }
+
+  /** Early hashes of files bundle.json does not list: those not yet started are not started. */
+  private dropEarly(): void {
+    const unused = new Set(this.early.values());
+    this.early.clear();
+    const waiting = this.queue.filter((job) => unused.has(job));
+    this.queue = this.queue.filter((job) => !unused.has(job));
+    for (const job of waiting) {
+      this.jobs.delete(job.msg.id);
+      job.settle.reject(new Error('not a part of this bundle'));
+    }
   }
 
   private submit(msg: ToWorker, onBytes?: (n: number) => void): Job {
