@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
 import {
   type AirgapConfig, type Artifact, type HttpClient, type PublishHalf, IntegrityError, Transfers, UsageError, errorText,
 } from '@airgap/core';
 import { type BundleDescriptor, type PublicKey, type VerifiedBundle, assessDamage, checkBundleFiles, damageError, verifyBundle } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
+import { checkBundleDir } from './bundle-dir.js';
 import { checkExternal } from './external.js';
 import { keepSbom } from './sbom-copy.js';
 import type { Reporter } from './report.js';
@@ -109,25 +109,6 @@ export async function verifyWithTrust(
 }
 
 /**
- * A path that is no bundle directory at all (mistyped, not mounted, unreadable) is a usage error (exit 2,
- * docs/exit-codes.md); what is wrong inside a bundle directory is for verify to say (exit 3).
- */
-export async function checkBundleDir(dir: string): Promise<void> {
-  const hint = 'pass the bundle directory (the one holding bundle.json, bundle.json.minisig, SHA256SUMS and part-*)';
-  let entries: string[];
-  try {
-    entries = await readdir(dir);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : `cannot be read (${code ?? (e as Error).message})`;
-    throw new UsageError(`${dir}: ${why}`, { subject: dir, hint, cause: e });
-  }
-  if (!entries.includes('bundle.json')) {
-    throw new UsageError(`${dir} is not a bundle directory: it has no bundle.json`, { subject: dir, hint });
-  }
-}
-
-/**
  * `airgap unpack`: verify everything first (docs/design.md), then for each artifact ask the target whether it
  * is there (`present`, nothing sent) or publish it (`pushed`); one failure does not stop the others.
  * Every action is appended to the ledger. Children come before parents within an ecosystem's own
@@ -138,6 +119,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   const started = Date.now();
   const plan = new UnpackPlan(opts.to, opts.config, { only: opts.only, exclude: opts.exclude });
   // A FIFO or device among the bundle's files is refused before any lock is taken (docs/security.md).
+  await checkBundleDir(opts.bundleDir);
   await checkBundleFiles(opts.bundleDir);
   // One unpack per ledger at a time (cron overlaps): taken before the long work, so a second run exits at once.
   const lock = opts.dryRun ? undefined : await acquireLock(`${opts.ledgerPath}.lock`, { what: `ledger ${opts.ledgerPath}`, log: opts.reporter });
