@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import {
-  type AirgapConfig, type Artifact, type HttpClient, type PublishHalf, IntegrityError, Transfers, UsageError, errorText,
+  type AirgapConfig, type Artifact, type HttpClient, type PublishHalf, IntegrityError, Transfers, errorText,
 } from '@airgap/core';
-import { type BundleDescriptor, type PublicKey, type VerifiedBundle, assessDamage, checkBundleFiles, damageError, verifyBundle } from '@airgap/bundle';
+import { type PublicKey, checkBundleFiles } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
-import { checkBundleDir } from './bundle-dir.js';
 import { checkExternal } from './external.js';
 import { keepSbom } from './sbom-copy.js';
 import type { Reporter } from './report.js';
@@ -14,6 +13,7 @@ import { type OpenedTarget, formatsByTarget, openTarget } from './publish-target
 import { PublishRun } from './publish-run.js';
 import { type MirrorGuard, guardDirTargets } from './target-lock.js';
 import { checkBase, checkFreshness } from './unpack-checks.js';
+import { checkBundleDir, verifyWithTrust } from './verify-run.js';
 
 export interface UnpackOptions {
   bundleDir: string;
@@ -77,37 +77,6 @@ export interface UnpackResult {
   sbom: string | null;
 }
 
-export async function verifyWithTrust(
-  bundleDir: string, trust: PublicKey[], insecure: boolean, reporter: Reporter,
-  beforeParts?: (d: BundleDescriptor) => void | Promise<void>,
-): Promise<VerifiedBundle> {
-  await checkBundleDir(bundleDir);
-  if (insecure) {
-    reporter.warn('--insecure-skip-signature: the bundle signature is NOT checked; anyone could have made this bundle. This is recorded in the ledger.');
-  } else if (trust.length === 0) {
-    throw new UsageError('no trusted public key: every bundle must be signed by a key you trust', {
-      hint: 'pass --pub FILE (the outside key\'s .pub) or list it under trust: in the config (docs/exit-codes.md)',
-    });
-  }
-  return reporter.phase('Verifying the bundle', async () => {
-    try {
-      // The parts' sizes come from the signed descriptor: the total for percent and ETA.
-      const withTotal = async (d: BundleDescriptor) => {
-        await beforeParts?.(d);
-        reporter.progress({ type: 'phase', phase: 'verify', bytes: d.parts.reduce((n, p) => n + p.size, 0) });
-      };
-      return await verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, beforeParts: withTotal, validate: (a) => ecosystems.validateLoading(a), onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) });
-    } catch (e) {
-      // A part fault: name every damaged part and say whether the recovery data can rebuild them.
-      if (e instanceof IntegrityError) {
-        const report = await assessDamage(bundleDir, { trust, insecureSkipSignature: insecure }).catch(() => undefined);
-        if (report?.damaged.length) throw damageError(report);
-      }
-      throw e;
-    }
-  });
-}
-
 /**
  * `airgap unpack`: verify everything first (docs/design.md), then for each artifact ask the target whether it
  * is there (`present`, nothing sent) or publish it (`pushed`); one failure does not stop the others.
@@ -119,6 +88,7 @@ export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   const started = Date.now();
   const plan = new UnpackPlan(opts.to, opts.config, { only: opts.only, exclude: opts.exclude });
   // A FIFO or device among the bundle's files is refused before any lock is taken (docs/security.md).
+  // A path that is no bundle folder at all is a usage error (exit 2), before any lock or file check.
   await checkBundleDir(opts.bundleDir);
   await checkBundleFiles(opts.bundleDir);
   // One unpack per ledger at a time (cron overlaps): taken before the long work, so a second run exits at once.

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { artifactSize, formatSize } from '@airgap/core';
 import { readBundleDescriptor, readIndexUnverified } from '@airgap/bundle';
 import { AirgapCommand } from '../base-command.js';
-import { checkBundleDir } from '../bundle-dir.js';
+import { checkBundleDir } from '../verify-run.js';
 
 export default class Inspect extends AirgapCommand {
   static override summary = 'List what a bundle holds (works without a key; checks nothing).';

@@ -6,7 +6,7 @@ import { AirgapCommand } from '../base-command.js';
 import { passphraseSource } from '../passphrase.js';
 import { trustedKeys } from '../trust.js';
 import { toolVersion } from '../version.js';
-import { checkBundleDir } from '../bundle-dir.js';
+import { checkBundleDir } from '../verify-run.js';
 
 export interface SplitResult {
   bundle: string;
