@@ -45,6 +45,8 @@ export interface UnpackedArtifact {
   error?: string;
   /** An image whose tag this push moved: the digest the tag pointed to before (docs/oci.md). */
   previous?: string;
+  /** Dry run: the artifact this one's content is counted under (the same image by tag and by digest). */
+  sameAs?: string;
 }
 
 export interface UnpackResult {
