@@ -13,7 +13,7 @@
  * scrypt, checksum zero) so `minisign -S -s NAME.key` can sign with it too; its protection is mode 0600.
  * `keygen --encrypt` writes minisign's scrypt-encrypted form instead (kdf "Sc", minisign-encrypted.ts).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { type KeyObject, createHash, createPrivateKey, createPublicKey, randomBytes, sign } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
@@ -180,12 +180,36 @@ export async function readSecretKey(path: string, opts: { passphrase?: () => Pro
     throw new UsageError(`${path}: unknown key derivation ${JSON.stringify(body.subarray(2, 4).toString('latin1'))} (minisign knows "Sc" and none)`, { subject: path });
   }
   // The public half of a libsodium secret key is its last 32 bytes; check it belongs to the seed.
-  const derived = nacl.sign.keyPair.fromSeed(key.subarray(0, 32));
-  if (!Buffer.from(derived.publicKey).equals(Buffer.from(key.subarray(32)))) {
+  const derived = publicHalf(signingKey(key));
+  if (!derived.equals(Buffer.from(key.subarray(32)))) {
     throw new UsageError(`${path}: the secret key is corrupt (its public half does not match its seed)`, { subject: path });
   }
   const keyId = keyIdText(keyNum);
-  return { keyId, key, publicKey: { keyId, key: derived.publicKey } };
+  return { keyId, key, publicKey: { keyId, key: new Uint8Array(derived) } };
+}
+
+/** PKCS#8 DER of an Ed25519 private key, less its 32-byte seed (RFC 8410). */
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const signingKeys = new WeakMap<Uint8Array, KeyObject>();
+
+/**
+ * The seed of a libsodium secret key as a node KeyObject, so that signing is node's native Ed25519
+ * (RFC 8032, the same deterministic signatures as libsodium and tweetnacl): ~0.1 ms a signature against
+ * ~100 ms for a cold tweetnacl on the pack's critical path (test/bench/oci.mjs).
+ */
+function signingKey(key: Uint8Array): KeyObject {
+  let k = signingKeys.get(key);
+  if (!k) {
+    k = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, key.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
+    signingKeys.set(key, k);
+  }
+  return k;
+}
+
+/** The 32-byte Ed25519 public key of a private KeyObject (the last 32 bytes of its SPKI DER). */
+function publicHalf(k: KeyObject): Buffer {
+  const spki = createPublicKey(k).export({ format: 'der', type: 'spki' });
+  return spki.subarray(spki.length - 32);
 }
 
 function prehash(message: Uint8Array): Buffer {
@@ -197,9 +221,10 @@ export function signMinisign(message: Uint8Array, sk: SecretKey, trustedComment:
   if (/[\r\n]/.test(trustedComment)) throw new TypeError('a minisign trusted comment is one line');
   // minisign -V trims trailing whitespace from the comment line before checking it: sign what it will check.
   trustedComment = trustedComment.replace(/\s+$/, '');
-  const signature = nacl.sign.detached(prehash(message), sk.key);
-  const sigLine = Buffer.concat([ALG_PREHASHED, keyIdBytes(sk.keyId), Buffer.from(signature)]).toString('base64');
-  const global = nacl.sign.detached(Buffer.concat([Buffer.from(signature), Buffer.from(trustedComment, 'utf8')]), sk.key);
+  const k = signingKey(sk.key);
+  const signature = sign(null, prehash(message), k);
+  const sigLine = Buffer.concat([ALG_PREHASHED, keyIdBytes(sk.keyId), signature]).toString('base64');
+  const global = sign(null, Buffer.concat([signature, Buffer.from(trustedComment, 'utf8')]), k);
   return `${UNTRUSTED}signature from airgap secret key ${sk.keyId}\n${sigLine}\n${TRUSTED}${trustedComment}\n${Buffer.from(global).toString('base64')}\n`;
 }
 
