@@ -5,7 +5,7 @@ import { cyclonedxSbom, spdxSbom } from '@airgap/sbom';
 import type { BundleIndex } from '@airgap/core';
 import { ecosystems } from './ecosystems.js';
 import type { Reporter } from './report.js';
-import { verifyWithTrust } from './unpack.js';
+import { verifyWithTrust } from './verify-run.js';
 
 export const REPORT_FORMATS = ['html', 'md', 'json', 'cyclonedx', 'spdx'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];

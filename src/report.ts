@@ -1,4 +1,3 @@
-import { Listr } from 'listr2';
 import { type Logger, type ProgressEvent, type ProgressSink, artifactLabel } from '@airgap/core';
 import { ByteMeter } from './progress.js';
 
@@ -93,6 +92,8 @@ export class Reporter implements Logger {
       }
     }
     let result: T | undefined;
+    // listr2 is loaded only on a terminal: cron, CI and --json runs never need it (start-up time).
+    const { Listr } = await import('listr2');
     const tasks = new Listr(
       [
         {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
 import {
-  type AirgapConfig, type Artifact, type HttpClient, type PublishHalf, IntegrityError, Transfers, UsageError, errorText,
+  type AirgapConfig, type Artifact, type HttpClient, type PublishHalf, IntegrityError, Transfers, errorText,
 } from '@airgap/core';
-import { type BundleDescriptor, type PublicKey, type VerifiedBundle, assessDamage, checkBundleFiles, damageError, verifyBundle } from '@airgap/bundle';
+import { type PublicKey, checkBundleFiles } from '@airgap/bundle';
 import { Ledger, type LedgerAction, type NewestBundlesByTarget, acquireLock, noteBundleAt, scanLedger } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
 import { checkExternal } from './external.js';
@@ -14,6 +13,7 @@ import { type OpenedTarget, formatsByTarget, openTarget } from './publish-target
 import { PublishRun } from './publish-run.js';
 import { type MirrorGuard, guardDirTargets } from './target-lock.js';
 import { checkBase, checkFreshness } from './unpack-checks.js';
+import { verifyWithTrust } from './verify-run.js';
 
 export interface UnpackOptions {
   bundleDir: string;
@@ -77,56 +77,6 @@ export interface UnpackResult {
   sbom: string | null;
 }
 
-export async function verifyWithTrust(
-  bundleDir: string, trust: PublicKey[], insecure: boolean, reporter: Reporter,
-  beforeParts?: (d: BundleDescriptor) => void | Promise<void>,
-): Promise<VerifiedBundle> {
-  await checkBundleDir(bundleDir);
-  if (insecure) {
-    reporter.warn('--insecure-skip-signature: the bundle signature is NOT checked; anyone could have made this bundle. This is recorded in the ledger.');
-  } else if (trust.length === 0) {
-    throw new UsageError('no trusted public key: every bundle must be signed by a key you trust', {
-      hint: 'pass --pub FILE (the outside key\'s .pub) or list it under trust: in the config (docs/exit-codes.md)',
-    });
-  }
-  return reporter.phase('Verifying the bundle', async () => {
-    try {
-      // The parts' sizes come from the signed descriptor: the total for percent and ETA.
-      const withTotal = async (d: BundleDescriptor) => {
-        await beforeParts?.(d);
-        reporter.progress({ type: 'phase', phase: 'verify', bytes: d.parts.reduce((n, p) => n + p.size, 0) });
-      };
-      return await verifyBundle(bundleDir, { trust, insecureSkipSignature: insecure, beforeParts: withTotal, validate: (a) => ecosystems.validateLoading(a), onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) });
-    } catch (e) {
-      // A part fault: name every damaged part and say whether the recovery data can rebuild them.
-      if (e instanceof IntegrityError) {
-        const report = await assessDamage(bundleDir, { trust, insecureSkipSignature: insecure }).catch(() => undefined);
-        if (report?.damaged.length) throw damageError(report);
-      }
-      throw e;
-    }
-  });
-}
-
-/**
- * A path that is no bundle directory at all (mistyped, not mounted, unreadable) is a usage error (exit 2,
- * docs/exit-codes.md); what is wrong inside a bundle directory is for verify to say (exit 3).
- */
-export async function checkBundleDir(dir: string): Promise<void> {
-  const hint = 'pass the bundle directory (the one holding bundle.json, bundle.json.minisig, SHA256SUMS and part-*)';
-  let entries: string[];
-  try {
-    entries = await readdir(dir);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such directory' : code === 'ENOTDIR' ? 'not a directory' : `cannot be read (${code ?? (e as Error).message})`;
-    throw new UsageError(`${dir}: ${why}`, { subject: dir, hint, cause: e });
-  }
-  if (!entries.includes('bundle.json')) {
-    throw new UsageError(`${dir} is not a bundle directory: it has no bundle.json`, { subject: dir, hint });
-  }
-}
-
 /**
  * `airgap unpack`: verify everything first (docs/design.md), then for each artifact ask the target whether it
  * is there (`present`, nothing sent) or publish it (`pushed`); one failure does not stop the others.
@@ -152,6 +102,9 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   const { reporter } = opts;
   // The signed bundle.json says which kinds it holds: a kind no target takes is refused before any part is read.
   const bundle = await verifyWithTrust(opts.bundleDir, opts.trust, opts.insecureSkipSignature, reporter, async (d) => {
+    // A target spoken to over HTTP: its client is loaded while the parts are hashed (on worker threads),
+    // not after (docs/transfers.md); nothing is sent before verification ends.
+    if (plan.targets().some((t) => t.type !== 'dir')) opts.http.warm();
     if (!d.kinds) return;
     await plan.prepare(Object.keys(d.kinds));
     plan.check(Object.keys(d.kinds), opts.config, process.env);

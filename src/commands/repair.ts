@@ -4,7 +4,7 @@ import { UsageError } from '@airgap/core';
 import { repairBundle } from '@airgap/bundle';
 import { AirgapCommand } from '../base-command.js';
 import { trustedKeys } from '../trust.js';
-import { verifyWithTrust } from '../unpack.js';
+import { verifyWithTrust } from '../verify-run.js';
 
 export interface RepairCommandResult {
   bundle: string;

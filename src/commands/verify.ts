@@ -4,7 +4,7 @@ import { formatSize } from '@airgap/core';
 import { AirgapCommand } from '../base-command.js';
 import { parseInterval, progressIntervalFlag } from '../progress.js';
 import { trustedKeys } from '../trust.js';
-import { verifyWithTrust } from '../unpack.js';
+import { verifyWithTrust } from '../verify-run.js';
 
 export interface VerifyResult {
   bundle: string;

@@ -3,7 +3,7 @@
 // (test/bench/tsconfig.json), so a bench that calls something the code no longer has fails the build.
 import { spawnSync } from 'node:child_process';
 import { createHash, randomFillSync } from 'node:crypto';
-import { appendFileSync, createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createReadStream, createWriteStream, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { execa } from 'execa';
 import { dirname, join } from 'node:path';
@@ -64,16 +64,17 @@ const hasTimeV = spawnSync('/usr/bin/time', ['-v', 'true'], { stdio: 'ignore' })
  * Run one whole process (the CLI, or a peer tool) and return its wall time and peak RSS. Throws when it
  * fails: a bench fails on an error, never on a timing.
  * @param {string} cmd @param {string[]} args @param {{ cwd?: string, env?: NodeJS.ProcessEnv }} [opts]
- * @returns {{ secs: number, rssMiB: number, stdout: string }}
+ * @returns {{ secs: number, rssMiB: number, stdout: string, stderr: string, startedAt: number }}
  */
 export function runProcess(cmd, args, opts = {}) {
   const [c, a] = hasTimeV ? ['/usr/bin/time', ['-v', cmd, ...args]] : [cmd, args];
+  const startedAt = Date.now();
   const t0 = process.hrtime.bigint();
   const r = spawnSync(c, a, { encoding: 'utf8', maxBuffer: 64 << 20, cwd: opts.cwd, env: opts.env ?? process.env });
   const secs = Number(process.hrtime.bigint() - t0) / 1e9;
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (exit ${r.status}): ${(r.stderr ?? '').slice(-4000)}`);
   const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr ?? '');
-  return { secs, rssMiB: m ? Number(m[1]) / 1024 : NaN, stdout: r.stdout };
+  return { secs, rssMiB: m ? Number(m[1]) / 1024 : NaN, stdout: r.stdout, stderr: r.stderr ?? '', startedAt };
 }
 
 /** @param {string[]} args @param {{ cwd?: string, env?: NodeJS.ProcessEnv }} [opts] */
@@ -137,15 +138,21 @@ export async function buildImageLayout(work, o) {
 }
 
 /**
- * Docker's registry (`docker-registry` from Debian) on a free loopback port, storage under `dir`.
+ * Docker's registry (`docker-registry` from Debian) on a free loopback port, storage under `dir`. With
+ * `accessLog`, its access log (one line per request) goes to `<dir>/access.log` (see `requestCounts`).
  * @param {string} dir
+ * @param {{ accessLog?: boolean }} [o]
  * @returns {Promise<{ host: string, proc: import('execa').ResultPromise }>}
  */
-export async function startDockerRegistry(dir) {
+export async function startDockerRegistry(dir, o = {}) {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog: { level: error, accesslog: { disabled: true } }\nstorage: { filesystem: { rootdirectory: ${join(dir, 'storage')} } }\nhttp: { addr: 127.0.0.1:${port} }\n`);
-  const proc = execa('docker-registry', ['serve', join(dir, 'config.yml')], { reject: false, stdio: 'ignore' });
+  writeFileSync(join(dir, 'config.yml'), `version: 0.1\nlog: { level: error, accesslog: { disabled: ${!o.accessLog} } }\nstorage: { filesystem: { rootdirectory: ${join(dir, 'storage')} } }\nhttp: { addr: 127.0.0.1:${port} }\n`);
+  // The log goes straight to the file (the shell's redirect, then exec), not through a pipe: the benches
+  // block their event loop in spawnSync while the registry serves, so no pipe would be drained.
+  const proc = o.accessLog
+    ? execa('sh', ['-c', 'exec docker-registry serve "$1" > "$2" 2>/dev/null', 'sh', join(dir, 'config.yml'), join(dir, 'access.log')], { reject: false, stdio: 'ignore' })
+    : execa('docker-registry', ['serve', join(dir, 'config.yml')], { reject: false, stdio: 'ignore' });
   for (let i = 0; i < 200; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/v2/`)).status === 200) return { host: `127.0.0.1:${port}`, proc };
@@ -154,4 +161,50 @@ export async function startDockerRegistry(dir) {
   }
   proc.kill('SIGTERM');
   throw new Error('docker-registry did not start');
+}
+
+/**
+ * The requests a registry started with `accessLog` answered, counted by method and kind of path:
+ * `{ 'HEAD blob': 12, 'POST upload': 12, 'PUT upload': 12, 'PUT manifest': 4, ... }` (the readiness
+ * probe of startDockerRegistry is one `GET /v2/`).
+ * @param {string} dir the registry's dir
+ * @returns {Record<string, number>}
+ */
+export function requestCounts(dir) {
+  /** @type {Record<string, number>} */
+  const out = {};
+  for (const m of readFileSync(join(dir, 'access.log'), 'utf8').matchAll(/"([A-Z]+) (\/v2\/[^ ?]*)[^"]*" (\d{3})/g)) {
+    const path = m[2];
+    const kind = path === '/v2/' ? 'probe' : path.includes('/blobs/uploads/') ? 'upload' : path.includes('/blobs/') ? 'blob' : path.includes('/manifests/') ? 'manifest' : 'other';
+    const key = `${m[1]} ${kind}`;
+    out[key] = (out[key] ?? 0) + 1;
+  }
+  return out;
+}
+
+/**
+ * The phases of a CLI run without a terminal, from its timestamped stderr lines (`<ISO time> Verifying the
+ * bundle …` and `… : done in`): start-up (spawn to the first phase), each phase, and the rest (the last
+ * phase's end to exit). Seconds.
+ * @param {{ stderr: string, startedAt: number, secs: number }} run a runProcess result
+ * @returns {{ startup: number, phases: { name: string, secs: number }[], rest: number }}
+ */
+export function phaseTimes(run) {
+  /** @type {{ name: string, secs: number }[]} */
+  const phases = [];
+  /** @type {Map<string, number>} */
+  const open = new Map();
+  let first = NaN;
+  let last = NaN;
+  for (const m of run.stderr.matchAll(/^(\d{4}-\d\d-\d\dT[\d:.]+Z) (.+?)(?: …|: done in .*)$/gm)) {
+    const at = Date.parse(m[1]);
+    if (Number.isNaN(first)) first = at;
+    if (m[0].endsWith(' …')) open.set(m[2], at);
+    else if (open.has(m[2])) {
+      phases.push({ name: m[2], secs: (at - /** @type {number} */ (open.get(m[2]))) / 1000 });
+      open.delete(m[2]);
+      last = at;
+    }
+  }
+  return { startup: (first - run.startedAt) / 1000, phases, rest: (run.startedAt + run.secs * 1000 - last) / 1000 };
 }

@@ -20,7 +20,12 @@ describe('CLI start-up loads only what the command needs', () => {
     const hooks = join(work, 'hooks.mjs');
     await writeFile(hooks, `import { appendFileSync } from 'node:fs';\nexport async function load(url, ctx, next) { if (process.env.LOADED_LOG) appendFileSync(process.env.LOADED_LOG, url + '\\n'); return next(url, ctx); }\n`);
     hook = join(work, 'register.mjs');
-    await writeFile(hook, `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`);
+    // ES modules through the load hook; CommonJS ones (ajv, yaml, oclif) from require's cache at exit.
+    await writeFile(
+      hook,
+      `import { appendFileSync } from 'node:fs';\nimport { createRequire, register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n` +
+        `const require = createRequire(import.meta.url);\nprocess.on('exit', () => { if (process.env.LOADED_LOG) appendFileSync(process.env.LOADED_LOG, Object.keys(require.cache).map((f) => 'file://' + f + '\\n').join('')); });\n`,
+    );
     keys = join(work, 'keys');
     expect((await runAirgap(['keygen', '--out-dir', keys, '--name', 't'], { cwd: work })).exitCode).toBe(0);
   });
@@ -64,10 +69,19 @@ describe('CLI start-up loads only what the command needs', () => {
     // verify validates each artifact's index fields with its own ecosystem (docs/security.md), so it loads
     // the ecosystems the bundle holds, and no other.
     expect(ecosystemsOf(verified.pkgs)).toEqual(['files']);
+    // Nor what only other paths need: the ledger and targets (unpack), execa (par2 repair, gpg),
+    // listr2 (a terminal), ajv and yaml (a config file or manifest; there is none here).
+    const heavy = (urls: string[]) => [...new Set(urls.map((u) => /\/node_modules\/(execa|listr2|ajv|yaml|tweetnacl)\//.exec(u)?.[1] ?? /\/packages\/(ledger)\/dist\//.exec(u)?.[1]).filter(Boolean))].sort();
+    expect(verified.urls.some((u) => u.includes('/node_modules/@oclif/core/'))).toBe(true);
+    expect(heavy(verified.urls)).toEqual([]);
+    // The probe sees CommonJS loads: pack parses and validates its manifest with yaml and ajv.
+    expect(heavy(packed.urls)).toEqual(expect.arrayContaining(['ajv', 'yaml']));
     // unpack loads the ecosystems of the bundle's artifacts, and the dir target needs no driver package.
     const unpacked = await traced(['unpack', bundle, '--to', `dir:${join(work, 'mirror')}`, '--pub', join(keys, 't.pub'), '--ledger', join(work, 'l.jsonl')], 'unpack');
     expect(unpacked.exitCode, unpacked.stderr).toBe(0);
     expect(ecosystemsOf(unpacked.pkgs)).toEqual(['files']);
+    // Unpack loads the HTTP client while the parts are hashed only for a target spoken to over HTTP.
+    expect(unpacked.urls.some((u) => u.includes('/node_modules/undici/'))).toBe(false);
   });
 
   it('a manifest section still loads its ecosystem and is checked by its schema', async () => {

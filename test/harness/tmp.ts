@@ -1,6 +1,6 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll } from 'vitest';
 
 const made: string[] = [];
@@ -17,4 +17,12 @@ export async function tempDir(prefix = 'airgap-test-'): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   made.push(dir);
   return dir;
+}
+
+/** Write `text` to `rel` under `dir`, making its folders; returns the file's path. */
+export async function writeUnder(dir: string, rel: string, text: string): Promise<string> {
+  const file = join(dir, rel);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, text);
+  return file;
 }

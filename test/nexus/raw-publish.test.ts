@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ContentStore, TargetError, silentLogger } from '@airgap/core';
 import { registriesDriver } from '@airgap/nexus';
-import { fileNexusRawPublisher as raw } from '@airgap/files';
+import { fileEndpointPublisher as raw } from '@airgap/files';
 import { tempDir } from '../harness/index.js';
 import { DEFAULT_USER, type NexusDouble, startNexusDouble } from '../nexus-double/index.js';
 import { PASSWORD_ENV, USER_ENV, fastHttp, fileArtifact, goodEnv, openNexus, publishContext } from './support.js';

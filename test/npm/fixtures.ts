@@ -2,9 +2,32 @@
  * Upstream fixtures made by the real npm client: `npm pack` of generated package folders, then
  * `npm publish <tarball>` into a verdaccio, `npm dist-tag` and `npm deprecate` (issue 6 "must show").
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, readFile, readdir, realpath, writeFile } from 'node:fs/promises';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { cachedBuild } from '../harness/fixture-cache.js';
 import { npmClient, type Verdaccio } from './verdaccio.js';
+
+let builderText: Promise<string> | undefined;
+const builder = () => (builderText ??= readFile(fileURLToPath(import.meta.url), 'utf8'));
+
+let npmVersionText: Promise<string> | undefined;
+/** The version of the npm on PATH (what npmClient runs), read from its package.json; `npm --version` if not found. */
+function npmVersion(): Promise<string> {
+  return (npmVersionText ??= (async () => {
+    for (const d of (process.env.PATH ?? '').split(delimiter)) {
+      try {
+        // .../node_modules/npm/bin/npm-cli.js → .../node_modules/npm/package.json
+        const pkg = JSON.parse(await readFile(join(dirname(await realpath(join(d, 'npm'))), '..', 'package.json'), 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === 'npm' && pkg.version) return pkg.version;
+      } catch {
+        /* not here */
+      }
+    }
+    return String((await execa('npm', ['--version'])).stdout).trim();
+  })());
+}
 
 export interface FixturePackage {
   name: string;
@@ -34,10 +57,20 @@ export async function publishFixtures(reg: Verdaccio, work: string, pkgs: Fixtur
     const dir = join(work, 'src', `${p.name.replace('/', '+')}@${p.version}`);
     await mkdir(dir, { recursive: true });
     const { tag, ...pkg } = p;
-    await writeFile(join(dir, 'package.json'), JSON.stringify({ ...pkg, description: `fixture ${p.name}`, license: 'MIT', main: 'index.js' }, null, 2));
-    await writeFile(join(dir, 'index.js'), `module.exports = ${JSON.stringify(`${p.name}@${p.version}`)};\n`);
-    const packed = await npmClient(['pack', '--pack-destination', dir, '--json'], { cwd: dir, userconfig: reg.userconfig, cache, registry: reg.url });
-    const file = join(dir, (JSON.parse(String(packed.stdout)) as { filename: string }[])[0].filename);
+    const files = {
+      'package.json': JSON.stringify({ ...pkg, description: `fixture ${p.name}`, license: 'MIT', main: 'index.js' }, null, 2),
+      'index.js': `module.exports = ${JSON.stringify(`${p.name}@${p.version}`)};\n`,
+    };
+    for (const [name, text] of Object.entries(files)) await writeFile(join(dir, name), text);
+    // The tarball is made by the real `npm pack` once per checkout (test/harness/fixture-cache.ts), keyed by
+    // the package's files, this builder's source and npm's version; every caller gets its own copy in `dir`.
+    let filename = '';
+    await cachedBuild('npm-pack', { files, builder: await builder(), npm: await npmVersion() }, dir, async (out) => {
+      const packed = await npmClient(['pack', '--pack-destination', out, '--json'], { cwd: dir, userconfig: reg.userconfig, cache, registry: reg.url });
+      filename = (JSON.parse(String(packed.stdout)) as { filename: string }[])[0].filename;
+    });
+    filename ||= (await readdir(dir)).find((f) => f.endsWith('.tgz'))!;
+    const file = join(dir, filename);
     await npmClient(['publish', file, ...(tag ? ['--tag', tag] : [])], { cwd: dir, userconfig: reg.userconfig, cache, registry: reg.url });
     tarballs.set(`${p.name}@${p.version}`, file);
   };

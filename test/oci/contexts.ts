@@ -2,7 +2,7 @@ import { withTransfer } from '../harness/index.js';
 import { join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type PublishContext, type ResolvedTarget, type SourceContext, ContentStore, HttpClient,
-  type RegistriesTargetConfig, silentLogger,
+  type ProgressSink, type RegistriesTargetConfig, silentLogger,
 } from '@airgap/core';
 import { registriesTargetEndpoints, targetAuth } from '@airgap/nexus';
 
@@ -28,7 +28,7 @@ export function sourceContext(storeDir: string, config: AirgapConfig = {}, concu
 }
 
 /** A PublishContext over a content store (as unpack gives one over the verified bundle). */
-export function publishContext(store: ContentStore, target: ResolvedTarget, config: AirgapConfig = {}, env: NodeJS.ProcessEnv = {}): PublishContext & Warnings {
+export function publishContext(store: ContentStore, target: ResolvedTarget, config: AirgapConfig = {}, env: NodeJS.ProcessEnv = {}, progress: ProgressSink = () => {}): PublishContext & Warnings {
   const warnings: string[] = [];
   const http = new HttpClient({ retries: 2, proxy: 'none', ...config.http });
   http.backoffMs = 10;
@@ -39,7 +39,7 @@ export function publishContext(store: ContentStore, target: ResolvedTarget, conf
     http,
     config,
     log: { ...silentLogger, warn: (m) => warnings.push(m) },
-    progress: () => {},
+    progress,
     bundle: { name: 'test', created: new Date().toISOString() },
     dryRun: false,
     services,

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentStore, IntegrityError, TargetError, UpstreamError, UsageError, type Artifact } from '@airgap/core';
 import { images, type ImageMeta } from '@airgap/oci';
 import { tempDir } from '../harness/index.js';
+import { ByteMeter } from '../../src/progress.js';
 import {
   type RecordingProxy, type Registry, buildFixtureLayout, inspectRaw, manifestDigestInLayout, skopeoCopy, startRecordingProxy,
   startRegistry,
@@ -194,12 +195,16 @@ describe('images: pull from a real docker-registry, push into another', () => {
     const two = await pull(images, { ref: `${src.host}/team/two:1` }, ctx);
     const shared = one[0].blobs.filter((b) => two[0].blobs.some((c) => c.digest === b.digest) && b.mediaType.includes('layer'));
     expect(shared).toHaveLength(1);
-    const pctx = publishContext(ctx.store, registryTarget(dstProxy.host, { imageNames: 'strip-host' }));
+    // The bytes the unpack's progress shows (docs/transfers.md): each blob sent counts once.
+    const meter = new ByteMeter();
+    const pctx = publishContext(ctx.store, registryTarget(dstProxy.host, { imageNames: 'strip-host' }), {}, {}, (e) => meter.feed(e));
     const start = dstProxy.requests.length;
     await push(images.publish.endpoint!, [...one, ...two], pctx);
     // Different repositories: without cross-repo mount (Nexus lacks it) the shared layer is sent to each.
     const puts = dstProxy.requests.slice(start).filter((r) => r.method === 'PUT' && r.path.includes(`digest=${encodeURIComponent(shared[0].digest)}`));
     expect(puts).toHaveLength(2);
+    const sent = [...one, ...two].flatMap((a) => a.blobs.filter((b) => !meta(a).manifests.includes(b.digest)));
+    expect(meter.done).toBe(sent.reduce((n, b) => n + b.size, 0));
     for (const t of ['one', 'two']) {
       expect((await inspectRaw(`docker://${dst.host}/team/${t}:1`)).digest).toBe((await inspectRaw(`docker://${src.host}/team/${t}:1`)).digest);
     }

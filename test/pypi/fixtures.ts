@@ -1,6 +1,8 @@
 import { execa } from 'execa';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cachedBuild } from '../harness/fixture-cache.js';
 
 /**
  * Wheels built by `pip wheel` from small setuptools projects made here. No build backend can be
@@ -89,12 +91,19 @@ function setupPy(p: FixtureProject): string {
 
 /** Build every project's wheel into `out` and write each wheel's METADATA beside it as `<wheel>.metadata` (PEP 658). */
 export async function buildWheels(work: string, projects: FixtureProject[] = PROJECTS): Promise<string> {
-  const check = await execa(BUILD_PYTHON, ['-c', 'import setuptools, wheel, pip'], { reject: false });
+  const check = await execa(BUILD_PYTHON, ['-c', 'import setuptools, wheel, pip, sys; print(sys.version, setuptools.__version__, wheel.__version__, pip.__version__)'], { reject: false });
   if (check.exitCode !== 0) {
     throw new Error(`${BUILD_PYTHON} cannot import setuptools, wheel and pip (needed to build the test wheels): apt-get install -y python3-setuptools python3-wheel python3-pip\n${check.stderr}`);
   }
   const out = join(work, 'wheels');
-  await mkdir(out, { recursive: true });
+  // Built once per checkout by the real pip (test/harness/fixture-cache.ts), keyed by the projects, this
+  // builder's source and the tool versions; every caller gets its own copy in `out`.
+  const builder = await readFile(fileURLToPath(import.meta.url), 'utf8');
+  await cachedBuild('wheels', { projects, builder, tools: check.stdout }, out, (dir) => pipWheels(work, projects, dir));
+  return out;
+}
+
+async function pipWheels(work: string, projects: FixtureProject[], out: string): Promise<void> {
   const dirs: { dir: string; sdist?: boolean }[] = [];
   for (const [i, p] of projects.entries()) {
     const dir = join(work, 'src', `${i}-${p.name}-${p.version}`);
@@ -138,5 +147,4 @@ export async function buildWheels(work: string, projects: FixtureProject[] = PRO
   ].join('\n');
   const wheels = (await readdir(out)).filter((f) => f.endsWith('.whl')).map((f) => join(out, f));
   await execa(BUILD_PYTHON, ['-c', script, ...wheels]);
-  return out;
 }

@@ -10,7 +10,7 @@ import { open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { PAR2_FILE, createRecovery, partName, planRecovery } from '@airgap/bundle';
+import { PAR2_FILE, createRecovery, par2CreateArgs, par2MemoryMiB, partName, planRecovery } from '@airgap/bundle';
 import { tempDir } from '../harness/index.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -67,6 +67,19 @@ describe('recovery plans written by par2cmdline', () => {
       expect(sha256(await readFile(join(dir, lost.file)))).toBe(lost.sha256);
     });
   }
+
+  it('at the benchmark\'s full sizes par2 gets a memory limit below its recovery blocks, so it checksums two parts at a time (docs/transfer.md)', () => {
+    const fullSize = [
+      planRecovery([...Array(8).fill(256 * MiB), 5632], 256 * MiB, 10),
+      planRecovery([1024 * MiB, 1024 * MiB, 5632], 1024 * MiB, 50),
+    ];
+    for (const plan of fullSize) {
+      const m = par2MemoryMiB(plan);
+      expect(m * MiB).toBeLessThan(plan.blockSize * plan.recoveryBlocks);
+      expect(m).toBeLessThanOrEqual(256);
+      expect(par2CreateArgs(plan, ['part-00001'])).toContain(`-m${m}`);
+    }
+  });
 
   it('a chunk size too small for any PAR2 volume is a usage error naming --chunk-size, before par2 runs', () => {
     expect(() => planRecovery(Array(40_000).fill(4), 4, 10)).toThrow(/--chunk-size|PAR2 allows/);

@@ -5,9 +5,11 @@
  * an isolated GNUPGHOME.
  */
 import { createHash } from 'node:crypto';
-import { cp, mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { cachedBuild } from '../harness/fixture-cache.js';
 
 export interface RpmDef {
   name: string;
@@ -48,24 +50,27 @@ function specText(d: RpmDef): string {
   ].join('\n');
 }
 
-/** Build every RPM into `out`; returns their file names. */
+/**
+ * Build every RPM into `out`; returns their file names. Built once per checkout by the real rpmbuild
+ * (test/harness/fixture-cache.ts), keyed by the spec files, this builder's source and rpmbuild's version;
+ * every caller gets its own copies in `out`.
+ */
 export async function buildRpms(work: string, defs: RpmDef[], out: string): Promise<string[]> {
-  const top = join(work, 'rpmbuild');
-  await mkdir(join(top, 'SPECS'), { recursive: true });
-  await mkdir(out, { recursive: true });
-  for (const d of defs) {
-    const spec = join(top, 'SPECS', `${d.name}-${d.version}-${d.arch}.spec`);
-    await writeFile(spec, specText(d));
-    await execa('rpmbuild', ['-bb', '--quiet', '--define', `_topdir ${top}`, ...(d.arch === 'noarch' ? [] : ['--target', d.arch]), spec]);
-  }
-  const names: string[] = [];
-  for (const arch of await readdir(join(top, 'RPMS'))) {
-    for (const f of await readdir(join(top, 'RPMS', arch))) {
-      await cp(join(top, 'RPMS', arch, f), join(out, f));
-      names.push(f);
+  const version = String((await execa('rpmbuild', ['--version'])).stdout);
+  const builder = await readFile(fileURLToPath(import.meta.url), 'utf8');
+  return cachedBuild('rpms', { specs: defs.map((d) => [d.arch, specText(d)]), builder, version }, out, async (built) => {
+    await mkdir(work, { recursive: true });
+    const top = await mkdtemp(join(work, 'rpmbuild-'));
+    await mkdir(join(top, 'SPECS'), { recursive: true });
+    for (const d of defs) {
+      const spec = join(top, 'SPECS', `${d.name}-${d.version}-${d.arch}.spec`);
+      await writeFile(spec, specText(d));
+      await execa('rpmbuild', ['-bb', '--quiet', '--define', `_topdir ${top}`, ...(d.arch === 'noarch' ? [] : ['--target', d.arch]), spec]);
     }
-  }
-  return names.sort();
+    for (const arch of await readdir(join(top, 'RPMS'))) {
+      for (const f of await readdir(join(top, 'RPMS', arch))) await cp(join(top, 'RPMS', arch, f), join(built, f));
+    }
+  });
 }
 
 export type Compression = 'gz' | 'xz' | 'zstd' | 'bz2';

@@ -13,10 +13,9 @@
  * scrypt, checksum zero) so `minisign -S -s NAME.key` can sign with it too; its protection is mode 0600.
  * `keygen --encrypt` writes minisign's scrypt-encrypted form instead (kdf "Sc", minisign-encrypted.ts).
  */
-import { type KeyObject, createHash, createPrivateKey, createPublicKey, randomBytes, sign } from 'node:crypto';
+import { type KeyObject, createHash, createPrivateKey, createPublicKey, randomBytes, sign as ed25519Sign, verify as ed25519Verify } from 'node:crypto';
 import { open, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import nacl from 'tweetnacl';
 import { TrustError, UsageError, readRegularFile } from '@airgap/core';
 import { KDF_SCRYPT, decryptSecretKeyBody, encryptSecretKeyBody } from './minisign-encrypted.js';
 
@@ -31,7 +30,7 @@ export interface PublicKey {
 
 export interface SecretKey {
   keyId: string;
-  /** 64-byte tweetnacl/libsodium secret key (seed | public key). */
+  /** 64-byte libsodium secret key (seed | public key). */
   key: Uint8Array;
   publicKey: PublicKey;
 }
@@ -54,10 +53,42 @@ function keyIdBytes(keyId: string): Buffer {
   return Buffer.from(keyId, 'hex').reverse();
 }
 
+// Ed25519 by node:crypto (OpenSSL), which takes keys as DER: the raw 32-byte seed or public key behind
+// the fixed PKCS#8 / SPKI prefix of RFC 8410. One native call verifies a signature in well under a
+// millisecond; the pure-JavaScript tweetnacl used before took a tenth of a second or more of a tiny
+// `airgap verify` (test/bench/startup.mjs), and OpenSSL refuses non-canonical signatures as libsodium does.
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+const SPKI_ED25519 = Buffer.from('302a300506032b6570032100', 'hex');
+
+function privateKeyOf(seed: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, seed]), format: 'der', type: 'pkcs8' });
+}
+
+function publicKeyOf(pk: Uint8Array): KeyObject {
+  return createPublicKey({ key: Buffer.concat([SPKI_ED25519, pk]), format: 'der', type: 'spki' });
+}
+
+/** The 32-byte public key of a seed. */
+function publicOfSeed(seed: Uint8Array): Uint8Array {
+  return new Uint8Array(createPublicKey(privateKeyOf(seed)).export({ format: 'der', type: 'spki' }).subarray(SPKI_ED25519.length));
+}
+
+function ed25519Valid(message: Uint8Array, signature: Uint8Array, pk: Uint8Array): boolean {
+  try {
+    return ed25519Verify(null, message, publicKeyOf(pk), signature);
+  } catch {
+    return false; // a public key OpenSSL cannot decode verifies nothing
+  }
+}
+
 export function generateKeyPair(): SecretKey {
-  const kp = nacl.sign.keyPair();
+  const seed = new Uint8Array(randomBytes(32));
+  const pub = publicOfSeed(seed);
+  const key = new Uint8Array(64);
+  key.set(seed, 0);
+  key.set(pub, 32);
   const keyId = keyIdText(randomBytes(8));
-  return { keyId, key: kp.secretKey, publicKey: { keyId, key: kp.publicKey } };
+  return { keyId, key, publicKey: { keyId, key: pub } };
 }
 
 export function publicKeyText(pk: PublicKey): string {
@@ -180,36 +211,12 @@ export async function readSecretKey(path: string, opts: { passphrase?: () => Pro
     throw new UsageError(`${path}: unknown key derivation ${JSON.stringify(body.subarray(2, 4).toString('latin1'))} (minisign knows "Sc" and none)`, { subject: path });
   }
   // The public half of a libsodium secret key is its last 32 bytes; check it belongs to the seed.
-  const derived = publicHalf(signingKey(key));
-  if (!derived.equals(Buffer.from(key.subarray(32)))) {
+  const derived = publicOfSeed(key.subarray(0, 32));
+  if (!Buffer.from(derived).equals(Buffer.from(key.subarray(32)))) {
     throw new UsageError(`${path}: the secret key is corrupt (its public half does not match its seed)`, { subject: path });
   }
   const keyId = keyIdText(keyNum);
-  return { keyId, key, publicKey: { keyId, key: new Uint8Array(derived) } };
-}
-
-/** PKCS#8 DER of an Ed25519 private key, less its 32-byte seed (RFC 8410). */
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
-const signingKeys = new WeakMap<Uint8Array, KeyObject>();
-
-/**
- * The seed of a libsodium secret key as a node KeyObject, so that signing is node's native Ed25519
- * (RFC 8032, the same deterministic signatures as libsodium and tweetnacl): ~0.1 ms a signature against
- * ~100 ms for a cold tweetnacl on the pack's critical path (test/bench/oci.mjs).
- */
-function signingKey(key: Uint8Array): KeyObject {
-  let k = signingKeys.get(key);
-  if (!k) {
-    k = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, key.subarray(0, 32)]), format: 'der', type: 'pkcs8' });
-    signingKeys.set(key, k);
-  }
-  return k;
-}
-
-/** The 32-byte Ed25519 public key of a private KeyObject (the last 32 bytes of its SPKI DER). */
-function publicHalf(k: KeyObject): Buffer {
-  const spki = createPublicKey(k).export({ format: 'der', type: 'spki' });
-  return spki.subarray(spki.length - 32);
+  return { keyId, key, publicKey: { keyId, key: derived } };
 }
 
 function prehash(message: Uint8Array): Buffer {
@@ -221,10 +228,10 @@ export function signMinisign(message: Uint8Array, sk: SecretKey, trustedComment:
   if (/[\r\n]/.test(trustedComment)) throw new TypeError('a minisign trusted comment is one line');
   // minisign -V trims trailing whitespace from the comment line before checking it: sign what it will check.
   trustedComment = trustedComment.replace(/\s+$/, '');
-  const k = signingKey(sk.key);
-  const signature = sign(null, prehash(message), k);
-  const sigLine = Buffer.concat([ALG_PREHASHED, keyIdBytes(sk.keyId), signature]).toString('base64');
-  const global = sign(null, Buffer.concat([signature, Buffer.from(trustedComment, 'utf8')]), k);
+  const priv = privateKeyOf(sk.key.subarray(0, 32));
+  const signature = ed25519Sign(null, prehash(message), priv);
+  const sigLine = Buffer.concat([ALG_PREHASHED, keyIdBytes(sk.keyId), Buffer.from(signature)]).toString('base64');
+  const global = ed25519Sign(null, Buffer.concat([signature, Buffer.from(trustedComment, 'utf8')]), priv);
   return `${UNTRUSTED}signature from airgap secret key ${sk.keyId}\n${sigLine}\n${TRUSTED}${trustedComment}\n${Buffer.from(global).toString('base64')}\n`;
 }
 
@@ -257,10 +264,10 @@ export function verifyMinisign(message: Uint8Array, sigText: string, trusted: Pu
   const signature = sig.subarray(10);
   // minisign trims trailing whitespace from the comment line before checking it; do the same.
   const trustedComment = lines[2].slice(TRUSTED.length).replace(/[\s]+$/, '');
-  if (!nacl.sign.detached.verify(prehashed ? prehash(message) : message, signature, pk.key)) {
+  if (!ed25519Valid(prehashed ? prehash(message) : message, signature, pk.key)) {
     throw new TrustError(`bad signature by key ${keyId}: the signed file was changed after signing`, { subject: keyId, hint: 'do not use this bundle; get it again from its source' });
   }
-  if (!nacl.sign.detached.verify(Buffer.concat([signature, Buffer.from(trustedComment, 'utf8')]), global, pk.key)) {
+  if (!ed25519Valid(Buffer.concat([signature, Buffer.from(trustedComment, 'utf8')]), global, pk.key)) {
     throw new TrustError(`bad trusted comment signature by key ${keyId}: the trusted comment was changed`, { subject: keyId, hint: 'do not use this bundle; get it again from its source' });
   }
   return { keyId, trustedComment };

@@ -6,7 +6,6 @@
  * packet MD5, recovery set id, type) then the body.
  */
 import { open } from 'node:fs/promises';
-import { execa } from 'execa';
 import { InternalError, UsageError } from '@airgap/core';
 
 const MAGIC = Buffer.from('PAR2\0PKT', 'latin1');
@@ -92,6 +91,8 @@ export interface Par2Run {
 /** Run `par2` with arguments (never a shell string) in `cwd`; a missing binary is a usage error naming the package. */
 export async function runPar2(args: string[], cwd: string): Promise<Par2Run> {
   try {
+    // execa is loaded only when par2 runs (verify of a bundle without damage never does).
+    const { execa } = await import('execa');
     const r = await execa('par2', args, { cwd, reject: false, stdin: 'ignore', all: true });
     if (r.failed && r.exitCode === undefined) throw Object.assign(new Error(r.shortMessage), { code: (r as { code?: string }).code });
     return { exitCode: r.exitCode ?? -1, output: String(r.all ?? '') };

@@ -102,14 +102,37 @@ export function planRecovery(partSizes: number[], chunkSize: number, percent: nu
   throw new UsageError(`recovery data cannot be made for ${partSizes.length} parts of ${chunkSize} bytes (PAR2 allows ${MAX_SOURCE_BLOCKS} blocks)`, { subject: '--recovery', hint: 'use a larger --chunk-size' });
 }
 
+const MiB = 2 ** 20;
+/** par2cmdline's `-m` ceiling: its buffers are -m plus one chunk, so pack stays well under 512 MiB RSS. */
+const PAR2_MAX_MEMORY_MIB = 256;
+
+/**
+ * The memory limit (`-m`, MiB) par2cmdline is given: below blockSize × recoveryBlocks, on purpose
+ * (docs/transfer.md "What recovery costs"). par2cmdline 0.8.1 (Par2Creator::CalculateProcessBlockSize)
+ * works one of two ways. When all recovery blocks fit in -m, it computes the checksums PAR2 needs (an
+ * MD5 of each part, an MD5 and a CRC32 of each block) on its main thread between reads, and only the
+ * Reed–Solomon runs on -t threads: measured, those checksums are two thirds of its CPU time, so it used
+ * about one core of two. When they do not fit, it first checksums -T parts at a time (2 by default), then
+ * computes the recovery blocks in slices of -m / recoveryBlocks, reading the parts again from the page
+ * cache (pack has just written them). Half the limit gives two slices; small bundles, whose recovery fits
+ * in 1 MiB, take the first way, where it does not matter.
+ */
+export function par2MemoryMiB(plan: Pick<RecoveryPlan, 'blockSize' | 'recoveryBlocks'>): number {
+  return Math.max(1, Math.min(PAR2_MAX_MEMORY_MIB, Math.floor((plan.blockSize * plan.recoveryBlocks) / 2 / MiB)));
+}
+
+/** `par2 create` arguments for a plan over `files` (relative to the bundle directory); the benchmark's peer run uses the same. */
+export function par2CreateArgs(plan: RecoveryPlan, files: string[]): string[] {
+  return ['create', '-q', '-q', `-s${plan.blockSize}`, `-c${plan.recoveryBlocks}`, `-n${plan.volumes}`, '-u', `-m${par2MemoryMiB(plan)}`, PAR2_INDEX, '--', ...files];
+}
+
 /**
  * Write the PAR2 files for the parts in `dir` with par2cmdline and return them as bundle.json lists
  * them, each fsynced. Each is checked to be no larger than the chunk size (they cross the same gateway).
  */
 export async function createRecovery(dir: string, parts: PartInfo[], chunkSize: number, percent: number): Promise<RecoveryInfo> {
   const plan = planRecovery(parts.map((p) => p.size), chunkSize, percent);
-  const args = ['create', '-q', '-q', `-s${plan.blockSize}`, `-c${plan.recoveryBlocks}`, `-n${plan.volumes}`, '-u', '-m256', PAR2_INDEX, '--', ...parts.map((p) => p.file)];
-  const r = await runPar2(args, dir);
+  const r = await runPar2(par2CreateArgs(plan, parts.map((p) => p.file)), dir);
   if (r.exitCode !== 0) {
     throw new InternalError(`par2 create failed in ${dir} (exit ${r.exitCode}): ${r.output.trim().split('\n').slice(-3).join(' ')}`, { subject: dir, hint: r.exitCode === 8 ? 'par2 ran out of memory' : 'check free disk space in --out' });
   }

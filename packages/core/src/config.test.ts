@@ -1,25 +1,16 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { schemaOnlyEcosystem } from '../../../test/harness/schema-ecosystem.js';
+import { tempDir, writeUnder } from '../../../test/harness/tmp.js';
 import { configSchema, loadConfig } from './config.js';
 import { EcosystemRegistry, type Ecosystem } from './ecosystem.js';
 import { UsageError } from './errors.js';
 
 // Two small ecosystems, only their schemas matter here: this is a unit test of schema composition.
-function fakeEcosystem(kind: Ecosystem['kind'], manifestKey: string, targetSettingsSchema?: Ecosystem['targetSettingsSchema']): Ecosystem {
-  const unused = () => {
-    throw new Error('not used by config loading');
-  };
-  return {
-    kind,
-    manifestKey,
-    specSchema: { type: 'object', additionalProperties: false, properties: { ref: { type: 'string' } } },
-    targetSettingsSchema,
-    source: { resolve: unused, fetch: unused },
-    publish: { dir: { exists: unused, publish: unused } },
-  };
-}
+const configSpec = { type: 'object', additionalProperties: false, properties: { ref: { type: 'string' } } };
+const fakeEcosystem = (kind: Ecosystem['kind'], manifestKey: string, targetSettingsSchema?: Ecosystem['targetSettingsSchema']): Ecosystem =>
+  schemaOnlyEcosystem(kind, manifestKey, { specSchema: configSpec, targetSettingsSchema });
 
 function registry(): EcosystemRegistry {
   return new EcosystemRegistry()
@@ -37,18 +28,9 @@ function registry(): EcosystemRegistry {
 
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'airgap-config-'));
+  dir = await tempDir('airgap-config-');
 });
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function write(rel: string, text: string): Promise<string> {
-  const file = path.join(dir, rel);
-  await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, text);
-  return file;
-}
+const write = (rel: string, text: string): Promise<string> => writeUnder(dir, rel, text);
 
 async function failure(opts: { configFile?: string; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<UsageError> {
   const err = await loadConfig({ cwd: dir, env: {}, ...opts, registry: registry() }).then(
@@ -203,33 +185,42 @@ describe('loadConfig', () => {
     expect(err.message).not.toContain('s3cret');
   });
 
-  it('refuses a literal registry token with a hint to use tokenEnv', async () => {
-    const file = await write('airgap.yaml', 'registries:\n  registry.example.com: { token: abc }\n');
-    const err = await failure({ configFile: file });
-    expect(err.message).toBe(
-      'airgap.yaml: registries["registry.example.com"].token: credentials are never written in a file: use tokenEnv with the name of an environment variable that holds it',
-    );
-  });
-
-  it('names an unknown target type with the known ones', async () => {
-    const file = await write('airgap.yaml', 'targets:\n  harbor: { type: harbor, url: https://harbor.corp.internal }\n');
-    const err = await failure({ configFile: file });
-    expect(err.message).toBe('airgap.yaml: targets.harbor.type: must be one of: nexus, registries, dir, s3, route');
-  });
-
-  it('requires endpoints on a registries target, and a type on every target', async () => {
-    const file = await write('airgap.yaml', 'targets:\n  plain: { type: registries, usernameEnv: REG_USER }\n  untyped: { path: /srv }\n');
-    const err = await failure({ configFile: file });
-    expect(err.message.split('\n')).toEqual([
-      'airgap.yaml: targets.plain: missing required key endpoints',
-      'airgap.yaml: targets.untyped: missing required key type',
-    ]);
-  });
-
-  it('names unknown keys of a target with the keys its type allows, including ecosystem blocks', async () => {
-    const file = await write('airgap.yaml', 'targets:\n  mirror: { type: dir, path: /srv, url: https://x.corp.internal }\n');
-    const err = await failure({ configFile: file });
-    expect(err.message).toBe('airgap.yaml: targets.mirror.url: unknown key (allowed: type, path, immutableTags, apt)');
+  // One UsageError (exit 2) with exactly these problem lines, each naming the file and the key path.
+  const TARGET_NAME_WORDS = 'lower-case letters, digits, - and _, starting with a letter or digit (and not dir, which --to dir:PATH uses)';
+  it.each([
+    [
+      'a literal registry token, with a hint to use tokenEnv',
+      'registries:\n  registry.example.com: { token: abc }\n',
+      ['airgap.yaml: registries["registry.example.com"].token: credentials are never written in a file: use tokenEnv with the name of an environment variable that holds it'],
+    ],
+    [
+      'an unknown target type, naming the known ones',
+      'targets:\n  harbor: { type: harbor, url: https://harbor.corp.internal }\n',
+      ['airgap.yaml: targets.harbor.type: must be one of: nexus, registries, dir, s3, route'],
+    ],
+    [
+      'a registries target without endpoints, and a target without a type',
+      'targets:\n  plain: { type: registries, usernameEnv: REG_USER }\n  untyped: { path: /srv }\n',
+      ['airgap.yaml: targets.plain: missing required key endpoints', 'airgap.yaml: targets.untyped: missing required key type'],
+    ],
+    [
+      'an unknown key of a target, naming the keys its type allows, ecosystem blocks included',
+      'targets:\n  mirror: { type: dir, path: /srv, url: https://x.corp.internal }\n',
+      ['airgap.yaml: targets.mirror.url: unknown key (allowed: type, path, immutableTags, apt)'],
+    ],
+    [
+      'an unknown key in the settings block an ecosystem declares',
+      'targets:\n  mirror: { type: dir, path: /srv, apt: { gpgkey: a.asc } }\n',
+      ['airgap.yaml: targets.mirror.apt.gpgkey: unknown key (allowed: gpgKey, keyringFile, origin)'],
+    ],
+    [
+      'target names that are not lower-case, and the reserved dir',
+      'targets:\n  Corp Nexus: { type: dir, path: /a }\n  dir: { type: dir, path: /b }\n',
+      [`airgap.yaml: targets["Corp Nexus"]: this name must be ${TARGET_NAME_WORDS}`, `airgap.yaml: targets.dir: this name must be ${TARGET_NAME_WORDS}`],
+    ],
+  ])('refuses %s', async (_what, yaml, lines) => {
+    const err = await failure({ configFile: await write('airgap.yaml', yaml) });
+    expect(err.message.split('\n')).toEqual(lines);
   });
 
   it('immutableTags is a boolean on nexus, registries and dir targets (docs/oci.md "Moved tags")', async () => {
@@ -239,22 +230,6 @@ describe('loadConfig', () => {
     const bad = await write('bad.yaml', 'targets:\n  m: { type: dir, path: /srv, immutableTags: "yes" }\n');
     const err = await failure({ configFile: bad });
     expect(err.message).toMatch(/^bad\.yaml: targets\.m\.immutableTags: /);
-  });
-
-  it('checks the settings block an ecosystem declares', async () => {
-    const file = await write('airgap.yaml', 'targets:\n  mirror: { type: dir, path: /srv, apt: { gpgkey: a.asc } }\n');
-    const err = await failure({ configFile: file });
-    expect(err.message).toBe('airgap.yaml: targets.mirror.apt.gpgkey: unknown key (allowed: gpgKey, keyringFile, origin)');
-  });
-
-  it('checks target names and reserves dir', async () => {
-    const file = await write('airgap.yaml', 'targets:\n  Corp Nexus: { type: dir, path: /a }\n  dir: { type: dir, path: /b }\n');
-    const err = await failure({ configFile: file });
-    const words = 'lower-case letters, digits, - and _, starting with a letter or digit (and not dir, which --to dir:PATH uses)';
-    expect(err.message.split('\n')).toEqual([
-      `airgap.yaml: targets["Corp Nexus"]: this name must be ${words}`,
-      `airgap.yaml: targets.dir: this name must be ${words}`,
-    ]);
   });
 
   it('names wrong types and bad values in operator words, every one', async () => {

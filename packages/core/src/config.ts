@@ -4,29 +4,14 @@ import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
 import { ENDPOINT_FORMATS, type AirgapConfig } from './config-types.js';
 import { InternalError, UsageError, isAirgapError } from './errors.js';
 import { assertReadableFile, searchConfig } from './config-search.js';
+import { S3_NAME_PATTERN, closedObject, envNameSchema, s3ConnectionName } from './schema-parts.js';
 import type { EcosystemRegistry } from './ecosystem.js';
-import {
-  EXPECTED_KEYWORD,
-  SCHEMA_DRAFT,
-  compileSchema,
-  displayPath,
-  isPlainObject,
-  parseYaml,
-  problemLines,
-  schemaProblems,
-  substituteEnv,
-  type Problem,
-} from './document.js';
+import { EXPECTED_KEYWORD, SCHEMA_DRAFT, displayPath, isPlainObject, parseYaml, refuseProblems, substituteAndValidate } from './document.js';
 
 export const CONFIG_SCHEMA_ID = 'urn:airgap:schema:config:v1';
 
 export const TARGET_NAME_PATTERN = '^(?!dir$)[a-z0-9][a-z0-9_-]*$';
 
-const envName = {
-  type: 'string',
-  pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
-  [EXPECTED_KEYWORD]: 'the name of an environment variable (e.g. NEXUS_PASSWORD), never the secret itself',
-};
 const httpUrl = { type: 'string', pattern: '^https?://[^\\s/]+\\S*$', [EXPECTED_KEYWORD]: 'an http:// or https:// URL' };
 const filePath = { type: 'string', minLength: 1 };
 const imageNames = {
@@ -50,12 +35,9 @@ const immutableTags = {
 
 const BUILTIN_TARGET_KEYS = new Set(['type', 'url', 'usernameEnv', 'passwordEnv', 'repositories', 'endpoints', 'imageNames', 'immutableTags', 'path', 's3', 'bucket', 'prefix']);
 
-export const S3_NAME_PATTERN = '^[a-z0-9][a-z0-9_-]*$';
-
 /** An S3 bucket name as S3 and Ceph RGW accept it (3-63 characters, no upper case, no `_`). */
 export const S3_BUCKET_PATTERN = '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$';
 
-const s3Name = { type: 'string', pattern: S3_NAME_PATTERN, [EXPECTED_KEYWORD]: 'the name of a connection under s3: in the config' };
 
 /**
  * The `targets.<name>.<block>` settings the loaded ecosystems accept (their `targetSettingsSchema`).
@@ -77,15 +59,12 @@ function ecosystemTargetSettings(registry: EcosystemRegistry): Record<string, Re
 /** The config schema of docs/config.md, with the target settings blocks of the loaded ecosystems (all of them: `await registry.load('all')`). */
 export function configSchema(registry: EcosystemRegistry): object {
   const settings = ecosystemTargetSettings(registry);
-  const nexus = {
-    type: 'object',
-    required: ['type', 'url'],
-    additionalProperties: false,
-    properties: {
+  const nexus = closedObject(
+    {
       type: { const: 'nexus' },
       url: { ...httpUrl, description: 'Base URL of Nexus; each format is published to <url>/repository/<repository>/.' },
-      usernameEnv: envName,
-      passwordEnv: envName,
+      usernameEnv: envNameSchema,
+      passwordEnv: envNameSchema,
       repositories: formatMap(
         { type: 'string', pattern: '^[A-Za-z0-9._-]+$', [EXPECTED_KEYWORD]: 'a Nexus repository name' },
         'Hosted repository per format.',
@@ -95,39 +74,25 @@ export function configSchema(registry: EcosystemRegistry): object {
       immutableTags,
       ...settings,
     },
-  };
-  const registries = {
-    type: 'object',
-    required: ['type', 'endpoints'],
-    additionalProperties: false,
-    properties: {
+    ['type', 'url'],
+  );
+  const registries = closedObject(
+    {
       type: { const: 'registries' },
       endpoints: { ...formatMap(httpUrl, 'Per format, a server that speaks its standard protocol.'), minProperties: 1 },
-      usernameEnv: envName,
-      passwordEnv: envName,
+      usernameEnv: envNameSchema,
+      passwordEnv: envNameSchema,
       imageNames,
       immutableTags,
       ...settings,
     },
-  };
-  const dir = {
-    type: 'object',
-    required: ['type', 'path'],
-    additionalProperties: false,
-    properties: {
-      type: { const: 'dir' },
-      path: { ...filePath, description: 'Root of the directory mirror.' },
-      immutableTags,
-      ...settings,
-    },
-  };
-  const s3 = {
-    type: 'object',
-    required: ['type', 's3', 'bucket'],
-    additionalProperties: false,
-    properties: {
+    ['type', 'endpoints'],
+  );
+  const dir = closedObject({ type: { const: 'dir' }, path: { ...filePath, description: 'Root of the directory mirror.' }, immutableTags, ...settings }, ['type', 'path']);
+  const s3 = closedObject(
+    {
       type: { const: 's3' },
-      s3: { ...s3Name, description: 'The S3 connection (config s3.<name>) the bucket is reached through.' },
+      s3: { ...s3ConnectionName, description: 'The S3 connection (config s3.<name>) the bucket is reached through.' },
       bucket: { type: 'string', pattern: S3_BUCKET_PATTERN, [EXPECTED_KEYWORD]: 'an S3 bucket name (3-63 lower-case letters, digits, . and -)' },
       prefix: {
         type: 'string',
@@ -137,13 +102,11 @@ export function configSchema(registry: EcosystemRegistry): object {
       },
       ...settings,
     },
-  };
+    ['type', 's3', 'bucket'],
+  );
   const kindNames = registry.declarations().flatMap((e) => [e.kind, e.manifestKey]);
-  const route = {
-    type: 'object',
-    required: ['type', 'routes'],
-    additionalProperties: false,
-    properties: {
+  const route = closedObject(
+    {
       type: { const: 'route' },
       routes: {
         type: 'object',
@@ -153,7 +116,8 @@ export function configSchema(registry: EcosystemRegistry): object {
         additionalProperties: { type: 'string', minLength: 1 },
       },
     },
-  };
+    ['type', 'routes'],
+  );
   const byType = { nexus, registries, dir, s3, route };
   const target = {
     type: 'object',
@@ -213,7 +177,7 @@ export function configSchema(registry: EcosystemRegistry): object {
         additionalProperties: {
           type: 'object',
           additionalProperties: false,
-          properties: { usernameEnv: envName, passwordEnv: envName, tokenEnv: envName, plainHttp: { type: 'boolean' } },
+          properties: { usernameEnv: envNameSchema, passwordEnv: envNameSchema, tokenEnv: envNameSchema, plainHttp: { type: 'boolean' } },
         },
       },
       s3: {
@@ -228,8 +192,8 @@ export function configSchema(registry: EcosystemRegistry): object {
             endpoint: { ...httpUrl, description: 'The service URL, e.g. https://rgw.corp.internal; http:// only on loopback or with registries.<host:port>.plainHttp.' },
             region: { type: 'string', pattern: '^[a-z0-9-]+$', description: 'SigV4 signing region (default us-east-1; Ceph RGW takes any).' },
             pathStyle: { type: 'boolean', description: 'Path-style addressing (host/bucket/key); default true, as RGW and MinIO expect.' },
-            accessKeyEnv: envName,
-            secretKeyEnv: envName,
+            accessKeyEnv: envNameSchema,
+            secretKeyEnv: envNameSchema,
             caFile: { ...filePath, description: 'PEM file of the CA of the endpoint certificate; TLS verification is always on.' },
           },
         },
@@ -250,8 +214,8 @@ export function configSchema(registry: EcosystemRegistry): object {
               from: { type: 'string', minLength: 1 },
               to: { type: ['string', 'array'], minLength: 1, minItems: 1, items: { type: 'string', minLength: 1 } },
               starttls: { type: 'boolean' },
-              usernameEnv: envName,
-              passwordEnv: envName,
+              usernameEnv: envNameSchema,
+              passwordEnv: envNameSchema,
             },
           },
           zabbix: {
@@ -329,15 +293,14 @@ export async function loadConfig(opts: LoadConfigOptions): Promise<AirgapConfig>
   if (found.isEmpty || found.config === undefined || found.config === null) return { configFile };
 
   const label = labelOf(configFile);
-  const problems: Problem[] = [];
-  const data = substituteEnv(found.config, env, problems);
-  const envPaths = new Set(problems.map((p) => p.path));
-  await opts.registry.load({ targetSettings: targetBlocks(data) });
-  const validate = compileSchema(configSchema(opts.registry), 'config');
-  for (const p of schemaProblems(validate, data)) if (!envPaths.has(p.path)) problems.push(p);
-  if (problems.length) {
-    throw new UsageError(problemLines(label, problems), { subject: label, hint: 'fix the config; every key is described in docs/config.md' });
-  }
+  const { data, problems } = await substituteAndValidate(found.config, env, {
+    what: 'config',
+    schemaFor: async (d) => {
+      await opts.registry.load({ targetSettings: targetBlocks(d) });
+      return configSchema(opts.registry);
+    },
+  });
+  refuseProblems(label, problems, 'fix the config; every key is described in docs/config.md');
   return normalise(data as AirgapConfig, configFile, opts.registry, env);
 }
 

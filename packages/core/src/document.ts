@@ -1,9 +1,19 @@
+import { createRequire } from 'node:module';
 import path from 'node:path';
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import ajvFormats from 'ajv-formats';
-import { parseDocument } from 'yaml';
+import type { Ajv2020, ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import type { parseDocument as ParseDocument } from 'yaml';
 import { InternalError, UsageError } from './errors.js';
 import { binaryOffset } from './regular-file.js';
+
+// ajv, ajv-formats and yaml (CommonJS) are required when a document is first parsed or a schema
+// compiled, not with the module: together they are a third of a command's start-up, and `airgap verify`
+// or `--help` without a config file needs none of them (test/bench/startup.mjs). From dist/ (ES modules)
+// through createRequire; in the release, one CommonJS file (scripts/dist.mjs), through its own require,
+// whose literal calls esbuild bundles.
+const esmRequire = typeof require === 'function' ? undefined : createRequire(import.meta.url);
+const yaml = (): { parseDocument: typeof ParseDocument } => (esmRequire ? esmRequire('yaml') : require('yaml')) as { parseDocument: typeof ParseDocument };
+const ajv2020 = (): typeof Ajv2020 => ((esmRequire ? esmRequire('ajv/dist/2020.js') : require('ajv/dist/2020.js')) as { Ajv2020: typeof Ajv2020 }).Ajv2020;
+const ajvFormats = (): ((ajv: Ajv2020) => void) => (esmRequire ? esmRequire('ajv-formats') : require('ajv-formats')) as (ajv: Ajv2020) => void;
 
 /**
  * The documents an operator writes by hand — the bundle manifest (docs/manifest.md) and the config (docs/config.md) — share
@@ -52,7 +62,7 @@ export function parseYaml(input: string | Uint8Array, label: string): unknown {
     throw new UsageError(`${label}: not YAML (binary data at byte ${n})`, { subject: label, hint: 'pass a YAML or JSON text file' });
   }
   const text = typeof input === 'string' ? input : Buffer.from(input).toString('utf8');
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true });
+  const doc = yaml().parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true });
   if (doc.errors.length) {
     const lines = doc.errors.slice(0, 20).map((e) => {
       const pos = e.linePos?.[0];
@@ -159,11 +169,12 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** Compile a composed schema; a schema ajv refuses in strict mode is a bug in this build, not the operator's. */
 export function compileSchema(schema: object, what: string): ValidateFunction {
-  const ajv = new Ajv2020({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true });
+  const Ajv = ajv2020();
+  const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true });
   ajv.addKeyword(EXPECTED_KEYWORD);
   // `format: uri`, `date-time`, … in an ecosystem's schema are checked rather than refused by strict mode.
-  // ajv-formats is CommonJS; under NodeNext its default import is the module object, callable at run time.
-  (ajvFormats as unknown as (ajv: Ajv2020) => void)(ajv);
+  // ajv-formats is CommonJS: its module object is the plugin function.
+  ajvFormats()(ajv);
   try {
     return ajv.compile(schema);
   } catch (e) {
@@ -220,6 +231,33 @@ function pruneAlternatives(errors: ErrorObject[]): ErrorObject[] {
 /** `FILE: path: message` lines; the path is left out for problems with the whole document. */
 export function problemLines(label: string, problems: Problem[]): string {
   return problems.map((p) => (p.path ? `${label}: ${p.path}: ${p.message}` : `${label}: ${p.message}`)).join('\n');
+}
+
+/** Problems found: one UsageError (exit 2), a line per problem, each naming the file and the key path. */
+export function refuseProblems(label: string, problems: Problem[], hint: string): void {
+  if (problems.length) throw new UsageError(problemLines(label, problems), { subject: label, hint });
+}
+
+export interface DocumentSchema {
+  /** `config` or `manifest`, for the bug report when the composed schema does not compile. */
+  what: string;
+  /** Load what the substituted document names (the ecosystems whose schemas take part), then compose the schema. */
+  schemaFor(data: unknown): Promise<object>;
+  wording?: ProblemWording;
+}
+
+/**
+ * The way in that manifest and config share after parsing: `${VAR}` substitution, then validation
+ * against the schema of what the document names. A value still holding an unset `${VAR}` would also fail
+ * its pattern; the variable is the real problem, so that path is reported once, for the variable.
+ */
+export async function substituteAndValidate(parsed: unknown, env: NodeJS.ProcessEnv, schema: DocumentSchema): Promise<{ data: unknown; problems: Problem[] }> {
+  const problems: Problem[] = [];
+  const data = substituteEnv(parsed, env, problems);
+  const envPaths = new Set(problems.map((p) => p.path));
+  const validate = compileSchema(await schema.schemaFor(data), schema.what);
+  for (const p of schemaProblems(validate, data, schema.wording)) if (!envPaths.has(p.path)) problems.push(p);
+  return { data, problems };
 }
 
 function describe(err: ErrorObject, root: unknown, wording: ProblemWording): Problem | undefined {

@@ -11,6 +11,7 @@ export * from './target.js';
 export * from './document.js';
 export * from './manifest.js';
 export * from './config.js';
+export * from './schema-parts.js';
 export * from './published-schemas.js';
 export * from './mirror-file.js';
 export * from './atomic-file.js';

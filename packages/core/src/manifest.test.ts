@@ -1,18 +1,14 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { schemaOnlyEcosystem } from '../../../test/harness/schema-ecosystem.js';
+import { tempDir, writeUnder } from '../../../test/harness/tmp.js';
 import { EcosystemRegistry, type Ecosystem } from './ecosystem.js';
 import { UsageError } from './errors.js';
 import { loadManifest, manifestSchema } from './manifest.js';
 
 // Two small ecosystems, only their schemas matter here: this is a unit test of schema composition.
-function fakeEcosystem(kind: Ecosystem['kind'], manifestKey: string, specSchema: Record<string, unknown>): Ecosystem {
-  const unused = () => {
-    throw new Error('not used by manifest loading');
-  };
-  return { kind, manifestKey, specSchema, source: { resolve: unused, fetch: unused }, publish: { dir: { exists: unused, publish: unused } } };
-}
+const fakeEcosystem = (kind: Ecosystem['kind'], manifestKey: string, specSchema: Record<string, unknown>): Ecosystem =>
+  schemaOnlyEcosystem(kind, manifestKey, { specSchema });
 
 function registry(): EcosystemRegistry {
   return new EcosystemRegistry()
@@ -44,17 +40,9 @@ function registry(): EcosystemRegistry {
 
 let dir: string;
 beforeEach(async () => {
-  dir = await mkdtemp(path.join(os.tmpdir(), 'airgap-manifest-'));
+  dir = await tempDir('airgap-manifest-');
 });
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-async function write(name: string, text: string): Promise<string> {
-  const file = path.join(dir, name);
-  await writeFile(file, text);
-  return file;
-}
+const write = (name: string, text: string): Promise<string> => writeUnder(dir, name, text);
 
 /** Load and return the UsageError it must fail with. */
 async function failure(file: string, env: NodeJS.ProcessEnv = {}): Promise<UsageError> {

@@ -3,17 +3,7 @@ import { UsageError } from './errors.js';
 import { MAX_DOCUMENT_BYTES, readRegularFile } from './regular-file.js';
 import type { EcosystemRegistry } from './ecosystem.js';
 import { type ManifestPolicy, policySchema } from './policy.js';
-import {
-  SCHEMA_DRAFT,
-  compileSchema,
-  displayPath,
-  keyPath,
-  parseYaml,
-  problemLines,
-  schemaProblems,
-  substituteEnv,
-  type Problem,
-} from './document.js';
+import { SCHEMA_DRAFT, displayPath, keyPath, parseYaml, refuseProblems, substituteAndValidate, type Problem } from './document.js';
 
 /** The bundle manifest of docs/manifest.md, after `${VAR}` substitution and validation. */
 export interface Manifest {
@@ -142,19 +132,18 @@ export async function loadManifest(file: string, registry: EcosystemRegistry, en
     throw new UsageError(`${label}: the manifest is empty`, { subject: label, hint: 'write apiVersion: airgap/v1, kind: Bundle, a name and at least one entry (docs/manifest.md)' });
   }
 
-  const problems: Problem[] = [];
-  const data = substituteEnv(parsed, env, problems);
-  const envPaths = new Set(problems.map((p) => p.path));
-  await registry.load({ manifestKeys: data !== null && typeof data === 'object' ? Object.keys(data) : [] });
-  const validate = compileSchema(manifestSchema(registry), 'manifest');
   const unknownTopLevelKey = (key: string): string | undefined =>
     (MANIFEST_SECTIONS as readonly string[]).includes(key) && !registry.manifestKeys().includes(key)
       ? `this airgap build has no ${key} support yet`
       : undefined;
-  for (const p of schemaProblems(validate, data, { unknownTopLevelKey })) {
-    // A value still holding an unset ${VAR} would also fail its pattern; the variable is the real problem.
-    if (!envPaths.has(p.path)) problems.push(p);
-  }
+  const { data, problems } = await substituteAndValidate(parsed, env, {
+    what: 'manifest',
+    schemaFor: async (d) => {
+      await registry.load({ manifestKeys: d !== null && typeof d === 'object' ? Object.keys(d) : [] });
+      return manifestSchema(registry);
+    },
+    wording: { unknownTopLevelKey },
+  });
 
   credentialUrls(data, '', problems);
   if (!problems.length) {
@@ -165,9 +154,7 @@ export async function loadManifest(file: string, registry: EcosystemRegistry, en
       problems.push({ path: '', message: `no entries: list what to mirror under ${keys.length ? keys.join(', ') : 'a section'}` });
     }
   }
-  if (problems.length) {
-    throw new UsageError(problemLines(label, problems), { subject: label, hint: 'fix the manifest; every key is described in docs/manifest.md' });
-  }
+  refuseProblems(label, problems, 'fix the manifest; every key is described in docs/manifest.md');
 
   const doc = data as Record<string, unknown>;
   const sections: Record<string, unknown[]> = {};

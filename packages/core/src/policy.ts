@@ -3,6 +3,7 @@ import type { BomFacts } from './bom.js';
 import { spdxIds } from './bom.js';
 import { UsageError } from './errors.js';
 import { formatSize, parseSize } from './size.js';
+import { closedObject } from './schema-parts.js';
 
 /**
  * The manifest's `policy:` (docs/manifest.md "policy"): what the site allows to cross. Registry and
@@ -25,14 +26,10 @@ export interface ManifestPolicy {
   maxBundleSize?: string | number;
 }
 
-export const cosignVerifySchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['cosignKey'],
-  properties: {
-    cosignKey: { type: 'string', minLength: 1, description: 'PEM public key (ECDSA P-256) the image must be signed with (cosign `sha256-<digest>.sig` tag); relative to the manifest' },
-  },
-} as const;
+export const cosignVerifySchema = closedObject(
+  { cosignKey: { type: 'string', minLength: 1, description: 'PEM public key (ECDSA P-256) the image must be signed with (cosign `sha256-<digest>.sig` tag); relative to the manifest' } },
+  ['cosignKey'],
+);
 
 const REGISTRY_LIST = { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', pattern: '^[A-Za-z0-9.-]+(:[0-9]+)?(/[^\\s]+)?$', 'x-expected': 'a registry host[:port] or host/path' } };
 

@@ -1,20 +1,14 @@
 import type { Ecosystem } from '@airgap/core';
-import { filesSource } from './tree-source.js';
+import { filesSource } from './source.js';
 import { fileDirPublisher } from './dir-publish.js';
-import { fileNexusRawPublisher } from './nexus-raw.js';
+import { fileEndpointPublisher } from './endpoint-publish.js';
 import { fileS3Publisher } from './s3-publish.js';
 import { type FileSpec, fileSpecSchema } from './spec.js';
 import { validateFile } from './validate.js';
 import { fileBom } from './bom.js';
 
-export type { FileSpec } from './spec.js';
-export { targetPath, checkRelativePath } from './target-path.js';
-export { fileSource } from './source.js';
-export { filesSource } from './tree-source.js';
-export { selectEntries, landingPath } from './tree.js';
-export { fileDirPublisher } from './dir-publish.js';
-export { fileNexusRawPublisher } from './nexus-raw.js';
-export { fileS3Publisher } from './s3-publish.js';
+// What test/ uses besides the ecosystem itself (the rest stays package-internal).
+export { fileEndpointPublisher } from './endpoint-publish.js';
 
 /**
  * Plain files (docs/manifest.md `files`): any URL or local path, or a tree (an S3 prefix, a folder), published to
@@ -27,6 +21,5 @@ export const files: Ecosystem<FileSpec> = {
   source: filesSource,
   validate: validateFile,
   bom: fileBom,
-  publish: { dir: fileDirPublisher, endpoint: fileNexusRawPublisher, s3: fileS3Publisher },
+  publish: { dir: fileDirPublisher, endpoint: fileEndpointPublisher, s3: fileS3Publisher },
 };
-export { validateFile } from './validate.js';

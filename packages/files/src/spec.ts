@@ -1,3 +1,5 @@
+import { closedObject, patterned, s3ConnectionName } from '@airgap/core';
+
 /** One entry of the manifest's `files:` section (docs/manifest.md; trees: docs/manifest.md, docs/backups.md). */
 export interface FileSpec {
   /**
@@ -41,35 +43,23 @@ const treeChoices = {
 // tie the first (packages/core document.ts), so `url: s3://…/` without `s3:` hears "missing s3".
 export const fileSpecSchema = {
   oneOf: [
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['url', 's3'],
-      properties: {
-        url: { type: 'string', pattern: '^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^/\\s][^\\s]*/)?$', 'x-expected': 'an s3://BUCKET/ or s3://BUCKET/PREFIX/ URL ending in /', description: 'every object under this bucket and key prefix' },
-        s3: { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]*$', 'x-expected': 'the name of a connection under s3: in the config', description: 'the S3 connection (config s3.<name>)' },
+    closedObject(
+      {
+        url: patterned('^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^/\\s][^\\s]*/)?$', 'an s3://BUCKET/ or s3://BUCKET/PREFIX/ URL ending in /', 'every object under this bucket and key prefix'),
+        s3: { ...s3ConnectionName, description: 'the S3 connection (config s3.<name>)' },
         ...treeChoices,
       },
-    },
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['url'],
-      properties: {
-        url: { type: 'string', pattern: '^(?!s3://)(?!.*/$).+$', 'x-expected': 'an https://, http://, file:// URL or a local path (a folder ends in /)', description: 'https://, http://, file:// URL or a local path relative to the manifest' },
+      ['url', 's3'],
+    ),
+    closedObject(
+      {
+        url: patterned('^(?!s3://)(?!.*/$).+$', 'an https://, http://, file:// URL or a local path (a folder ends in /)', 'https://, http://, file:// URL or a local path relative to the manifest'),
         sha256: { type: 'string', pattern: '^[A-Fa-f0-9]{64}$', description: 'expected sha256 of the file (hex)' },
         path: { type: 'string', minLength: 1, description: 'where the file lands under files/; a trailing / keeps the URL file name' },
       },
-    },
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['url'],
-      properties: {
-        url: { type: 'string', pattern: '^(?!s3://).*/$', 'x-expected': 'a folder: a file:// URL or local path ending in /', description: 'every regular file below this folder' },
-        ...treeChoices,
-      },
-    },
+      ['url'],
+    ),
+    closedObject({ url: patterned('^(?!s3://).*/$', 'a folder: a file:// URL or local path ending in /', 'every regular file below this folder'), ...treeChoices }, ['url']),
   ],
 } as const;
 

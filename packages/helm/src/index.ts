@@ -1,7 +1,7 @@
 import type { Ecosystem } from '@airgap/core';
 import { chartSource } from './source.js';
 import { chartDirPublisher } from './dir-publish.js';
-import { chartNexusPublisher } from './nexus-helm.js';
+import { chartEndpointPublisher } from './endpoint-publish.js';
 import { type ChartSpec, chartSpecSchema } from './spec.js';
 import { validateChart } from './validate.js';
 import { chartBom } from './bom.js';
@@ -9,7 +9,7 @@ import { chartBom } from './bom.js';
 export type { ChartSpec, HttpChartSpec, OciChartSpec } from './spec.js';
 export { chartSource, type ChartMeta, CHART_MEDIA_TYPE, PROV_MEDIA_TYPE } from './source.js';
 export { chartDirPublisher } from './dir-publish.js';
-export { chartNexusPublisher } from './nexus-helm.js';
+export { chartEndpointPublisher } from './endpoint-publish.js';
 export { readChartArchive, type ChartFiles } from './chart-archive.js';
 export { chartImages, type FoundImage } from './chart-images.js';
 export { resolveChartUrl, pickVersion } from './repo-index.js';
@@ -22,6 +22,6 @@ export const charts: Ecosystem<ChartSpec> = {
   source: chartSource,
   validate: validateChart,
   bom: chartBom,
-  publish: { dir: chartDirPublisher, endpoint: chartNexusPublisher },
+  publish: { dir: chartDirPublisher, endpoint: chartEndpointPublisher },
 };
 export { validateChart } from './validate.js';

@@ -1,3 +1,5 @@
+import { basicAuthEnvKeys, closedObject, patterned } from '@airgap/core';
+
 /** One entry of the manifest's `charts:` section (docs/manifest.md): a chart of an HTTP repository or an OCI chart. */
 export type ChartSpec = HttpChartSpec | OciChartSpec;
 
@@ -34,7 +36,6 @@ export function isOciSpec(s: ChartSpec): s is OciChartSpec {
   return typeof (s as OciChartSpec).ref === 'string';
 }
 
-const ENV_NAME = { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', 'x-expected': 'the name of an environment variable' };
 const imageChoices = {
   images: { type: 'boolean', default: false, description: 'also carry the images the chart declares (docs/helm.md)' },
   extraImages: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true, description: 'images to carry besides the ones found' },
@@ -43,29 +44,21 @@ const imageChoices = {
 
 export const chartSpecSchema = {
   oneOf: [
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['repo', 'name'],
-      properties: {
-        repo: { type: 'string', pattern: '^https?://', 'x-expected': 'an http:// or https:// repository URL', description: 'Helm repository URL (the folder of index.yaml)' },
-        name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-expected': 'a chart name', description: 'chart name in the repository index' },
+    closedObject(
+      {
+        repo: patterned('^https?://', 'an http:// or https:// repository URL', 'Helm repository URL (the folder of index.yaml)'),
+        name: patterned('^[A-Za-z0-9][A-Za-z0-9._-]*$', 'a chart name', 'chart name in the repository index'),
         version: { type: 'string', minLength: 1, description: 'exact version or semver range (newest match); default the newest stable version' },
         prerelease: { type: 'boolean', default: false, description: 'let a range match prerelease versions' },
-        usernameEnv: { ...ENV_NAME, description: 'environment variable holding the repository user name' },
-        passwordEnv: { ...ENV_NAME, description: 'environment variable holding the repository password' },
+        ...basicAuthEnvKeys('the repository'),
         keyring: { type: 'string', minLength: 1, description: 'OpenPGP keyring (binary, gpg --export) the .prov provenance must be signed with; relative to the manifest' },
         ...imageChoices,
       },
-    },
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['ref'],
-      properties: {
-        ref: { type: 'string', pattern: '^oci://[^\\s]+:[^\\s/]+$', 'x-expected': 'an oci://registry/path/name:version reference', description: 'OCI chart reference with its version as tag' },
-        ...imageChoices,
-      },
-    },
+      ['repo', 'name'],
+    ),
+    closedObject(
+      { ref: patterned('^oci://[^\\s]+:[^\\s/]+$', 'an oci://registry/path/name:version reference', 'OCI chart reference with its version as tag'), ...imageChoices },
+      ['ref'],
+    ),
   ],
 } as const;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { resolveClosure } from './ideal-tree.js';
 import type { Packument, VersionManifest } from './packument.js';
 import { carriedLatest } from './source.js';
-import { tagsToSend } from './publish-endpoint.js';
+import { tagsToSend } from './endpoint-publish.js';
 
 /** Registry documents as plain data: the resolver is pure over packuments. */
 function registry(spec: Record<string, { tags?: Record<string, string>; versions: Record<string, Partial<VersionManifest>> }>) {

@@ -1,3 +1,5 @@
+import { closedObject, envKey } from '@airgap/core';
+
 /** One entry of the manifest's `npm:` section (docs/manifest.md). */
 export interface NpmSpec {
   /** `default` (the registry the machine's npm is configured with, read at run time) or a URL. */
@@ -14,11 +16,8 @@ export interface NpmSpec {
   cpu?: string[];
 }
 
-export const npmSpecSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['packages'],
-  properties: {
+export const npmSpecSchema = closedObject(
+  {
     registry: { type: 'string', minLength: 1, description: 'default (the registry npm is configured with) or a registry URL' },
     packages: {
       type: 'array',
@@ -27,11 +26,12 @@ export const npmSpecSchema = {
       description: 'package specs as npm install takes them: name, name@range, name@version, name@tag, @scope/name@range',
     },
     dependencies: { type: 'boolean', default: true, description: 'carry the dependency closure as npm would install it' },
-    tokenEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', description: 'environment variable holding the registry auth token' },
+    tokenEnv: envKey('the registry auth token'),
     os: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'keep optional dependencies only for these os values' },
     cpu: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'keep optional dependencies only for these cpu values' },
   },
-} as const;
+  ['packages'],
+);
 
 /** `targets.<t>.npm` (dir targets): where the mirror's `npm/` folder is served, for tarball URLs in packuments. */
 export const npmTargetSettingsSchema = {

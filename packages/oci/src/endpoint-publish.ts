@@ -84,11 +84,11 @@ export const imageEndpointPublisher: EndpointPublishHalf = {
     const others = a.blobs.filter((b) => !isManifestType(b.mediaType) || !meta.manifests.includes(b.digest));
     const run = ctx.transfer.run.bind(ctx.transfer);
     const upload = (d: Descriptor) => () => ctx.transfer.meter(ctx.blobs.open(d), { subject: `${label}: blob ${d.digest}`, digest: d.digest, total: d.size });
-    // Each blob is one transfer under the engine's limit: the HEAD that asks, then the upload.
+    // Each blob is one transfer under the engine's limit: the HEAD that asks, then the upload. Its bytes
+    // reach the progress through the meter's transfer events only (docs/transfers.md, progress).
     await Promise.all(others.map((d) => run(async () => {
       if (await client.hasBlob(repo, d.digest)) return;
       await client.pushBlob(repo, d, upload(d));
-      ctx.progress({ type: 'bytes', bytes: d.size });
     })));
     // Children before parents: a registry (Nexus included) refuses an index whose manifests are missing.
     for (const d of manifests.slice(1).reverse()) {

@@ -6,14 +6,13 @@ import { type PypiSpec, pypiSpecSchema } from './spec.js';
 import { validatePypi } from './validate.js';
 import { pypiBom } from './bom.js';
 
+// What @airgap/serve and test/ use besides the ecosystem itself (the rest stays package-internal).
 export type { PypiSpec } from './spec.js';
-export type { PypiArtifactMeta } from './source.js';
-export { pypiSource } from './source.js';
+export { pypiSource, type PypiArtifactMeta } from './source.js';
 export { pypiDirPublisher } from './dir-publish.js';
-export { pypiEndpointPublisher, twineUploadFields } from './endpoint-publish.js';
+export { pypiEndpointPublisher } from './endpoint-publish.js';
 export { normalizeName } from './names.js';
-export { parseHtmlPage, type ProjectFile } from './simple-index.js';
-export { parseWheelFilename, supportedTags } from './tags.js';
+export { parseHtmlPage } from './simple-index.js';
 
 /** PyPI (docs/manifest.md `pypi`): wheels and sdists resolved for a target Python and platform, published as a PEP 503 mirror or to a pypi-hosted repository. */
 export const pypi: Ecosystem<PypiSpec> = {
@@ -25,4 +24,3 @@ export const pypi: Ecosystem<PypiSpec> = {
   bom: pypiBom,
   publish: { dir: pypiDirPublisher, endpoint: pypiEndpointPublisher },
 };
-export { validatePypi } from './validate.js';

@@ -1,3 +1,5 @@
+import { basicAuthEnvKeys, envKey } from '@airgap/core';
+
 /** One entry of the manifest's `pypi` section (docs/manifest.md). */
 export interface PypiSpec {
   /** Simple API base URL (PEP 503/691), e.g. `https://pypi.example.com/simple`. */
@@ -31,8 +33,7 @@ export const pypiSpecSchema: Record<string, unknown> = {
     implementation: { type: 'string', enum: ['cp', 'pp'] },
     abi: { oneOf: [{ type: 'string', pattern: '^[A-Za-z0-9_]+$' }, { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_]+$' } }] },
     dependencies: { type: 'boolean', default: true },
-    tokenEnv: { type: 'string', minLength: 1 },
-    usernameEnv: { type: 'string', minLength: 1 },
-    passwordEnv: { type: 'string', minLength: 1 },
+    tokenEnv: envKey('the index API token (sent as the password; the user is __token__ unless usernameEnv is set)'),
+    ...basicAuthEnvKeys('the index'),
   },
 };

@@ -1,17 +1,14 @@
 import type { Ecosystem } from '@airgap/core';
 import { yumDirPublisher } from './dir-publish.js';
-import { yumNexusPublisher } from './nexus-publish.js';
+import { yumEndpointPublisher } from './endpoint-publish.js';
 import { yumSource } from './source.js';
 import { type YumSpec, yumSpecSchema, yumTargetSettingsSchema } from './spec.js';
 import { validateYum } from './validate.js';
 import { yumBom } from './bom.js';
 
-export type { YumSpec, YumTargetSettings } from './spec.js';
-export { yumSource, resolveYum, repoName, type YumMeta, type YumResolution } from './source.js';
-export { yumDirPublisher } from './dir-publish.js';
-export { yumNexusPublisher, yumFolder } from './nexus-publish.js';
-export { rpmvercmp, compareEvr, parseEvr, rangesOverlap } from './vercmp.js';
-export { resolveClosure, parseRich } from './closure.js';
+// What test/ uses besides the ecosystem itself (the rest stays package-internal).
+export type { YumSpec } from './spec.js';
+export { yumSource, resolveYum, repoName } from './source.js';
 
 /** YUM/DNF repositories (docs/manifest.md `yum`): RPMs with their dependency closure, published to yum/<name>/ or a yum-hosted repository. */
 export const yum: Ecosystem<YumSpec> = {
@@ -22,6 +19,5 @@ export const yum: Ecosystem<YumSpec> = {
   source: yumSource,
   validate: validateYum,
   bom: yumBom,
-  publish: { dir: yumDirPublisher, endpoint: yumNexusPublisher },
+  publish: { dir: yumDirPublisher, endpoint: yumEndpointPublisher },
 };
-export { validateYum } from './validate.js';

@@ -1,3 +1,5 @@
+import { basicAuthEnvKeys, closedObject, patterned } from '@airgap/core';
+
 /** One entry of the manifest's `yum:` section (docs/manifest.md). */
 export interface YumSpec {
   /** Repository base URL: the folder holding `repodata/`. */
@@ -23,23 +25,20 @@ export interface YumSpec {
 
 export const DEFAULT_ARCH = ['x86_64', 'noarch'];
 
-export const yumSpecSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['baseurl', 'packages'],
-  properties: {
-    baseurl: { type: 'string', pattern: '^https?://', 'x-expected': 'an http(s) URL of a repository (the folder holding repodata/)', description: 'repository base URL (the folder that holds repodata/)' },
-    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-expected': 'a repository name of letters, digits, . _ -', description: 'mirror name: yum/<name>/ in a dir mirror; default derived from baseurl' },
+export const yumSpecSchema = closedObject(
+  {
+    baseurl: patterned('^https?://', 'an http(s) URL of a repository (the folder holding repodata/)', 'repository base URL (the folder that holds repodata/)'),
+    name: patterned('^[A-Za-z0-9][A-Za-z0-9._-]*$', 'a repository name of letters, digits, . _ -', 'mirror name: yum/<name>/ in a dir mirror; default derived from baseurl'),
     gpgkey: { type: 'string', minLength: 1, description: 'OpenPGP public key (file relative to the manifest, or URL) that repodata/repomd.xml.asc must verify with' },
     packages: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[^\\s<>=]+(\\s*(=|==|<|<=|>|>=)\\s*\\S+)?$', 'x-expected': 'a package name, optionally with a relation such as "nginx >= 1.20"' }, description: 'package names (optionally with a version relation)' },
     dependencies: { type: 'boolean', default: true, description: 'follow Requires (default true)' },
     arch: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^[A-Za-z0-9_]+$' }, default: DEFAULT_ARCH, description: 'architectures to take (default x86_64, noarch)' },
     exclude: { type: 'array', items: { type: 'string', minLength: 1 }, description: 'package names never taken (* globs)' },
     modules: { type: 'array', items: { type: 'string', pattern: '^[^:\\s]+:[^:\\s]+$', 'x-expected': 'a module stream as name:stream' }, description: 'module streams to enable (name:stream), as dnf module enable' },
-    usernameEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', 'x-expected': 'an environment variable name', description: 'environment variable with the repository user name (Basic auth)' },
-    passwordEnv: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$', 'x-expected': 'an environment variable name', description: 'environment variable with the repository password (Basic auth)' },
+    ...basicAuthEnvKeys('the repository'),
   },
-} as const;
+  ['baseurl', 'packages'],
+);
 
 /** `targets.<t>.yum` (docs/config.md, §7). */
 export interface YumTargetSettings {

@@ -12,7 +12,7 @@ function rawAsset(artifact: Artifact, ctx: PublishContext): HostedAsset {
  * Files into a raw repository (docs/reference/nexus-api.md §9): `PUT /repository/<raw>/<path>` → 201. Presence is a
  * HEAD plus the stored sha256; the same path with other content is a failure, never an overwrite.
  */
-export const fileNexusRawPublisher: EndpointPublishHalf = {
+export const fileEndpointPublisher: EndpointPublishHalf = {
   format: () => 'raw',
   async exists(artifact, ctx) {
     return assetPresence(rawAsset(artifact, ctx), artifact.digest, ctx);

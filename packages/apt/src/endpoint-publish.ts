@@ -22,7 +22,7 @@ function debAsset(artifact: Artifact, ctx: PublishContext): HostedAsset {
  * never an overwrite. Upload: `POST /repository/<repo>/` with the raw .deb as the body → 201; Nexus
  * reads the control file and regenerates and signs its own indexes.
  */
-export const aptNexusPublisher: EndpointPublishHalf = {
+export const aptEndpointPublisher: EndpointPublishHalf = {
   format: () => 'apt',
 
   async exists(artifact, ctx) {

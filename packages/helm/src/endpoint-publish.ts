@@ -19,7 +19,7 @@ function chartAssets(artifact: Artifact, ctx: PublishContext): { tgz: HostedAsse
  * with the chart's bytes, and `PUT …/<file>.prov` for its provenance; Nexus regenerates index.yaml itself.
  * Presence is a HEAD plus the stored sha256; other bytes under the same name are a failure, never an overwrite.
  */
-export const chartNexusPublisher: EndpointPublishHalf = {
+export const chartEndpointPublisher: EndpointPublishHalf = {
   format: () => 'helm',
   async exists(artifact, ctx) {
     const { tgz, prov } = chartAssets(artifact, ctx);

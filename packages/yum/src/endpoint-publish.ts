@@ -87,7 +87,7 @@ function noModules(artifact: Artifact): TargetError {
  * Nexus regenerates the repodata itself. Presence is a HEAD plus the stored sha256 (assetPresence);
  * the success status of the PUT is UNVERIFIED in the reference, so 200, 201 and 204 are all accepted.
  */
-export const yumNexusPublisher: EndpointPublishHalf = {
+export const yumEndpointPublisher: EndpointPublishHalf = {
   format: () => 'yum',
   async exists(artifact, ctx) {
     if (yumMeta(artifact).role === 'modules') return 'absent';
