@@ -100,6 +100,10 @@ export const fileSource: SourceHalf<FileSpec> = {
     return [a];
   },
 
+  // A URL's size is the HEAD's estimate (and without a sha256 its digest a placeholder) until fetch has
+  // the bytes, and fetch drops the URL from meta: only a local file is final after resolve.
+  pending: (artifact) => Boolean((artifact.meta as { url?: string } | undefined)?.url),
+
   async fetch(artifact, ctx) {
     const meta = artifact.meta as { path: string; url?: string; pending?: boolean };
     if (!meta.pending && (await ctx.store.has(artifact.digest))) return;
