@@ -49,7 +49,7 @@ export function formatsByTarget(plan: UnpackPlan, halves: Map<string, PublishHal
 export async function openTarget(target: ResolvedTarget, formats: Set<EndpointFormat>, run: PublishRun): Promise<OpenedTarget> {
   const driver = ecosystems.targetDriver(target.type);
   if (!driver) throw new UsageError(`targets of type ${target.type} are not supported by this airgap build`, { subject: `--to ${target.name}` });
-  const o = await driver.open(target, { http: run.http, config: run.config, log: run.log, formats, dryRun: run.dryRun, env: run.env });
+  const o = await driver.open(target, { http: run.http, config: run.config, log: run.log, formats, dryRun: run.dryRun, env: run.env, transfer: run.transfer });
   return {
     target,
     close: o.close?.bind(o),

@@ -102,6 +102,9 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   const { reporter } = opts;
   // The signed bundle.json says which kinds it holds: a kind no target takes is refused before any part is read.
   const bundle = await verifyWithTrust(opts.bundleDir, opts.trust, opts.insecureSkipSignature, reporter, async (d) => {
+    // A target spoken to over HTTP: its client is loaded while the parts are hashed (on worker threads),
+    // not after (docs/transfers.md); nothing is sent before verification ends.
+    if (plan.targets().some((t) => t.type !== 'dir')) opts.http.warm();
     if (!d.kinds) return;
     await plan.prepare(Object.keys(d.kinds));
     plan.check(Object.keys(d.kinds), opts.config, process.env);

@@ -10,7 +10,9 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
+import { cachedBuild } from '../harness/fixture-cache.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -353,6 +355,18 @@ async function layoutEntry(layout: string, tag: string): Promise<LayoutEntry> {
  * BuildKit's form. The index JSON is composed here (it is the structure under test); every blob is umoci's.
  */
 export async function buildFixtureLayout(dir: string): Promise<string> {
+  // Built once per checkout by the real umoci (test/harness/fixture-cache.ts), keyed by this builder's
+  // source, umoci's version and the busybox it inserts; every caller gets its own copy under `dir`.
+  const key = {
+    builder: await readFile(fileURLToPath(import.meta.url), 'utf8'),
+    umoci: String((await execa('umoci', ['--version'])).stdout),
+    busybox: sha256Hex(await readFile('/usr/bin/busybox')),
+  };
+  await cachedBuild('oci-layout', key, dir, umociLayout);
+  return join(dir, 'layout');
+}
+
+async function umociLayout(dir: string): Promise<void> {
   const L = join(dir, 'layout');
   const files = join(dir, 'files');
   await mkdir(files, { recursive: true });
@@ -393,7 +407,6 @@ export async function buildFixtureLayout(dir: string): Promise<string> {
   const top = JSON.parse(await readFile(join(L, 'index.json'), 'utf8')) as { manifests: LayoutEntry[] };
   top.manifests.push({ mediaType: index.mediaType, digest: `sha256:${hex}`, size: bytes.length, annotations: { 'org.opencontainers.image.ref.name': 'multi' } });
   await writeFile(join(L, 'index.json'), JSON.stringify(top));
-  return L;
 }
 
 export async function manifestDigestInLayout(layout: string, tag: string): Promise<string> {

@@ -1,13 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeFileSync, writeSync, closeSync, truncateSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, openSync, readdirSync, readSync, rmSync, writeFileSync, writeSync, closeSync, truncateSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BundleIndex, ContentStore, type Descriptor, IntegrityError } from '@airgap/core';
 import { generateKeyPair, verifyBundle, writeBundle } from './index.js';
-import { PartHasher } from './part-hash.js';
+import { PartHasher, hashEarly, takeEarlyHasher } from './part-hash.js';
 
 // Sizes above PartHasher's inline threshold (32 MiB in all), so the worker threads do the hashing.
 const MiB = 1 << 20;
@@ -51,6 +51,77 @@ describe('PartHasher on worker threads', () => {
       await expect(h2.hash([...files, { file: 'gone', path: join(tmp, 'gone'), size: 40 * MiB }])).rejects.toMatchObject({ part: 'gone', code: 'ENOENT' });
     } finally {
       await h2.close();
+    }
+  });
+});
+
+describe('PartHasher early hashes (prefetch, before bundle.json is read)', () => {
+  const until = async (h: PartHasher, bytes: number) => {
+    for (let i = 0; i < 600 && h.bytesHashed < bytes; i++) await new Promise((r) => setTimeout(r, 50));
+  };
+  const makeParts = (name: string, sizes: number[]) => {
+    const dir = join(tmp, name);
+    mkdirSync(dir);
+    return sizes.map((size, i) => {
+      const file = `part-0000${i + 1}`;
+      writeFileSync(join(dir, file), randomBytes(size));
+      return { file, path: join(dir, file), size };
+    });
+  };
+
+  it('hashes each byte once: the early digests serve the parts listed with the same size', async () => {
+    const parts = makeParts('early-same', [17 * MiB, 16 * MiB + 5]);
+    const h = new PartHasher();
+    try {
+      h.prefetch(join(tmp, 'early-same'));
+      await until(h, 33 * MiB + 5);
+      let bytes = 0;
+      // A relative path names the same file (unpack and verify resolve theirs; a library caller may not).
+      const got = await h.hash(parts.map((p, i) => (i === 0 ? { ...p, path: relative(process.cwd(), p.path) } : p)), (n) => (bytes += n));
+      expect(got.map((g) => g.sha256)).toEqual(sha256sum(parts.map((p) => p.path)));
+      expect(h.bytesHashed).toBe(33 * MiB + 5);
+      expect(bytes).toBe(33 * MiB + 5);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('hashes again a part changed after its early hash, or listed with another size', async () => {
+    const parts = makeParts('early-changed', [17 * MiB, 16 * MiB + 5]);
+    const h = new PartHasher();
+    try {
+      h.prefetch(join(tmp, 'early-changed'));
+      await until(h, 33 * MiB + 5);
+      // Same size, other bytes, times put back: the inode's change time still tells.
+      const fd = openSync(parts[0].path, 'r+');
+      writeSync(fd, Buffer.from('tampered'), 0, 8, 1000);
+      closeSync(fd);
+      utimesSync(parts[0].path, new Date(0), new Date(0));
+      const got = await h.hash([parts[0], { ...parts[1], size: parts[1].size - 5 }]);
+      expect(got[0].sha256).toBe(sha256sum([parts[0].path])[0]);
+      expect(got[1].sha256).toBe(execFileSync('sh', ['-c', `head -c ${parts[1].size - 5} "$1" | sha256sum`, 'sh', parts[1].path], { encoding: 'utf8' }).split(' ')[0]);
+      expect(h.bytesHashed).toBe(33 * MiB + 5 + 17 * MiB + 16 * MiB);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('a FIFO named like a part blocks no thread; hashEarly takes the first argument that is a bundle directory', async () => {
+    const dir = join(tmp, 'early-fifo');
+    const parts = makeParts('early-fifo', [20 * MiB, 20 * MiB]);
+    execFileSync('mkfifo', [join(dir, 'part-00003')]);
+    writeFileSync(join(dir, 'bundle.json'), '{}');
+    hashEarly(['--pub', join(tmp, 'no-such.pub'), '/etc/passwd', dir]);
+    expect(takeEarlyHasher(join(tmp, 'other'))).toBeUndefined();
+    const h = takeEarlyHasher(dir)!;
+    expect(h).toBeInstanceOf(PartHasher);
+    expect(takeEarlyHasher(dir)).toBeUndefined();
+    try {
+      const got = await h.hash(parts);
+      expect(got.map((g) => g.sha256)).toEqual(sha256sum(parts.map((p) => p.path)));
+      await expect(h.hash([{ file: 'part-00003', path: join(dir, 'part-00003'), size: 0 }])).resolves.toEqual([{ sha256: sha256sum(['/dev/null'])[0], read: 0 }]);
+    } finally {
+      await h.close();
     }
   });
 });

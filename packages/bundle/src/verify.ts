@@ -20,7 +20,7 @@ import {
   ociIndexBytes,
 } from './format.js';
 import { type PublicKey, verifyMinisign } from './minisign.js';
-import { PartHasher } from './part-hash.js';
+import { PartHasher, takeEarlyHasher } from './part-hash.js';
 import { partName } from './parts.js';
 import { recoveryProblem } from './recovery.js';
 import { checkCarried } from './carried.js';
@@ -78,7 +78,8 @@ const HEX64 = /^[a-f0-9]{64}$/;
 export async function verifyBundle(dir: string, opts: VerifyOptions): Promise<VerifiedBundle> {
   const { descriptor, bundleJsonSha256, signer } = await verifyDescriptor(dir, opts);
   await opts.beforeParts?.(descriptor);
-  const hasher = new PartHasher();
+  // The CLI may have started hashing this directory's parts while it loaded (bin/run.js, hashEarly).
+  const hasher = takeEarlyHasher(dir) ?? new PartHasher();
   try {
     // The hashing threads start now, so their start-up overlaps the checks below (only a thread count
     // comes from the descriptor before the parts are measured).

@@ -7,9 +7,13 @@ import { binaryOffset } from './regular-file.js';
 
 // ajv, ajv-formats and yaml (CommonJS) are required when a document is first parsed or a schema
 // compiled, not with the module: together they are a third of a command's start-up, and `airgap verify`
-// or `--help` without a config file needs none of them (test/bench/startup.mjs).
-const require = createRequire(import.meta.url);
-const yaml = (): { parseDocument: typeof ParseDocument } => require('yaml') as { parseDocument: typeof ParseDocument };
+// or `--help` without a config file needs none of them (test/bench/startup.mjs). From dist/ (ES modules)
+// through createRequire; in the release, one CommonJS file (scripts/dist.mjs), through its own require,
+// whose literal calls esbuild bundles.
+const esmRequire = typeof require === 'function' ? undefined : createRequire(import.meta.url);
+const yaml = (): { parseDocument: typeof ParseDocument } => (esmRequire ? esmRequire('yaml') : require('yaml')) as { parseDocument: typeof ParseDocument };
+const ajv2020 = (): typeof Ajv2020 => ((esmRequire ? esmRequire('ajv/dist/2020.js') : require('ajv/dist/2020.js')) as { Ajv2020: typeof Ajv2020 }).Ajv2020;
+const ajvFormats = (): ((ajv: Ajv2020) => void) => (esmRequire ? esmRequire('ajv-formats') : require('ajv-formats')) as (ajv: Ajv2020) => void;
 
 /**
  * The documents an operator writes by hand — the bundle manifest (docs/manifest.md) and the config (docs/config.md) — share
@@ -165,12 +169,12 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** Compile a composed schema; a schema ajv refuses in strict mode is a bug in this build, not the operator's. */
 export function compileSchema(schema: object, what: string): ValidateFunction {
-  const { Ajv2020: Ajv } = require('ajv/dist/2020.js') as { Ajv2020: typeof Ajv2020 };
+  const Ajv = ajv2020();
   const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true });
   ajv.addKeyword(EXPECTED_KEYWORD);
   // `format: uri`, `date-time`, … in an ecosystem's schema are checked rather than refused by strict mode.
   // ajv-formats is CommonJS: its module object is the plugin function.
-  (require('ajv-formats') as (ajv: Ajv2020) => void)(ajv);
+  ajvFormats()(ajv);
   try {
     return ajv.compile(schema);
   } catch (e) {

@@ -2,6 +2,7 @@ import type { AirgapConfig, EndpointFormat, TargetConfig } from './config-types.
 import type { HttpClient } from './http.js';
 import type { Logger } from './log.js';
 import type { ResolvedTarget } from './ecosystem.js';
+import type { Transfers } from './transfer.js';
 
 /**
  * One format's endpoint at a target: the Nexus repository URL `<url>/repository/<repo>/`, an
@@ -50,6 +51,11 @@ export interface TargetOpenContext {
   formats: Set<EndpointFormat>;
   dryRun: boolean;
   env: NodeJS.ProcessEnv;
+  /**
+   * The run's transfer engine (unpack always passes it): requests a driver sends while opening (Nexus
+   * preflight) wait for a slot of the one `--concurrency` limit like every push (docs/transfers.md).
+   */
+  transfer?: Transfers;
 }
 
 export interface OpenTarget {

@@ -66,7 +66,9 @@ export const nexusDriver: TargetDriver = endpointTargetDriver<NexusTargetConfig>
     .filter((f) => cfg.repositories?.[f])
     .map((f) => ({ format: f, repository: cfg.repositories![f]! }));
   if (needs.length) {
-    await preflight(nexus, needs, target.name, ctx.log);
+    // One transfer of the run's limit (docs/transfers.md): its REST calls are sent one after another.
+    const check = () => preflight(nexus, needs, target.name, ctx.log);
+    await (ctx.transfer ? ctx.transfer.run(check) : check());
     ctx.log.info(`target ${target.name}: preflight passed (${needs.map((n) => `${n.format} → ${n.repository}`).join(', ')})`);
   }
   return { nexus };

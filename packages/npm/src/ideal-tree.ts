@@ -1,8 +1,10 @@
 import semver from 'semver';
-import { UpstreamError, UsageError, nearestText } from '@airgap/core';
-import { type RegistrySpec, type UnsupportedSpec, fetchTarget, parseSpec, specSatisfied } from './package-spec.js';
-import { pickManifest } from './pick-manifest.js';
+import { UpstreamError } from '@airgap/core';
+import { fetchTarget } from './package-spec.js';
 import type { Packument, VersionManifest } from './packument.js';
+import { CONFLICT, KEEP, type Check, PlaceCheck } from './can-place.js';
+import { NodePicker } from './pick-node.js';
+import { type Edge, TreeNode, collate, deepestNestingTarget, loadEdges, satisfies } from './tree-node.js';
 
 /*
  * The closure "as npm would install it" is the set of name@version in the tree npm's arborist builds
@@ -16,124 +18,8 @@ import type { Packument, VersionManifest } from './packument.js';
  * bundled dependencies are not fetched, and peer dependencies (npm >= 7) are.
  */
 
-type EdgeType = 'prod' | 'optional' | 'peer' | 'peerOptional';
-const CONFLICT = 'CONFLICT';
-const OK = 'OK';
-const REPLACE = 'REPLACE';
-const KEEP = 'KEEP';
-type Verdict = typeof CONFLICT | typeof OK | typeof REPLACE | typeof KEEP;
-
-const collate = new Intl.Collator('en').compare;
-
-class Edge {
-  peerConflicted = false;
-  /** A dependency left out on purpose: an optional one for another platform, or one that failed to resolve. */
-  skipped = false;
-  readonly spec: RegistrySpec | UnsupportedSpec;
-  constructor(readonly from: TreeNode, readonly name: string, readonly rawSpec: string, readonly type: EdgeType) {
-    this.spec = parseSpec(name, rawSpec);
-  }
-  get peer(): boolean {
-    return this.type === 'peer' || this.type === 'peerOptional';
-  }
-  get to(): TreeNode | undefined {
-    return this.from.resolve(this.name);
-  }
-  get valid(): boolean {
-    const to = this.to;
-    if (!to) return this.type === 'peerOptional';
-    return satisfies(to, this);
-  }
-}
-
-class TreeNode {
-  readonly children = new Map<string, TreeNode>();
-  readonly edgesOut = new Map<string, Edge>();
-  removed = false;
-  constructor(
-    /** The name it is installed under (an alias name for `npm:` aliases). */
-    readonly name: string,
-    readonly manifest: VersionManifest | null,
-    public parent: TreeNode | null,
-  ) {}
-
-  get isRoot(): boolean {
-    return this.parent === null;
-  }
-  get pkgName(): string {
-    return this.manifest?.name ?? this.name;
-  }
-  get version(): string {
-    return this.manifest?.version ?? '';
-  }
-  get depth(): number {
-    let d = 0;
-    for (let p = this.parent; p; p = p.parent) d++;
-    return d;
-  }
-  get location(): string {
-    const parts: string[] = [];
-    for (let n: TreeNode | null = this; n && n.parent; n = n.parent) parts.unshift('node_modules/' + n.name);
-    return parts.join('/');
-  }
-  resolve(name: string): TreeNode | undefined {
-    for (let n: TreeNode | null = this; n; n = n.parent) {
-      const c = n.children.get(name);
-      if (c) return c;
-    }
-    return undefined;
-  }
-  *ancestry(): Generator<TreeNode> {
-    for (let n: TreeNode | null = this; n; n = n.parent) yield n;
-  }
-  isDescendantOf(other: TreeNode): boolean {
-    for (let n: TreeNode | null = this; n; n = n.parent) if (n === other) return true;
-    return false;
-  }
-  bundled(): Set<string> {
-    const b = this.manifest?.bundleDependencies ?? this.manifest?.bundledDependencies;
-    if (b === true) return new Set(Object.keys(this.manifest?.dependencies ?? {}));
-    return new Set(Array.isArray(b) ? b : []);
-  }
-}
-
-function satisfies(node: TreeNode, edge: Edge): boolean {
-  return edge.spec.type !== 'unsupported' && specSatisfied(edge.spec, node.pkgName, node.version);
-}
-
-/** arborist Node#loadDeps: peer, optional peer, prod, then optional (which wins over prod). */
-function loadEdges(node: TreeNode, pkg: Pick<VersionManifest, 'dependencies' | 'optionalDependencies' | 'peerDependencies' | 'peerDependenciesMeta'>): void {
-  const add = (deps: Record<string, string> | undefined, type: EdgeType) => {
-    for (const [name, spec] of Object.entries(deps ?? {})) node.edgesOut.set(name, new Edge(node, name, typeof spec === 'string' ? spec : '*', type));
-  };
-  const meta = pkg.peerDependenciesMeta ?? {};
-  const peers = Object.entries(pkg.peerDependencies ?? {});
-  add(Object.fromEntries(peers.filter(([n]) => !meta[n]?.optional)), 'peer');
-  add(Object.fromEntries(peers.filter(([n]) => meta[n]?.optional)), 'peerOptional');
-  add(pkg.dependencies, 'prod');
-  add(pkg.optionalDependencies, 'optional');
-}
-
-function deepestNestingTarget(start: TreeNode, name: string): TreeNode {
-  for (const target of start.ancestry()) {
-    if (target.isRoot) return target;
-    const e = target.edgesOut.get(name);
-    if (!e || !e.peer) return target;
-  }
-  return start;
-}
-
-interface Check {
-  target: TreeNode;
-  dep: TreeNode;
-  edge: Edge;
-  parent: Check | null;
-  peerPath: TreeNode[];
-  preferDedupe: boolean;
-  deepest: TreeNode;
-  result: Verdict;
-  self: Verdict | null;
-}
+// The phases: the tree model (tree-node.ts), the node an edge gets with its peer set (pick-node.ts), whether it
+// may go at a place (can-place.ts), and here the queue, the placement and the closure it leaves.
 
 interface Placement {
   edge: Edge;
@@ -177,10 +63,12 @@ class TreeBuilder {
   private readonly seen = new Set<TreeNode>();
   /** Nodes in the tree that have an edge named N (to find a node's incoming edges). */
   private readonly dependents = new Map<string, Set<TreeNode>>();
-  private readonly picked = new Map<string, VersionManifest>();
+  private readonly picker: NodePicker;
+  private readonly placeCheck = new PlaceCheck((node) => this.edgesIn(node));
 
   constructor(private readonly opts: ClosureOptions) {
     this.root = new TreeNode('', null, null);
+    this.picker = new NodePicker(opts);
   }
 
   async build(roots: { name: string; spec: string }[]): Promise<ClosureMember[]> {
@@ -199,7 +87,7 @@ class TreeBuilder {
         if (edge.peerConflicted) continue;
         // npm/cli#9249: an optional peer is met by a node already in the tree when one fits.
         const existing = edge.type === 'peerOptional' ? this.findHoistable(node.parent ?? node, edge) : undefined;
-        const dep = existing ? await this.nodeFromManifest(edge, existing.manifest!) : await this.nodeFromEdge(edge, null, null);
+        const dep = existing ? await this.picker.nodeFromManifest(edge, existing.manifest!) : await this.picker.nodeFromEdge(edge, null, null);
         if (dep) tasks.push({ edge, dep });
       }
       tasks.sort((a, b) => collate(a.edge.name, b.edge.name));
@@ -257,121 +145,6 @@ class TreeBuilder {
     return undefined;
   }
 
-  private async nodeFromManifest(edge: Edge, manifest: VersionManifest): Promise<TreeNode> {
-    const vr = this.virtualRoot(edge.from);
-    const node = new TreeNode(edge.name, manifest, vr);
-    loadEdges(node, manifest);
-    vr.children.set(node.name, node);
-    await this.loadPeerSet(node);
-    return node;
-  }
-
-  /** A virtual root mirroring `source`'s dependencies, where a dependency and its peer set are loaded. */
-  private virtualRoot(source: TreeNode): TreeNode {
-    const vr = new TreeNode(source.name, source.manifest, null);
-    if (source.isRoot) {
-      for (const [n, e] of source.edgesOut) vr.edgesOut.set(n, new Edge(vr, n, e.rawSpec, e.type));
-    } else if (source.manifest) loadEdges(vr, source.manifest);
-    return vr;
-  }
-
-  private async pick(edge: Edge, spec: RegistrySpec | UnsupportedSpec): Promise<VersionManifest | undefined> {
-    const who = edge.from.isRoot || !edge.from.manifest ? 'the manifest' : `${edge.from.pkgName}@${edge.from.version}`;
-    if (spec.type === 'unsupported') {
-      if (edge.type === 'optional' || edge.type === 'peerOptional') return undefined;
-      throw new UpstreamError(`npm dependency ${spec.raw} of ${who} cannot be carried: ${spec.why}`, {
-        subject: spec.raw,
-        hint: 'only registry dependencies (versions, ranges, tags, npm: aliases) can be resolved from a registry',
-      });
-    }
-    const { name, spec: s } = fetchTarget(spec);
-    const key = `${name}@${s.type}:${s.fetchSpec}`;
-    const memo = this.picked.get(key);
-    if (memo) return memo;
-    let packument: Packument;
-    try {
-      packument = await this.opts.packument(name);
-    } catch (e) {
-      if (edge.type === 'optional' || edge.type === 'peerOptional') {
-        if (edge.type === 'optional') this.opts.warn(`optional npm dependency ${spec.raw} of ${who} left out: ${(e as Error).message}`);
-        return undefined;
-      }
-      throw e;
-    }
-    const mani = pickManifest(packument, s.fetchSpec, this.opts.nodeVersion);
-    if (!mani) {
-      if (edge.type === 'optional' || edge.type === 'peerOptional') {
-        if (edge.type === 'optional') this.opts.warn(`optional npm dependency ${spec.raw} of ${who} left out: no matching version`);
-        return undefined;
-      }
-      const tags = Object.entries(packument['dist-tags'] ?? {}).map(([t, v]) => `${t}=${v}`).join(', ');
-      // A version the registry does not have is the manifest's mistake (exit 2, docs/exit-codes.md).
-      throw new UsageError(`npm: no version of ${name} matches ${JSON.stringify(s.fetchSpec)} (wanted by ${who})`, {
-        subject: spec.raw,
-        hint: `the registry has ${Object.keys(packument.versions ?? {}).length} versions${tags ? ` (dist-tags: ${tags})` : ''}${nearestText(s.fetchSpec, Object.keys(packument.versions ?? {}), 'nearest versions')}; fix the spec in the manifest`,
-      });
-    }
-    this.picked.set(key, mani);
-    return mani;
-  }
-
-  private platformOk(mani: VersionManifest): boolean {
-    return listOk(mani.os, this.opts.os) && listOk(mani.cpu, this.opts.cpu);
-  }
-
-  private async nodeFromSpec(edge: Edge, spec: RegistrySpec | UnsupportedSpec): Promise<TreeNode | undefined> {
-    const mani = await this.pick(edge, spec);
-    if (!mani) return undefined;
-    const node = new TreeNode(edge.name, mani, null);
-    loadEdges(node, mani);
-    return node;
-  }
-
-  /** arborist #nodeFromEdge: a node for the edge, in a virtual root, with its peer set loaded. */
-  private async nodeFromEdge(edge: Edge, parentVr: TreeNode | null, secondEdge: Edge | null): Promise<TreeNode | undefined> {
-    const vr = parentVr ?? this.virtualRoot(edge.from);
-    const first = await this.nodeFromSpec(edge, edge.spec);
-    if (!first) {
-      if (!parentVr) edge.skipped = true;
-      return undefined;
-    }
-    if (edge.type === 'optional' && !this.platformOk(first.manifest!)) {
-      edge.skipped = true;
-      return undefined;
-    }
-    let node = first;
-    if (secondEdge && !secondEdge.valid) {
-      const second = await this.nodeFromSpec(secondEdge, secondEdge.spec);
-      if (second && satisfies(second, edge)) node = second;
-    }
-    node.parent = vr;
-    vr.children.set(node.name, node);
-    await this.loadPeerSet(node);
-    return node;
-  }
-
-  private async loadPeerSet(node: TreeNode): Promise<void> {
-    const peerEdges = [...node.edgesOut.values()].filter((e) => e.peer && !(e.valid && e.to)).sort((a, b) => collate(a.name, b.name));
-    const vr = node.parent!;
-    for (const edge of peerEdges) {
-      if (edge.valid && edge.to) continue;
-      const parentEdge = vr.edgesOut.get(edge.name);
-      if (!edge.to) {
-        if (!parentEdge) {
-          await this.nodeFromEdge(edge, vr, null);
-          continue;
-        }
-        await this.nodeFromEdge(parentEdge, vr, edge);
-        if (edge.valid) continue;
-        edge.peerConflicted = true;
-        continue;
-      }
-      // Something in the peer set already, and not acceptable to this peer: npm warns (ERESOLVE
-      // overriding peer dependency) outside the project's own edges; the tree keeps what is there.
-      edge.peerConflicted = true;
-    }
-  }
-
   private isMine(p: Placement): boolean {
     let top = p;
     while (top.parent) top = top.parent;
@@ -388,7 +161,7 @@ class TreeBuilder {
     for (const target of start.ancestry()) {
       const targetEdge = target.edgesOut.get(edge.name);
       if (!target.isRoot && targetEdge?.peer) continue;
-      const c = this.check(dep, target, edge, p.parent?.check ?? null, [], false);
+      const c = this.placeCheck.check(dep, target, edge, p.parent?.check ?? null, [], false);
       if (c.self !== CONFLICT) canPlaceSelf = c;
       if (c.result !== CONFLICT) canPlace = c;
       else break;
@@ -444,87 +217,6 @@ class TreeBuilder {
     }
   }
 
-  private check(dep: TreeNode, target: TreeNode, edge: Edge, parent: Check | null, peerPath: TreeNode[], preferDedupe: boolean): Check {
-    const c: Check = {
-      target, dep, edge, parent, peerPath,
-      preferDedupe: preferDedupe || edge.peer,
-      deepest: deepestNestingTarget(parent ? parent.deepest : edge.from, edge.name),
-      result: CONFLICT,
-      self: null,
-    };
-    c.result = this.checkCanPlace(c);
-    if (!c.self) c.self = c.result;
-    return c;
-  }
-
-  private checkCanPlace(c: Check): Verdict {
-    const { target, dep, edge } = c;
-    const current = target.children.get(edge.name);
-    const targetEdge = target.edgesOut.get(edge.name);
-    if (targetEdge && targetEdge.peer && !target.isRoot) return CONFLICT;
-    if (!current && targetEdge && !satisfies(dep, targetEdge) && targetEdge !== edge) return CONFLICT;
-    return current ? this.checkCurrent(c, current) : this.checkNoCurrent(c);
-  }
-
-  private checkCurrent(c: Check, current: TreeNode): Verdict {
-    const { dep, edge, target } = c;
-    if (current.pkgName === dep.pkgName && current.version === dep.version) {
-      if (satisfies(current, edge) || !satisfies(dep, edge)) return KEEP;
-    }
-    const tryReplace = Boolean(current.version && dep.version && semver.gte(dep.version, current.version, true));
-    if (tryReplace && this.canReplace(current, dep)) {
-      const cpp = this.canPlacePeers(c, REPLACE);
-      if (cpp !== CONFLICT) return cpp;
-    }
-    if (satisfies(current, edge)) return KEEP;
-    if (c.preferDedupe && !tryReplace && this.canReplace(current, dep)) {
-      const cpp = this.canPlacePeers(c, REPLACE);
-      if (cpp !== CONFLICT) return cpp;
-    }
-    if (target !== c.deepest) return CONFLICT;
-    if (!edge.peer && target === edge.from) return this.canPlacePeers(c, REPLACE);
-    // arborist goes on to weigh clobbering the current node's peer set; that case ends in a conflict here.
-    return CONFLICT;
-  }
-
-  private checkNoCurrent(c: Check): Verdict {
-    const { target, dep, edge } = c;
-    let top = c;
-    while (top.parent) top = top.parent;
-    const current = target !== top.edge.from ? target.resolve(edge.name) : undefined;
-    if (current) {
-      for (const e of this.edgesIn(current)) {
-        if (e.from.isDescendantOf(target) && e.valid && !satisfies(dep, e)) return CONFLICT;
-      }
-    }
-    return this.canPlacePeers(c, OK);
-  }
-
-  private canPlacePeers(c: Check, state: Verdict): Verdict {
-    c.self = state;
-    const peerPath = [...c.peerPath, c.dep];
-    let conflict = false;
-    for (const peerEdge of c.dep.edgesOut.values()) {
-      if (!peerEdge.peer) continue;
-      const peer = peerEdge.to;
-      if (!peer || peerPath.includes(peer)) continue;
-      const target = deepestNestingTarget(c.target, peer.name);
-      const child = this.check(peer, target, peerEdge, c, peerPath, true);
-      if (child.result === CONFLICT) conflict = true;
-    }
-    return conflict ? CONFLICT : state;
-  }
-
-  /** Every dependent of `current` outside its own subtree accepts `dep` (arborist Node#canReplaceWith). */
-  private canReplace(current: TreeNode, dep: TreeNode): boolean {
-    if (current.pkgName !== dep.pkgName) return false;
-    for (const e of this.edgesIn(current)) {
-      if (e.from.isDescendantOf(current)) continue;
-      if (!satisfies(dep, e)) return false;
-    }
-    return true;
-  }
-
   /** The name@version set of the tree, without nodes nothing reaches any more (arborist prunes extraneous nodes). */
   private members(): ClosureMember[] {
     const reached = new Map<TreeNode, string>();
@@ -557,18 +249,3 @@ class TreeBuilder {
   }
 }
 
-/** npm-install-checks checkList: `!x` excludes, otherwise the list is what is allowed; no keep-list keeps all. */
-function listOk(declared: string[] | undefined, keep: string[] | undefined): boolean {
-  if (!keep?.length || !Array.isArray(declared) || !declared.length) return true;
-  return keep.some((value) => {
-    let match = false;
-    let negated = 0;
-    for (const d of declared) {
-      if (d.startsWith('!')) {
-        negated++;
-        if (d.slice(1) === value) return false;
-      } else if (d === value) match = true;
-    }
-    return match || negated === declared.length;
-  });
-}

@@ -1,0 +1,62 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, cpSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runAirgap, tempDir } from '../harness/index.js';
+
+const MiB = 1 << 20;
+
+// `airgap verify` of a bundle above the 32 MiB under which parts are hashed inline: the parts are hashed
+// on worker threads, starting while the CLI loads (bin/run.js → hashEarly, docs/security.md). The early
+// digests must never let a changed part through.
+describe('airgap verify with the parts hashed on threads from start-up', () => {
+  let work: string;
+  let bundle: string;
+  let pub: string;
+
+  beforeAll(async () => {
+    work = await tempDir('airgap-verify-threads-');
+    const keys = join(work, 'keys');
+    expect((await runAirgap(['keygen', '--out-dir', keys, '--name', 't'], { cwd: work })).exitCode).toBe(0);
+    pub = join(keys, 't.pub');
+    const entries = [14 * MiB + 3, 13 * MiB, 12 * MiB + 77].map((size, i) => {
+      writeFileSync(join(work, `f${i}.bin`), randomBytes(size));
+      return `  - url: ${join(work, `f${i}.bin`)}\n    path: big/\n`;
+    });
+    writeFileSync(join(work, 'm.yaml'), `apiVersion: airgap/v1\nkind: Bundle\nname: threads\nfiles:\n${entries.join('')}`);
+    const packed = await runAirgap(['pack', 'm.yaml', '--out', 'out', '--key', join(keys, 't.key'), '--cache', 'cache', '--chunk-size', '10MiB', '--json'], { cwd: work });
+    expect(packed.exitCode, packed.stderr).toBe(0);
+    bundle = JSON.parse(packed.stdout).bundle;
+  }, 120_000);
+
+  it('verifies the pristine bundle (exit 0), named after a flag whose value is a file', async () => {
+    writeFileSync(join(work, 'airgap.yaml'), `trust:\n  - ${pub}\n`);
+    const r = await runAirgap(['verify', '--config', join(work, 'airgap.yaml'), bundle, '--json'], { cwd: work });
+    expect(r.exitCode, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ parts: 4, verified: true });
+  });
+
+  it.each([2, 4])('refuses one flipped byte in part %i (exit 3, naming the part)', async (p) => {
+    const dir = join(work, `flip-${p}`);
+    cpSync(bundle, dir, { recursive: true });
+    const part = join(dir, `part-0000${p}`);
+    const fd = openSync(part, 'r+');
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, 777);
+    b[0] ^= 0x01;
+    writeSync(fd, b, 0, 1, 777);
+    closeSync(fd);
+    const r = await runAirgap(['verify', dir, '--pub', pub], { cwd: work });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(new RegExp(`part-0000${p}`));
+  });
+
+  it('refuses a part swapped for another of the same size (exit 3)', async () => {
+    const dir = join(work, 'swapped');
+    cpSync(bundle, dir, { recursive: true });
+    cpSync(join(bundle, 'part-00001'), join(dir, 'part-00002'));
+    const r = await runAirgap(['verify', dir, '--pub', pub], { cwd: work });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/part-00002/);
+  });
+});
