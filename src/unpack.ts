@@ -45,6 +45,8 @@ export interface UnpackedArtifact {
   error?: string;
   /** An image whose tag this push moved: the digest the tag pointed to before (docs/oci.md). */
   previous?: string;
+  /** Dry run: the artifact this one's content is counted under (the same image by tag and by digest). */
+  sameAs?: string;
 }
 
 export interface UnpackResult {
@@ -102,6 +104,9 @@ async function unpackLocked(opts: UnpackOptions, plan: UnpackPlan, started: numb
   const { reporter } = opts;
   // The signed bundle.json says which kinds it holds: a kind no target takes is refused before any part is read.
   const bundle = await verifyWithTrust(opts.bundleDir, opts.trust, opts.insecureSkipSignature, reporter, async (d) => {
+    // A target spoken to over HTTP: its client is loaded while the parts are hashed (on worker threads),
+    // not after (docs/transfers.md); nothing is sent before verification ends.
+    if (plan.targets().some((t) => t.type !== 'dir')) opts.http.warm();
     if (!d.kinds) return;
     await plan.prepare(Object.keys(d.kinds));
     plan.check(Object.keys(d.kinds), opts.config, process.env);

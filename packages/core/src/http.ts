@@ -78,6 +78,15 @@ export class HttpClient {
     };
   }
 
+  /**
+   * Load undici and make the agent now, without sending anything, so that work overlaps something else
+   * (unpack calls it while the parts are hashed). A failure here is the first request's to report.
+   */
+  warm(): void {
+    this.dispatcher ??= this.makeDispatcher();
+    this.dispatcher.catch(() => undefined);
+  }
+
   async request(url: string | URL, init: HttpRequest = {}): Promise<HttpResponse> {
     const method = (init.method ?? 'GET').toUpperCase();
     const retry = init.retry ?? true;

@@ -20,9 +20,10 @@ export default class LedgerReceipt extends AirgapCommand {
 The receipt lists digests and names only (no credentials, no content).`;
   static override examples = [
     '<%= config.bin %> ledger receipt /var/lib/airgap/ledger.jsonl --out /media/usb/receipt.json',
+    '<%= config.bin %> ledger receipt --out /media/usb/receipt.json   # the ledger named by ledger: in the config',
     '<%= config.bin %> ledger receipt ledger.jsonl --out receipt.json --target nexus',
   ];
-  static override args = { file: Args.string({ description: 'ledger file (JSON Lines)', required: true }) };
+  static override args = { file: Args.string({ description: 'ledger file (JSON Lines); default: ledger: from the config, else ./airgap-ledger.jsonl', required: false }) };
   static override flags = {
     out: Flags.string({ char: 'o', description: 'receipt file to write', required: true }),
     target: Flags.string({ description: 'only what was published to this target (default: every target in the ledger)' }),
@@ -31,7 +32,7 @@ The receipt lists digests and names only (no credentials, no content).`;
   async run(): Promise<ReceiptResult> {
     const { args, flags } = await this.parse(LedgerReceipt);
     const reporter = this.makeReporter(this.jsonEnabled());
-    const receipt = await makeReceipt(resolve(args.file), { target: flags.target, log: reporter });
+    const receipt = await makeReceipt(await this.ledgerFile(args.file, flags.config), { target: flags.target, log: reporter });
     const out = resolve(flags.out);
     await writeFileAtomic(out, JSON.stringify(receipt, null, 2) + '\n');
     const artifacts = Object.values(receipt.artifacts).reduce((n, l) => n + l.length, 0);
