@@ -17,7 +17,9 @@ export default class LedgerReceipt extends AirgapCommand {
   static override summary = 'Write the receipt that pack --since reads: what is already inside.';
   static override description = `Lists every artifact the ledger records as pushed or present (per kind: its coordinates, its digest and the digests of its blobs) and the newest bundle of each name, anchored to the ledger's last line. Carry it outside; airgap pack MANIFEST --since receipt.json then packs only what the inside lacks. A ledger that fails airgap ledger verify makes no receipt (exit 3).
 
-The receipt lists digests and names only (no credentials, no content).`;
+The receipt lists digests and names only (no credentials, no content).
+
+Exit codes: one table for every command, docs/exit-codes.md (0 ok, 1 runtime, 2 usage or config, 3 integrity or trust).`;
   static override examples = [
     '<%= config.bin %> ledger receipt /var/lib/airgap/ledger.jsonl --out /media/usb/receipt.json',
     '<%= config.bin %> ledger receipt --out /media/usb/receipt.json   # the ledger named by ledger: in the config',

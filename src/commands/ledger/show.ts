@@ -4,7 +4,9 @@ import { AirgapCommand } from '../../base-command.js';
 
 export default class LedgerShow extends AirgapCommand {
   static override summary = 'Print the import ledger as a table.';
-  static override description = `One row per record: time, action (pushed, present, failed, skipped; start and end for each unpack run; intent before each push, answered by the artifact's result row), kind, name, version, platform, target and bundle (name@created); failed rows also show the error. Use airgap ledger verify to check the chain; show only reads.`;
+  static override description = `One row per record: time, action (pushed, present, failed, skipped; start and end for each unpack run; intent before each push, answered by the artifact's result row), kind, name, version, platform, target and bundle (name@created); failed rows also show the error. Use airgap ledger verify to check the chain; show only reads.
+
+Exit codes: one table for every command, docs/exit-codes.md (0 ok, 1 runtime, 2 usage or config, 3 integrity or trust).`;
   static override examples = [
     '<%= config.bin %> ledger show /var/lib/airgap/ledger.jsonl',
     '<%= config.bin %> ledger show --since 2026-11-24   # the ledger named by ledger: in the config',

@@ -12,7 +12,7 @@ A chain alone cannot show that its newest lines were changed or cut off. The hea
 
 Intent records without a result (a run killed while it sent an artifact) are reported, with whether a later run found or pushed the artifact at the target; they are not a fault (exit 0).
 
-Exit codes: 0 intact, 2 no such file, 3 broken, torn, shorter than its head, or the anchor does not hold.`;
+Exit codes (docs/exit-codes.md): 0 intact, 2 no such file, 3 broken, torn, shorter than its head, or the anchor does not hold.`;
   static override examples = [
     '<%= config.bin %> ledger verify /var/lib/airgap/ledger.jsonl',
     '<%= config.bin %> ledger verify   # the ledger named by ledger: in the config',
