@@ -14,8 +14,9 @@
 //   2. `node --experimental-sea-config` turns that file into a blob; postject (the tool Node's docs
 //      name) injects the blob into a copy of the node binary.
 //   3. SHA256SUMS and a minisign signature (airgap's own signer; `minisign -V` accepts it) are written
-//      beside it. The key comes from --key FILE or AIRGAP_RELEASE_KEY; without one the release is left
-//      unsigned and the script says so.
+//      beside it. The key comes from --key FILE or AIRGAP_RELEASE_KEY (an encrypted key, from
+//      `keygen --encrypt` or `minisign -G`, takes its passphrase from a terminal prompt or
+//      AIRGAP_KEY_PASSWORD_FILE); without one the release is left unsigned and the script says so.
 //
 // Output: dist-release/airgap-<version>-linux-x64, .minisig, SHA256SUMS.
 import { execFileSync } from 'node:child_process';
@@ -46,6 +47,23 @@ if (process.platform !== 'linux' || process.arch !== 'x64') {
 const outDir = path.resolve(arg('--out') ?? path.join(root, 'dist-release'));
 const keyFile = arg('--key') ?? process.env.AIRGAP_RELEASE_KEY;
 const exeName = `airgap-${pjson.version}-linux-x64`;
+
+// The release key is read (and, if encrypted, its passphrase asked for or read from
+// AIRGAP_KEY_PASSWORD_FILE, as pack does: docs/security.md) before the slow build, so a wrong
+// passphrase costs seconds, not minutes. A key or passphrase problem is exit 2, as in airgap itself.
+const bundleLib = () => import(pathToFileURL(path.join(root, 'packages/bundle/dist/index.js')).href);
+let releaseKey;
+if (keyFile) {
+  const { readSecretKey } = await bundleLib();
+  const { passphraseSource } = await import(pathToFileURL(path.join(root, 'dist/src/passphrase.js')).href);
+  try {
+    releaseKey = await readSecretKey(path.resolve(keyFile), { passphrase: passphraseSource() });
+  } catch (e) {
+    if (!e?.exitCode) throw e;
+    console.error(`dist: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
+    process.exit(e.exitCode);
+  }
+}
 
 const work = await mkdtemp(path.join(tmpdir(), 'airgap-dist-'));
 try {
@@ -130,11 +148,10 @@ main().catch(handle);
   // 3. SHA256SUMS and the signature.
   const bytes = await readFile(exe);
   const files = [exeName];
-  if (keyFile) {
-    const { readSecretKey, signMinisign } = await import(pathToFileURL(path.join(root, 'packages/bundle/dist/index.js')).href);
-    const key = await readSecretKey(path.resolve(keyFile));
+  if (releaseKey) {
+    const { signMinisign } = await bundleLib();
     const sha = createHash('sha256').update(bytes).digest('hex');
-    await writeFile(`${exe}.minisig`, signMinisign(bytes, key, `file:${exeName} sha256:${sha}`));
+    await writeFile(`${exe}.minisig`, signMinisign(bytes, releaseKey, `file:${exeName} sha256:${sha}`));
     files.push(`${exeName}.minisig`);
   } else {
     console.warn('dist: no --key FILE and no AIRGAP_RELEASE_KEY: the release is NOT signed (SHA256SUMS only)');

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { Command, Flags, type Interfaces } from '@oclif/core';
 import { type AirgapConfig, AirgapError, HttpClient, isAirgapError, loadConfig, redact } from '@airgap/core';
 import { ecosystems } from './ecosystems.js';
@@ -44,6 +45,15 @@ export abstract class AirgapCommand extends Command {
     const { reportToZabbix } = await import('./monitor/zabbix.js');
     const exitCode = Number(process.exitCode ?? (err ? 1 : 0));
     await reportToZabbix(zabbix, { command: this.monitored.command, exitCode, durationMs: Date.now() - this.startedAt, ...this.monitored.outcome }, this.reporter ?? new Reporter(reportMode(false)));
+  }
+
+  /**
+   * The import ledger a command reads or appends to: the file named on the command line, else `ledger:` in
+   * the config, else ./airgap-ledger.jsonl (docs/ledger.md, docs/config.md). Loads the config.
+   */
+  protected async ledgerFile(given: string | undefined, configFile: string | undefined): Promise<string> {
+    const config = this.loadedConfig ?? (await this.loadAirgapConfig(configFile));
+    return resolve(given ?? config.ledger ?? 'airgap-ledger.jsonl');
   }
 
   protected makeReporter(json: boolean): Reporter {

@@ -3,14 +3,15 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import {
   type AirgapConfig, type Artifact, type BundleIndex, type Descriptor, type ExternalBlob, type HttpClient, type SourceContext,
-  ContentStore, type DocumentLimits, IntegrityError, type Manifest, Transfers, UsageError, artifactLabel, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
+  ContentStore, type DocumentLimits, type ProgressSink, IntegrityError, type Manifest, Transfers, UsageError, compileSchema, errorText, loadManifest, problemLines, schemaProblems,
 } from '@airgap/core';
 import { type SecretKey, writeBundle } from '@airgap/bundle';
 import { cyclonedxSbom } from '@airgap/sbom';
 import { PolicyGate } from './policy.js';
+import { type Fail, fetchAll } from './pack-fetch.js';
+import { BlobGate, HeldBytes, unchangedIndex } from './pack-overlap.js';
 import { type Receipt, acquireLock, readReceipt, receiptKey } from '@airgap/ledger';
 import { ecosystems } from './ecosystems.js';
-import pMap from 'p-map';
 import { externalBlobs } from './external.js';
 import { findToolRelease } from './release.js';
 import { TargetPaths } from './target-paths.js';
@@ -137,7 +138,9 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
   // Looked up before anything is downloaded: a missing release is a usage error, found at once.
   const carry = opts.includeTool || manifest.tool ? await findToolRelease(opts.toolRelease) : [];
   const store = new ContentStore(opts.cacheDir);
-  const transfer = new Transfers({ store, http: opts.http, concurrency: opts.concurrency, progress: reporter.progress, log: reporter });
+  // Download events go through this indirection: while the parts are written during the downloads, the blob gate sees them first.
+  const transferSink: { target: ProgressSink } = { target: reporter.progress };
+  const transfer = new Transfers({ store, http: opts.http, concurrency: opts.concurrency, progress: (e) => transferSink.target(e), log: reporter });
   const ctx: SourceContext = {
     store,
     transfer,
@@ -195,38 +198,34 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
   if (!opts.key) throw new UsageError('no signing key: pass --key FILE or set signingKey in the config', { hint: 'create one with: airgap keygen --out-dir keys --name outside' });
 
   await ecosystems.load({ kinds: [...new Set(wanted.map((a) => a.kind))] });
-  const fetched = await reporter.phase('Downloading and verifying', () => fetchAll(wanted, ctx, fail, reporter, opts.concurrency));
-  fetched.forEach((a) => count(a, 'packed'));
-
-  // --since: blobs the receipt lists as inside are not carried, even for new artifacts (docs/transfer.md).
-  const external = receipt ? externalBlobs(fetched, receipt) : new Map<string, ExternalBlob>();
-  if (external.size) reporter.info(`--since ${opts.since}: ${external.size} blobs already inside are not carried`);
-  const blobs = new Map<string, Descriptor>();
-  for (const a of fetched) for (const b of a.blobs) if (!blobs.has(b.digest) && !external.has(b.digest)) blobs.set(b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size });
-  // What is signed must pass the checks verify makes inside (docs/security.md "Index semantics"): a manifest
-  // value that slips past the manifest schema fails here, exit 2, before anything is signed.
-  await ecosystems.load({ kinds: [...new Set([...fetched, ...baseArtifacts].map((a) => a.kind))] });
-  for (const a of [...fetched, ...baseArtifacts]) checkBeforeSigning(a, manifest.file);
   const created = opts.now ?? new Date();
-  const index: BundleIndex = {
-    schema: 'airgap.index/v1',
-    name: manifest.name,
-    created: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
-    artifacts: fetched,
-    blobs: [...blobs.values()],
-    ...(receipt ? { base: baseArtifacts } : {}),
-    ...(external.size ? { external: [...external.values()] } : {}),
+  /** The signed index of `fetched`, each artifact checked as verify checks it inside (docs/security.md "Index semantics"). */
+  const indexOf = async (fetched: Artifact[]): Promise<BundleIndex> => {
+    // --since: blobs the receipt lists as inside are not carried, even for new artifacts (docs/transfer.md).
+    const external = receipt ? externalBlobs(fetched, receipt) : new Map<string, ExternalBlob>();
+    if (external.size) reporter.info(`--since ${opts.since}: ${external.size} blobs already inside are not carried`);
+    const blobs = new Map<string, Descriptor>();
+    for (const a of fetched) for (const b of a.blobs) if (!blobs.has(b.digest) && !external.has(b.digest)) blobs.set(b.digest, { mediaType: b.mediaType, digest: b.digest, size: b.size });
+    // A manifest value that slips past the manifest schema fails here, exit 2, before anything is signed.
+    await ecosystems.load({ kinds: [...new Set([...fetched, ...baseArtifacts].map((a) => a.kind))] });
+    for (const a of [...fetched, ...baseArtifacts]) checkBeforeSigning(a, manifest.file);
+    return {
+      schema: 'airgap.index/v1',
+      name: manifest.name,
+      created: created.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      artifacts: fetched,
+      blobs: [...blobs.values()],
+      ...(receipt ? { base: baseArtifacts } : {}),
+      ...(external.size ? { external: [...external.values()] } : {}),
+    };
   };
-
-  const written = await reporter.phase('Writing the bundle', () => {
-    // The parts hold the blobs plus tar headers and the index: close enough for percent and ETA.
-    reporter.progress({ type: 'phase', phase: 'write', bytes: index.blobs.reduce((n, b) => n + b.size, 0) });
-    return writeBundle({
+  const write = (index: BundleIndex, onBytes: (n: number) => void, during?: { gate: BlobGate; until: Promise<void> }) =>
+    writeBundle({
       outDir: opts.outDir,
       name: manifest.name,
       created,
       index,
-      blobs: index.blobs.map((d) => ({ descriptor: d, path: store.path(d.digest), open: () => store.open(d.digest) })),
+      blobs: index.blobs.map((d) => ({ descriptor: d, path: store.path(d.digest), open: () => store.open(d.digest), ready: during?.gate.ready(d.digest) })),
       chunkSize: opts.chunkSize,
       recovery: opts.recovery,
       key: opts.key!,
@@ -234,11 +233,49 @@ async function packLocked(opts: PackOptions, manifest: Manifest): Promise<PackRe
       base,
       incomplete: skipped.length ? { skipped } : undefined,
       carry,
+      until: during?.until,
       // docs/approval.md: the SBOM travels inside the signed bundle.
       sbom: Buffer.from(cyclonedxSbom({ index, tool: opts.toolVersion, facts: (a) => ecosystems.facts(a) })),
-      onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }),
+      onBytes,
     });
-  });
+  // The parts hold the blobs plus tar headers and the index: close enough for percent and ETA.
+  const writePhase = (index: BundleIndex) => reporter.progress({ type: 'phase', phase: 'write', bytes: index.blobs.reduce((n, b) => n + b.size, 0) });
+  const toProgress = (n: number) => reporter.progress({ type: 'bytes', bytes: n });
+
+  let fetched: Artifact[];
+  let written: Awaited<ReturnType<typeof writeBundle>>;
+  if (opts.keepGoing || wanted.some((a) => ecosystems.get(a.kind).source.pending?.(a))) {
+    // What --keep-going leaves out, or a digest known only from the bytes, is known when every download is done: then the bundle.
+    fetched = await reporter.phase('Downloading and verifying', () => fetchAll(wanted, ctx, fail, reporter, opts.concurrency));
+    const index = await indexOf(fetched);
+    written = await reporter.phase('Writing the bundle', () => (writePhase(index), write(index, toProgress)));
+  } else {
+    // Every artifact must make it and is final after resolve: the index is known now, so the parts are
+    // written while the blobs download (src/pack-overlap.ts).
+    fetched = wanted;
+    const index = await indexOf(wanted);
+    const snapshot = JSON.stringify(index);
+    const gate = new BlobGate(index.blobs.map((d) => d.digest));
+    for (const d of index.blobs) if (await store.has(d.digest)) gate.stored(d.digest);
+    transferSink.target = gate.watch(reporter.progress);
+    const held = new HeldBytes();
+    const fetching = reporter.phase('Downloading and verifying', () =>
+      fetchAll(wanted, ctx, fail, reporter, opts.concurrency, (a) => a.blobs.forEach((b) => gate.stored(b.digest))),
+    ).then(() => unchangedIndex(index, snapshot));
+    fetching.catch((e) => gate.fail(e));
+    const writing = write(index, held.onBytes, { gate, until: fetching });
+    writing.catch(() => undefined); // settled below, after the downloads
+    try {
+      await fetching;
+    } catch (e) {
+      await writing.catch(() => undefined); // the writer has stopped and removed its temporary directory
+      throw e;
+    } finally {
+      transferSink.target = reporter.progress;
+    }
+    written = await reporter.phase('Writing the bundle', () => (writePhase(index), held.release(reporter.progress), writing));
+  }
+  fetched.forEach((a) => count(a, 'packed'));
   return {
     bundle: written.dir,
     parts: written.descriptor.parts.length,
@@ -283,15 +320,6 @@ async function resolveAlso(key: string, entry: unknown, ctx: SourceContext, gate
   return eco.source.resolve(entry, ctx);
 }
 
-/** The bytes the download phase will move: each distinct blob the cache does not hold yet. */
-async function bytesToFetch(wanted: Artifact[], store: ContentStore): Promise<number> {
-  const sizes = new Map<string, number>();
-  for (const a of wanted) for (const b of a.blobs) sizes.set(b.digest, b.size);
-  let n = 0;
-  for (const [digest, size] of sizes) if (!(await store.has(digest))) n += size;
-  return n;
-}
-
 function describe(a: Artifact): PackedArtifact {
   return {
     kind: a.kind,
@@ -303,8 +331,6 @@ function describe(a: Artifact): PackedArtifact {
     upstream: a.upstream.url,
   };
 }
-
-type Fail = (entry: string, e: unknown) => void;
 
 /**
  * Every manifest entry resolved by its ecosystem into exact artifacts (closure included), each once (a
@@ -338,29 +364,4 @@ async function resolveManifest(manifest: Manifest, refusedEntries: Set<unknown>,
   paths.check();
   reporter.info(`${out.length} artifacts`);
   return out;
-}
-
-/** Every artifact's blobs into the store, each checked there afterwards; returns those fetched (a failure goes to `fail`). */
-async function fetchAll(wanted: Artifact[], ctx: SourceContext, fail: Fail, reporter: Reporter, concurrency: number): Promise<Artifact[]> {
-  reporter.progress({ type: 'phase', phase: 'fetch', total: wanted.length, bytes: await bytesToFetch(wanted, ctx.store) });
-  // p-map only queues artifacts (bounded memory and progress lines); the transfer engine's one limit
-  // is what bounds the downloads, across artifacts and ecosystems (docs/transfers.md).
-  const ok = await pMap(wanted, async (a) => {
-    reporter.progress({ type: 'artifact', state: 'start', artifact: a });
-    try {
-      await ecosystems.get(a.kind).source.fetch(a, ctx);
-      for (const b of a.blobs) {
-        const size = await ctx.store.size(b.digest);
-        if (size !== b.size) throw new IntegrityError(`${artifactLabel(a)}: blob ${b.digest} is ${size === undefined ? 'missing from' : `${size} bytes in`} the cache, expected ${b.size}`, { subject: artifactLabel(a) });
-      }
-      reporter.progress({ type: 'artifact', state: 'done', artifact: a });
-      return true;
-    } catch (e) {
-      reporter.progress({ type: 'artifact', state: 'failed', artifact: a, error: errorText(e) });
-      fail(artifactLabel(a), e);
-      return false;
-    }
-  }, { concurrency });
-  await ctx.transfer.sweep();
-  return wanted.filter((_, i) => ok[i]);
 }

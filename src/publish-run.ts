@@ -24,6 +24,8 @@ export class PublishRun {
   stopped?: IntegrityError;
   /** Never overwrite within one run (a bundle packed before pack refused two entries with one path). */
   private readonly claimed = new Map<string, Artifact>();
+  /** Dry run: the content already counted as would-push, per target (a real run sends it once). */
+  private readonly wouldSend = new Map<string, Artifact>();
 
   constructor(private readonly o: { dryRun: boolean; concurrency: number; reporter: Reporter; ledger?: Ledger; base: RunRecordBase; guard?: MirrorGuard }) {}
 
@@ -48,11 +50,17 @@ export class PublishRun {
     let action: UnpackedArtifact['action'];
     let error: string | undefined;
     let previous: string | undefined;
+    let sameAs: Artifact | undefined;
+    // Taken before the first await, so "the first" is the first in the bundle's order, not the first answered.
+    const first = this.o.dryRun ? this.firstOfContent(a, ctx) : undefined;
     try {
       this.claim(a, ctx);
       const presence = await half.exists(a, ctx);
       if (presence === 'present') action = 'present';
-      else if (this.o.dryRun) action = 'would-push';
+      else if (this.o.dryRun) {
+        action = 'would-push';
+        sameAs = first;
+      }
       else {
         // The intent comes first: a run killed during the push leaves it without a result (docs/ledger.md).
         await this.o.ledger?.append({ ...this.o.base, ...artifactFields(a, ctx.target.name), kind: 'intent', of: a.kind, action: 'push', error: null, durationMs: null });
@@ -67,12 +75,23 @@ export class PublishRun {
       const integrity = integrityFailure(e);
       if (integrity) this.stopped ??= integrity;
     }
-    this.tally(a, action);
-    this.o.reporter.progress({ type: 'artifact', state: action === 'would-push' ? 'skipped' : action, artifact: a, error });
+    if (!sameAs) this.tally(a, action);
+    this.o.reporter.progress({ type: 'artifact', state: action, artifact: a, error, ...(sameAs ? { sameAs: artifactLabel(sameAs) } : {}) });
     if (action !== 'would-push') {
       await this.o.ledger?.append({ ...this.o.base, ...artifactFields(a, ctx.target.name), action, error: error ?? null, durationMs: Date.now() - t0, ...(previous ? { previous } : {}) });
     }
-    return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}), ...(previous ? { previous } : {}) };
+    return { kind: a.kind, name: a.name, version: a.version, platform: a.platform ?? null, digest: a.digest, action, ...(error ? { error } : {}), ...(previous ? { previous } : {}), ...(sameAs ? { sameAs: artifactLabel(sameAs) } : {}) };
+  }
+
+  /**
+   * Dry run: the artifact before this one in the bundle with the same kind, name, platform and digest at
+   * this target (an image listed by tag and by digest), else undefined. A real run sends that content once.
+   */
+  private firstOfContent(a: Artifact, ctx: PublishContext): Artifact | undefined {
+    const key = [ctx.target.name, a.kind, a.name, a.platform ?? '', a.digest].join('\0');
+    const first = this.wouldSend.get(key);
+    if (!first) this.wouldSend.set(key, a);
+    return first;
   }
 
   private claim(a: Artifact, ctx: PublishContext): void {

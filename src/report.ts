@@ -1,4 +1,4 @@
-import { type Logger, type ProgressEvent, type ProgressSink, artifactLabel } from '@airgap/core';
+import { type Logger, type ProgressEvent, type ProgressSink, artifactLabel, printable } from '@airgap/core';
 import { ByteMeter } from './progress.js';
 
 export type ReportMode = 'tty' | 'plain' | 'json';
@@ -13,6 +13,8 @@ interface PhaseState {
   output: string;
   update: () => void;
   counts: Record<string, number>;
+  /** Artifacts finished in this phase (also those a dry run counts under another: `sameAs`). */
+  done: number;
   total?: number;
   meter: ByteMeter;
 }
@@ -57,11 +59,17 @@ export class Reporter implements Logger {
       cur.update();
       return;
     }
-    if (cur && e.state !== 'start') cur.counts[e.state] = (cur.counts[e.state] ?? 0) + 1;
+    if (cur && e.state !== 'start') {
+      cur.done++;
+      if (!e.sameAs) cur.counts[e.state] = (cur.counts[e.state] ?? 0) + 1;
+    }
+    // Names come from manifests, upstreams and bundles: printed with control characters escaped.
+    const label = printable(artifactLabel(e.artifact));
     if (this.mode === 'plain' && e.state !== 'start') {
-      this.line(`${e.state.padEnd(7)} ${artifactLabel(e.artifact)}${e.error ? ': ' + e.error : ''}`);
+      const same = e.sameAs ? ` (the same content as ${printable(e.sameAs)}: counted once)` : '';
+      this.line(`${stateLabel(e.state).padEnd(7)} ${label}${same}${e.error ? ': ' + printable(e.error, { lines: true }) : ''}`);
     } else if (this.mode === 'tty' && e.state === 'failed') {
-      if (cur) cur.output = `failed ${artifactLabel(e.artifact)}: ${e.error}`;
+      if (cur) cur.output = `failed ${label}: ${printable(e.error ?? '')}`;
     }
     cur?.update();
   };
@@ -70,7 +78,7 @@ export class Reporter implements Logger {
   async phase<T>(title: string, fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
     if (this.mode !== 'tty') {
-      const state: PhaseState = { output: '', counts: {}, meter: new ByteMeter(), update: () => {} };
+      const state: PhaseState = { output: '', counts: {}, done: 0, meter: new ByteMeter(), update: () => {} };
       this.current = state;
       let heartbeat: NodeJS.Timeout | undefined;
       if (this.mode === 'plain') {
@@ -99,7 +107,7 @@ export class Reporter implements Logger {
         {
           title,
           task: async (_ctx, task) => {
-            const state: PhaseState = { output: '', counts: {}, meter: new ByteMeter(), update: () => {} };
+            const state: PhaseState = { output: '', counts: {}, done: 0, meter: new ByteMeter(), update: () => {} };
             let last = 0;
             state.update = () => {
               const now = Date.now();
@@ -135,8 +143,8 @@ export class Reporter implements Logger {
 
   /** Counts, then bytes (done / total, rate, ETA); `final`: the bytes moved, without rate or ETA. */
   private summaryOf(state: PhaseState, final = false): string {
-    const parts = Object.entries(state.counts).map(([k, v]) => `${v} ${k}`);
-    if (state.total !== undefined) parts.unshift(`${Object.values(state.counts).reduce((a, b) => a + b, 0)}/${state.total}`);
+    const parts = Object.entries(state.counts).map(([k, v]) => `${v} ${stateLabel(k)}`);
+    if (state.total !== undefined) parts.unshift(`${state.done}/${state.total}`);
     const bytes = final ? state.meter.finalText() : state.meter.text();
     if (bytes) parts.push(bytes);
     return parts.join(', ');
@@ -145,4 +153,9 @@ export class Reporter implements Logger {
   private line(message: string): void {
     process.stderr.write(`${new Date().toISOString()} ${message}\n`);
   }
+}
+
+/** An artifact's state as the operator reads it: `would-push` (a dry run's count key) is "would push". */
+export function stateLabel(state: string): string {
+  return state === 'would-push' ? 'would push' : state;
 }

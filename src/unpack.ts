@@ -13,7 +13,7 @@ import { type OpenedTarget, formatsByTarget, openTarget } from './publish-target
 import { PublishRun } from './publish-run.js';
 import { type MirrorGuard, guardDirTargets } from './target-lock.js';
 import { checkBase, checkFreshness } from './unpack-checks.js';
-import { verifyWithTrust } from './verify-run.js';
+import { checkBundleDir, verifyWithTrust } from './verify-run.js';
 
 export interface UnpackOptions {
   bundleDir: string;
@@ -45,6 +45,8 @@ export interface UnpackedArtifact {
   error?: string;
   /** An image whose tag this push moved: the digest the tag pointed to before (docs/oci.md). */
   previous?: string;
+  /** Dry run: the artifact this one's content is counted under (the same image by tag and by digest). */
+  sameAs?: string;
 }
 
 export interface UnpackResult {
@@ -87,7 +89,9 @@ export interface UnpackResult {
 export async function unpack(opts: UnpackOptions): Promise<UnpackResult> {
   const started = Date.now();
   const plan = new UnpackPlan(opts.to, opts.config, { only: opts.only, exclude: opts.exclude });
-  // A FIFO or device among the bundle's files is refused before any lock is taken (docs/security.md).
+  // A path that is no bundle folder at all is a usage error (exit 2, docs/exit-codes.md); a FIFO or
+  // device among the bundle's files is refused (exit 3) before any lock is taken (docs/security.md).
+  await checkBundleDir(opts.bundleDir);
   await checkBundleFiles(opts.bundleDir);
   // One unpack per ledger at a time (cron overlaps): taken before the long work, so a second run exits at once.
   const lock = opts.dryRun ? undefined : await acquireLock(`${opts.ledgerPath}.lock`, { what: `ledger ${opts.ledgerPath}`, log: opts.reporter });

@@ -17,7 +17,7 @@ export default class ClientConfig extends AirgapCommand {
 
 Writes under --out: containerd/certs.d/<upstream registry>/hosts.toml, crio/registries.conf.d/airgap.conf, apt/airgap.sources (deb822; Signed-By the mirror's exported key, copied beside it, when the mirror is signed), yum/airgap.repo, pip/pip.conf, npm/npmrc, helm/README.md, and README.md saying where each file goes on a node. Only the formats the mirror holds (or the target maps) get a file. See docs/serve.md.
 
-Exit codes: 0 written, 2 usage or config (no such mirror or target, --server missing with --mirror).`;
+Exit codes (docs/exit-codes.md): 0 written, 2 usage or config (no such mirror or target, --server missing with --mirror).`;
   static override examples = [
     '<%= config.bin %> client-config --mirror /srv/mirror --server http://10.0.0.5:8080 --out ./clients',
     '<%= config.bin %> client-config --mirror /srv/mirror --server https://mirror.corp.internal:8443 --ca-file /etc/pki/corp-ca.pem --out ./clients',

@@ -3,10 +3,13 @@ import { resolve } from 'node:path';
 import { artifactSize, formatSize } from '@airgap/core';
 import { readBundleDescriptor, readIndexUnverified } from '@airgap/bundle';
 import { AirgapCommand } from '../base-command.js';
+import { checkBundleDir } from '../verify-run.js';
 
 export default class Inspect extends AirgapCommand {
   static override summary = 'List what a bundle holds (works without a key; checks nothing).';
-  static override description = `Prints the bundle facts from bundle.json and every artifact of its index: kind, name, version, platform, size and digest. It does not verify anything: use airgap verify for that.`;
+  static override description = `Prints the bundle facts from bundle.json and every artifact of its index: kind, name, version, platform, size and digest. It does not verify anything: use airgap verify for that.
+
+Exit codes: one table for every command, docs/exit-codes.md (0 ok, 1 runtime, 2 usage or config, 3 integrity or trust).`;
   static override examples = [
     '<%= config.bin %> inspect ./platform-base-20261124T101500Z',
     '<%= config.bin %> inspect ./platform-base-20261124T101500Z --json | jq ".artifacts[].name"',
@@ -17,6 +20,7 @@ export default class Inspect extends AirgapCommand {
     const { args } = await this.parse(Inspect);
     this.makeReporter(this.jsonEnabled());
     const dir = resolve(args.bundle);
+    await checkBundleDir(dir);
     const descriptor = await readBundleDescriptor(dir);
     const index = await readIndexUnverified(dir);
     const artifacts = index.artifacts.map((a) => ({

@@ -9,7 +9,9 @@ export default class Keygen extends AirgapCommand {
   static override summary = 'Create an Ed25519 signing key pair (minisign format).';
   static override description = `Writes NAME.key (the secret key, mode 0600: keep it on the outside, where bundles are packed) and NAME.pub (the public key in minisign format: copy it inside, where bundles are verified). Prints the key id. Refuses to overwrite an existing key unless --force is given.
 
---encrypt protects NAME.key with a passphrase in minisign's own encrypted format (scrypt, as \`minisign -G\` writes it; \`minisign -S\` signs with it too). The passphrase is asked on the terminal (twice, not echoed), or read from the file AIRGAP_KEY_PASSWORD_FILE names (one line). pack and split then ask for it, or read it from AIRGAP_KEY_PASSWORD_FILE in cron; a wrong passphrase is exit 2 (docs/security.md).`;
+--encrypt protects NAME.key with a passphrase in minisign's own encrypted format (scrypt, as \`minisign -G\` writes it; \`minisign -S\` signs with it too). The passphrase is asked on the terminal (twice, not echoed), or read from the file AIRGAP_KEY_PASSWORD_FILE names (one line). pack and split then ask for it, or read it from AIRGAP_KEY_PASSWORD_FILE in cron; a wrong passphrase is exit 2 (docs/security.md).
+
+Exit codes: one table for every command, docs/exit-codes.md (0 ok, 1 runtime, 2 usage or config, 3 integrity or trust).`;
   static override examples = [
     '<%= config.bin %> keygen --out-dir keys --name outside',
     '<%= config.bin %> keygen --out-dir /etc/airgap --name dmz-2026 --json',

@@ -13,7 +13,7 @@ Formats: html (default; one self-contained file — inline CSS and SVG, no outsi
 
 No key is needed. With --pub (or trust: in the config) the bundle is verified first — signature, every part, the index and every blob — and the report states the verified signer; a bundle that fails is refused (exit 3). Without a key nothing is checked and the report says UNVERIFIED at its top.
 
-Exit codes: 0 ok, 2 usage (no bundle there, bad flag), 3 the bundle fails verification.`;
+Exit codes (docs/exit-codes.md): 0 ok, 2 usage (no bundle there, bad flag), 3 the bundle fails verification.`;
   static override examples = [
     '<%= config.bin %> report /media/usb/platform-base-20261124T101500Z --pub keys/outside.pub --out approval.html',
     '<%= config.bin %> report ./platform-base-20261124T101500Z --format md --out approval.md',

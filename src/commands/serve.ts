@@ -15,7 +15,7 @@ export default class Serve extends AirgapCommand {
 
 Runs in the foreground and prints one access line per request on stdout (JSON lines with --json). SIGTERM or SIGINT stops it: no new connections, requests in flight get 10 s to finish. Pair it with "airgap client-config --mirror MIRROR --server URL" for the client settings. See docs/serve.md.
 
-Exit codes: 0 stopped by a signal, 1 cannot listen, 2 usage (no such mirror, bad --listen, one TLS file without the other).`;
+Exit codes (docs/exit-codes.md): 0 stopped by a signal, 1 cannot listen, 2 usage (no such mirror, bad --listen, one TLS file without the other).`;
   static override examples = [
     '<%= config.bin %> serve /srv/mirror',
     '<%= config.bin %> serve /srv/mirror --listen 0.0.0.0:8443 --tls-cert /etc/airgap/tls.crt --tls-key /etc/airgap/tls.key --base-url https://mirror.corp.internal:8443/',

@@ -6,6 +6,7 @@ import { AirgapCommand } from '../base-command.js';
 import { passphraseSource } from '../passphrase.js';
 import { trustedKeys } from '../trust.js';
 import { toolVersion } from '../version.js';
+import { checkBundleDir } from '../verify-run.js';
 
 export interface SplitResult {
   bundle: string;
@@ -19,7 +20,7 @@ export default class Split extends AirgapCommand {
   static override summary = 'Cut a bundle into parts of another size, without the network.';
   static override description = `Writes OUT/<name>-<stamp>/: the same bundle stream (same airgap-index.json, same index digest, same content) cut at --chunk-size, with new PAR2 recovery files if --recovery is given, and a new bundle.json signed with --key (default: signingKey from the config); bundle.json records the bundle.json it was cut from. The source is verified first (its signer must be trusted: --pub, else trust: in the config), so split never re-signs bytes it has not checked. Use it to move a bundle from one medium to another (a 4 GiB USB stick to DVDs), or to add recovery data (docs/transfer.md).
 
-Exit codes: 0 written, 2 usage (bad size, no key), 3 the source failed verification.`;
+Exit codes (docs/exit-codes.md): 0 written, 2 usage (bad size, no key), 3 the source failed verification.`;
   static override examples = [
     '<%= config.bin %> split /media/usb/platform-base-20261124T101500Z --chunk-size 4.7GB --out /srv/dvd --key keys/outside.key --pub keys/outside.pub',
     '<%= config.bin %> split ./platform-base-20261124T101500Z --media dvd --recovery 10% --out dvd --key keys/outside.key',
@@ -46,6 +47,7 @@ Exit codes: 0 written, 2 usage (bad size, no key), 3 the source failed verificat
     const recovery = flags.recovery === undefined ? undefined : parseRecoveryPercent(flags.recovery);
     const trust = await trustedKeys(flags.pub, config);
     if (trust.length === 0) throw new UsageError('no trusted public key to verify the source bundle with', { hint: 'pass --pub FILE or list it under trust: in the config' });
+    await checkBundleDir(resolve(args.bundle));
     const r = await reporter.phase('Verifying and cutting the bundle', () =>
       splitBundle(resolve(args.bundle), { trust, outDir: resolve(flags.out), chunkSize, key, recovery, toolVersion, onBytes: (n) => reporter.progress({ type: 'bytes', bytes: n }) }),
     );

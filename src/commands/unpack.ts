@@ -56,7 +56,7 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
         to: flags.to,
         trust,
         insecureSkipSignature: flags['insecure-skip-signature'],
-        ledgerPath: resolve(flags.ledger ?? config.ledger ?? 'airgap-ledger.jsonl'),
+        ledgerPath: await this.ledgerFile(flags.ledger, flags.config),
         dryRun: flags['dry-run'],
         concurrency: flags.concurrency,
         allowOlder: flags['allow-older'],
@@ -75,7 +75,7 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
     }
     this.monitored.outcome = { bytes: result.bytes, artifacts: Object.values(result.counts).reduce((n, c) => n + c, 0), failed: result.failures.length };
     if (!result.dryRun) await notifyRun(config, unpackNotice(result), reporter);
-    const counts = Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing to do';
+    const counts = (result.dryRun ? dryRunCounts(result.counts) : Object.entries(result.counts).map(([k, v]) => `${v} ${k}`).join(', ')) || 'nothing to do';
     const routed = result.routes ? ` (${Object.entries(result.routes).map(([k, t]) => `${k} → ${t}`).join(', ')})` : '';
     this.log(`${result.dryRun ? 'dry run: ' : ''}${result.name} → ${result.target}${routed}: ${counts}${result.ledger ? `; ledger ${result.ledger}` : ''}`);
     if (result.failures.length) {
@@ -84,4 +84,11 @@ Safe to re-run: a killed unpack, run again, records what is already there as pre
     }
     return result;
   }
+}
+
+/** A dry run's summary in the words of its lines: `would push 3, already present 1` (then failed, if any). */
+function dryRunCounts(counts: Record<string, number>): string {
+  const { 'would-push': send = 0, present = 0, ...rest } = counts;
+  const parts = send || present ? [`would push ${send}`, `already present ${present}`] : [];
+  return [...parts, ...Object.entries(rest).map(([k, v]) => `${v} ${k}`)].join(', ');
 }

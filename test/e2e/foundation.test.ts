@@ -248,7 +248,8 @@ describe('pack failures and the cache', () => {
     const out = join(work, 'out-broken');
     await mkdir(out, { recursive: true });
     const r = await runAirgap(['pack', manifest, '--out', out, '--key', join(keys, 'outside.key'), '--cache', join(work, 'cache-4')], { cwd: work });
-    expect(r.exitCode).toBe(1);
+    // a URL the upstream does not have: a manifest mistake (exit 2, docs/exit-codes.md)
+    expect(r.exitCode, r.stderr).toBe(2);
     expect(r.stderr).toContain('missing/nothing.bin');
     expect(r.stderr).toContain('404');
     expect(await readdir(out)).toEqual([]);
@@ -276,10 +277,10 @@ describe('pack failures and the cache', () => {
     expect(r.stderr).toContain(sha256(content['gamma.txt']));
   });
 
-  it('a missing local file source exits 1 naming it', async () => {
+  it('a missing local file source exits 2 (a name the upstream does not have, docs/exit-codes.md) naming it', async () => {
     const manifest = await writeManifest('nofile.yaml', `apiVersion: airgap/v1\nkind: Bundle\nname: nofile\nfiles:\n  - url: ./does-not-exist.bin\n`);
     const r = await runAirgap(['pack', manifest, '--out', join(work, 'out-nofile'), '--key', join(keys, 'outside.key'), '--cache', join(work, 'cache-6')], { cwd: work });
-    expect(r.exitCode).toBe(1);
+    expect(r.exitCode, r.stderr).toBe(2);
     expect(r.stderr).toContain('does-not-exist.bin');
   });
 

@@ -15,6 +15,7 @@ const version = (JSON.parse(await readFile(join(repoRoot, 'package.json'), 'utf8
 const exeName = `airgap-${version}-linux-x64`;
 const sha256 = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 const payload = 'carried across with airgap itself\n';
+const passphrase = 'release day, correct horse';
 
 let work: string;
 let keys: string;
@@ -40,7 +41,14 @@ beforeAll(async () => {
   work = await tempDir('airgap-release-');
   keys = join(work, 'keys');
   release = join(work, 'release');
-  expect((await runAirgap(['keygen', '--out-dir', keys, '--name', 'outside'])).exitCode).toBe(0);
+  // The outside key encrypted (minisign's scrypt format), its passphrase in a file as cron gives it: dist
+  // and every pack below read it from AIRGAP_KEY_PASSWORD_FILE.
+  await writeFile(join(work, 'key.pass'), `${passphrase}\n`, { mode: 0o600 });
+  process.env.AIRGAP_KEY_PASSWORD_FILE = join(work, 'key.pass');
+  const k = await runAirgap(['keygen', '--out-dir', keys, '--name', 'outside', '--encrypt']);
+  expect(k.exitCode, k.stderr).toBe(0);
+  // minisign's encrypted secret key: algorithm Ed, KDF Sc (scrypt), checksum B2.
+  expect(await readFile(join(keys, 'outside.key'), 'utf8')).toMatch(/^RWRTY0Iy/m);
   // The slow step (esbuild + postject on a ~100 MB binary), done once for the whole file.
   const d = await execa(process.execPath, [join(repoRoot, 'scripts/dist.mjs'), '--out', release, '--key', join(keys, 'outside.key')], { reject: false, cwd: repoRoot });
   expect(d.exitCode, d.stderr).toBe(0);
@@ -57,7 +65,32 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
+  delete process.env.AIRGAP_KEY_PASSWORD_FILE;
   await upstream?.close();
+});
+
+describe('npm run dist with an encrypted release key', () => {
+  const dist = (out: string, env: Record<string, string | undefined>) =>
+    execa(process.execPath, [join(repoRoot, 'scripts/dist.mjs'), '--out', out, '--key', join(keys, 'outside.key')], { reject: false, cwd: repoRoot, env, stdin: 'ignore' });
+
+  it('a wrong passphrase is exit 2 before anything is built, and the passphrase is not printed', async () => {
+    await writeFile(join(work, 'wrong.pass'), 'not the passphrase\n', { mode: 0o600 });
+    const out = join(work, 'release-wrong');
+    const r = await dist(out, { AIRGAP_KEY_PASSWORD_FILE: join(work, 'wrong.pass') });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^dist: .*passphrase/m);
+    expect(r.stderr + r.stdout).not.toContain('not the passphrase');
+    await expect(readdir(out)).rejects.toThrow();
+  });
+
+  it('no passphrase file and no terminal is exit 2 saying how to give one', async () => {
+    const out = join(work, 'release-nopass');
+    const r = await dist(out, { AIRGAP_KEY_PASSWORD_FILE: undefined });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr).toContain('dist: a passphrase is needed and there is no terminal to ask on');
+    expect(r.stderr).toContain('AIRGAP_KEY_PASSWORD_FILE');
+    await expect(readdir(out)).rejects.toThrow();
+  });
 });
 
 describe('npm run dist: the single executable', () => {

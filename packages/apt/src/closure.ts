@@ -1,4 +1,4 @@
-import { UpstreamError, UsageError } from '@airgap/core';
+import { UpstreamError, UsageError, nearestText } from '@airgap/core';
 import { type Stanza, field } from './control.js';
 import { type Relation, type RelationGroup, formatRelation, parseProvides, parseRelations } from './relations.js';
 import { compareVersions, satisfies } from './version.js';
@@ -56,6 +56,11 @@ export class PackageUniverse<O = unknown> {
 
   get size(): number {
     return this.seen.size;
+  }
+
+  /** Every package name known, real or provided (for the nearest names of one it does not have). */
+  names(): string[] {
+    return [...this.byName.keys(), ...this.providers.keys()];
   }
 
   /** Versions of a real package, apt's candidate order: highest pin priority first, then newest. */
@@ -179,7 +184,7 @@ export function resolveClosure<O>(universe: PackageUniverse<O>, roots: RelationG
       if (group.every((r) => opts.exclude.has(r.name))) continue;
       throw new UsageError(`apt package ${text} is not in ${opts.where}`, {
         subject: text,
-        hint: 'check the package name and version, the suite, components and architectures of the manifest entry',
+        hint: `check the package name and version, the suite, components and architectures of the manifest entry${group.map((r) => nearestHave(universe, r)).join('')}`,
       });
     }
   }
@@ -211,4 +216,11 @@ export function resolveClosure<O>(universe: PackageUniverse<O>, roots: RelationG
 
 function sortCandidates<O>(list: Candidate<O>[]): Candidate<O>[] {
   return list.sort((a, b) => cmp(a.name, b.name) || compareVersions(a.version, b.version) || cmp(a.arch, b.arch));
+}
+
+/** What the archive has near a relation it cannot satisfy: the versions of that name, else the nearest names (docs/exit-codes.md). */
+function nearestHave<O>(universe: PackageUniverse<O>, rel: Relation): string {
+  const versions = [...new Set(universe.versions(rel.name).map((c) => c.version))];
+  if (versions.length) return `; ${rel.name} versions it has: ${versions.slice(0, 5).join(', ')}`;
+  return nearestText(rel.name, universe.names(), 'nearest names');
 }

@@ -1,13 +1,6 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { TrustError, UsageError, gpgv, signWithKey, writeKeyring } from '@airgap/core';
-
-/** A private, empty temporary folder (mode 0700, as gpg wants its home) removed by `dispose`. */
-export async function privateTempDir(prefix: string): Promise<{ path: string; dispose(): Promise<void> }> {
-  const path = await mkdtemp(join(tmpdir(), prefix));
-  return { path, dispose: () => rm(path, { recursive: true, force: true }) };
-}
 
 /**
  * Keyring files as gpgv can read them. gpgv reads only binary keyrings, while apt also takes `.asc`

@@ -2,12 +2,11 @@ import { access, readdir } from 'node:fs/promises';
 import { isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { execa } from 'execa';
 import {
-  type Artifact, type SourceContext, type SourceHalf, IntegrityError, InternalError, UpstreamError, UsageError, failStatus, safeUrl,
+  type Artifact, type SourceContext, type SourceHalf, IntegrityError, InternalError, UpstreamError, UsageError, failStatus, safeUrl, withGpgHome,
 } from '@airgap/core';
 import { type ArchiveOrigin, type VerifiedRelease, fetchVerifiedRelease, packagesIndex, separateArchAll } from './archive.js';
 import { type Candidate, PackageUniverse, resolveClosure } from './closure.js';
 import { type Stanza, field } from './control.js';
-import { privateTempDir } from './gpg.js';
 import { type RelationGroup, parsePackageRequest } from './relations.js';
 import { readHostSources } from './sources-list.js';
 import type { AptSpec } from './spec.js';
@@ -216,10 +215,10 @@ export function aptSource(options: { hostRoot?: string } = {}): SourceHalf<AptSp
       });
       const architectures = [...new Set(origins.flatMap((o) => o.architectures))];
       const universe = new PackageUniverse<IndexOrigin>();
-      const work = await privateTempDir('airgap-apt-');
-      try {
+      // Keyrings and gpgv's private home for the Release checks, removed afterwards (core gpg wrapper).
+      return withGpgHome('airgap-apt-', async (work) => {
         for (const origin of origins) {
-          const vr = await fetchVerifiedRelease(origin, ctx, work.path);
+          const vr = await fetchVerifiedRelease(origin, ctx, work);
           const archs = separateArchAll(vr) ? [...origin.architectures, 'all'] : origin.architectures;
           const priority = pinPriority(vr);
           for (const component of origin.components) {
@@ -250,9 +249,7 @@ export function aptSource(options: { hostRoot?: string } = {}): SourceHalf<AptSp
         // Every suite the entry reads, so the mirror gets a Release for each even if the closure used none of it.
         const suites = origins.map((o) => ({ suite: o.suite, components: o.components, architectures: o.architectures }));
         return closure.map((c) => toArtifact(c, stanzas.get(c)!, architectures, suites));
-      } finally {
-        await work.dispose();
-      }
+      });
     },
 
     async fetch(artifact, ctx) {

@@ -36,6 +36,12 @@ export interface BundleBlob {
    * stream that allocates every chunk (test/bench/bundle.mjs).
    */
   path?: string;
+  /**
+   * Resolves when the blob is complete (still downloading into the cache when the writer starts): the
+   * writer waits for it when it reaches the blob, so downloads overlap part writing. A rejection stops
+   * the write (the temporary directory is removed).
+   */
+  ready?: Promise<void>;
 }
 
 export interface WriteBundleOptions {
@@ -55,6 +61,8 @@ export interface WriteBundleOptions {
   base?: unknown | null;
   /** What --keep-going skipped; omitted from bundle.json when undefined. */
   incomplete?: unknown;
+  /** Awaited after the last blob, before the tar ends and bundle.json is signed (e.g. every download checked). */
+  until?: Promise<void>;
   /** Progress: bytes written to parts. */
   onBytes?: (n: number) => void;
   /** `--recovery PERCENT`: PAR2 recovery files beside the parts (docs/transfer.md); none when undefined. */
@@ -81,6 +89,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
   const created = opts.created.toISOString();
   const finalDir = join(opts.outDir, `${opts.name}-${stamp}`);
   const blobs = uniqueBlobs(opts);
+  // Awaited in turn below; a rejection that comes before the writer reaches it is handled here, not lost.
+  for (const p of [...blobs.map((b) => b.ready), opts.until]) p?.catch(() => undefined);
 
   await mkdir(opts.outDir, { recursive: true });
   if (await exists(finalDir)) {
@@ -105,10 +115,12 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     await parts.write(tarHeader({ name: BLOB_PREFIX, size: 0, type: 'dir', mtime }));
     for (const blob of blobs) {
       const d = blob.descriptor;
+      await blob.ready;
       await parts.write(tarHeader({ name: BLOB_PREFIX + digestHex(d.digest), size: d.size, type: 'file', mtime }));
       await copyBlob(blob, parts);
       await parts.write(Buffer.alloc(padding(d.size)));
     }
+    await opts.until;
     await parts.write(tarTrailer(parts.accepted));
     // Recovery data is computed while the parts are flushed to disk; both finish before the seal.
     const { parts: partList, synced } = await parts.close();

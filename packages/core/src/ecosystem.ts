@@ -52,6 +52,12 @@ export interface SourceContext {
 export interface SourceHalf<Spec = unknown> {
   resolve(spec: Spec, ctx: SourceContext): Promise<Artifact[]>;
   fetch(artifact: Artifact, ctx: SourceContext): Promise<void>;
+  /**
+   * True when fetch may still change the artifact's digest, blobs or meta (a `files:` URL: its size is
+   * known only from the GET, its digest too without a sha256). Absent or false: the artifact is final
+   * after resolve, so pack writes the signed index and starts the parts while it downloads.
+   */
+  pending?(artifact: Artifact): boolean;
 }
 
 /** Blobs of a verified bundle. Each stream is checked again against the descriptor while it flows (docs/design.md). */

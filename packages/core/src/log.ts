@@ -11,7 +11,11 @@ export interface Logger {
 export type ProgressEvent =
   /** `total`: artifacts the phase works on; `bytes`: the bytes it will move (for percent and ETA). */
   | { type: 'phase'; phase: string; total?: number; bytes?: number }
-  | { type: 'artifact'; state: 'start' | 'done' | 'pushed' | 'failed' | 'skipped' | 'present'; artifact: Pick<Artifact, 'kind' | 'name' | 'version' | 'platform'>; error?: string }
+  /**
+   * `would-push`: a dry run would send it. `sameAs`: a dry run already counts this content under another
+   * artifact (the same image by tag and by digest): a real run sends it once, so it is not counted again.
+   */
+  | { type: 'artifact'; state: 'start' | 'done' | 'pushed' | 'failed' | 'skipped' | 'present' | 'would-push'; artifact: Pick<Artifact, 'kind' | 'name' | 'version' | 'platform'>; error?: string; sameAs?: string }
   | { type: 'bytes'; bytes: number }
   | TransferProgress;
 

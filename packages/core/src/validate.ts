@@ -22,7 +22,25 @@ const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0
 export function shown(v: unknown): string {
   const s = typeof v === 'string' ? v : String(v);
   const cut = s.length > 80 ? s.slice(0, 80) + '…' : s;
-  return JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(cut).replace(/[\u007f-\u009f\u2028\u2029]/g, unicodeEscape);
+}
+
+// eslint-disable-next-line no-control-regex
+const TERMINAL_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * Text from a manifest, an upstream or a bundle printed on a line of its own (progress lines):
+ * unquoted, but every control character (ESC of a terminal escape sequence, CR, BEL…) escaped as `\u001b`,
+ * as `shown` does, so a hostile name cannot move the cursor or rewrite the screen (docs/security.md).
+ * `lines`: keep LF and TAB (multi-line messages); otherwise they are escaped too.
+ */
+export function printable(s: string, opts: { lines?: boolean } = {}): string {
+  const escaped = s.replace(TERMINAL_CONTROL, unicodeEscape);
+  return opts.lines ? escaped : escaped.replace(/[\n\t]/g, unicodeEscape);
+}
+
+function unicodeEscape(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 }
 
 /** `kind "name"@"version"` for messages about an artifact whose fields are not trusted yet. */

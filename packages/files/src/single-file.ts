@@ -4,7 +4,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type Artifact, type SourceContext, type SourceHalf, OCTET_STREAM, UpstreamError, IntegrityError, UsageError,
-  failStatus, header, newSha256, safeUrl,
+  header, newSha256, safeUrl,
 } from '@airgap/core';
 import type { FileSpec } from './spec.js';
 import { targetPath } from './target-path.js';
@@ -61,7 +61,7 @@ export const fileSource: SourceHalf<FileSpec> = {
       try {
         st = await stat(origin.path);
       } catch (e) {
-        throw new UpstreamError(`file source ${origin.display}: not found`, { subject: origin.display, hint: 'check the path in the manifest (relative paths are relative to the manifest)', cause: e });
+        throw new UsageError(`file source ${origin.display}: not found`, { subject: origin.display, hint: 'check the path in the manifest (relative paths are relative to the manifest)', cause: e });
       }
       if (!st.isFile()) throw new UpstreamError(`file source ${origin.display}: not a regular file`, { subject: origin.display });
       if (ctx.dryRun && expected) return [make(expected, st.size, verifiedText)];
@@ -79,8 +79,11 @@ export const fileSource: SourceHalf<FileSpec> = {
       if (usable?.etag) headers['if-none-match'] = usable.etag;
       else if (usable?.lastModified) headers['if-modified-since'] = usable.lastModified;
       const r = await ctx.http.request(origin.url, { method: 'HEAD', headers, side: 'upstream', signal: ctx.signal });
-      // failStatus reads the body: never after dump() (undici then throws outside any promise).
-      if (r.status === 404 || r.status === 410) await failStatus(r, 'HEAD', 'upstream', notThere(r.status));
+      // A URL the upstream does not have is a manifest mistake (exit 2, docs/exit-codes.md), not "retry later".
+      if (r.status === 404 || r.status === 410) {
+        await r.body.dump();
+        throw new UsageError(`file ${origin.display}: the upstream does not have it (HEAD: HTTP ${r.status})`, { subject: origin.display, hint: notThere(r.status) });
+      }
       await r.body.dump();
       return r;
     });
@@ -96,6 +99,10 @@ export const fileSource: SourceHalf<FileSpec> = {
     a.meta = { ...a.meta, url: origin.url.toString(), ...(expected ? {} : { pending: true }) };
     return [a];
   },
+
+  // A URL's size is the HEAD's estimate (and without a sha256 its digest a placeholder) until fetch has
+  // the bytes, and fetch drops the URL from meta: only a local file is final after resolve.
+  pending: (artifact) => Boolean((artifact.meta as { url?: string } | undefined)?.url),
 
   async fetch(artifact, ctx) {
     const meta = artifact.meta as { path: string; url?: string; pending?: boolean };
@@ -127,7 +134,7 @@ export const fileSource: SourceHalf<FileSpec> = {
 };
 
 function notThere(status: number): string | undefined {
-  return status === 404 ? 'the file is not at that URL: fix the manifest or the upstream' : undefined;
+  return status === 404 || status === 410 ? 'the file is not at that URL: fix the manifest or the upstream' : undefined;
 }
 
 /** A pinned sha256 mismatch is an integrity failure (exit 3) like every other ecosystem's (docs/exit-codes.md), naming the URL and both digests. */

@@ -19,4 +19,6 @@ export const filesSource: SourceHalf<FileSpec> = {
   fetch(artifact, ctx) {
     return typeof artifact.meta?.s3 === 'string' ? fetchS3Object(artifact, ctx) : fileSource.fetch(artifact, ctx);
   },
+  // An S3 object's digest and size are listed at resolve and fetch leaves the artifact as it is.
+  pending: (artifact) => typeof artifact.meta?.s3 !== 'string' && Boolean(fileSource.pending?.(artifact)),
 };

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, rename, stat, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { BusyError, type Logger, silentLogger, writeNewSynced } from '@airgap/core';
+import { BusyError, type Logger, readRegularFile, silentLogger, writeNewSynced } from '@airgap/core';
 
 /** What a lock file holds: enough to name the holder and to tell whether it is still running. */
 export interface LockHolder {
@@ -85,6 +85,19 @@ async function createWithContent(path: string, text: string): Promise<void> {
  * BusyError (exit 1) naming the holder's pid and host. A stale lock (its pid is gone from this host, or
  * now belongs to another process) is taken over with a warning.
  */
+/** A lock file holds one short JSON line; anything much larger is not one of ours. */
+const MAX_LOCK_BYTES = 64 << 10;
+
+/**
+ * A lock file's text, read the way nothing can block it: opened non-blocking and refused unless it is a
+ * regular file (a FIFO placed at the lock path would otherwise hang the run before it starts): exit 2,
+ * naming the path (docs/exit-codes.md). ENOENT stays visible as the error's `cause`.
+ */
+async function readLockFile(path: string): Promise<string> {
+  const buf = await readRegularFile(path, { max: MAX_LOCK_BYTES, what: 'the lock file', hint: `remove ${path}: a lock is a small regular file that airgap writes and removes itself` });
+  return buf.toString('utf8');
+}
+
 export async function acquireLock(path: string, opts: { what: string; log?: Logger; command?: string }): Promise<HeldLock> {
   const log = opts.log ?? silentLogger;
   const me: LockHolder = {
@@ -105,7 +118,7 @@ export async function acquireLock(path: string, opts: { what: string; log?: Logg
         release: async () => {
           // Only remove it if it is still ours (a takeover by a later run must not be undone).
           try {
-            if ((await readFile(path, 'utf8')) === text) await unlink(path);
+            if ((await readLockFile(path)) === text) await unlink(path);
           } catch {
             // already gone
           }
@@ -116,9 +129,9 @@ export async function acquireLock(path: string, opts: { what: string; log?: Logg
     }
     let seen: string;
     try {
-      seen = await readFile(path, 'utf8');
+      seen = await readLockFile(path);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue; // released meanwhile: try again
+      if ((e as { cause?: NodeJS.ErrnoException }).cause?.code === 'ENOENT') continue; // released meanwhile: try again
       throw e;
     }
     const holder = parseHolder(seen);
@@ -150,7 +163,7 @@ export async function acquireLock(path: string, opts: { what: string; log?: Logg
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') continue;
       throw e;
     }
-    const moved = await readFile(aside, 'utf8').catch(() => '');
+    const moved = await readLockFile(aside).catch(() => '');
     if (moved !== seen) {
       await rename(aside, path).catch(() => undefined);
       continue;

@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import {
-  type AirgapConfig, type HttpClient, type Transfers, UpstreamError, UsageError, basicAuthFromEnv, bearerFromEnv, failStatus, safeUrl,
+  type AirgapConfig, type HttpClient, type Transfers, UpstreamError, UsageError, basicAuthFromEnv, bearerFromEnv, failStatus, nearestText, safeUrl,
 } from '@airgap/core';
 import { type Packument, escapeName } from './packument.js';
 
@@ -105,7 +105,7 @@ export class Registry {
       // A name the registry does not have is the manifest's mistake (exit 2, docs/exit-codes.md).
       throw new UsageError(`npm package ${name} is not in the registry ${safeUrl(this.base)} (GET ${safeUrl(url)}: HTTP 404)`, {
         subject: name,
-        hint: 'check the name in the manifest, or the registry',
+        hint: `check the name in the manifest, or the registry${nearestText(name, await this.searchNames(name), 'nearest names')}`,
       });
     }
     if (res.status !== 200) await failStatus(res, 'GET', 'upstream', res.status === 401 || res.status === 403 ? 'the registry wants credentials: set tokenEnv in the manifest entry' : undefined);
@@ -115,5 +115,24 @@ export class Registry {
     }
     // Only what resolution and publishing use; readmes and per-user data can be megabytes.
     return { name: doc.name ?? name, 'dist-tags': doc['dist-tags'] ?? {}, versions: doc.versions };
+  }
+
+  /**
+   * Names the registry's search (`/-/v1/search`, as `npm search` asks) finds for one it does not have: the
+   * nearest are named in the error (docs/exit-codes.md). A registry without search gives none.
+   */
+  private async searchNames(name: string): Promise<string[]> {
+    const url = new URL(`-/v1/search?text=${encodeURIComponent(name.replace(/^@[^/]+\//, ''))}&size=20`, this.base);
+    try {
+      const res = await this.opts.http.request(url, { headers: { accept: 'application/json', ...this.headersFor(url) }, side: 'upstream', signal: this.opts.signal, retry: false });
+      if (res.status !== 200) {
+        await res.body.dump();
+        return [];
+      }
+      const doc = (await res.body.json()) as { objects?: Array<{ package?: { name?: string } }> };
+      return (doc.objects ?? []).map((o) => String(o.package?.name ?? '')).filter(Boolean);
+    } catch {
+      return [];
+    }
   }
 }

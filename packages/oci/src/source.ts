@@ -11,7 +11,7 @@ import {
 } from './media.js';
 import { type ImageRef, formatRef, parseImageRef } from './reference.js';
 import type { RegistryClient } from './registry.js';
-import { listTags } from './tags-list.js';
+import { listRepositories, listTags } from './tags-list.js';
 import type { ImageSpec } from './spec.js';
 import { readCosignKey, verifyCosign } from './cosign.js';
 import { type TagSelection, checkTagSelection, describeSelection, selectTags } from './tag-select.js';
@@ -76,9 +76,11 @@ async function resolveGraph(client: RegistryClient, ref: ImageRef, ctx: SourceCo
   if (!root) {
     // A tag the registry does not have is the manifest's mistake (exit 2, docs/exit-codes.md).
     const tags = ref.tag ? await listTags(client, ref.repository).catch(() => [] as string[]) : [];
+    // No tags at all: the repository itself is unknown; name the nearest ones the catalog lists.
+    const near = tags.length ? nearestText(ref.tag!, tags, 'nearest tags') : nearestText(ref.repository, await listRepositories(client, ref.repository), 'nearest repositories');
     throw new UsageError(`${label}: not found (HTTP 404 for manifest ${reference})`, {
       subject: label,
-      hint: `check the repository and tag in the manifest, and the registry credentials (some registries answer 404 when access is denied)${ref.tag ? nearestText(ref.tag, tags, 'nearest tags') : ''}`,
+      hint: `check the repository and tag in the manifest, and the registry credentials (some registries answer 404 when access is denied)${near}`,
     });
   }
   if (ref.digest && root.digest !== ref.digest) {

@@ -34,3 +34,21 @@ export async function listTags(client: RegistryClient, repo: string, opts: { pag
   }
   return [...new Set(tags)];
 }
+
+/**
+ * The repositories the registry lists (`GET /v2/_catalog`, first page only), for the nearest names of one
+ * it does not have (docs/exit-codes.md). Many registries restrict the catalog: any refusal gives [].
+ */
+export async function listRepositories(client: RegistryClient, repo: string): Promise<string[]> {
+  try {
+    const res = await client.request(repo, '_catalog?n=1000', { retry: false });
+    if (res.status !== 200) {
+      await res.body.dump();
+      return [];
+    }
+    const doc = (await res.body.json()) as { repositories?: unknown };
+    return Array.isArray(doc.repositories) ? doc.repositories.filter((r): r is string => typeof r === 'string') : [];
+  } catch {
+    return [];
+  }
+}

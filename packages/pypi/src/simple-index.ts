@@ -1,4 +1,4 @@
-import { type HttpClient, UpstreamError, UsageError, failStatus, header, safeUrl } from '@airgap/core';
+import { type HttpClient, UpstreamError, UsageError, failStatus, header, nearestText, safeUrl } from '@airgap/core';
 
 /**
  * The simple repository API, client side: PEP 691 JSON when the server negotiates it, PEP 503 HTML
@@ -33,7 +33,8 @@ export async function fetchProjectPage(http: HttpClient, indexUrl: string, name:
   const res = await http.request(url, { headers: { ...headers, accept: ACCEPT }, side: 'upstream', signal });
   if (res.status === 404) {
     await res.body.dump();
-    throw new UsageError(`pypi: project ${name} not found at ${safeUrl(url)} (HTTP 404)`, { subject: safeUrl(url), hint: 'check the requirement name and the index URL in the manifest' });
+    const near = nearestText(name, await projectNames(http, indexUrl, headers, signal), 'nearest projects');
+    throw new UsageError(`pypi: project ${name} not found at ${safeUrl(url)} (HTTP 404)`, { subject: safeUrl(url), hint: `check the requirement name and the index URL in the manifest${near}` });
   }
   if (res.status !== 200) await failStatus(res, 'GET', 'upstream');
   const type = (header(res, 'content-type') ?? '').split(';')[0].trim().toLowerCase();
@@ -141,4 +142,30 @@ export function parseHtmlPage(text: string, pageUrl: string): ProjectFile[] {
     });
   }
   return files;
+}
+
+/** The largest index root page read for "nearest projects" (a public index lists every project it has). */
+const MAX_ROOT_PAGE = 64 << 20;
+
+/**
+ * The project names the index root lists (PEP 691 `projects`, or the PEP 503 page's links), for the
+ * nearest names of one it does not have (docs/exit-codes.md). Only on that error path; an index that does
+ * not serve its root, or serves more than MAX_ROOT_PAGE, gives no names and the error stays as it is.
+ */
+async function projectNames(http: HttpClient, indexUrl: string, headers: Record<string, string>, signal?: AbortSignal): Promise<string[]> {
+  try {
+    const res = await http.request(indexUrl.endsWith('/') ? indexUrl : indexUrl + '/', { headers: { ...headers, accept: ACCEPT }, side: 'upstream', signal, retry: false });
+    if (res.status !== 200 || Number(header(res, 'content-length') ?? 0) > MAX_ROOT_PAGE) {
+      await res.body.dump();
+      return [];
+    }
+    const text = await res.body.text();
+    if ((header(res, 'content-type') ?? '').startsWith('application/vnd.pypi.simple.v1+json')) {
+      const doc = JSON.parse(text) as { projects?: Array<{ name?: string }> };
+      return (doc.projects ?? []).map((p) => String(p.name ?? ''));
+    }
+    return [...text.matchAll(/<a\b[^>]*>([^<]+)<\/a>/gi)].map((m) => m[1].trim());
+  } catch {
+    return [];
+  }
 }

@@ -188,6 +188,13 @@ export class RpmUniverse {
       compareEvr(evrOf(b), evrOf(a)) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.arch < b.arch ? -1 : 1))[0];
   }
 
+  /** What the repository has near a root it does not: the versions of that name, else the nearest names (docs/exit-codes.md). */
+  private nearestHave(name: string): string {
+    const versions = [...new Set(this.input.candidates.filter((p) => p.name === name).sort((a, b) => compareEvr(evrOf(b), evrOf(a))).map((p) => formatEvr(evrOf(p))))];
+    if (versions.length) return `; ${name} versions it has: ${versions.slice(0, 5).join(', ')}`;
+    return nearestText(name, this.input.candidates.map((p) => p.name), 'nearest names');
+  }
+
   /** A root: the newest match per name and arch (every arch of the filter is mirrored); by provide if no package has the name. */
   private selectRoot(root: string): void {
     const input = this.input;
@@ -200,7 +207,7 @@ export class RpmUniverse {
     if (!cands.length) {
       throw new UsageError(`yum ${input.repo}: no package ${root} (of the architectures asked for)`, {
         subject: root,
-        hint: `check the package name, version and arch: against the repository, or whether exclude: or modules: hide it${nearestText(d.name, input.candidates.map((p) => p.name), 'nearest names')}`,
+        hint: `check the package name, version and arch: against the repository, or whether exclude: or modules: hide it${this.nearestHave(d.name)}`,
       });
     }
     const newest = new Map<string, RpmPackage>();

@@ -12,13 +12,14 @@ A chain alone cannot show that its newest lines were changed or cut off. The hea
 
 Intent records without a result (a run killed while it sent an artifact) are reported, with whether a later run found or pushed the artifact at the target; they are not a fault (exit 0).
 
-Exit codes: 0 intact, 2 no such file, 3 broken, torn, shorter than its head, or the anchor does not hold.`;
+Exit codes (docs/exit-codes.md): 0 intact, 2 no such file, 3 broken, torn, shorter than its head, or the anchor does not hold.`;
   static override examples = [
     '<%= config.bin %> ledger verify /var/lib/airgap/ledger.jsonl',
+    '<%= config.bin %> ledger verify   # the ledger named by ledger: in the config',
     '<%= config.bin %> ledger verify /var/lib/airgap/ledger.jsonl --anchor receipt-2026-11-24.json',
     '<%= config.bin %> ledger verify ledger.jsonl --json',
   ];
-  static override args = { file: Args.string({ description: 'ledger file (JSON Lines)', required: true }) };
+  static override args = { file: Args.string({ description: 'ledger file (JSON Lines); default: ledger: from the config, else ./airgap-ledger.jsonl', required: false }) };
   static override flags = {
     anchor: Flags.string({ description: 'a receipt made from this ledger earlier: its last line must still be there, unchanged' }),
   };
@@ -27,8 +28,7 @@ Exit codes: 0 intact, 2 no such file, 3 broken, torn, shorter than its head, or 
     const { args, flags } = await this.parse(LedgerVerify);
     this.monitored = { command: 'ledger_verify', outcome: {} };
     const reporter = this.makeReporter(this.jsonEnabled());
-    await this.loadAirgapConfig(flags.config);
-    const file = resolve(args.file);
+    const file = await this.ledgerFile(args.file, flags.config);
     const anchor = flags.anchor ? (await readReceipt(resolve(flags.anchor))).ledger ?? undefined : undefined;
     const v = await verifyLedger(file, anchor);
     this.monitored.outcome = { ledgerOk: v.ok };
