@@ -4,7 +4,7 @@
  * and from local paths.
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, stat, writeFile, appendFile, truncate, open, symlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile, appendFile, truncate, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
@@ -388,53 +388,5 @@ describe('tampering is refused with exit 3, naming the fault', () => {
     const v = await runAirgap(['verify', pristine], { cwd: work });
     expect(v.exitCode).toBe(2);
     expect(v.stderr).toMatch(/trusted/);
-  });
-});
-
-describe('a correctly signed bundle with hostile tar entries is refused (exit 3) and writes nothing outside the target', () => {
-  let src: string;
-  let root: string;
-
-  beforeAll(async () => {
-    const manifest = await writeManifest('hostile.yaml', manifestText('hostile'));
-    const pristine = (await packBundle(manifest, join(work, 'out-hostile'))).bundle;
-    root = join(work, 'hostile');
-    src = join(root, 'extracted', 'x');
-    await mkdir(src, { recursive: true });
-    await execa('sh', ['-c', 'cat "$1"/part-* | tar -xf - -C "$2"', 'sh', pristine, src]);
-  });
-
-  const cases: [string, () => Promise<string[]>, RegExp][] = [
-    ['../escape', async () => {
-      await writeFile(join(src, '..', 'escape'), 'outside');
-      return ['-P', 'airgap-index.json', '../escape', 'oci-layout', 'index.json', 'blobs'];
-    }, /\.\.\/escape/],
-    ['an absolute path', async () => {
-      await writeFile(join(src, 'abs'), 'outside');
-      return ['-P', '--transform', `s,^abs$,${root}/absolute-escape,`, 'airgap-index.json', 'abs', 'oci-layout', 'index.json', 'blobs'];
-    }, /absolute-escape/],
-    ['a symlink', async () => {
-      await symlink(join(root, 'symlink-target'), join(src, 'sym'));
-      return ['airgap-index.json', 'sym', 'oci-layout', 'index.json', 'blobs'];
-    }, /sym/],
-  ];
-
-  it.each(cases)('%s', async (what, tarArgs, pattern) => {
-    const tag = what.replace(/[^a-z]/g, '');
-    const dir = await resealBundle(src, join(root, `bundle-${tag}`), join(keys, 'outside.key'), await tarArgs(), 'hostile');
-    // The seal itself is good: the independent minisign accepts it.
-    expect((await execa('minisign', ['-Vm', 'bundle.json', '-p', join(keys, 'outside.pub')], { cwd: dir, reject: false })).exitCode).toBe(0);
-    const before = (await readdir(root)).sort();
-    const v = await runAirgap(['verify', dir, '--pub', join(keys, 'outside.pub')]);
-    expect(v.exitCode, v.stderr).toBe(3);
-    expect(v.stderr).toMatch(pattern);
-    const target = join(root, `target-${tag}`);
-    const u = await runAirgap(['unpack', dir, '--to', `dir:${target}`, '--pub', join(keys, 'outside.pub'), '--ledger', join(root, `ledger-${tag}.jsonl`)], { cwd: root });
-    expect(u.exitCode, u.stderr).toBe(3);
-    expect(u.stderr).toMatch(pattern);
-    await expect(stat(target)).rejects.toThrow();
-    expect((await readdir(root)).sort()).toEqual(before);
-    await expect(stat(join(root, 'absolute-escape'))).rejects.toThrow();
-    await expect(stat(join(root, 'symlink-target'))).rejects.toThrow();
   });
 });

@@ -1,41 +1,21 @@
 /**
  * Real parts for the OCI tests: Docker's registry (`docker-registry` from Debian) on 127.0.0.1 with
  * optional htpasswd or token auth, a small token server (the registry verifies its JWTs against a
- * certificate made with openssl), a recording/tampering reverse proxy, and images built with umoci
+ * certificate made with openssl), the proxies of proxies.ts (re-exported), and images built with umoci
  * from Debian's static busybox and pushed with skopeo.
  */
 import { createHash, createSign, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { cachedBuild } from '../harness/fixture-cache.js';
+import { closeServer, freePort, listen } from './loopback.js';
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function listen(server: Server): Promise<number> {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return (server.address() as AddressInfo).port;
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((r) => {
-    server.closeAllConnections();
-    server.close(() => r());
-  });
-}
+export { freePort };
+export { startForwardProxy, startRecordingProxy, type ForwardProxy, type ProxyRequest, type RecordingProxy } from './proxies.js';
 
 export interface Registry {
   /** `127.0.0.1:PORT` */
@@ -183,137 +163,6 @@ export async function startTokenServer(dir: string, opts: { user?: string; passw
   const port = await listen(server);
   Object.assign(ts, { realm: `http://127.0.0.1:${port}/token`, service, issuer, certFile, requests, stop: () => closeServer(server) });
   return ts;
-}
-
-export interface ProxyRequest {
-  method: string;
-  path: string;
-}
-
-export interface RecordingProxy {
-  host: string;
-  requests: ProxyRequest[];
-  /** Blob digests whose bytes the proxy corrupts on GET (one byte flipped, same length). */
-  tamper: Set<string>;
-  /** Blob digests whose GET is answered with a 307 to another URL (as registries on object storage do). */
-  redirect: Map<string, string>;
-  /** Answer every manifest HEAD with this status (Nexus 3.96.0 answered them with 500). */
-  manifestHeadStatus: number | undefined;
-  /** Answer the next N requests matching with 429 + Retry-After: 0 before passing them on. */
-  throttle: { pattern: RegExp; times: number } | undefined;
-  stop(): Promise<void>;
-}
-
-/**
- * A reverse proxy in front of a registry on another port. The Host header is passed on unchanged, so
- * the registry's absolute `Location` URLs point back at the proxy and every request is seen here.
- */
-export async function startRecordingProxy(backendHost: string): Promise<RecordingProxy> {
-  const [bh, bp] = backendHost.split(':');
-  const requests: ProxyRequest[] = [];
-  const tamper = new Set<string>();
-  const redirect = new Map<string, string>();
-  const state: { throttle: RecordingProxy['throttle']; manifestHeadStatus: number | undefined } = { throttle: undefined, manifestHeadStatus: undefined };
-  const server = createServer((req: IncomingMessage, res) => {
-    const path = req.url ?? '/';
-    requests.push({ method: req.method ?? 'GET', path });
-    const t = state.throttle;
-    if (t && t.times > 0 && t.pattern.test(path)) {
-      t.times--;
-      req.resume();
-      res.writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"errors":[{"code":"TOOMANYREQUESTS"}]}');
-      return;
-    }
-    if (req.method === 'HEAD' && state.manifestHeadStatus && path.includes('/manifests/')) {
-      req.resume();
-      res.writeHead(state.manifestHeadStatus).end();
-      return;
-    }
-    const blob = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path.split('?')[0]);
-    if (req.method === 'GET' && blob && redirect.has(blob[1])) {
-      req.resume();
-      res.writeHead(307, { location: redirect.get(blob[1]) }).end();
-      return;
-    }
-    const up = httpRequest({ host: bh, port: Number(bp), method: req.method, path, headers: req.headers }, (ur) => {
-      const m = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path.split('?')[0]);
-      if (req.method === 'GET' && m && tamper.has(m[1]) && ur.statusCode === 200) {
-        res.writeHead(200, ur.headers);
-        let first = true;
-        ur.on('data', (chunk: Buffer) => {
-          if (first && chunk.length) {
-            chunk = Buffer.from(chunk);
-            chunk[chunk.length - 1] ^= 0xff;
-            first = false;
-          }
-          res.write(chunk);
-        });
-        ur.on('end', () => res.end());
-        return;
-      }
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
-    });
-    up.on('error', (e) => res.writeHead(502).end(String(e)));
-    req.pipe(up);
-  });
-  const port = await listen(server);
-  return {
-    host: `127.0.0.1:${port}`,
-    requests,
-    tamper,
-    redirect,
-    get manifestHeadStatus() {
-      return state.manifestHeadStatus;
-    },
-    set manifestHeadStatus(v) {
-      state.manifestHeadStatus = v;
-    },
-    get throttle() {
-      return state.throttle;
-    },
-    set throttle(v) {
-      state.throttle = v;
-    },
-    stop: () => closeServer(server),
-  };
-}
-
-export interface ForwardProxy {
-  url: string;
-  /** `CONNECT host:port` tunnels and absolute-URI requests seen, in order. */
-  seen: string[];
-  stop(): Promise<void>;
-}
-
-/** An HTTP forward proxy (CONNECT tunnels and absolute-URI requests), as `http.proxy` points at. */
-export async function startForwardProxy(): Promise<ForwardProxy> {
-  const seen: string[] = [];
-  const { connect } = await import('node:net');
-  const server = createServer((req, res) => {
-    seen.push(`${req.method} ${req.url}`);
-    const u = new URL(req.url ?? '');
-    const up = httpRequest({ host: u.hostname, port: Number(u.port || 80), method: req.method, path: u.pathname + u.search, headers: req.headers }, (ur) => {
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
-    });
-    up.on('error', (e) => res.writeHead(502).end(String(e)));
-    req.pipe(up);
-  });
-  server.on('connect', (req, socket, head) => {
-    seen.push(`CONNECT ${req.url}`);
-    const [host, port] = (req.url ?? '').split(':');
-    const up = connect(Number(port), host, () => {
-      socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
-      if (head.length) up.write(head);
-      up.pipe(socket);
-      socket.pipe(up);
-    });
-    up.on('error', () => socket.destroy());
-    socket.on('error', () => up.destroy());
-  });
-  const port = await listen(server);
-  return { url: `http://127.0.0.1:${port}`, seen, stop: () => closeServer(server) };
 }
 
 export function sha256Hex(data: Uint8Array | string): string {
