@@ -29,9 +29,9 @@ Exit codes (docs/exit-codes.md): 0 written, 2 usage or config (no such mirror or
     to: Flags.string({ description: 'target name from the config (nexus or registries)', exclusive: ['mirror'] }),
     out: Flags.string({ description: 'folder to write the files into', required: true }),
     'ca-file': Flags.string({ description: 'CA certificate path on the nodes, for a server with an internal CA' }),
-    registry: Flags.string({ description: 'upstream registry host to configure (repeatable; with --to, besides those in the ledger)', multiple: true, default: [] }),
-    'apt-suite': Flags.string({ description: 'apt distribution of the target repository (with --to; Nexus apt-hosted serves one)', multiple: true, default: [] }),
-    'yum-repo': Flags.string({ description: 'yum folder under the target repository (with --to and repodata depth 1)', multiple: true, default: [] }),
+    registry: Flags.string({ description: 'upstream registry host to configure (repeatable; with --to, besides those in the ledger)', multiple: true, multipleNonGreedy: true, default: [] }),
+    'apt-suite': Flags.string({ description: 'apt distribution of the target repository (with --to; Nexus apt-hosted serves one)', multiple: true, multipleNonGreedy: true, default: [] }),
+    'yum-repo': Flags.string({ description: 'yum folder under the target repository (with --to and repodata depth 1)', multiple: true, multipleNonGreedy: true, default: [] }),
     ledger: Flags.string({ description: 'import ledger to read image names from (with --to; default: ledger from the config, else ./airgap-ledger.jsonl)' }),
   };
 

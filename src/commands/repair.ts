@@ -26,7 +26,7 @@ Exit codes (docs/exit-codes.md): 0 repaired (or nothing to repair) and verified,
   ];
   static override args = { bundle: Args.string({ description: 'bundle directory', required: true }) };
   static override flags = {
-    pub: Flags.string({ description: 'trusted public key (repeatable; default: trust from the config)', multiple: true }),
+    pub: Flags.string({ description: 'trusted public key (repeatable; default: trust from the config)', multiple: true, multipleNonGreedy: true }),
   };
 
   async run(): Promise<RepairCommandResult> {

@@ -24,7 +24,7 @@ Exit codes (docs/exit-codes.md): 0 ok, 2 usage (no bundle there, bad flag), 3 th
   static override flags = {
     format: Flags.string({ char: 'f', description: 'report form', options: [...REPORT_FORMATS], default: 'html' }),
     out: Flags.string({ char: 'o', description: 'write the report to this file (default: standard output)' }),
-    pub: Flags.string({ description: 'trusted public key: verify the bundle and state its signer (repeatable; default: trust from the config)', multiple: true }),
+    pub: Flags.string({ description: 'trusted public key: verify the bundle and state its signer (repeatable; default: trust from the config)', multiple: true, multipleNonGreedy: true }),
   };
 
   async run() {

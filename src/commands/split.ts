@@ -32,7 +32,7 @@ Exit codes (docs/exit-codes.md): 0 written, 2 usage (bad size, no key), 3 the so
     media: Flags.string({ description: 'set the chunk size for a medium: fat32, dvd, bd25', options: Object.keys(MEDIA_CHUNK_SIZES) }),
     key: Flags.string({ description: 'secret key to sign the new bundle.json (default: signingKey from the config)' }),
     recovery: Flags.string({ description: 'PAR2 recovery files worth PERCENT of the new parts (e.g. 10%)' }),
-    pub: Flags.string({ description: 'trusted public key for the source bundle (repeatable; default: trust from the config)', multiple: true }),
+    pub: Flags.string({ description: 'trusted public key for the source bundle (repeatable; default: trust from the config)', multiple: true, multipleNonGreedy: true }),
   };
 
   async run(): Promise<SplitResult> {

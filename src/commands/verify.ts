@@ -31,7 +31,7 @@ Exit codes (docs/exit-codes.md): 0 verified, 2 usage (no such bundle directory, 
   static override args = { bundle: Args.string({ description: 'bundle directory', required: true }) };
   static override flags = {
     'progress-interval': progressIntervalFlag,
-    pub: Flags.string({ description: 'trusted public key (repeatable; default: trust from the config)', multiple: true }),
+    pub: Flags.string({ description: 'trusted public key (repeatable; default: trust from the config)', multiple: true, multipleNonGreedy: true }),
     'insecure-skip-signature': Flags.boolean({ description: 'DANGEROUS: do not check the signature (parts and blobs are still checked)', default: false }),
   };
 

@@ -5,8 +5,8 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ContentStore, IntegrityError, TrustError } from '@airgap/core';
 import { apt, type AptSpec } from '@airgap/apt';
-import { startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
-import { type GpgKey, type Upstream, buildDeb, buildUpstream, indexUpstream, makeGpgKey, nativeArch, stopGpgAgent } from './upstream.js';
+import { startStaticServer, type StaticServer } from '../harness/index.js';
+import { type AptWorld, type GpgKey, type Upstream, buildDeb, indexUpstream, startAptWorld } from './upstream.js';
 import { pack, publishContext, sourceContext, unpack } from './pipeline.js';
 import { aptGet } from './apt-get.js';
 import { gpgvCheck } from '../harness/gpgv.js';
@@ -19,17 +19,16 @@ let otherKey: GpgKey;
 let insideKey: GpgKey;
 let arch: string;
 
+let world: AptWorld;
+
 beforeAll(async () => {
-  dir = await tempDir('airgap-apt-');
-  arch = await nativeArch();
-  [upstreamKey, otherKey, insideKey] = await Promise.all([makeGpgKey(dir, 'upstream'), makeGpgKey(dir, 'other'), makeGpgKey(dir, 'inside')]);
-  upstream = await buildUpstream(dir, upstreamKey, arch);
-  server = await startStaticServer(upstream.root);
+  world = await startAptWorld('airgap-apt-', ['upstream', 'other', 'inside']);
+  ({ dir, arch, upstream, server } = world);
+  ({ upstream: upstreamKey, other: otherKey, inside: insideKey } = world.keys as Record<'upstream' | 'other' | 'inside', GpgKey>);
 });
 
 afterAll(async () => {
-  await server?.close();
-  for (const k of [upstreamKey, otherKey, insideKey]) if (k) await stopGpgAgent(k);
+  await world?.close();
 });
 
 const spec = (o: Partial<AptSpec> = {}): AptSpec => ({

@@ -9,8 +9,8 @@ import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAirgap, runAirgapJson, startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
-import { type GpgKey, type Upstream, buildDeb, buildUpstream, makeGpgKey, nativeArch, stopGpgAgent } from './upstream.js';
+import { runAirgap, runAirgapJson, startStaticServer, type StaticServer } from '../harness/index.js';
+import { type AptWorld, type GpgKey, type Upstream, buildDeb, startAptWorld } from './upstream.js';
 import { aptGet } from './apt-get.js';
 import { DEFAULT_USER, startNexusDouble } from '../nexus-double/index.js';
 
@@ -23,12 +23,12 @@ let insideKey: GpgKey;
 let arch: string;
 let keys: string;
 
+let world: AptWorld;
+
 beforeAll(async () => {
-  work = await tempDir('airgap-apt-cli-');
-  arch = await nativeArch();
-  [upstreamKey, otherKey, insideKey] = await Promise.all([makeGpgKey(work, 'upstream'), makeGpgKey(work, 'other'), makeGpgKey(work, 'inside')]);
-  upstream = await buildUpstream(work, upstreamKey, arch);
-  server = await startStaticServer(upstream.root);
+  world = await startAptWorld('airgap-apt-cli-', ['upstream', 'other', 'inside']);
+  ({ dir: work, arch, upstream, server } = world);
+  ({ upstream: upstreamKey, other: otherKey, inside: insideKey } = world.keys as Record<'upstream' | 'other' | 'inside', GpgKey>);
   keys = join(work, 'keys');
   await mkdir(keys, { recursive: true });
   const k = await runAirgap(['keygen', '--out-dir', keys, '--name', 'outside']);
@@ -36,8 +36,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.close();
-  for (const k of [upstreamKey, otherKey, insideKey]) if (k) await stopGpgAgent(k);
+  await world?.close();
 });
 
 async function manifest(name: string, opts: { url?: string; keyring?: string } = {}): Promise<string> {

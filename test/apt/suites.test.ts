@@ -7,8 +7,8 @@
 import { copyFile, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runAirgap, runAirgapJson, startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
-import { type GpgKey, type Upstream, buildUpstream, indexUpstream, makeGpgKey, nativeArch, stopGpgAgent } from './upstream.js';
+import { runAirgap, runAirgapJson, startStaticServer, type StaticServer } from '../harness/index.js';
+import { type AptWorld, type GpgKey, type Upstream, startAptWorld } from './upstream.js';
 import { aptGet } from './apt-get.js';
 import { ContentStore } from '@airgap/core';
 import { aptDirPublisher, aptSource } from '@airgap/apt';
@@ -25,14 +25,13 @@ let keys: string;
 
 const SUITES = ['stable', 'stable-security', 'stable-updates'];
 
+let world: AptWorld;
+
 beforeAll(async () => {
-  work = await tempDir('airgap-apt-suites-');
-  arch = await nativeArch();
-  [upstreamKey, firstKey, rotatedKey] = await Promise.all([makeGpgKey(work, 'upstream'), makeGpgKey(work, 'first'), makeGpgKey(work, 'rotated')]);
-  upstream = await buildUpstream(work, upstreamKey, arch);
   // The same pool, indexed as two more suites (every package is in each).
-  for (const s of ['stable-security', 'stable-updates']) await indexUpstream(upstream.root, s, arch, upstreamKey);
-  server = await startStaticServer(upstream.root);
+  world = await startAptWorld('airgap-apt-suites-', ['upstream', 'first', 'rotated'], { extraSuites: ['stable-security', 'stable-updates'] });
+  ({ dir: work, arch, upstream, server } = world);
+  ({ upstream: upstreamKey, first: firstKey, rotated: rotatedKey } = world.keys as Record<'upstream' | 'first' | 'rotated', GpgKey>);
   keys = join(work, 'keys');
   await mkdir(keys, { recursive: true });
   const k = await runAirgap(['keygen', '--out-dir', keys, '--name', 'outside']);
@@ -40,8 +39,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.close();
-  for (const k of [upstreamKey, firstKey, rotatedKey]) if (k) await stopGpgAgent(k);
+  await world?.close();
 });
 
 async function manifest(name: string, entries: Array<[suite: string, packages: string[]]>): Promise<string> {

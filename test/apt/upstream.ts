@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execa } from 'execa';
+import { type StaticServer, startStaticServer, tempDir } from '../harness/index.js';
 
 /**
  * A hermetic apt archive made by the real tools: `.deb`s built with `dpkg-deb --build`, indexed with
@@ -136,4 +137,35 @@ export async function indexUpstream(root: string, suite: string, arch: string, k
   const gpg = (args: string[]) => execa('gpg', ['--batch', '--no-options', '--homedir', key.home, '--yes', '--local-user', key.fingerprint, ...args]);
   await gpg(['--clearsign', '--output', join(dists, 'InRelease'), join(dists, 'Release')]);
   await gpg(['--armor', '--detach-sign', '--output', join(dists, 'Release.gpg'), join(dists, 'Release')]);
+}
+
+/** What every apt test file starts from: a temp folder, gpg keys, the signed archive and a server for it. */
+export interface AptWorld {
+  dir: string;
+  arch: string;
+  /** By the names asked for; `upstream` signs the archive. */
+  keys: Record<string, GpgKey>;
+  upstream: Upstream;
+  server: StaticServer;
+  /** Stops the server and every key's gpg-agent (the folder goes with the harness's tempDir). */
+  close(): Promise<void>;
+}
+
+/** The archive of fixturePackages, signed by the key named `upstream`, served on 127.0.0.1; `extraSuites` index the same pool again. */
+export async function startAptWorld(prefix: string, keyNames: string[], opts: { extraSuites?: string[] } = {}): Promise<AptWorld> {
+  if (!keyNames.includes('upstream')) throw new Error('startAptWorld: one key must be named upstream (it signs the archive)');
+  const dir = await tempDir(prefix);
+  const arch = await nativeArch();
+  const made = await Promise.all(keyNames.map((n) => makeGpgKey(dir, n)));
+  const keys = Object.fromEntries(keyNames.map((n, i) => [n, made[i]!]));
+  const upstream = await buildUpstream(dir, keys.upstream!, arch);
+  for (const s of opts.extraSuites ?? []) await indexUpstream(upstream.root, s, arch, keys.upstream!);
+  const server = await startStaticServer(upstream.root);
+  return {
+    dir, arch, keys, upstream, server,
+    async close() {
+      await server.close();
+      for (const k of made) await stopGpgAgent(k);
+    },
+  };
 }
