@@ -6,23 +6,32 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { runAirgap, tempDir } from '../harness/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAirgap, startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
 
 let work: string;
+let upstream: StaticServer;
 
 beforeAll(async () => {
   work = await tempDir('airgap-hostile-names-');
   await mkdir(join(work, 'keys'));
   const k = await runAirgap(['keygen', '--out-dir', join(work, 'keys'), '--name', 'outside']);
   expect(k.exitCode, k.stderr).toBe(0);
-  await writeFile(join(work, 'a.bin'), randomBytes(512));
+  await mkdir(join(work, 'site'));
+  await writeFile(join(work, 'site', 'a.bin'), randomBytes(512));
+  upstream = await startStaticServer(join(work, 'site'));
+});
+
+afterAll(async () => {
+  await upstream?.close();
 });
 
 describe('hostile names on progress lines', () => {
   it('pack shows a file path holding ESC sequences and a CR escaped, and refuses it (exit 2)', async () => {
     // YAML double quotes: \e is ESC, \r is CR. The CR would return the cursor and overwrite the line.
-    await writeFile(join(work, 'm.yaml'), 'apiVersion: airgap/v1\nkind: Bundle\nname: hostile\nfiles:\n  - { url: ./a.bin, path: "t/\\e[2J\\e[31mred\\rok.bin" }\n');
+    // A URL source: pack downloads it before the checks that come before signing (a URL's size is known
+    // only once fetched, docs/transfers.md "Writing while downloading"), so its progress line is printed.
+    await writeFile(join(work, 'm.yaml'), `apiVersion: airgap/v1\nkind: Bundle\nname: hostile\nfiles:\n  - { url: "${upstream.url}a.bin", path: "t/\\e[2J\\e[31mred\\rok.bin" }\n`);
     const r = await runAirgap(['pack', join(work, 'm.yaml'), '--out', join(work, 'out'), '--key', join(work, 'keys', 'outside.key'), '--cache', join(work, 'cache')], { cwd: work });
     expect(r.exitCode).toBe(2);
     expect(r.stderr).not.toContain('\u001b');
