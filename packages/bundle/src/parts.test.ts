@@ -31,8 +31,9 @@ describe('PartWriter.close', () => {
   });
 
   it('a write into a folder that is gone fails close() instead of returning parts', async () => {
-    const dir = join(await mkdtemp(join(tmpdir(), 'airgap-parts-')), 'gone');
-    dirs.push(dir);
+    const parent = await mkdtemp(join(tmpdir(), 'airgap-parts-'));
+    dirs.push(parent); // the temp folder itself, not only the part folder inside it
+    const dir = join(parent, 'gone');
     const w = new PartWriter(dir, 1000);
     await w.write(randomBytes(10));
     await expect(w.close()).rejects.toThrow(/cannot write the bundle parts/);
