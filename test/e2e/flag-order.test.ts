@@ -1,7 +1,6 @@
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runAirgap, tempDir } from '../harness/index.js';
+import { packLocalFiles, runAirgap, tempDir } from '../harness/index.js';
 
 // A repeatable flag takes one value per use (`--pub A --pub B`), so the bundle folder may follow it:
 // `airgap verify --pub K DIR` is what an operator types as often as the README's `verify DIR --pub K`. oclif's default for a
@@ -13,14 +12,7 @@ describe('repeatable flags before the bundle argument', () => {
 
   beforeAll(async () => {
     work = await tempDir('airgap-flag-order-');
-    const keys = join(work, 'keys');
-    expect((await runAirgap(['keygen', '--out-dir', keys, '--name', 't'], { cwd: work })).exitCode).toBe(0);
-    pub = join(keys, 't.pub');
-    writeFileSync(join(work, 'a.txt'), 'hello\n');
-    writeFileSync(join(work, 'm.yaml'), `apiVersion: airgap/v1\nkind: Bundle\nname: order\nfiles:\n  - url: ${join(work, 'a.txt')}\n    path: t/\n`);
-    const packed = await runAirgap(['pack', 'm.yaml', '--out', 'out', '--key', join(keys, 't.key'), '--cache', 'cache', '--json'], { cwd: work });
-    expect(packed.exitCode, packed.stderr).toBe(0);
-    bundle = JSON.parse(packed.stdout).bundle;
+    ({ bundle, pub } = await packLocalFiles(work, { 'a.txt': 'hello\n' }, { bundle: 'order' }));
   }, 120_000);
 
   it('verify --pub KEY DIR verifies DIR with KEY (exit 0)', async () => {

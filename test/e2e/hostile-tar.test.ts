@@ -8,7 +8,7 @@ import { mkdir, readdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resealBundle, runAirgap, runAirgapJson, tempDir } from '../harness/index.js';
+import { packLocalFiles, resealBundle, runAirgap, tempDir } from '../harness/index.js';
 
 let work: string;
 let keys: string;
@@ -20,14 +20,7 @@ describe('a correctly signed bundle with hostile tar entries is refused (exit 3)
   beforeAll(async () => {
     work = await tempDir('airgap-hostile-tar-');
     keys = join(work, 'keys');
-    const k = await runAirgap(['keygen', '--out-dir', keys, '--name', 'outside']);
-    expect(k.exitCode, k.stderr).toBe(0);
-    await writeFile(join(work, 'a.bin'), randomBytes(300_000));
-    await writeFile(join(work, 'b.conf'), 'listen 127.0.0.1\n');
-    await writeFile(join(work, 'hostile.yaml'), 'apiVersion: airgap/v1\nkind: Bundle\nname: hostile\nfiles:\n  - url: ./a.bin\n    path: tools/\n  - url: ./b.conf\n    path: etc/\n');
-    const r = await runAirgapJson<{ bundle: string }>(['pack', 'hostile.yaml', '--out', join(work, 'out-hostile'), '--key', join(keys, 'outside.key'), '--cache', join(work, 'cache')], { cwd: work });
-    expect(r.exitCode, r.stderr).toBe(0);
-    const pristine = r.json.bundle;
+    const { bundle: pristine } = await packLocalFiles(work, { 'a.bin': randomBytes(300_000), 'b.conf': 'listen 127.0.0.1\n' }, { bundle: 'hostile', keyName: 'outside' });
     root = join(work, 'hostile');
     src = join(root, 'extracted', 'x');
     await mkdir(src, { recursive: true });

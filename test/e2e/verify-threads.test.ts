@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, cpSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runAirgap, tempDir } from '../harness/index.js';
+import { packLocalFiles, runAirgap, tempDir } from '../harness/index.js';
 
 const MiB = 1 << 20;
 
@@ -16,17 +16,8 @@ describe('airgap verify with the parts hashed on threads from start-up', () => {
 
   beforeAll(async () => {
     work = await tempDir('airgap-verify-threads-');
-    const keys = join(work, 'keys');
-    expect((await runAirgap(['keygen', '--out-dir', keys, '--name', 't'], { cwd: work })).exitCode).toBe(0);
-    pub = join(keys, 't.pub');
-    const entries = [14 * MiB + 3, 13 * MiB, 12 * MiB + 77].map((size, i) => {
-      writeFileSync(join(work, `f${i}.bin`), randomBytes(size));
-      return `  - url: ${join(work, `f${i}.bin`)}\n    path: big/\n`;
-    });
-    writeFileSync(join(work, 'm.yaml'), `apiVersion: airgap/v1\nkind: Bundle\nname: threads\nfiles:\n${entries.join('')}`);
-    const packed = await runAirgap(['pack', 'm.yaml', '--out', 'out', '--key', join(keys, 't.key'), '--cache', 'cache', '--chunk-size', '10MiB', '--json'], { cwd: work });
-    expect(packed.exitCode, packed.stderr).toBe(0);
-    bundle = JSON.parse(packed.stdout).bundle;
+    const files = Object.fromEntries([14 * MiB + 3, 13 * MiB, 12 * MiB + 77].map((size, i) => [`f${i}.bin`, randomBytes(size)]));
+    ({ bundle, pub } = await packLocalFiles(work, files, { bundle: 'threads', path: 'big/', extra: ['--chunk-size', '10MiB'] }));
   }, 120_000);
 
   it('verifies the pristine bundle (exit 0), named after a flag whose value is a file', async () => {

@@ -37,3 +37,33 @@ export async function runAirgapJson<T = any>(args: string[], opts: Parameters<ty
   }
   return { ...r, json };
 }
+
+/**
+ * A signed bundle of local files, packed through the CLI: a fresh key pair `<work>/keys/<name>.{key,pub}`,
+ * the files written under `work`, a manifest `m-<bundle>.yaml` listing each under `path`, and
+ * `airgap pack` with `extra` flags. Throws (failing the test's setup) when keygen or pack does not exit 0.
+ */
+export async function packLocalFiles(
+  work: string,
+  files: Record<string, Buffer | string>,
+  opts: { bundle?: string; path?: string; keyName?: string; extra?: string[] } = {},
+): Promise<{ bundle: string; key: string; pub: string }> {
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const name = opts.keyName ?? 't';
+  const keys = join(work, 'keys');
+  const k = await runAirgap(['keygen', '--out-dir', keys, '--name', name], { cwd: work });
+  if (k.exitCode !== 0) throw new Error(`keygen exited ${k.exitCode}: ${k.stderr}`);
+  const entries: string[] = [];
+  for (const [file, data] of Object.entries(files)) {
+    await mkdir(dirname(join(work, file)), { recursive: true });
+    await writeFile(join(work, file), data);
+    entries.push(`  - url: ./${file}\n    path: ${opts.path ?? 't/'}\n`);
+  }
+  const bundleName = opts.bundle ?? 'local';
+  const manifest = join(work, `m-${bundleName}.yaml`);
+  await writeFile(manifest, `apiVersion: airgap/v1\nkind: Bundle\nname: ${bundleName}\nfiles:\n${entries.join('')}`);
+  const key = join(keys, `${name}.key`);
+  const r = await runAirgapJson<{ bundle: string }>(['pack', manifest, '--out', join(work, `out-${bundleName}`), '--key', key, '--cache', join(work, 'cache'), ...(opts.extra ?? [])], { cwd: work });
+  if (r.exitCode !== 0) throw new Error(`pack exited ${r.exitCode}: ${r.stderr}`);
+  return { bundle: r.json.bundle, key, pub: join(keys, `${name}.pub`) };
+}
