@@ -4,11 +4,11 @@
  * and from local paths.
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rm, stat, writeFile, appendFile, truncate, open } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile, appendFile, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { resealBundle, runAirgap, runAirgapJson, startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
+import { flipByte, resealBundle, runAirgap, runAirgapJson, startStaticServer, tempDir, type StaticServer } from '../harness/index.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -328,15 +328,6 @@ describe('tampering is refused with exit 3, naming the fault', () => {
     expect(u.exitCode, u.stderr).toBe(3);
     expect(u.stderr).toMatch(pattern);
     await expect(stat(mirror)).rejects.toThrow(); // nothing published, not even the folder
-  }
-
-  async function flipByte(file: string, at: number) {
-    const fh = await open(file, 'r+');
-    const b = Buffer.alloc(1);
-    await fh.read(b, 0, 1, at);
-    b[0] ^= 0xff;
-    await fh.write(b, 0, 1, at);
-    await fh.close();
   }
 
   it.each(['first', 'middle', 'last'])('one flipped byte in the %s part', async (which) => {

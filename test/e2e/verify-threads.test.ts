@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, cpSync, openSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { packLocalFiles, runAirgap, tempDir } from '../harness/index.js';
+import { flipByte, packLocalFiles, runAirgap, tempDir } from '../harness/index.js';
 
 const MiB = 1 << 20;
 
@@ -31,12 +31,7 @@ describe('airgap verify with the parts hashed on threads from start-up', () => {
     const dir = join(work, `flip-${p}`);
     cpSync(bundle, dir, { recursive: true });
     const part = join(dir, `part-0000${p}`);
-    const fd = openSync(part, 'r+');
-    const b = Buffer.alloc(1);
-    readSync(fd, b, 0, 1, 777);
-    b[0] ^= 0x01;
-    writeSync(fd, b, 0, 1, 777);
-    closeSync(fd);
+    await flipByte(part, 777, 0x01);
     const r = await runAirgap(['verify', dir, '--pub', pub], { cwd: work });
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(new RegExp(`part-0000${p}`));

@@ -5,3 +5,4 @@ export * from './reseal.js';
 export * from './transfer.js';
 export * from './gauge-proxy.js';
 export * from './gpgv.js';
+export * from './flip.js';
