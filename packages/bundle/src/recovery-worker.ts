@@ -1,14 +1,14 @@
 /**
- * The PAR2 writer's worker threads (docs/transfer.md "How airgap writes PAR2"). Two of the same code:
- *   - the first is told how many bytes of the tar stream are in the parts so far (the part writer's
- *     acknowledgements), reads them back from the page cache and computes the checksums PAR2 needs while
- *     the rest is still being written: per part the MD5 of the file and of its first 16 KiB, per block
- *     MD5 and CRC32 (the last block zero-padded to the block size);
+ * The PAR2 writer's worker threads (docs/transfer.md "How airgap writes PAR2"), two of the same code:
+ *   - both are told how many bytes of the tar stream are in the parts so far (the part writer's
+ *     acknowledgements); each reads its parts (alternate ones) back from the page cache and computes the
+ *     checksums PAR2 needs while the rest is still being written: per part the MD5 of the file and of its
+ *     first 16 KiB, per block MD5 and CRC32 (the last block zero-padded to the block size);
  *   - Reed–Solomon (gf16.ts) needs each block's constant, which follows the order of the file IDs in the
  *     main packet (sorted), and a part's ID depends on its first 16 KiB: known for every part only when
  *     the last one has begun. Then both threads compute the recovery blocks, window by window
  *     (every block's bytes [a, a+window) into every recovery block's, taken from a shared counter, so
- *     the thread still hashing joins when it is done); memory stays at (recovery blocks + 1) × window
+ *     a thread still hashing joins when it is done); memory stays at (recovery blocks + 1) × window
  *     per thread, not 10% of the bundle: the recovery data goes straight to its place in the volumes;
  *   - then each slice's packet MD5 and header, again shared.
  */
@@ -25,12 +25,13 @@ interface WorkerInput {
   files: Par2FileLayout[];
   recoveryBlocks: number;
   sliceHeader: number;
-  /** The first thread: creates the PAR2 files and hashes the parts. */
-  first: boolean;
+  /** This thread hashes parts id, id + threads, … */
+  id: number;
+  threads: number;
 }
 
 type ToWorker = { written: number } | { rs: { logs: number[]; next: SharedArrayBuffer } } | { seal: { prefix: Uint8Array; header: Uint8Array; next: SharedArrayBuffer } };
-type FromWorker = { type: 'heads'; heads: Buffer[] } | { type: 'hashed'; files: Par2Hashed[] } | { type: 'rs' } | { type: 'sealed' } | { type: 'error'; message: string; code?: string };
+type FromWorker = { type: 'head'; part: number; head: Uint8Array } | { type: 'hashed'; part: number; hashed: Par2Hashed } | { type: 'rs' } | { type: 'sealed' } | { type: 'error'; message: string; code?: string };
 
 /* eslint-disable */
 // Runs inside the worker from its source text (like parts.ts), plain CommonJS require only; gf16.ts's
@@ -61,14 +62,10 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
   const pwrite = (fd: number, data: Uint8Array, pos: number) => {
     for (let w = 0; w < data.length; ) w += fs.writeSync(fd, data, w, data.length - w, pos + w);
   };
-  // A part is opened when first read (the first thread starts before the parts exist).
+  // A part is opened when first read (the threads start before the parts exist); pack creates the PAR2 files.
   const partFds: number[] = [];
   const partFd = (i: number) => (partFds[i] ??= fs.openSync(join(W.dir, W.parts[i]!.file), 'r'));
-  const fileFds = W.files.map((f) => {
-    const fd = fs.openSync(join(W.dir, f.file), W.first ? 'wx+' : 'r+', 0o644);
-    if (W.first) fs.ftruncateSync(fd, f.size);
-    return fd;
-  });
+  const fileFds = W.files.map((f) => fs.openSync(join(W.dir, f.file), 'r+'));
   const target: { fd: number; at: number }[] = [];
   W.files.forEach((f, i) => f.slices.forEach((s) => (target[s.exponent] = { fd: fileFds[i]!, at: s.at })));
   const blocksOf = (size: number) => Math.max(1, Math.ceil(size / B));
@@ -81,18 +78,16 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
     for (let b = 0; b < blocksOf(p.size); b++) blocks.push({ part: i, start: b * B, len: Math.min(B, p.size - b * B) });
   });
 
-  // Checksums, in stream order. heads: each part's first 16 KiB (its file ID needs only that and its length).
-  const hashed: Par2Hashed[] = [];
-  const heads: Buffer[] = [];
+  // Checksums of this thread's parts (part p goes to thread p % threads), each as its bytes arrive. The
+  // head (MD5 of the first 16 KiB) is sent at once: the file ID needs only it and the length.
   const buf = Buffer.allocUnsafe(1 << 20);
   const zeros = Buffer.alloc(1 << 20);
-  let pos = 0;
-  let fileMd5: any, blockMd5: any, crc = 0, inBlock = 0, block = 0, head: Buffer, sums: Buffer;
+  let p = W.id;
+  let off = 0;
+  let fileMd5: any, blockMd5: any, crc = 0, inBlock = 0, block = 0, head: Buffer, hash16k: Buffer, sums: Buffer;
   const hashTo = (limit: number) => {
-    while (pos < limit) {
-      const p = hashed.length;
+    while (p < W.parts.length && starts[p]! + off < limit) {
       const { size, file } = W.parts[p]!;
-      const off = pos - starts[p]!;
       if (off === 0) {
         fileMd5 = createHash('md5');
         blockMd5 = createHash('md5');
@@ -100,7 +95,7 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
         sums = Buffer.alloc(20 * blocksOf(size));
         crc = inBlock = block = 0;
       }
-      const n = Math.min(buf.length, limit - pos, size - off, B - inBlock, off < head!.length ? head!.length - off : Infinity);
+      const n = Math.min(buf.length, limit - starts[p]! - off, size - off, B - inBlock, off < head!.length ? head!.length - off : Infinity);
       pread(partFd(p), buf, 0, n, off);
       const chunk = buf.subarray(0, n);
       fileMd5.update(chunk);
@@ -108,12 +103,11 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
       crc = crc32(chunk, crc);
       if (off < head!.length) {
         chunk.copy(head!, off);
-        if (off + n === head!.length && heads.push(md5(head!)) === W.parts.length) parentPort.postMessage({ type: 'heads', heads });
+        if (off + n === head!.length) parentPort.postMessage({ type: 'head', part: p, head: (hash16k = md5(head!)) });
       }
       inBlock += n;
-      pos += n;
-      const fileDone = off + n === size;
-      if (inBlock === B || fileDone) {
+      off += n;
+      if (inBlock === B || off === size) {
         for (let pad = B - inBlock; pad > 0; pad -= zeros.length) {
           const z = zeros.subarray(0, Math.min(pad, zeros.length));
           blockMd5.update(z);
@@ -125,8 +119,11 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
         blockMd5 = createHash('md5');
         crc = inBlock = 0;
       }
-      if (fileDone && hashed.push({ name: file, length: size, md5: fileMd5.digest(), hash16k: heads[p]!, checksums: sums! }) === W.parts.length) {
-        parentPort.postMessage({ type: 'hashed', files: hashed });
+      if (off === size) {
+        const hashed: Par2Hashed = { name: file, length: size, md5: fileMd5.digest(), hash16k: hash16k!, checksums: sums! };
+        parentPort.postMessage({ type: 'hashed', part: p, hashed });
+        p += W.threads;
+        off = 0;
       }
     }
   };
@@ -177,7 +174,7 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
         parentPort.postMessage({ type: 'sealed' });
       }
     } catch (e: any) {
-      parentPort.postMessage({ type: 'error', message: String(e?.stack ?? e), code: e?.code });
+      parentPort.postMessage({ type: 'error', message: String(e?.message ?? e), code: e?.code });
     }
   });
 }
@@ -189,7 +186,8 @@ const WORKER_SOURCE = `'use strict';\n(${recoveryWorkerMain.toString()})(${makeG
  * Pack's side of the PAR2 writer: `written(n)` after n more bytes of the tar stream are in the parts
  * (the parts are exactly the sizes given, in order). `heads` resolves with each part's MD5 of its first
  * 16 KiB, `hashed` with every part's checksums; `recover(logs)` then computes the recovery blocks on both
- * threads and `seal` writes the slice headers (the caller writes the critical packets).
+ * threads and `seal` writes the slice headers (the caller writes the critical packets). The PAR2 files
+ * must exist, at their full size, before the threads start.
  */
 export class RecoveryThreads {
   readonly heads: Promise<Buffer[]>;
@@ -201,40 +199,44 @@ export class RecoveryThreads {
   private total = 0;
 
   constructor(dir: string, blockSize: number, recoveryBlocks: number, parts: { file: string; size: number }[], files: Par2FileLayout[]) {
-    const data = { wasm: gf16Wasm(), dir, blockSize, parts, files, recoveryBlocks, sliceHeader: SLICE_HEADER };
-    let heads!: (h: Buffer[]) => void;
-    let hashed!: (h: Par2Hashed[]) => void;
-    this.heads = new Promise((r, j) => ((heads = r), this.failure.push(j)));
-    this.hashed = new Promise((r, j) => ((hashed = r), this.failure.push(j)));
+    const threads = 2;
+    const data = { wasm: gf16Wasm(), dir, blockSize, parts, files, recoveryBlocks, sliceHeader: SLICE_HEADER, threads };
+    const heads: Buffer[] = [];
+    const hashed: Par2Hashed[] = [];
+    let headsDone!: (h: Buffer[]) => void;
+    let hashedDone!: (h: Par2Hashed[]) => void;
+    this.heads = new Promise((r, j) => ((headsDone = r), this.failure.push(j)));
+    this.hashed = new Promise((r, j) => ((hashedDone = r), this.failure.push(j)));
     for (const p of [this.heads, this.hashed]) p.catch(() => undefined); // awaited by the caller
     const fail = (message: string, code?: string) => {
       this.failed ??= new InternalError(`cannot write the PAR2 recovery files in ${dir}: ${message}`, { subject: dir, hint: code === 'ENOSPC' ? 'the disk is full; free space or choose another --out' : undefined });
       for (const f of this.failure) f(this.failed);
     };
-    // The second thread opens the files the first creates, so it starts once they exist.
-    const first = this.start({ ...data, first: true }, fail, heads, hashed);
-    this.workers = [first];
-    this.heads.then(() => this.workers.push(this.start({ ...data, first: false }, fail, heads, hashed)), () => undefined);
-  }
-
-  private start(workerData: WorkerInput, fail: (m: string, code?: string) => void, heads: (h: Buffer[]) => void, hashed: (h: Par2Hashed[]) => void): Worker {
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData });
-    w.on('message', (m: FromWorker) => {
-      if (m.type === 'heads') heads(m.heads.map((b) => Buffer.from(b)));
-      else if (m.type === 'hashed') hashed(m.files.map((f) => ({ ...f, md5: Buffer.from(f.md5), hash16k: Buffer.from(f.hash16k), checksums: Buffer.from(f.checksums) })));
-      else if (m.type === 'error') fail(m.message, m.code);
-      else {
-        const wait = this.waits.get(m.type);
-        if (wait && --wait.n === 0) wait.resolve();
-      }
+    const count = (list: unknown[]) => list.filter((x) => x !== undefined).length === parts.length;
+    this.workers = Array.from({ length: threads }, (_, id) => {
+      const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { ...data, id } satisfies WorkerInput });
+      w.on('message', (m: FromWorker) => {
+        if (m.type === 'head') {
+          heads[m.part] = Buffer.from(m.head);
+          if (count(heads)) headsDone(heads);
+        } else if (m.type === 'hashed') {
+          const h = m.hashed;
+          hashed[m.part] = { ...h, md5: Buffer.from(h.md5), hash16k: Buffer.from(h.hash16k), checksums: Buffer.from(h.checksums) };
+          if (count(hashed)) hashedDone(hashed);
+        } else if (m.type === 'error') fail(m.message, m.code);
+        else {
+          const wait = this.waits.get(m.type);
+          if (wait && --wait.n === 0) wait.resolve();
+        }
+      });
+      w.on('error', (e) => fail(e.message));
+      return w;
     });
-    w.on('error', (e) => fail(e.message));
-    return w;
   }
 
   written(n: number): void {
     this.total += n;
-    this.workers[0]!.postMessage({ written: this.total });
+    for (const w of this.workers) w.postMessage({ written: this.total });
   }
 
   /** Resolves once every thread answered `type`; rejects when one fails. */

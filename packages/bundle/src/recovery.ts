@@ -6,6 +6,7 @@
  * count, lays out the files and records them in bundle.json.
  */
 import { createHash } from 'node:crypto';
+import { closeSync, ftruncateSync, openSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InternalError, UsageError, fileDigest } from '@airgap/core';
@@ -135,6 +136,14 @@ export function startRecovery(dir: string, partSizes: number[], chunkSize: numbe
   const crit = par2.criticalSize(parts.map((p, i) => ({ name: p.file, blocks: blocks[i]! })));
   const layout = layoutPar2(crit, B, plan.recoveryBlocks, plan.volumes);
   for (const f of layout) if (f.size > chunkSize) throw new InternalError(`${f.file} would be ${f.size} bytes, larger than the chunk size ${chunkSize}`, { subject: f.file });
+  for (const f of layout) {
+    const fd = openSync(join(dir, f.file), 'wx', 0o644);
+    try {
+      ftruncateSync(fd, f.size);
+    } finally {
+      closeSync(fd);
+    }
+  }
   const threads = new RecoveryThreads(dir, B, plan.recoveryBlocks, parts, layout);
   const total = partSizes.reduce((n, s) => n + s, 0);
   let written = 0;
