@@ -35,7 +35,7 @@ export function strongEtag(etag: string | undefined): string | undefined {
   return etag && !etag.startsWith('W/') ? etag : undefined;
 }
 
-export function contentLength(res: HttpResponse, offset: number): number | undefined {
+export function contentLength(res: Pick<HttpResponse, 'headers'>, offset: number): number | undefined {
   const n = Number(header(res, 'content-length'));
   return Number.isFinite(n) && header(res, 'content-length') !== undefined ? n + offset : undefined;
 }

@@ -42,11 +42,20 @@ export interface BlobRequest {
   absentOn?: number[];
   /**
    * Send the GET with these headers (Range/If-Range added by the engine) when the protocol has its own
-   * auth dance (an OCI registry's Bearer tokens); default: a plain GET of `url` with `headers`.
+   * auth dance (an OCI registry's Bearer tokens) or its own client (an S3 object, signed by the AWS SDK,
+   * where If-Range becomes If-Match: packages/s3/src/object-send.ts); default: a plain GET of `url` with `headers`.
    */
-  send?: (headers: Record<string, string>) => Promise<HttpResponse>;
+  send?: (headers: Record<string, string>) => Promise<SentResponse>;
   /** Hint for a non-2xx answer. */
   statusHint?: (status: number) => string | undefined;
+}
+
+/**
+ * What a send hook answers: an HttpResponse, or the same fields around another client's body (the engine
+ * reads the body as a stream, dumps it, or reads it as text for a failure message).
+ */
+export interface SentResponse extends Pick<HttpResponse, 'status' | 'statusText' | 'headers' | 'url'> {
+  body: Readable & { dump(): Promise<unknown>; text(): Promise<string> };
 }
 
 /** A blob the cache holds for a URL, with the validators the server gave for it. */
