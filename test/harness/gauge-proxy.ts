@@ -36,6 +36,13 @@ export interface GaugeProxy {
   stop(): Promise<void>;
 }
 
+/** What a proxy answers itself (GaugeProxyOptions.intercept). */
+export interface LocalAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
 export interface GaugeProxyOptions {
   gauge?: Gauge;
   /**
@@ -58,12 +65,21 @@ export interface GaugeProxyOptions {
    */
   cutThrough?: (path: string) => boolean;
   onCut?: (path: string) => Promise<void>;
+  /**
+   * Answer a request here instead of passing it on (a 429 to throttle a client, a 500 for a HEAD, a 307
+   * redirect); undefined passes it on. `url` is the request target with its query, `path` its decoded path.
+   * Read on every request, so a test can change what it answers between steps.
+   */
+  intercept?: (req: { method: string; url: string; path: string }) => LocalAnswer | undefined;
+  /** 200 answers to GETs of these paths arrive with the last byte of their first chunk flipped (same length). */
+  tamper?: (path: string) => boolean;
 }
 
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'etag', 'last-modified', 'content-range', 'accept-ranges']);
 
 /**
- * A reverse proxy on 127.0.0.1 in front of a real upstream or target (`backend`, an http:// origin). The
+ * A reverse proxy on 127.0.0.1 in front of a real upstream or target (`backend`, an http:// origin): the
+ * one recording proxy of the tests (test/oci/proxies.ts's registry proxy is this one with OCI rules). The
  * Host header is passed on unchanged, so servers that build absolute URLs from it (a registry's
  * `Location`, verdaccio's tarball URLs) point back at the proxy; `Location` headers naming the backend are
  * rewritten too. Every request is recorded and counted in the gauge from arrival until the answer is
@@ -103,6 +119,13 @@ export async function startGaugeProxy(backend: string, opts: GaugeProxyOptions =
       req.pipe(up);
     };
     const handle = () => {
+      const local = opts.intercept?.({ method: rec.method, url: rec.path, path });
+      if (local) {
+        req.resume();
+        rec.status = local.status;
+        res.writeHead(local.status, local.headers).end(local.body);
+        return;
+      }
       if (req.method === 'GET' && opts.cutOnce?.(path) && serveCut(req, res, rec, path, bodies, forward)) return;
       const cut = req.method === 'GET' && !cutPaths.has(path) && opts.cutThrough?.(path);
       forward(req.headers, (up) => {
@@ -114,7 +137,8 @@ export async function startGaugeProxy(backend: string, opts: GaugeProxyOptions =
         if (cut && up.statusCode === 200 && length >= 2) {
           cutPaths.add(path);
           cutHalf(up, res, rec, Math.floor(length / 2), () => opts.onCut?.(path));
-        } else up.pipe(res);
+        } else if (req.method === 'GET' && up.statusCode === 200 && opts.tamper?.(path)) flipFirstChunk(up, res);
+        else up.pipe(res);
       });
     };
     if (opts.holdMs) setTimeout(handle, opts.holdMs);
@@ -133,6 +157,20 @@ export async function startGaugeProxy(backend: string, opts: GaugeProxyOptions =
       server.close(() => resolve());
     }),
   };
+}
+
+/** Pass the answer on with the last byte of its first chunk flipped (tamper). */
+function flipFirstChunk(up: IncomingMessage, res: ServerResponse): void {
+  let first = true;
+  up.on('data', (chunk: Buffer) => {
+    if (first && chunk.length) {
+      chunk = Buffer.from(chunk);
+      chunk[chunk.length - 1] ^= 0xff;
+      first = false;
+    }
+    res.write(chunk);
+  });
+  up.on('end', () => res.end());
 }
 
 /** Pass the first `half` bytes of the answer on, then break the connection (cutThrough). */

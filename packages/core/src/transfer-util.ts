@@ -8,6 +8,14 @@ import type { IntegrityCheck } from './transfer.js';
 
 /** Helpers of the transfer engine (packages/core/src/transfer.ts, docs/transfers.md). */
 
+/**
+ * What a send hook (BlobRequest.send) answers: an HttpResponse, or the same fields around another
+ * client's body (the engine streams the body, dumps it, or reads it as text for a failure message).
+ */
+export interface SentResponse extends Pick<HttpResponse, 'status' | 'statusText' | 'headers' | 'url'> {
+  body: Readable & { dump(): Promise<unknown>; text(): Promise<string> };
+}
+
 export interface Hashes {
   sha256: Hash;
   extra?: Hash;

@@ -7,7 +7,9 @@ import { IntegrityError, InternalError, UpstreamError } from './errors.js';
 import { type HttpClient, type HttpResponse, failStatus, header } from './http.js';
 import { type Logger, type ProgressSink, safeUrl } from './log.js';
 import { type ContentStore, syncFile } from './store.js';
-import { type Hashes, type KeptBody, contentLength, hashesOf, keepOnCut, rangeStart, readJson, sizeOf, strongEtag } from './transfer-util.js';
+import { type Hashes, type KeptBody, type SentResponse, contentLength, hashesOf, keepOnCut, rangeStart, readJson, sizeOf, strongEtag } from './transfer-util.js';
+
+export type { SentResponse } from './transfer-util.js';
 
 /** A hash the upstream publishes besides (or instead of) sha256: npm `dist.integrity`, a yum `<checksum>`. */
 export interface IntegrityCheck {
@@ -41,21 +43,12 @@ export interface BlobRequest {
   /** Answers that mean "not there" (e.g. 404 for a by-hash URL): fetch returns undefined instead of failing. */
   absentOn?: number[];
   /**
-   * Send the GET with these headers (Range/If-Range added by the engine) when the protocol has its own
-   * auth dance (an OCI registry's Bearer tokens) or its own client (an S3 object, signed by the AWS SDK,
-   * where If-Range becomes If-Match: packages/s3/src/object-send.ts); default: a plain GET of `url` with `headers`.
+   * Send the GET with these headers (Range/If-Range added by the engine) for a protocol with its own auth
+   * (OCI Bearer tokens) or client (S3: packages/s3/src/object-send.ts); default: a GET of `url` with `headers`.
    */
   send?: (headers: Record<string, string>) => Promise<SentResponse>;
   /** Hint for a non-2xx answer. */
   statusHint?: (status: number) => string | undefined;
-}
-
-/**
- * What a send hook answers: an HttpResponse, or the same fields around another client's body (the engine
- * reads the body as a stream, dumps it, or reads it as text for a failure message).
- */
-export interface SentResponse extends Pick<HttpResponse, 'status' | 'statusText' | 'headers' | 'url'> {
-  body: Readable & { dump(): Promise<unknown>; text(): Promise<string> };
 }
 
 /** A blob the cache holds for a URL, with the validators the server gave for it. */
