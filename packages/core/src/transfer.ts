@@ -115,7 +115,7 @@ const WRITE_BATCH = 256 << 10;
 export class Transfers {
   readonly concurrency: number;
   private readonly limiter: LimitFunction;
-  private readonly inflight = new Map<string, Promise<Fetched | undefined>>();
+  private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly touched = new Set<string>();
   private readonly every: number;
 
@@ -141,15 +141,22 @@ export class Transfers {
    */
   fetch(req: BlobRequest): Promise<Fetched | undefined> {
     const store = this.requireStore();
-    const key = req.digest ?? `url:${safeUrl(req.url)}`;
-    const running = this.inflight.get(key);
-    if (running) return running;
-    const p = (async () => {
+    return this.once(`fetch\0${req.digest ?? `url:${safeUrl(req.url)}`}`, async () => {
       if (req.digest && (await store.has(req.digest))) {
         return { mediaType: req.mediaType ?? OCTET_STREAM, digest: req.digest, size: (await store.size(req.digest))! };
       }
       return this.run(() => this.download(store, req));
-    })().finally(() => this.inflight.delete(key));
+    });
+  }
+
+  /**
+   * One `fn` per key while it runs: a second caller with the same key (a layer two images of one
+   * repository push at once) waits for the first's result instead of doing the work again.
+   */
+  once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const running = this.inflight.get(key);
+    if (running) return running as Promise<T>;
+    const p = fn().finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
   }
