@@ -327,8 +327,8 @@ export class RegistryClient {
     for (let attempt = 1; ; attempt++) {
       try {
         const post = await this.request(repo, `${repo}/blobs/uploads/`, { method: 'POST', access: 'pull,push', headers: { 'content-length': '0' }, followRedirects: false });
-        await post.body.dump();
         if (post.status !== 202) await failStatus(post, 'POST', this.side);
+        await post.body.dump();
         const location = header(post, 'location');
         if (!location) this.fail(`POST ${safeUrl(post.url)}: 202 without Location`, safeUrl(post.url));
         const put = new URL(location!, post.url);
