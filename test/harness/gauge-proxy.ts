@@ -15,9 +15,10 @@ export function newGauge(): Gauge {
 export interface ProxiedRequest {
   method: string;
   path: string;
-  /** The Range and If-Range headers the client sent. */
+  /** The Range, If-Range and If-Match headers the client sent. */
   range?: string;
   ifRange?: string;
+  ifMatch?: string;
   status?: number;
   /** The proxy broke the connection after `sent` bytes of the body. */
   cut?: boolean;
@@ -35,6 +36,13 @@ export interface GaugeProxy {
   stop(): Promise<void>;
 }
 
+/** What a proxy answers itself (GaugeProxyOptions.intercept). */
+export interface LocalAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body?: string;
+}
+
 export interface GaugeProxyOptions {
   gauge?: Gauge;
   /**
@@ -49,12 +57,29 @@ export interface GaugeProxyOptions {
    * backend can finish each request before the next arrives and a gauge sees less than the client allows.
    */
   holdMs?: number;
+  /**
+   * GETs of these paths are cut once, passing through: the first 200 of the backend (signed requests, such
+   * as S3's, go to it unchanged) is stopped after half of its body and the connection destroyed; every
+   * other request, the resume with its Range included, goes to the backend unchanged and the backend
+   * answers it. `onCut` runs after the half is sent and before the connection is destroyed.
+   */
+  cutThrough?: (path: string) => boolean;
+  onCut?: (path: string) => Promise<void>;
+  /**
+   * Answer a request here instead of passing it on (a 429 to throttle a client, a 500 for a HEAD, a 307
+   * redirect); undefined passes it on. `url` is the request target with its query, `path` its decoded path.
+   * Read on every request, so a test can change what it answers between steps.
+   */
+  intercept?: (req: { method: string; url: string; path: string }) => LocalAnswer | undefined;
+  /** 200 answers to GETs of these paths arrive with the last byte of their first chunk flipped (same length). */
+  tamper?: (path: string) => boolean;
 }
 
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'etag', 'last-modified', 'content-range', 'accept-ranges']);
 
 /**
- * A reverse proxy on 127.0.0.1 in front of a real upstream or target (`backend`, an http:// origin). The
+ * A reverse proxy on 127.0.0.1 in front of a real upstream or target (`backend`, an http:// origin): the
+ * one recording proxy of the tests (test/oci/proxies.ts's registry proxy is this one with OCI rules). The
  * Host header is passed on unchanged, so servers that build absolute URLs from it (a registry's
  * `Location`, verdaccio's tarball URLs) point back at the proxy; `Location` headers naming the backend are
  * rewritten too. Every request is recorded and counted in the gauge from arrival until the answer is
@@ -65,6 +90,7 @@ export async function startGaugeProxy(backend: string, opts: GaugeProxyOptions =
   const gauge = opts.gauge ?? newGauge();
   const requests: ProxiedRequest[] = [];
   const bodies = new Map<string, Buffer>();
+  const cutPaths = new Set<string>();
   let self = '';
   const server = createServer((req, res) => {
     gauge.active++;
@@ -80,6 +106,7 @@ export async function startGaugeProxy(backend: string, opts: GaugeProxyOptions =
       path: req.url ?? '/',
       ...(req.headers.range ? { range: String(req.headers.range) } : {}),
       ...(req.headers['if-range'] ? { ifRange: String(req.headers['if-range']) } : {}),
+      ...(req.headers['if-match'] ? { ifMatch: String(req.headers['if-match']) } : {}),
     };
     requests.push(rec);
     const path = decodeURIComponent(new URL(rec.path, 'http://x').pathname);
@@ -92,13 +119,26 @@ export async function startGaugeProxy(backend: string, opts: GaugeProxyOptions =
       req.pipe(up);
     };
     const handle = () => {
+      const local = opts.intercept?.({ method: rec.method, url: rec.path, path });
+      if (local) {
+        req.resume();
+        rec.status = local.status;
+        res.writeHead(local.status, local.headers).end(local.body);
+        return;
+      }
       if (req.method === 'GET' && opts.cutOnce?.(path) && serveCut(req, res, rec, path, bodies, forward)) return;
+      const cut = req.method === 'GET' && !cutPaths.has(path) && opts.cutThrough?.(path);
       forward(req.headers, (up) => {
         const headers = { ...up.headers };
         if (typeof headers.location === 'string') headers.location = headers.location.replace(b.origin, self.replace(/\/$/, ''));
         rec.status = up.statusCode;
         res.writeHead(up.statusCode ?? 502, headers);
-        up.pipe(res);
+        const length = Number(up.headers['content-length']);
+        if (cut && up.statusCode === 200 && length >= 2) {
+          cutPaths.add(path);
+          cutHalf(up, res, rec, Math.floor(length / 2), () => opts.onCut?.(path));
+        } else if (req.method === 'GET' && up.statusCode === 200 && opts.tamper?.(path)) flipFirstChunk(up, res);
+        else up.pipe(res);
       });
     };
     if (opts.holdMs) setTimeout(handle, opts.holdMs);
@@ -117,6 +157,38 @@ export async function startGaugeProxy(backend: string, opts: GaugeProxyOptions =
       server.close(() => resolve());
     }),
   };
+}
+
+/** Pass the answer on with the last byte of its first chunk flipped (tamper). */
+function flipFirstChunk(up: IncomingMessage, res: ServerResponse): void {
+  let first = true;
+  up.on('data', (chunk: Buffer) => {
+    if (first && chunk.length) {
+      chunk = Buffer.from(chunk);
+      chunk[chunk.length - 1] ^= 0xff;
+      first = false;
+    }
+    res.write(chunk);
+  });
+  up.on('end', () => res.end());
+}
+
+/** Pass the first `half` bytes of the answer on, then break the connection (cutThrough). */
+function cutHalf(up: IncomingMessage, res: ServerResponse, rec: ProxiedRequest, half: number, onCut: () => Promise<void> | undefined): void {
+  const chunks: Buffer[] = [];
+  let got = 0;
+  up.on('data', (c: Buffer) => {
+    if (got >= half) return;
+    chunks.push(c);
+    got += c.length;
+    if (got < half) return;
+    up.destroy();
+    rec.cut = true;
+    rec.sent = half;
+    res.write(Buffer.concat(chunks).subarray(0, half), () => {
+      void Promise.resolve(onCut()).finally(() => setTimeout(() => res.socket?.destroy(), 50));
+    });
+  });
 }
 
 function etagOf(body: Buffer): string {

@@ -1,17 +1,20 @@
 /**
  * Issue 21 item 9: `unpack --dry-run` speaks one language — each line says `would push` or `present`, the
  * summary `would push N, already present M` — and an image a bundle carries twice (by tag and by digest)
- * is counted once, as a real run sends it once. Through the real CLI against real docker-registries.
+ * is counted once, as a real run sends it once (each blob uploaded once, counted at the target's proxy).
+ * Through the real CLI against real docker-registries.
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAirgap, runAirgapJson, tempDir } from '../harness/index.js';
+import { type RecordingProxy, startRecordingProxy } from './proxies.js';
 import { type Registry, buildFixtureLayout, manifestDigestInLayout, skopeoCopy, startRegistry } from './registry-fixtures.js';
 
 let work: string;
 let src: Registry;
 let dst: Registry;
+let dstProxy: RecordingProxy;
 let keys: string;
 let config: string;
 let bundle: string;
@@ -24,6 +27,7 @@ beforeAll(async () => {
   const layout = await buildFixtureLayout(join(work, 'fixture'));
   src = await startRegistry(join(work, 'src'));
   dst = await startRegistry(join(work, 'dst'));
+  dstProxy = await startRecordingProxy(dst.host);
   await skopeoCopy(`oci:${layout}:amd64`, `docker://${src.host}/team/one:1`);
   await skopeoCopy(`oci:${layout}:app`, `docker://${src.host}/team/two:1`);
   oneDigest = await manifestDigestInLayout(layout, 'amd64');
@@ -32,7 +36,7 @@ beforeAll(async () => {
   const k = await runAirgap(['keygen', '--out-dir', keys, '--name', 'outside']);
   expect(k.exitCode, k.stderr).toBe(0);
   config = join(work, 'airgap.yaml');
-  await writeFile(config, `cache: ${join(work, 'cache')}\ntargets:\n  reg: { type: registries, endpoints: { docker: "http://${dst.host}/" } }\n`);
+  await writeFile(config, `cache: ${join(work, 'cache')}\ntargets:\n  reg: { type: registries, endpoints: { docker: "http://${dstProxy.host}/" } }\n`);
   // team/one twice: by tag and by digest (two entries, one image).
   await writeFile(join(work, 'images.yaml'), [
     'apiVersion: airgap/v1', 'kind: Bundle', 'name: dry', 'images:',
@@ -47,6 +51,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await dstProxy?.stop();
   await src?.stop();
   await dst?.stop();
 });
@@ -79,8 +84,17 @@ describe('unpack --dry-run', () => {
 
   it('after the real unpack, the dry run finds everything present', async () => {
     const u = await runAirgapJson(unpackArgs([]));
-    expect(u.exitCode, u.stderr).toBe(0);
+    expect(u.exitCode, `${u.stderr}\n${JSON.stringify(u.json.failures)}`).toBe(0);
     expect(u.json.counts.failed).toBeUndefined();
+    // team/one by tag and by digest: one upload per blob (a second, concurrent upload of the same blob
+    // raced Docker's registry into refusing a manifest PUT, exit 4).
+    const uploads = new Map<string, number>();
+    for (const q of dstProxy.requests) {
+      const d = q.method === 'PUT' ? /[?&]digest=(sha256(?::|%3A)[0-9a-f]{64})/.exec(q.path)?.[1] : undefined;
+      if (d) uploads.set(d, (uploads.get(d) ?? 0) + 1);
+    }
+    expect(uploads.size).toBeGreaterThanOrEqual(2);
+    expect([...uploads.entries()].filter(([, n]) => n !== 1)).toEqual([]);
     const r = await runAirgap(unpackArgs(['--dry-run']));
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('dry run: dry → reg: would push 0, already present 3');

@@ -2,13 +2,11 @@
  * Reverse proxies for the OCI tests: a recording/tampering proxy in front of a registry (it counts and
  * can rewrite what passes), and a forward proxy (HTTP_PROXY) that records the hosts a client asked for.
  */
-import { createServer, request as httpRequest, type IncomingMessage } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import { type LocalAnswer, type ProxiedRequest, startGaugeProxy } from '../harness/gauge-proxy.js';
 import { closeServer, listen } from './loopback.js';
 
-export interface ProxyRequest {
-  method: string;
-  path: string;
-}
+export type ProxyRequest = ProxiedRequest;
 
 export interface RecordingProxy {
   host: string;
@@ -25,62 +23,32 @@ export interface RecordingProxy {
 }
 
 /**
- * A reverse proxy in front of a registry on another port. The Host header is passed on unchanged, so
+ * A reverse proxy in front of a registry on another port: the tests' one recording proxy
+ * (test/harness/gauge-proxy.ts) with the registry rules above. The Host header is passed on unchanged, so
  * the registry's absolute `Location` URLs point back at the proxy and every request is seen here.
  */
 export async function startRecordingProxy(backendHost: string): Promise<RecordingProxy> {
-  const [bh, bp] = backendHost.split(':');
-  const requests: ProxyRequest[] = [];
   const tamper = new Set<string>();
   const redirect = new Map<string, string>();
   const state: { throttle: RecordingProxy['throttle']; manifestHeadStatus: number | undefined } = { throttle: undefined, manifestHeadStatus: undefined };
-  const server = createServer((req: IncomingMessage, res) => {
-    const path = req.url ?? '/';
-    requests.push({ method: req.method ?? 'GET', path });
-    const t = state.throttle;
-    if (t && t.times > 0 && t.pattern.test(path)) {
-      t.times--;
-      req.resume();
-      res.writeHead(429, { 'retry-after': '0', 'content-type': 'application/json' }).end('{"errors":[{"code":"TOOMANYREQUESTS"}]}');
-      return;
-    }
-    if (req.method === 'HEAD' && state.manifestHeadStatus && path.includes('/manifests/')) {
-      req.resume();
-      res.writeHead(state.manifestHeadStatus).end();
-      return;
-    }
-    const blob = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path.split('?')[0]);
-    if (req.method === 'GET' && blob && redirect.has(blob[1])) {
-      req.resume();
-      res.writeHead(307, { location: redirect.get(blob[1]) }).end();
-      return;
-    }
-    const up = httpRequest({ host: bh, port: Number(bp), method: req.method, path, headers: req.headers }, (ur) => {
-      const m = /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path.split('?')[0]);
-      if (req.method === 'GET' && m && tamper.has(m[1]) && ur.statusCode === 200) {
-        res.writeHead(200, ur.headers);
-        let first = true;
-        ur.on('data', (chunk: Buffer) => {
-          if (first && chunk.length) {
-            chunk = Buffer.from(chunk);
-            chunk[chunk.length - 1] ^= 0xff;
-            first = false;
-          }
-          res.write(chunk);
-        });
-        ur.on('end', () => res.end());
-        return;
+  const blobOf = (path: string) => /\/blobs\/(sha256:[a-f0-9]{64})$/.exec(path)?.[1];
+  const proxy = await startGaugeProxy(`http://${backendHost}/`, {
+    intercept: ({ method, url, path }): LocalAnswer | undefined => {
+      const t = state.throttle;
+      if (t && t.times > 0 && t.pattern.test(url)) {
+        t.times--;
+        return { status: 429, headers: { 'retry-after': '0', 'content-type': 'application/json' }, body: '{"errors":[{"code":"TOOMANYREQUESTS"}]}' };
       }
-      res.writeHead(ur.statusCode ?? 502, ur.headers);
-      ur.pipe(res);
-    });
-    up.on('error', (e) => res.writeHead(502).end(String(e)));
-    req.pipe(up);
+      if (method === 'HEAD' && state.manifestHeadStatus && path.includes('/manifests/')) return { status: state.manifestHeadStatus };
+      const blob = blobOf(path);
+      if (method === 'GET' && blob && redirect.has(blob)) return { status: 307, headers: { location: redirect.get(blob)! } };
+      return undefined;
+    },
+    tamper: (path) => tamper.has(blobOf(path) ?? ''),
   });
-  const port = await listen(server);
   return {
-    host: `127.0.0.1:${port}`,
-    requests,
+    host: proxy.host,
+    requests: proxy.requests,
     tamper,
     redirect,
     get manifestHeadStatus() {
@@ -95,7 +63,7 @@ export async function startRecordingProxy(backendHost: string): Promise<Recordin
     set throttle(v) {
       state.throttle = v;
     },
-    stop: () => closeServer(server),
+    stop: () => proxy.stop(),
   };
 }
 

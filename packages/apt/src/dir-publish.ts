@@ -129,11 +129,18 @@ export const aptDirPublisher: PublishHalf = {
       await ensureEmptyIndexes(root.under(`dists/${suite}`), [...d.components].sort(), [...archs].sort());
     }
     const suites = new Set([...plan.keys(), ...declared.keys(), ...(await existingSuites(root))]);
-    for (const suite of [...suites].sort(cmp)) await writeRelease(root, root.under(`dists/${suite}`), suite, ctx);
+    const unsigned: string[] = [];
+    for (const suite of [...suites].sort(cmp)) if (!(await writeRelease(root, root.under(`dists/${suite}`), suite, ctx))) unsigned.push(suite);
+    if (unsigned.length) {
+      // One warning per mirror, naming its suites (a line per suite said the same thing three times).
+      const how = ctx.target.name.startsWith('dir:') ? 'unpack to a configured dir target with apt.gpgKey' : `set targets.${ctx.target.name}.apt.gpgKey`;
+      ctx.log.warn(`apt mirror ${root.path('dists')} is unsigned (${unsigned.join(', ')}): clients must mark it [trusted=yes], or ${how} to sign it (docs/apt.md)`);
+    }
   },
 };
 
-async function writeRelease(root: ConfinedRoot, suiteDir: ConfinedRoot, suite: string, ctx: PublishContext): Promise<void> {
+/** Write one suite's Release, signed when the target has apt.gpgKey; false when it is left unsigned. */
+async function writeRelease(root: ConfinedRoot, suiteDir: ConfinedRoot, suite: string, ctx: PublishContext): Promise<boolean> {
   const indexes = await indexesOf(suiteDir);
   const components = [...new Set(indexes.map((p) => p.replace(/\/binary-[^/]+\/Packages(\.gz)?$/, '')))].sort();
   const archs = [...new Set(indexes.map((p) => /binary-([^/]+)\/Packages/.exec(p)![1]))].sort();
@@ -153,9 +160,7 @@ async function writeRelease(root: ConfinedRoot, suiteDir: ConfinedRoot, suite: s
     // A stale signature over an older Release would make apt refuse the mirror ("BADSIG"): remove it.
     await suiteDir.rm('InRelease');
     await suiteDir.rm('Release.gpg');
-    const how = ctx.target.name.startsWith('dir:') ? 'unpack to a configured dir target with apt.gpgKey' : `set targets.${ctx.target.name}.apt.gpgKey`;
-    ctx.log.warn(`apt mirror ${suiteDir.path()} is unsigned: clients must mark it [trusted=yes], or ${how} to sign it (docs/apt.md)`);
-    return;
+    return false;
   }
   const base = ctx.config.configFile ? dirname(ctx.config.configFile) : process.cwd();
   const keyFile = resolvePath(base, settings.gpgKey);
@@ -170,4 +175,5 @@ async function writeRelease(root: ConfinedRoot, suiteDir: ConfinedRoot, suite: s
   await root.writeFile('airgap-archive-keyring.gpg', sig.publicKey);
   await root.writeFile('airgap-archive-keyring.asc', sig.publicKeyArmored);
   ctx.log.info(`apt mirror ${suiteDir.path()} signed by ${sig.fingerprint}`);
+  return true;
 }

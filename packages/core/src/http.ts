@@ -184,7 +184,7 @@ function tlsRootCertificates(): string[] {
 }
 
 /** Throw the right error for a non-2xx answer, naming the URL and status. */
-export async function failStatus(res: HttpResponse, method: string, side: 'upstream' | 'target', hint?: string): Promise<never> {
+export async function failStatus(res: Pick<HttpResponse, 'status' | 'url'> & { body: { text(): Promise<string> } }, method: string, side: 'upstream' | 'target', hint?: string): Promise<never> {
   let text = '';
   try {
     text = (await res.body.text()).slice(0, 500).trim();

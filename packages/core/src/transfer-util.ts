@@ -8,6 +8,14 @@ import type { IntegrityCheck } from './transfer.js';
 
 /** Helpers of the transfer engine (packages/core/src/transfer.ts, docs/transfers.md). */
 
+/**
+ * What a send hook (BlobRequest.send) answers: an HttpResponse, or the same fields around another
+ * client's body (the engine streams the body, dumps it, or reads it as text for a failure message).
+ */
+export interface SentResponse extends Pick<HttpResponse, 'status' | 'statusText' | 'headers' | 'url'> {
+  body: Readable & { dump(): Promise<unknown>; text(): Promise<string> };
+}
+
 export interface Hashes {
   sha256: Hash;
   extra?: Hash;
@@ -35,7 +43,7 @@ export function strongEtag(etag: string | undefined): string | undefined {
   return etag && !etag.startsWith('W/') ? etag : undefined;
 }
 
-export function contentLength(res: HttpResponse, offset: number): number | undefined {
+export function contentLength(res: Pick<HttpResponse, 'headers'>, offset: number): number | undefined {
   const n = Number(header(res, 'content-length'));
   return Number.isFinite(n) && header(res, 'content-length') !== undefined ? n + offset : undefined;
 }

@@ -7,7 +7,9 @@ import { IntegrityError, InternalError, UpstreamError } from './errors.js';
 import { type HttpClient, type HttpResponse, failStatus, header } from './http.js';
 import { type Logger, type ProgressSink, safeUrl } from './log.js';
 import { type ContentStore, syncFile } from './store.js';
-import { type Hashes, type KeptBody, contentLength, hashesOf, keepOnCut, rangeStart, readJson, sizeOf, strongEtag } from './transfer-util.js';
+import { type Hashes, type KeptBody, type SentResponse, contentLength, hashesOf, keepOnCut, rangeStart, readJson, sizeOf, strongEtag } from './transfer-util.js';
+
+export type { SentResponse } from './transfer-util.js';
 
 /** A hash the upstream publishes besides (or instead of) sha256: npm `dist.integrity`, a yum `<checksum>`. */
 export interface IntegrityCheck {
@@ -41,10 +43,10 @@ export interface BlobRequest {
   /** Answers that mean "not there" (e.g. 404 for a by-hash URL): fetch returns undefined instead of failing. */
   absentOn?: number[];
   /**
-   * Send the GET with these headers (Range/If-Range added by the engine) when the protocol has its own
-   * auth dance (an OCI registry's Bearer tokens); default: a plain GET of `url` with `headers`.
+   * Send the GET with these headers (Range/If-Range added by the engine) for a protocol with its own auth
+   * (OCI Bearer tokens) or client (S3: packages/s3/src/object-send.ts); default: a GET of `url` with `headers`.
    */
-  send?: (headers: Record<string, string>) => Promise<HttpResponse>;
+  send?: (headers: Record<string, string>) => Promise<SentResponse>;
   /** Hint for a non-2xx answer. */
   statusHint?: (status: number) => string | undefined;
 }
@@ -113,7 +115,7 @@ const WRITE_BATCH = 256 << 10;
 export class Transfers {
   readonly concurrency: number;
   private readonly limiter: LimitFunction;
-  private readonly inflight = new Map<string, Promise<Fetched | undefined>>();
+  private readonly inflight = new Map<string, Promise<unknown>>();
   private readonly touched = new Set<string>();
   private readonly every: number;
 
@@ -139,15 +141,22 @@ export class Transfers {
    */
   fetch(req: BlobRequest): Promise<Fetched | undefined> {
     const store = this.requireStore();
-    const key = req.digest ?? `url:${safeUrl(req.url)}`;
-    const running = this.inflight.get(key);
-    if (running) return running;
-    const p = (async () => {
+    return this.once(`fetch\0${req.digest ?? `url:${safeUrl(req.url)}`}`, async () => {
       if (req.digest && (await store.has(req.digest))) {
         return { mediaType: req.mediaType ?? OCTET_STREAM, digest: req.digest, size: (await store.size(req.digest))! };
       }
       return this.run(() => this.download(store, req));
-    })().finally(() => this.inflight.delete(key));
+    });
+  }
+
+  /**
+   * One `fn` per key while it runs: a second caller with the same key (a layer two images of one
+   * repository push at once) waits for the first's result instead of doing the work again.
+   */
+  once<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const running = this.inflight.get(key);
+    if (running) return running as Promise<T>;
+    const p = fn().finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
   }

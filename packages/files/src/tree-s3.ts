@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
-import { Transform } from 'node:stream';
-import { type Artifact, type SourceContext, IntegrityError, UpstreamError, UsageError, isAirgapError } from '@airgap/core';
-import { S3Connection, SHA256_METADATA } from '@airgap/s3';
+import { type Artifact, type IntegrityCheck, type SourceContext, IntegrityError, UpstreamError, UsageError } from '@airgap/core';
+import { S3Connection, type S3ObjectInfo, SHA256_METADATA, objectSend } from '@airgap/s3';
 import type { FileSpec } from './spec.js';
 import type { TreeEntry, TreeFile, TreeOrigin } from './tree.js';
 import { unsafeRel } from './tree.js';
@@ -39,8 +37,8 @@ function parse(url: string): { bucket: string; prefix: string } {
 /**
  * `url: s3://BUCKET/PREFIX/` with `s3: NAME` (docs/backups.md): every object under the prefix
  * (ListObjectsV2, every page), each brought into the store with its content type. A second pack reuses the
- * cached copy of an object whose listed ETag and size did not change (no GET). While an object streams
- * in, an MD5 ETag and a `sha256` object metadata (what an airgap s3 target writes) are checked.
+ * cached copy of an object whose listed ETag and size did not change (no GET). An MD5 ETag and a `sha256`
+ * object metadata (what an airgap s3 target writes) are checked (downloadObject).
  */
 export function s3Origin(spec: FileSpec, ctx: SourceContext): TreeOrigin {
   const { bucket, prefix } = parse(spec.url);
@@ -77,43 +75,46 @@ async function bringObject(conn: S3Connection, bucket: string, key: string, size
     return { digest: cached.digest, size, contentType: cached.contentType, integrity: cached.integrity, verified: cached.verified };
   }
   if (ctx.dryRun) return { digest: expected ?? cached?.digest ?? 'sha256:' + '0'.repeat(64), size, verified: 'dry run: not downloaded' };
-  // One transfer under the engine's limit (docs/transfers.md); a signed S3 GET is not resumed by Range.
-  return ctx.transfer.run(() => downloadObject(conn, bucket, key, ref, ctx, expected));
+  return downloadObject(conn, bucket, key, ref, ctx, { size, etag, expected });
 }
 
-async function downloadObject(conn: S3Connection, bucket: string, key: string, ref: string, ctx: SourceContext, expected: string | undefined): Promise<TreeFile> {
+/**
+ * One object through the transfer engine (docs/transfers.md): under the global limit, with byte progress,
+ * resumed after a cut with `Range` + `If-Match` (objectSend), the size from the listing and the MD5 of a
+ * single-part ETag checked while the bytes stream. A `sha256` object metadata is compared once the bytes
+ * are in (the engine knows the digest only then; a mismatch is exit 3 and nothing is recorded for the key).
+ */
+async function downloadObject(
+  conn: S3Connection, bucket: string, key: string, ref: string, ctx: SourceContext, want: { size: number; etag?: string; expected?: string },
+): Promise<TreeFile> {
   const url = conn.url(bucket, key);
-  const { body, info } = await conn.get(bucket, key, 'upstream', ctx.signal);
-  const md5 = MD5_ETAG.exec(info.etag ?? '')?.[1];
-  const metaSha = /^[0-9a-f]{64}$/.test(info.metadata[SHA256_METADATA] ?? '') ? 'sha256:' + info.metadata[SHA256_METADATA] : undefined;
-  if (expected && metaSha && metaSha !== expected) {
-    body.destroy();
-    throw new IntegrityError(`${url}: its sha256 metadata says ${metaSha}, the bundle being packed expects ${expected}`, { subject: url });
-  }
-  const hash = createHash('md5');
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      hash.update(chunk);
-      done(null, chunk);
+  const md5 = MD5_ETAG.exec(want.etag ?? '')?.[1];
+  let info: S3ObjectInfo | undefined;
+  const metaSha = () => (/^[0-9a-f]{64}$/.test(info?.metadata[SHA256_METADATA] ?? '') ? 'sha256:' + info!.metadata[SHA256_METADATA] : undefined);
+  const send = objectSend(conn, bucket, key, {
+    etag: want.etag,
+    signal: ctx.signal,
+    onInfo: (i) => {
+      info = i;
+      const sha = metaSha();
+      if (want.expected && sha && sha !== want.expected) {
+        throw new IntegrityError(`${url}: its sha256 metadata says ${sha}, the bundle being packed expects ${want.expected}`, { subject: url });
+      }
     },
   });
-  body.on('error', (e) => tap.destroy(e));
-  let d;
-  try {
-    d = await ctx.store.put(body.pipe(tap), { digest: expected ?? metaSha, size: info.size, subject: url });
-  } catch (e) {
-    if (isAirgapError(e)) throw e;
-    throw new UpstreamError(`${url}: the download broke off: ${(e as Error).message}`, { subject: url, hint: 'pack again; what was downloaded is kept only once it is complete', cause: e });
+  const integrity: IntegrityCheck | undefined = md5 ? { algorithm: 'md5', value: md5, encoding: 'hex', source: "the object's ETag (MD5)" } : undefined;
+  const d = (await ctx.transfer.fetch({ url, digest: want.expected, size: want.size, integrity, subject: url, send }))!;
+  const sha = metaSha();
+  if (sha && sha !== d.digest) {
+    throw new IntegrityError(`${url}: its sha256 metadata says ${sha}, the bytes received are ${d.digest}`, { subject: url, hint: 'the object changed while it was read, or it was stored with wrong metadata: pack again' });
   }
-  if (md5 && hash.digest('hex') !== md5) {
-    throw new IntegrityError(`${url}: the bytes received do not match the object's ETag (MD5 ${md5})`, { subject: url, hint: 'the object changed while it was read, or the transfer corrupted it: pack again' });
-  }
-  const integrity = { ...(md5 ? { md5 } : {}), ...(metaSha ? { sha256: metaSha.slice(7) } : {}) };
-  const verified = [md5 ? 'ETag (MD5) checked while streaming' : '', metaSha ? 'sha256 object metadata checked while streaming' : '', !md5 && !metaSha ? 'no upstream checksum (multipart ETag); sha256 recorded at pack' : 'sha256 recorded at pack']
+  const recorded = { ...(md5 ? { md5 } : {}), ...(sha ? { sha256: sha.slice(7) } : {}) };
+  const verified = [md5 ? 'ETag (MD5) checked while streaming' : '', sha ? 'sha256 object metadata checked' : '', !md5 && !sha ? 'no upstream checksum (multipart ETag); sha256 recorded at pack' : 'sha256 recorded at pack']
     .filter(Boolean)
     .join('; ');
-  const file: TreeFile = { digest: d.digest, size: d.size, contentType: info.contentType, integrity: Object.keys(integrity).length ? integrity : undefined, verified };
-  if (info.etag) await ctx.store.setRef(ref, { etag: info.etag, size: d.size, digest: d.digest, contentType: info.contentType, integrity: file.integrity, verified } satisfies S3CacheEntry);
+  const file: TreeFile = { digest: d.digest, size: d.size, contentType: info?.contentType, integrity: Object.keys(recorded).length ? recorded : undefined, verified };
+  const etag = want.etag ?? d.etag;
+  if (etag) await ctx.store.setRef(ref, { etag, size: d.size, digest: d.digest, contentType: file.contentType, integrity: file.integrity, verified } satisfies S3CacheEntry);
   return file;
 }
 

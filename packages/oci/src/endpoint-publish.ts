@@ -85,17 +85,21 @@ export const imageEndpointPublisher: EndpointPublishHalf = {
     const run = ctx.transfer.run.bind(ctx.transfer);
     const upload = (d: Descriptor) => () => ctx.transfer.meter(ctx.blobs.open(d), { subject: `${label}: blob ${d.digest}`, digest: d.digest, total: d.size });
     // Each blob is one transfer under the engine's limit: the HEAD that asks, then the upload. Its bytes
-    // reach the progress through the meter's transfer events only (docs/transfers.md, progress).
-    await Promise.all(others.map((d) => run(async () => {
+    // reach the progress through the meter's transfer events only (docs/transfers.md, progress). A blob
+    // two images of this run send to one repository at once (shared layers, one image by tag and by
+    // digest) is sent once: Docker's registry rewrites a repository's blob link on every upload, and a
+    // manifest PUT that reads the link mid-rewrite is refused (400, blob unknown).
+    const once = (d: Descriptor, fn: () => Promise<void>) => ctx.transfer.once(`push\0${ctx.target.name}\0${repo}\0${d.digest}`, fn);
+    await Promise.all(others.map((d) => once(d, () => run(async () => {
       if (await client.hasBlob(repo, d.digest)) return;
       await client.pushBlob(repo, d, upload(d));
-    })));
+    }))));
     // Children before parents: a registry (Nexus included) refuses an index whose manifests are missing.
     for (const d of manifests.slice(1).reverse()) {
-      await run(async () => {
+      await once(d, () => run(async () => {
         if (await client.headManifest(repo, d.digest)) return;
         await client.putManifest(repo, d.digest, d, () => ctx.blobs.open(d));
-      });
+      }));
     }
     const root = manifests[0];
     // The tag is asked again right before it is set: what it pointed to goes into the ledger (`previous`),

@@ -327,8 +327,8 @@ export class RegistryClient {
     for (let attempt = 1; ; attempt++) {
       try {
         const post = await this.request(repo, `${repo}/blobs/uploads/`, { method: 'POST', access: 'pull,push', headers: { 'content-length': '0' }, followRedirects: false });
-        await post.body.dump();
         if (post.status !== 202) await failStatus(post, 'POST', this.side);
+        await post.body.dump();
         const location = header(post, 'location');
         if (!location) this.fail(`POST ${safeUrl(post.url)}: 202 without Location`, safeUrl(post.url));
         const put = new URL(location!, post.url);
@@ -338,8 +338,9 @@ export class RegistryClient {
           headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
           body: open,
         });
-        await res.body.dump().catch(() => undefined);
+        // The registry's error document names the cause (BLOB_UPLOAD_INVALID, DIGEST_INVALID…): read on failure.
         if (res.status !== 201 && res.status !== 204) await failStatus(res, 'PUT', this.side);
+        await res.body.dump().catch(() => undefined);
         const got = header(res, 'docker-content-digest');
         if (got && got !== blob.digest) this.fail(`PUT blob ${blob.digest} to ${safeUrl(this.url(repo))}: registry stored ${got}`, blob.digest);
         return;
@@ -357,8 +358,9 @@ export class RegistryClient {
       headers: { 'content-type': desc.mediaType, 'content-length': String(desc.size) },
       body: open,
     });
-    await res.body.dump().catch(() => undefined);
+    // On failure the registry's error document (MANIFEST_BLOB_UNKNOWN…) goes into the message.
     if (res.status !== 201 && res.status !== 200 && res.status !== 204) await failStatus(res, 'PUT', this.side);
+    await res.body.dump().catch(() => undefined);
     const got = header(res, 'docker-content-digest');
     if (got && got !== desc.digest) {
       this.fail(`PUT manifest ${repo}:${reference}: registry reports digest ${got}, not ${desc.digest}`, `${repo}:${reference}`, 'the registry rewrote the manifest; use a registry that stores manifests byte-for-byte');

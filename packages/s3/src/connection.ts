@@ -26,6 +26,14 @@ export interface S3ObjectInfo {
   metadata: Record<string, string>;
 }
 
+/** A GET's answer: 200, or 206 with `contentRange` for a range; `info.size` is the length of this body. */
+export interface S3Read {
+  status: number;
+  contentRange?: string;
+  body: Readable;
+  info: S3ObjectInfo;
+}
+
 /**
  * Objects at or below this size are sent with one PutObject, larger ones as a multipart upload in parts
  * of this size (at least; a part size that keeps a huge object under S3's 10,000 parts). Each part is
@@ -167,13 +175,31 @@ export class S3Connection {
   }
 
   /** GET: the object's bytes as a stream, and what the response says about it. */
-  async get(bucket: string, key: string, side: S3Side, signal?: AbortSignal): Promise<{ body: Readable; info: S3ObjectInfo }> {
+  async get(bucket: string, key: string, side: S3Side, signal?: AbortSignal): Promise<S3Read> {
+    // Without range or ifMatch there is no precondition to fail: read answers the object or throws.
+    return (await this.read(bucket, key, side, { signal }))!;
+  }
+
+  /**
+   * GET with a `range` (`bytes=N-`) and/or `ifMatch` (an ETag): the transfer engine's resume of an object
+   * (docs/transfers.md "Retries and resuming"). Undefined when the object is no longer that ETag (412) or
+   * the range starts past its end (416): the caller starts over.
+   */
+  async read(bucket: string, key: string, side: S3Side, opts: { range?: string; ifMatch?: string; signal?: AbortSignal }): Promise<S3Read | undefined> {
     return this.call(side, 'download', this.url(bucket, key), async (c, m) => {
-      const r = await c.send(new m.GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
-      return {
-        body: r.Body as Readable,
-        info: { size: Number(r.ContentLength ?? 0), etag: r.ETag, contentType: r.ContentType, lastModified: r.LastModified, metadata: r.Metadata ?? {} },
-      };
+      try {
+        const r = await c.send(new m.GetObjectCommand({ Bucket: bucket, Key: key, Range: opts.range, IfMatch: opts.ifMatch }), { abortSignal: opts.signal });
+        return {
+          status: r.$metadata.httpStatusCode ?? 200,
+          contentRange: r.ContentRange,
+          body: r.Body as Readable,
+          info: { size: Number(r.ContentLength ?? 0), etag: r.ETag, contentType: r.ContentType, lastModified: r.LastModified, metadata: r.Metadata ?? {} },
+        };
+      } catch (e) {
+        const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+        if ((status === 412 && opts.ifMatch) || (status === 416 && opts.range)) return undefined;
+        throw e;
+      }
     });
   }
 
