@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ContentStore } from '@airgap/core';
+import { type AirgapConfig, type TransferProgress, ContentStore, HttpClient, Transfers, silentLogger } from '@airgap/core';
+import { ecosystems } from '../../src/ecosystems.js';
 import { type GaugeProxy, type ProxiedRequest, runAirgap, startGaugeProxy, tempDir } from '../harness/index.js';
 import { type Rgw, startRgw } from '../harness/ceph-rgw.js';
 import { createBucket, s3Client } from '../s3/helpers.js';
@@ -24,6 +25,7 @@ let work: string;
 let keys: string;
 let steady: GaugeProxy;
 let changing: GaugeProxy;
+let metered: GaugeProxy;
 const objects = new Map<string, Buffer>();
 /** What c.bin becomes while its first GET is cut. */
 const replacement = randomBytes(2 << 20);
@@ -53,6 +55,7 @@ beforeAll(async () => {
       await s3.send(new PutObjectCommand({ Bucket: 'moving', Key: 'c.bin', Body: replacement }));
     },
   });
+  metered = await startGaugeProxy(backend, { cutThrough: (p) => p.startsWith('/tree/') });
   keys = join(work, 'keys');
   expect((await runAirgap(['keygen', '--out-dir', keys, '--name', 'outside'])).exitCode).toBe(0);
   const conn = (p: GaugeProxy) => `{ endpoint: "${p.url.replace(/\/$/, '')}", accessKeyEnv: RGW_ACCESS_KEY, secretKeyEnv: RGW_SECRET_KEY }`;
@@ -62,7 +65,7 @@ beforeAll(async () => {
 }, 240_000);
 
 afterAll(async () => {
-  await Promise.allSettled([steady?.stop(), changing?.stop()]);
+  await Promise.allSettled([steady?.stop(), changing?.stop(), metered?.stop()]);
   s3?.destroy();
   await rgw?.stop();
 });
@@ -117,5 +120,36 @@ describe('S3 objects cut off mid-download are resumed (Range + If-Match)', () =>
     const rerun = changing.requests.filter((q) => pathOf(q) === '/moving/c.bin' && q.method === 'GET').slice(gets.length);
     // The half kept from the old version is asked for once more (If-Match its ETag), refused, then the new one whole.
     expect(rerun.map((q) => [q.range ?? 'whole', q.status])).toEqual([[`bytes=${cut.sent}-`, 412], ['whole', 200]]);
+  }, 300_000);
+
+  it('byte progress for every object: start, resumed at the cut, done with the whole size', async () => {
+    // The files source with a transfer engine of its own, as pack builds it, to see the progress events.
+    const store = new ContentStore(join(work, 'cache-metered'));
+    const events: TransferProgress[] = [];
+    const http = new HttpClient({ retries: 2, proxy: 'none' });
+    const progress = (e: { type: string }) => void (e.type === 'transfer' && events.push(e as TransferProgress));
+    const config: AirgapConfig = { s3: { metered: { endpoint: metered.url.replace(/\/$/, ''), accessKeyEnv: 'RGW_METERED_ACCESS', secretKeyEnv: 'RGW_METERED_SECRET' } } };
+    Object.assign(process.env, { RGW_METERED_ACCESS: rgw.accessKey, RGW_METERED_SECRET: rgw.secretKey });
+    try {
+      await ecosystems.load('all');
+      const files = ecosystems.forManifestKey('files')!;
+      const ctx = {
+        store, http, config, log: silentLogger, progress, manifestDir: work, concurrency: 2, dryRun: false,
+        transfer: new Transfers({ store, http, concurrency: 2, progress, log: silentLogger, progressEvery: 1 }),
+      };
+      for (const a of await files.source.resolve({ url: 's3://tree/', s3: 'metered' }, ctx)) await files.source.fetch(a, ctx);
+    } finally {
+      delete process.env.RGW_METERED_ACCESS;
+      delete process.env.RGW_METERED_SECRET;
+    }
+    for (const [path, bytes] of objects) {
+      const cut = metered.requests.find((q) => pathOf(q) === path && q.cut);
+      expect(cut, path).toBeDefined();
+      const mine = events.filter((e) => e.direction === 'download' && e.subject === `s3:/${path}`);
+      expect(mine.map((e) => e.state), path).toEqual(expect.arrayContaining(['start', 'progress', 'resumed', 'done']));
+      expect(mine.find((e) => e.state === 'resumed')!.done, path).toBe(cut!.sent);
+      expect(mine.find((e) => e.state === 'done')!.done, path).toBe(bytes.length);
+      expect(mine.every((e) => e.total === bytes.length), path).toBe(true);
+    }
   }, 300_000);
 });
