@@ -30,7 +30,7 @@ interface WorkerInput {
   threads: number;
 }
 
-type ToWorker = { written: number } | { rs: { logs: number[]; next: SharedArrayBuffer } } | { seal: { prefix: Uint8Array; header: Uint8Array; next: SharedArrayBuffer } };
+type ToWorker = { written: number } | { rs: { logs: number[]; next: SharedArrayBuffer; from: number; to: number; fresh: boolean } } | { seal: { prefix: Uint8Array; header: Uint8Array; next: SharedArrayBuffer } };
 type FromWorker = { type: 'head'; part: number; head: Uint8Array } | { type: 'hashed'; part: number; hashed: Par2Hashed } | { type: 'rs' } | { type: 'sealed' } | { type: 'error'; message: string; code?: string };
 
 /* eslint-disable */
@@ -128,13 +128,16 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
     }
   };
 
-  // Reed–Solomon: recovery block e = ⊕_g c_g^e · block_g, c_g = 2^logs[g] (logs in stream order).
-  const rs = (logs: number[], next: Int32Array) => {
+  // Reed–Solomon: recovery block e = ⊕_g c_g^e · block_g, c_g = 2^logs[g] (logs in stream order), the
+  // blocks of parts [from, to) added to what the volumes hold (or to zeros when `fresh`).
+  const rs = (logs: number[], next: Int32Array, from: number, to: number, fresh: boolean) => {
     for (let a = Atomics.add(next, 0, 1) * win; a < B; a = Atomics.add(next, 0, 1) * win) {
       const len = Math.min(win, B - a);
       const padded = Math.ceil(len / 32) * 32;
       heap.fill(0, ACC, ACC + R * win);
+      if (!fresh) for (let e = 0; e < R; e++) pread(target[e]!.fd, heap, ACC + e * win, len, target[e]!.at + W.sliceHeader + a);
       blocks.forEach((blk, g) => {
+        if (blk.part < from || blk.part >= to) return;
         const n = Math.min(len, blk.len - a);
         if (n <= 0) return; // beyond the end of a short last block: zeros, which add nothing
         pread(partFd(blk.part), heap, 0, n, blk.start + a);
@@ -166,7 +169,7 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
     try {
       if ('written' in m) hashTo(m.written);
       else if ('rs' in m) {
-        rs(m.rs.logs, new Int32Array(m.rs.next));
+        rs(m.rs.logs, new Int32Array(m.rs.next), m.rs.from, m.rs.to, m.rs.fresh);
         parentPort.postMessage({ type: 'rs' });
       } else {
         seal(m.seal.prefix, m.seal.header, new Int32Array(m.seal.next));
@@ -185,9 +188,9 @@ const WORKER_SOURCE = `'use strict';\n(${recoveryWorkerMain.toString()})(${makeG
 /**
  * Pack's side of the PAR2 writer: `written(n)` after n more bytes of the tar stream are in the parts
  * (the parts are exactly the sizes given, in order). `heads` resolves with each part's MD5 of its first
- * 16 KiB, `hashed` with every part's checksums; `recover(logs)` then computes the recovery blocks on both
- * threads and `seal` writes the slice headers (the caller writes the critical packets). The PAR2 files
- * must exist, at their full size, before the threads start.
+ * 16 KiB, `hashed` with every part's checksums; `recover` adds parts' blocks to the recovery blocks on
+ * both threads (one call at a time) and `seal` writes the slice headers (the caller writes the critical
+ * packets). The PAR2 files must exist, at their full size, before the threads start.
  */
 export class RecoveryThreads {
   readonly heads: Promise<Buffer[]>;
@@ -250,9 +253,9 @@ export class RecoveryThreads {
     });
   }
 
-  /** Compute the recovery blocks; logs[g]: the log of block g's constant (blocks in stream order). */
-  recover(logs: number[]): Promise<void> {
-    return this.all('rs', (next) => ({ rs: { logs, next } }));
+  /** Add the blocks of parts [from, to) (to zeros when `fresh`); logs[g]: the log of block g's constant (blocks in stream order). */
+  recover(logs: number[], from: number, to: number, fresh: boolean): Promise<void> {
+    return this.all('rs', (next) => ({ rs: { logs, next, from, to, fresh } }));
   }
 
   /** Write the slice headers: `prefix` = set ID ‖ type (what the packet MD5 covers before the exponent), `header` = magic ‖ length. */

@@ -125,9 +125,10 @@ export interface RecoveryRun {
 /**
  * Start the PAR2 writer for parts of these sizes (named part-00001…, written in that order into `dir`;
  * recovery-worker.ts). Each PAR2 file is checked to be no larger than the chunk size (they cross the
- * same gateway). The recovery blocks are computed as soon as every byte is in the parts.
+ * same gateway). `aheadHeads`: each part's MD5 of its first 16 KiB, read ahead of the parts (tar-plan.ts),
+ * so that the Reed–Solomon work can follow the parts; without it, it starts once every byte is written.
  */
-export function startRecovery(dir: string, partSizes: number[], chunkSize: number, percent: number): RecoveryRun {
+export function startRecovery(dir: string, partSizes: number[], chunkSize: number, percent: number, aheadHeads?: Promise<Buffer[] | undefined>): RecoveryRun {
   const plan = planRecovery(partSizes, chunkSize, percent);
   const B = plan.blockSize;
   const parts = partSizes.map((size, i) => ({ file: partName(i + 1), size }));
@@ -146,23 +147,54 @@ export function startRecovery(dir: string, partSizes: number[], chunkSize: numbe
   }
   const threads = new RecoveryThreads(dir, B, plan.recoveryBlocks, parts, layout);
   const total = partSizes.reduce((n, s) => n + s, 0);
-  let written = 0;
-  let all!: () => void;
-  const allWritten = new Promise<void>((r) => (all = r));
   // Block i of the main packet's (sorted) file order gets constant 2^logs[i]; the threads want them in stream order.
-  const recovered = Promise.all([threads.heads, allWritten]).then(([heads]) => {
+  const logsFor = (heads: Buffer[]) => {
     const ids = parts.map((p, i) => par2.fileId(heads[i]!, p.size, p.file));
     const order = parts.map((_, i) => i).sort((a, b) => par2.byId(ids[a]!, ids[b]!));
     const logs = makeGf16().inputLogs(plan.sourceBlocks);
     const first: number[] = [];
     order.reduce((g, i) => ((first[i] = g), g + blocks[i]!), 0);
-    return threads.recover(parts.flatMap((_, i) => Array.from({ length: blocks[i]! }, (_, b) => logs[first[i]! + b]!)));
+    return parts.flatMap((_, i) => Array.from({ length: blocks[i]! }, (_, b) => logs[first[i]! + b]!));
+  };
+  const ends = parts.map((_, i) => partSizes.slice(0, i + 1).reduce((n, s) => n + s, 0));
+  let written = 0;
+  let all!: () => void;
+  const allWritten = new Promise<void>((r) => (all = r));
+  // With the heads read ahead (tar-plan.ts), each part's blocks are added as soon as it is written, one pass
+  // at a time; otherwise (or if they prove wrong) one pass over every part once the heads are known.
+  let early: { heads: Buffer[]; logs: number[] } | undefined;
+  let added = 0;
+  let passes: Promise<void> = Promise.resolve();
+  let stop = false;
+  const follow = () => {
+    const done = ends.filter((e) => e <= written).length;
+    if (!early || stop || done <= added) return;
+    const [from, logs] = [added, early.logs];
+    added = done;
+    passes = passes.then(() => threads.recover(logs, from, done, from === 0));
+  };
+  aheadHeads?.then(
+    (heads) => {
+      if (heads) early = { heads, logs: logsFor(heads) };
+      follow();
+    },
+    () => undefined,
+  );
+  const recovered = Promise.all([threads.heads, allWritten]).then(async ([heads]) => {
+    if (early && early.heads.every((h, i) => h.equals(heads[i]!))) {
+      follow();
+      return passes;
+    }
+    stop = true;
+    await passes.catch(() => undefined);
+    return threads.recover(logsFor(heads), 0, parts.length, true);
   });
   recovered.catch(() => undefined); // awaited in finish
   return {
     written(n) {
       written += n;
       threads.written(n);
+      follow();
       if (written === total) all();
     },
     abort: () => threads.abort(),

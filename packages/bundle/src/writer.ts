@@ -2,7 +2,7 @@ import { randomBytes, createHash } from 'node:crypto';
 import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { type BundleIndex, type Descriptor, IntegrityError, InternalError, UsageError, digestHex, isDigest, syncDir, writeNewSynced } from '@airgap/core';
+import { type BundleIndex, type Descriptor, IntegrityError, InternalError, UsageError, isDigest, syncDir, writeNewSynced } from '@airgap/core';
 import {
   BLOB_PREFIX,
   BUNDLE_JSON,
@@ -25,7 +25,7 @@ import { type SecretKey, signMinisign } from './minisign.js';
 import { PartWriter } from './parts.js';
 import { type RecoveryRun, partSizes, startRecovery } from './recovery.js';
 import { copyCarried } from './carried.js';
-import { padding, tarHeader, tarTrailer } from './tar.js';
+import { partHeads, streamLength, tarPieces } from './tar-plan.js';
 
 export interface BundleBlob {
   descriptor: Descriptor;
@@ -99,37 +99,26 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
   const tmp = join(opts.outDir, `.${opts.name}-${stamp}.partial-${randomBytes(6).toString('hex')}`);
   await mkdir(tmp);
   const indexBytes = Buffer.from(JSON.stringify(opts.index, null, 2) + '\n');
-  const mtime = opts.created;
-  // The tar stream, entry by entry: its length is known before the first byte, so the recovery data can be
-  // planned (block size, count) and computed while the parts are written (docs/transfer.md).
+  // The tar stream, piece by piece (tar-plan.ts): its length is known before the first byte, so the recovery
+  // data can be planned (block size, count) and computed while the parts are written (docs/transfer.md).
   const small: [string, Buffer][] = [[INDEX_ENTRY, indexBytes], ...(opts.sbom ? [[SBOM_ENTRY, opts.sbom] as [string, Buffer]] : []), [OCI_LAYOUT_ENTRY, OCI_LAYOUT_BYTES], [OCI_INDEX_ENTRY, ociIndexBytes(opts.index)]];
-  const dirs = ['blobs/', BLOB_PREFIX].map((name) => tarHeader({ name, size: 0, type: 'dir', mtime }));
-  const heads = blobs.map((b) => tarHeader({ name: BLOB_PREFIX + digestHex(b.descriptor.digest), size: b.descriptor.size, type: 'file', mtime }));
-  const entries = (name: string, size: number) => tarHeader({ name, size, type: 'file', mtime }).length + size + padding(size);
-  let tarBytes = small.reduce((n, [name, data]) => n + entries(name, data.length), 0) + dirs.reduce((n, d) => n + d.length, 0);
-  tarBytes += blobs.reduce((n, b, i) => n + heads[i]!.length + b.descriptor.size + padding(b.descriptor.size), 0);
-  tarBytes += tarTrailer(tarBytes).length;
+  const pieces = tarPieces(small, ['blobs/', BLOB_PREFIX], blobs, opts.created);
+  const sizes = partSizes(streamLength(pieces), opts.chunkSize);
   let recovery: RecoveryRun | undefined;
   const parts = new PartWriter(tmp, opts.chunkSize, (n) => {
     recovery?.written(n);
     opts.onBytes?.(n);
   });
   try {
-    if (opts.recovery) recovery = startRecovery(tmp, partSizes(tarBytes, opts.chunkSize), opts.chunkSize, opts.recovery);
-    for (const [name, data] of small) {
-      await parts.write(tarHeader({ name, size: data.length, type: 'file', mtime }));
-      await parts.write(data);
-      await parts.write(Buffer.alloc(padding(data.length)));
+    if (opts.recovery) recovery = startRecovery(tmp, sizes, opts.chunkSize, opts.recovery, partHeads(pieces, sizes));
+    for (const [i, piece] of pieces.entries()) {
+      if (i === pieces.length - 1) await opts.until; // the trailer: after every download is checked
+      if ('bytes' in piece) await parts.write(piece.bytes);
+      else {
+        await piece.blob.ready;
+        await copyBlob(piece.blob, parts);
+      }
     }
-    for (const d of dirs) await parts.write(d);
-    for (const [i, blob] of blobs.entries()) {
-      await blob.ready;
-      await parts.write(heads[i]!);
-      await copyBlob(blob, parts);
-      await parts.write(Buffer.alloc(padding(blob.descriptor.size)));
-    }
-    await opts.until;
-    await parts.write(tarTrailer(parts.accepted));
     // The last recovery work runs while the parts are flushed to disk; both finish before the seal.
     const { parts: partList, synced } = await parts.close();
     const recoveryInfo = recovery ? await recovery.finish(partList) : undefined;
