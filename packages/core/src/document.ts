@@ -167,10 +167,16 @@ export function isPlainObject(v: unknown): v is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-/** Compile a composed schema; a schema ajv refuses in strict mode is a bug in this build, not the operator's. */
+/**
+ * Compile a composed schema; a schema ajv refuses in strict mode is a bug in this build, not the operator's.
+ * The schemas are this build's own, so they are not checked against the JSON Schema meta-schema at every
+ * run (`validateSchema: false`: compiling the meta-schema was about half of the compile, paid by every
+ * command that reads a manifest or config); test/schema/meta-schema.test.ts checks every composed schema
+ * against it instead. Strict mode still refuses unknown keywords and formats here.
+ */
 export function compileSchema(schema: object, what: string): ValidateFunction {
   const Ajv = ajv2020();
-  const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true });
+  const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, allowUnionTypes: true, validateSchema: false });
   ajv.addKeyword(EXPECTED_KEYWORD);
   // `format: uri`, `date-time`, … in an ecosystem's schema are checked rather than refused by strict mode.
   // ajv-formats is CommonJS: its module object is the plugin function.
