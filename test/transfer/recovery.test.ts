@@ -36,11 +36,13 @@ async function copyBundle(src: string, name: string): Promise<string> {
 const partsOf = async (dir: string) => (await readdir(dir)).filter((f) => /^part-\d+$/.test(f)).sort();
 const pub = () => ['--pub', join(keys, 'outside.pub')];
 
-async function flipMiddle(path: string): Promise<void> {
+/** Flips 16 bytes mid-file; with `blockSize`, in the middle of the PAR2 block that holds the file's middle (one block damaged, not two across a boundary). */
+async function flipMiddle(path: string, blockSize?: number): Promise<void> {
   const fh = await open(path, 'r+');
   try {
     const size = (await fh.stat()).size;
-    const at = Math.floor(size / 2);
+    const mid = Math.floor(size / 2);
+    const at = blockSize ? Math.floor(mid / blockSize) * blockSize + Math.floor(blockSize / 2) : mid;
     const b = Buffer.alloc(16);
     await fh.read(b, 0, 16, at);
     for (let i = 0; i < 16; i++) b[i] ^= 0xff;
@@ -186,7 +188,8 @@ describe('a damaged bundle: verify names the parts, repair rebuilds them', () =>
     const dir = await copyBundle(b10, 'corrupt');
     const victim = (await partsOf(dir))[3];
     const original = await readFile(join(dir, victim));
-    await flipMiddle(join(dir, victim));
+    const { blockSize } = JSON.parse(await readFile(join(dir, 'bundle.json'), 'utf8')).recovery;
+    await flipMiddle(join(dir, victim), blockSize);
     const v = await runAirgap(['verify', dir, ...pub()]);
     expect(v.exitCode).toBe(3);
     expect(v.stderr).toMatch(new RegExp(`${victim}: sha256 [0-9a-f]{64}, bundle.json says ${sha256(original)} \\(1 of \\d+ blocks to rebuild\\)`));

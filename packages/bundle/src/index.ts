@@ -10,3 +10,5 @@ export * from './recovery.js';
 export * from './damage.js';
 export * from './repair.js';
 export * from './split.js';
+export { gf16Wasm, makeGf16 } from './gf16.js';
+export { makePar2 } from './par2-write.js';

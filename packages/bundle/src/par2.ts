@@ -1,7 +1,8 @@
 /**
- * The PAR2 side of recovery data (docs/transfer.md, docs/bundle-format.md): par2cmdline (Debian's
- * `par2`) writes and repairs the files, and this module only reads the critical packets it wrote, so
- * verify can say how many blocks of a damaged part are lost and whether the recovery blocks suffice.
+ * The PAR2 side of recovery data (docs/transfer.md, docs/bundle-format.md): airgap writes the files
+ * (par2-write.ts, recovery-worker.ts), par2cmdline (Debian's `par2`) repairs them, and this module reads
+ * the critical packets, so verify can say how many blocks of a damaged part are lost and whether the
+ * recovery blocks suffice.
  * Packet layout from the Parity Volume Set Specification 2.0: a 64-byte header (magic, length,
  * packet MD5, recovery set id, type) then the body.
  */

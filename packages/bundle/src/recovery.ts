@@ -1,13 +1,19 @@
 /**
- * Recovery data for the parts (docs/transfer.md, docs/bundle-format.md "Recovery files"): PAR2 files
- * beside the parts, written by par2cmdline so that Debian's `par2 verify`/`par2 repair` work without
- * airgap. This module chooses the PAR2 block size and count and records the files in bundle.json.
+ * Recovery data for the parts (docs/transfer.md, docs/bundle-format.md "Recovery files"): PAR2 2.0 files
+ * beside the parts that Debian's `par2 verify`/`par2 repair` accept without airgap. airgap writes them
+ * itself, while the parts are written (recovery-worker.ts): par2cmdline run after the parts cost 2.4×
+ * the pack's time (docs/transfer.md "What recovery costs"). This module chooses the PAR2 block size and
+ * count, lays out the files and records them in bundle.json.
  */
-import { open, readdir, stat } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { closeSync, ftruncateSync, openSync } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { InternalError, UsageError, fileDigest } from '@airgap/core';
-import { runPar2 } from './par2.js';
-import type { PartInfo } from './parts.js';
+import { layoutPar2, makePar2 } from './par2-write.js';
+import { type PartInfo, partName } from './parts.js';
+import { RecoveryThreads } from './recovery-worker.js';
+import { makeGf16 } from './gf16.js';
 
 export const PAR2_INDEX = 'bundle.par2';
 /** par2cmdline's names for `-a bundle.par2`: bundle.par2 and bundle.volFIRST+COUNT.par2. */
@@ -53,7 +59,7 @@ export function parseRecoveryPercent(text: string | number, what = '--recovery')
 // PAR2 allows 32768 source blocks; fewer blocks mean less Reed–Solomon work (each recovery block reads
 // every source block), more blocks a finer grain for scattered damage. At least 20 blocks, so 10% gives
 // two independent recovery blocks. The estimated overhead (recovery slices plus the checksum packets
-// par2cmdline repeats in every volume) must stay within 1.5 points of what was asked (the issue allows 2).
+// repeated once in every volume) must stay within 1.5 points of what was asked (the issue allows 2).
 const MIN_BLOCKS = 20;
 const MAX_SOURCE_BLOCKS = 32768;
 const OVERHEAD_SLACK = 0.015;
@@ -63,11 +69,11 @@ const SLICE_PACKET = 68;
 /**
  * Bytes of one copy of the critical packets for `parts` files and `blocks` source blocks: main
  * (76 + 16 per file), file description (132 per file with our 10-character names), block checksums
- * (80 per file + 20 per block), creator (~100). Measured against par2cmdline 0.8.1's output.
+ * (80 per file + 20 per block), creator (100 at most); par2-write.ts `criticalSize` is the exact figure.
  */
 const criticalBytes = (parts: number, blocks: number) => 176 + 228 * parts + 20 * blocks;
-/** par2cmdline writes 1 + floor(log2 n) copies of the critical packets into a volume of n blocks. */
-const copies = (n: number) => 1 + Math.floor(Math.log2(Math.max(1, n)));
+/** Every volume holds one copy of the critical packets (par2-write.ts layoutPar2). */
+const copies = (_n: number) => 1;
 
 /**
  * Choose the PAR2 block size: a divisor of the largest part (so a part is a whole number of blocks and a
@@ -102,58 +108,110 @@ export function planRecovery(partSizes: number[], chunkSize: number, percent: nu
   throw new UsageError(`recovery data cannot be made for ${partSizes.length} parts of ${chunkSize} bytes (PAR2 allows ${MAX_SOURCE_BLOCKS} blocks)`, { subject: '--recovery', hint: 'use a larger --chunk-size' });
 }
 
-const MiB = 2 ** 20;
-/** par2cmdline's `-m` ceiling: its buffers are -m plus one chunk, so pack stays well under 512 MiB RSS. */
-const PAR2_MAX_MEMORY_MIB = 256;
+const md5 = (...parts: Uint8Array[]) => {
+  const h = createHash('md5');
+  for (const p of parts) h.update(p);
+  return h.digest();
+};
 
-/**
- * The memory limit (`-m`, MiB) par2cmdline is given: below blockSize × recoveryBlocks, on purpose
- * (docs/transfer.md "What recovery costs"). par2cmdline 0.8.1 (Par2Creator::CalculateProcessBlockSize)
- * works one of two ways. When all recovery blocks fit in -m, it computes the checksums PAR2 needs (an
- * MD5 of each part, an MD5 and a CRC32 of each block) on its main thread between reads, and only the
- * Reed–Solomon runs on -t threads: measured, those checksums are two thirds of its CPU time, so it used
- * about one core of two. When they do not fit, it first checksums -T parts at a time (2 by default), then
- * computes the recovery blocks in slices of -m / recoveryBlocks, reading the parts again from the page
- * cache (pack has just written them). Half the limit gives two slices; small bundles, whose recovery fits
- * in 1 MiB, take the first way, where it does not matter.
- */
-export function par2MemoryMiB(plan: Pick<RecoveryPlan, 'blockSize' | 'recoveryBlocks'>): number {
-  return Math.max(1, Math.min(PAR2_MAX_MEMORY_MIB, Math.floor((plan.blockSize * plan.recoveryBlocks) / 2 / MiB)));
-}
-
-/** `par2 create` arguments for a plan over `files` (relative to the bundle directory); the benchmark's peer run uses the same. */
-export function par2CreateArgs(plan: RecoveryPlan, files: string[]): string[] {
-  return ['create', '-q', '-q', `-s${plan.blockSize}`, `-c${plan.recoveryBlocks}`, `-n${plan.volumes}`, '-u', `-m${par2MemoryMiB(plan)}`, PAR2_INDEX, '--', ...files];
+/** A PAR2 set being written while the parts are: `written(n)` as bytes reach the parts, then `finish`. */
+export interface RecoveryRun {
+  written(n: number): void;
+  /** Wait for the PAR2 files, check the parts are the ones planned, fsync and hash the files. */
+  finish(parts: PartInfo[]): Promise<RecoveryInfo>;
+  abort(): Promise<void>;
 }
 
 /**
- * Write the PAR2 files for the parts in `dir` with par2cmdline and return them as bundle.json lists
- * them, each fsynced. Each is checked to be no larger than the chunk size (they cross the same gateway).
+ * Start the PAR2 writer for parts of these sizes (named part-00001…, written in that order into `dir`;
+ * recovery-worker.ts). Each PAR2 file is checked to be no larger than the chunk size (they cross the
+ * same gateway). The recovery blocks are computed as soon as every byte is in the parts.
  */
+export function startRecovery(dir: string, partSizes: number[], chunkSize: number, percent: number): RecoveryRun {
+  const plan = planRecovery(partSizes, chunkSize, percent);
+  const B = plan.blockSize;
+  const parts = partSizes.map((size, i) => ({ file: partName(i + 1), size }));
+  const blocks = parts.map((p) => Math.max(1, Math.ceil(p.size / B)));
+  const par2 = makePar2(md5);
+  const crit = par2.criticalSize(parts.map((p, i) => ({ name: p.file, blocks: blocks[i]! })));
+  const layout = layoutPar2(crit, B, plan.recoveryBlocks, plan.volumes);
+  for (const f of layout) if (f.size > chunkSize) throw new InternalError(`${f.file} would be ${f.size} bytes, larger than the chunk size ${chunkSize}`, { subject: f.file });
+  for (const f of layout) {
+    const fd = openSync(join(dir, f.file), 'wx', 0o644);
+    try {
+      ftruncateSync(fd, f.size);
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const threads = new RecoveryThreads(dir, B, plan.recoveryBlocks, parts, layout);
+  const total = partSizes.reduce((n, s) => n + s, 0);
+  let written = 0;
+  let all!: () => void;
+  const allWritten = new Promise<void>((r) => (all = r));
+  // Block i of the main packet's (sorted) file order gets constant 2^logs[i]; the threads want them in stream order.
+  const recovered = Promise.all([threads.heads, allWritten]).then(([heads]) => {
+    const ids = parts.map((p, i) => par2.fileId(heads[i]!, p.size, p.file));
+    const order = parts.map((_, i) => i).sort((a, b) => par2.byId(ids[a]!, ids[b]!));
+    const logs = makeGf16().inputLogs(plan.sourceBlocks);
+    const first: number[] = [];
+    order.reduce((g, i) => ((first[i] = g), g + blocks[i]!), 0);
+    return threads.recover(parts.flatMap((_, i) => Array.from({ length: blocks[i]! }, (_, b) => logs[first[i]! + b]!)));
+  });
+  recovered.catch(() => undefined); // awaited in finish
+  return {
+    written(n) {
+      written += n;
+      threads.written(n);
+      if (written === total) all();
+    },
+    abort: () => threads.abort(),
+    async finish(actual) {
+      if (actual.length !== parts.length || actual.some((p, i) => p.file !== parts[i]!.file || p.size !== parts[i]!.size)) {
+        await threads.abort();
+        throw new InternalError(`the parts written (${actual.map((p) => p.size).join(', ')} bytes) are not the ones the recovery data was planned for (${partSizes.join(', ')})`, { subject: dir });
+      }
+      await recovered;
+      const { setId, bytes } = par2.critical(B, await threads.hashed);
+      await Promise.all(layout.map((f) => writeAt(join(dir, f.file), bytes, 0)));
+      await threads.seal(Buffer.concat([setId, par2.TYPES.recovery]), par2.header(setId, par2.TYPES.recovery, 4 + B, Buffer.alloc(16)).subarray(0, 16));
+      // Each file is fsynced and hashed at the same time (the hash reads it back from the page cache), all
+      // files at once: the disk flush, not the hashing, is what takes the time.
+      const files: RecoveryFile[] = await Promise.all(
+        layout.map(async ({ file, size, slices }) => {
+          const path = join(dir, file);
+          const got = (await stat(path)).size;
+          if (got !== size) throw new InternalError(`${file} has ${got} bytes, ${size} were planned`, { subject: file });
+          const [digest] = await Promise.all([fileDigest(path), fsyncFile(path)]);
+          return { file, size, sha256: digest!.slice('sha256:'.length), blocks: slices.length };
+        }),
+      );
+      return { format: 'par2', percent, blockSize: B, sourceBlocks: plan.sourceBlocks, recoveryBlocks: plan.recoveryBlocks, files };
+    },
+  };
+}
+
+async function writeAt(path: string, data: Buffer, pos: number): Promise<void> {
+  const fh = await open(path, 'r+');
+  try {
+    await fh.write(data, 0, data.length, pos);
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The sizes of the parts a stream of `total` bytes is cut into (parts.ts: all `chunkSize` but the last). */
+export function partSizes(total: number, chunkSize: number): number[] {
+  const sizes = Array<number>(Math.floor(total / chunkSize)).fill(chunkSize);
+  if (total % chunkSize) sizes.push(total % chunkSize);
+  return sizes;
+}
+
+/** Write the PAR2 files for parts already in `dir` (split, tests): the same writer, told every byte is there. */
 export async function createRecovery(dir: string, parts: PartInfo[], chunkSize: number, percent: number): Promise<RecoveryInfo> {
-  const plan = planRecovery(parts.map((p) => p.size), chunkSize, percent);
-  const r = await runPar2(par2CreateArgs(plan, parts.map((p) => p.file)), dir);
-  if (r.exitCode !== 0) {
-    throw new InternalError(`par2 create failed in ${dir} (exit ${r.exitCode}): ${r.output.trim().split('\n').slice(-3).join(' ')}`, { subject: dir, hint: r.exitCode === 8 ? 'par2 ran out of memory' : 'check free disk space in --out' });
-  }
-  // Each file is fsynced and hashed at the same time (the hash reads it back from the page cache), all
-  // files at once: the disk flush, not the hashing, is what takes the time.
-  const names = (await readdir(dir)).filter((f) => PAR2_FILE.test(f)).sort(byVolume);
-  const files: RecoveryFile[] = await Promise.all(
-    names.map(async (file) => {
-      const path = join(dir, file);
-      const size = (await stat(path)).size;
-      if (size > chunkSize) throw new InternalError(`par2 wrote ${file} of ${size} bytes, larger than the chunk size ${chunkSize}`, { subject: file });
-      const [digest] = await Promise.all([fileDigest(path), fsyncFile(path)]);
-      const m = PAR2_FILE.exec(file)!;
-      return { file, size, sha256: digest!.slice('sha256:'.length), blocks: m[2] ? Number(m[2]) : 0 };
-    }),
-  );
-  const got = files.reduce((n, f) => n + f.blocks, 0);
-  if (got !== plan.recoveryBlocks || !files.some((f) => f.file === PAR2_INDEX)) {
-    throw new InternalError(`par2 wrote ${got} recovery blocks in ${files.length} files, expected ${plan.recoveryBlocks} and ${PAR2_INDEX}`, { subject: dir });
-  }
-  return { format: 'par2', percent, blockSize: plan.blockSize, sourceBlocks: plan.sourceBlocks, recoveryBlocks: plan.recoveryBlocks, files };
+  const run = startRecovery(dir, parts.map((p) => p.size), chunkSize, percent);
+  run.written(parts.reduce((n, p) => n + p.size, 0));
+  return run.finish(parts);
 }
 
 async function fsyncFile(path: string): Promise<void> {
@@ -163,11 +221,6 @@ async function fsyncFile(path: string): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-function byVolume(a: string, b: string): number {
-  const first = (f: string) => Number(PAR2_FILE.exec(f)?.[1] ?? -1);
-  return first(a) - first(b);
 }
 
 const HEX64 = /^[a-f0-9]{64}$/;

@@ -23,7 +23,7 @@ import {
 } from './format.js';
 import { type SecretKey, signMinisign } from './minisign.js';
 import { PartWriter } from './parts.js';
-import { createRecovery } from './recovery.js';
+import { type RecoveryRun, partSizes, startRecovery } from './recovery.js';
 import { copyCarried } from './carried.js';
 import { padding, tarHeader, tarTrailer } from './tar.js';
 
@@ -98,33 +98,41 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
   }
   const tmp = join(opts.outDir, `.${opts.name}-${stamp}.partial-${randomBytes(6).toString('hex')}`);
   await mkdir(tmp);
-  const parts = new PartWriter(tmp, opts.chunkSize, opts.onBytes);
+  const indexBytes = Buffer.from(JSON.stringify(opts.index, null, 2) + '\n');
+  const mtime = opts.created;
+  // The tar stream, entry by entry: its length is known before the first byte, so the recovery data can be
+  // planned (block size, count) and computed while the parts are written (docs/transfer.md).
+  const small: [string, Buffer][] = [[INDEX_ENTRY, indexBytes], ...(opts.sbom ? [[SBOM_ENTRY, opts.sbom] as [string, Buffer]] : []), [OCI_LAYOUT_ENTRY, OCI_LAYOUT_BYTES], [OCI_INDEX_ENTRY, ociIndexBytes(opts.index)]];
+  const dirs = ['blobs/', BLOB_PREFIX].map((name) => tarHeader({ name, size: 0, type: 'dir', mtime }));
+  const heads = blobs.map((b) => tarHeader({ name: BLOB_PREFIX + digestHex(b.descriptor.digest), size: b.descriptor.size, type: 'file', mtime }));
+  const entries = (name: string, size: number) => tarHeader({ name, size, type: 'file', mtime }).length + size + padding(size);
+  let tarBytes = small.reduce((n, [name, data]) => n + entries(name, data.length), 0) + dirs.reduce((n, d) => n + d.length, 0);
+  tarBytes += blobs.reduce((n, b, i) => n + heads[i]!.length + b.descriptor.size + padding(b.descriptor.size), 0);
+  tarBytes += tarTrailer(tarBytes).length;
+  let recovery: RecoveryRun | undefined;
+  const parts = new PartWriter(tmp, opts.chunkSize, (n) => {
+    recovery?.written(n);
+    opts.onBytes?.(n);
+  });
   try {
-    const indexBytes = Buffer.from(JSON.stringify(opts.index, null, 2) + '\n');
-    const mtime = opts.created;
-    const file = async (name: string, data: Buffer) => {
+    if (opts.recovery) recovery = startRecovery(tmp, partSizes(tarBytes, opts.chunkSize), opts.chunkSize, opts.recovery);
+    for (const [name, data] of small) {
       await parts.write(tarHeader({ name, size: data.length, type: 'file', mtime }));
       await parts.write(data);
       await parts.write(Buffer.alloc(padding(data.length)));
-    };
-    await file(INDEX_ENTRY, indexBytes);
-    if (opts.sbom) await file(SBOM_ENTRY, opts.sbom);
-    await file(OCI_LAYOUT_ENTRY, OCI_LAYOUT_BYTES);
-    await file(OCI_INDEX_ENTRY, ociIndexBytes(opts.index));
-    await parts.write(tarHeader({ name: 'blobs/', size: 0, type: 'dir', mtime }));
-    await parts.write(tarHeader({ name: BLOB_PREFIX, size: 0, type: 'dir', mtime }));
-    for (const blob of blobs) {
-      const d = blob.descriptor;
+    }
+    for (const d of dirs) await parts.write(d);
+    for (const [i, blob] of blobs.entries()) {
       await blob.ready;
-      await parts.write(tarHeader({ name: BLOB_PREFIX + digestHex(d.digest), size: d.size, type: 'file', mtime }));
+      await parts.write(heads[i]!);
       await copyBlob(blob, parts);
-      await parts.write(Buffer.alloc(padding(d.size)));
+      await parts.write(Buffer.alloc(padding(blob.descriptor.size)));
     }
     await opts.until;
     await parts.write(tarTrailer(parts.accepted));
-    // Recovery data is computed while the parts are flushed to disk; both finish before the seal.
+    // The last recovery work runs while the parts are flushed to disk; both finish before the seal.
     const { parts: partList, synced } = await parts.close();
-    const recovery = opts.recovery ? await createRecovery(tmp, partList, opts.chunkSize, opts.recovery) : undefined;
+    const recoveryInfo = recovery ? await recovery.finish(partList) : undefined;
     await synced;
     const carried: CarriedFile[] = [];
     for (const c of opts.carry ?? []) carried.push(await copyCarried(c, tmp));
@@ -140,7 +148,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
       totals: { artifacts: opts.index.artifacts.length, blobs: blobs.length, bytes: blobs.reduce((n, b) => n + b.descriptor.size, 0) },
       base: opts.base ?? null,
       ...(opts.incomplete === undefined ? {} : { incomplete: opts.incomplete }),
-      ...(recovery ? { recovery } : {}),
+      ...(recoveryInfo ? { recovery: recoveryInfo } : {}),
       ...(opts.sbom ? { sbom: { entry: SBOM_ENTRY, sha256: createHash('sha256').update(opts.sbom).digest('hex'), size: opts.sbom.length, format: 'CycloneDX 1.6 JSON' } } : {}),
       ...(carried.length ? { toolRelease: carried } : {}),
       kinds: kindCounts(opts.index),
@@ -154,6 +162,7 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
     return { dir: finalDir, descriptor, bytes: partList.reduce((n, p) => n + p.size, 0) };
   } catch (e) {
     await parts.abort();
+    await recovery?.abort();
     await rm(tmp, { recursive: true, force: true });
     throw e;
   }
