@@ -40,7 +40,6 @@ export async function makeTlsCert(dir: string): Promise<{ cert: string; key: str
 /** Start `docker-registry serve` with a config file of its own, storage in `dir`; HTTPS when `tls` is given. */
 export async function startRegistry(dir: string, auth?: RegistryAuth, tls?: { cert: string; key: string }): Promise<Registry> {
   await mkdir(join(dir, 'storage'), { recursive: true });
-  const port = await freePort();
   let authYaml = '';
   if (auth?.type === 'htpasswd') {
     const { stdout } = await execa('htpasswd', ['-Bbn', auth.user, auth.password]);
@@ -51,7 +50,7 @@ export async function startRegistry(dir: string, auth?: RegistryAuth, tls?: { ce
   }
   const config = `version: 0.1
 log:
-  level: error
+  level: info
   accesslog:
     disabled: true
 storage:
@@ -60,19 +59,28 @@ storage:
   delete:
     enabled: true
 http:
-  addr: 127.0.0.1:${port}
+  addr: 127.0.0.1:0
   secret: ${randomBytes(12).toString('hex')}
 ${tls ? `  tls:\n    certificate: ${tls.cert}\n    key: ${tls.key}\n` : ''}${authYaml}`;
   await writeFile(join(dir, 'config.yml'), config);
   const proc: ResultPromise = execa('docker-registry', ['serve', join(dir, 'config.yml')], { reject: false, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Port 0, and the port read from its "listening on" line (logged once the socket is bound): a port
+  // picked beforehand can be taken by another test's server before the registry binds it, and the
+  // readiness probe would then find that other server answering /v2/.
   let stderr = '';
-  proc.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}/`;
+  let port: number | undefined;
+  proc.stderr?.on('data', (d: Buffer) => {
+    if (port !== undefined) return; // read and dropped: at level info it logs every request
+    stderr += d.toString();
+    const m = /listening on 127\.0\.0\.1:(\d+)/.exec(stderr);
+    if (m) port = Number(m[1]);
+  });
   for (let i = 0; ; i++) {
-    if (tls ? await accepts(port) : await answers(url + 'v2/')) break;
-    if (proc.exitCode !== null || i > 200) throw new Error(`docker-registry did not start on ${port}: ${stderr}`);
+    if (port !== undefined && (tls ? await accepts(port) : await answers(`${tls ? 'https' : 'http'}://127.0.0.1:${port}/v2/`))) break;
+    if (proc.exitCode !== null || i > 200) throw new Error(`docker-registry did not start: ${stderr}`);
     await new Promise((r) => setTimeout(r, 50));
   }
+  const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}/`;
   return {
     host: `127.0.0.1:${port}`,
     url,

@@ -1,5 +1,5 @@
-import { mkdir, open, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, open, rename } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { type Descriptor, OCTET_STREAM, digestHex, newSha256 } from './descriptor.js';
@@ -7,7 +7,8 @@ import { IntegrityError, InternalError, UpstreamError } from './errors.js';
 import { type HttpClient, type HttpResponse, failStatus, header } from './http.js';
 import { type Logger, type ProgressSink, safeUrl } from './log.js';
 import { type ContentStore, syncFile } from './store.js';
-import { type Hashes, type KeptBody, type SentResponse, contentLength, hashesOf, keepOnCut, rangeStart, readJson, sizeOf, strongEtag } from './transfer-util.js';
+import { PartialDownload, sweepPartials } from './transfer-partial.js';
+import { type Hashes, type KeptBody, type SentResponse, contentLength, hashesOf, keepOnCut, rangeStart, sizeOf, strongEtag } from './transfer-util.js';
 
 export type { SentResponse } from './transfer-util.js';
 
@@ -90,13 +91,6 @@ export interface TransfersOptions {
   progressEvery?: number;
 }
 
-interface PartialMeta {
-  url: string;
-  etag?: string;
-  lastModified?: string;
-}
-
-const PARTIAL_DIR = 'partial';
 /** Bytes of a download gathered before one write (see Transfers.stream). */
 const WRITE_BATCH = 256 << 10;
 
@@ -210,19 +204,7 @@ export class Transfers {
    * manifest no longer wants). Call once the run's fetches are done.
    */
   async sweep(): Promise<void> {
-    const store = this.opts.store;
-    if (!store) return;
-    const dir = join(store.root, PARTIAL_DIR);
-    let names: string[];
-    try {
-      names = await readdir(dir);
-    } catch {
-      return;
-    }
-    for (const n of names) {
-      const base = n.replace(/\.json$/, '');
-      if (!this.touched.has(base)) await rm(join(dir, n), { force: true });
-    }
+    if (this.opts.store) await sweepPartials(this.opts.store, this.touched);
   }
 
   private requireStore(): ContentStore {
@@ -238,14 +220,12 @@ export class Transfers {
     const url = safeUrl(req.url);
     const name = req.digest ? digestHex(req.digest) : newSha256().update(url).digest('hex');
     this.touched.add(name);
-    const partial = join(store.root, PARTIAL_DIR, name);
-    const metaPath = partial + '.json';
-    await mkdir(dirname(partial), { recursive: true });
-    let have = await this.usablePartial(partial, metaPath, url);
+    const part = await PartialDownload.open(store, name);
+    let have = await part.usable(url);
     const retries = Math.min(this.opts.http.retries, 5);
     let lastError: unknown;
     for (let attempt = 0; attempt <= retries; attempt++) {
-      const meta = have > 0 ? ((await readJson<PartialMeta>(metaPath)) ?? { url }) : { url };
+      const meta = have > 0 ? await part.meta(url) : { url };
       const headers: Record<string, string> = { ...(req.headers ?? {}) };
       const validator = meta.etag ?? meta.lastModified;
       if (have > 0 && validator) {
@@ -272,35 +252,31 @@ export class Transfers {
       else if (res.status === 416 && have > 0) {
         // The server says our bytes already cover the blob (or the range is wrong): start over.
         await res.body.dump();
-        await rm(partial, { force: true });
+        await part.dropBytes();
         have = 0;
         continue;
       } else await failStatus(res, 'GET', 'upstream', req.statusHint?.(res.status));
       // Read at once, so the bytes that arrive before a cut are kept however slow the steps below are.
       const body = keepOnCut(res.body);
-      if (!resumed) {
-        await rm(partial, { force: true });
-        await writeFile(metaPath, JSON.stringify({ url, etag: strongEtag(header(res, 'etag')), lastModified: header(res, 'last-modified') } satisfies PartialMeta));
-      }
+      if (!resumed) await part.restart({ url, etag: strongEtag(header(res, 'etag')), lastModified: header(res, 'last-modified') });
       const total = req.size ?? contentLength(res, resumed ? have : 0);
       this.emit({ type: 'transfer', direction: 'download', state: resumed ? 'resumed' : 'start', subject: req.subject, digest: req.digest, done: have, total });
-      const hashes = await hashesOf(partial, resumed ? have : 0, req.integrity);
+      const hashes = await hashesOf(part.path, resumed ? have : 0, req.integrity);
       try {
-        have = await this.stream(body, partial, resumed ? have : 0, hashes, req, total);
+        have = await this.stream(body, part.path, resumed ? have : 0, hashes, req, total);
       } catch (e) {
         lastError = e;
         if (e instanceof IntegrityError) {
-          await rm(partial, { force: true });
-          await rm(metaPath, { force: true });
+          await part.drop();
           this.emit({ type: 'transfer', direction: 'download', state: 'failed', subject: req.subject, digest: req.digest, done: 0, total });
           throw e;
         }
-        have = await sizeOf(partial);
+        have = await sizeOf(part.path);
         this.opts.log.debug(`${req.subject}: ${(e as Error).message}; ${have} bytes kept, resuming`);
         await this.opts.http.pause(attempt);
         continue;
       }
-      const d = await this.finish(store, partial, metaPath, hashes, req, have);
+      const d = await this.finish(store, part, hashes, req, have);
       this.emit({ type: 'transfer', direction: 'download', state: 'done', subject: req.subject, digest: d.digest, done: d.size, total: d.size });
       return { ...d, etag: header(res, 'etag'), lastModified: header(res, 'last-modified') };
     }
@@ -309,16 +285,6 @@ export class Transfers {
       subject: url,
       cause: lastError,
     });
-  }
-
-  /** Partial bytes of an earlier attempt or run that may be resumed: same URL, a validator to ask If-Range with. */
-  private async usablePartial(partial: string, metaPath: string, url: string): Promise<number> {
-    const meta = await readJson<PartialMeta>(metaPath);
-    const size = await sizeOf(partial);
-    if (meta && meta.url === url && (meta.etag || meta.lastModified) && size > 0) return size;
-    await rm(partial, { force: true });
-    await rm(metaPath, { force: true });
-    return 0;
   }
 
   /**
@@ -376,11 +342,10 @@ export class Transfers {
     return done;
   }
 
-  private async finish(store: ContentStore, partial: string, metaPath: string, h: Hashes, req: BlobRequest, size: number): Promise<Descriptor> {
+  private async finish(store: ContentStore, part: PartialDownload, h: Hashes, req: BlobRequest, size: number): Promise<Descriptor> {
     const digest = 'sha256:' + h.sha256.digest('hex');
     const fail = async (msg: string, hint?: string): Promise<never> => {
-      await rm(partial, { force: true });
-      await rm(metaPath, { force: true });
+      await part.drop();
       throw new IntegrityError(`${req.subject}: ${msg}`, { subject: req.subject, hint });
     };
     const upstreamHint = 'the upstream served different bytes than its own integrity data says; do not trust this source until it is explained';
@@ -392,9 +357,9 @@ export class Transfers {
     }
     const final = store.path(digest);
     await mkdir(dirname(final), { recursive: true });
-    await syncFile(partial);
-    await rename(partial, final);
-    await rm(metaPath, { force: true });
+    await syncFile(part.path);
+    await rename(part.path, final);
+    await part.drop(); // the bytes are moved: this removes the validators
     return { mediaType: req.mediaType ?? OCTET_STREAM, digest, size };
   }
 }
