@@ -27,14 +27,6 @@ export interface Verdaccio {
   close(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
 function verdaccioBin(): string {
   return join(dirname(require.resolve('verdaccio/package.json')), 'bin', 'verdaccio');
 }
@@ -66,31 +58,19 @@ export async function startVerdaccio(): Promise<Verdaccio> {
     `security: { api: { legacy: true } }`,
     '',
   ].join('\n'));
-  const port = await freePort();
-  const child: ResultPromise = execa(process.execPath, [verdaccioBin(), '--config', config, '--listen', `127.0.0.1:${port}`], {
+  // verdaccio listens on a unix socket in its own folder, reached only through the proxy (port 0): a TCP
+  // port picked beforehand could be taken by another test's verdaccio first, and the ping would find
+  // that one answering.
+  const socket = join(dir, 'verdaccio.sock');
+  const child: ResultPromise = execa(process.execPath, [verdaccioBin(), '--config', config, '--listen', `unix:${socket}`], {
     reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe', cleanup: true,
   });
-  const upstream = `http://127.0.0.1:${port}/`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      const res = await fetch(upstream + '-/ping');
-      if (res.ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill();
-      throw new Error(`verdaccio did not start on port ${port}: ${String((await child).stderr).slice(0, 500)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
 
   const requests: { method: string; path: string; authorization?: string }[] = [];
   const proxy = createServer((req: IncomingMessage, res) => {
     // The Host header is kept, so verdaccio writes tarball URLs that come back through this proxy.
     requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', authorization: req.headers.authorization });
-    const fwd = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (up) => {
+    const fwd = httpRequest({ socketPath: socket, method: req.method, path: req.url, headers: req.headers }, (up) => {
       res.writeHead(up.statusCode ?? 502, up.headers);
       up.pipe(res);
     });
@@ -99,16 +79,28 @@ export async function startVerdaccio(): Promise<Verdaccio> {
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
   const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const res = await fetch(url + '-/ping').catch(() => undefined);
+    if (res?.ok) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill();
+      proxy.close();
+      throw new Error(`verdaccio did not start on ${socket}: ${String((await child).stderr).slice(0, 500)}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
 
   const user = 'airgap';
   const password = 'airgap-test-password';
-  const res = await fetch(upstream + `-/user/org.couchdb.user:${user}`, {
+  const res = await fetch(url + `-/user/org.couchdb.user:${user}`, {
     method: 'PUT',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ name: user, password, type: 'user', roles: [], date: new Date().toISOString() }),
   });
   const body = (await res.json()) as { token?: string };
   if (!res.ok || !body.token) throw new Error(`verdaccio adduser failed: HTTP ${res.status} ${JSON.stringify(body)}`);
+  requests.length = 0; // the pings and the login are not the test's
   const userconfig = join(dir, 'npmrc');
   const hostPath = url.replace(/^http:/, '');
   await writeFile(userconfig, `registry=${url}\n${hostPath}:_authToken=${body.token}\nfund=false\naudit=false\nupdate-notifier=false\n`);

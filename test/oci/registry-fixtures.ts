@@ -12,9 +12,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { cachedBuild } from '../harness/fixture-cache.js';
-import { closeServer, freePort, listen } from './loopback.js';
+import { closeServer, listen } from './loopback.js';
 
-export { freePort };
 export { startForwardProxy, startRecordingProxy, type ForwardProxy, type ProxyRequest, type RecordingProxy } from './proxies.js';
 
 export interface Registry {
