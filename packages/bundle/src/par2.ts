@@ -99,7 +99,7 @@ export async function runPar2(args: string[], cwd: string): Promise<Par2Run> {
     return { exitCode: r.exitCode ?? -1, output: String(r.all ?? '') };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new UsageError('par2 is not installed: recovery data is written and repaired with par2cmdline', { subject: 'par2', hint: 'install it: apt-get install par2', cause: e });
+      throw new UsageError('par2 is not installed: airgap repair rebuilds parts with par2cmdline', { subject: 'par2', hint: 'install it: apt-get install par2', cause: e });
     }
     throw e;
   }
