@@ -73,6 +73,8 @@ export interface GaugeProxyOptions {
   intercept?: (req: { method: string; url: string; path: string }) => LocalAnswer | undefined;
   /** 200 answers to GETs of these paths arrive with the last byte of their first chunk flipped (same length). */
   tamper?: (path: string) => boolean;
+  /** Which requests the gauge counts (`url` with its query); all when not given. */
+  counts?: (req: { method: string; url: string }) => boolean;
 }
 
 const HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'etag', 'last-modified', 'content-range', 'accept-ranges']);
@@ -93,9 +95,11 @@ export async function startGaugeProxy(backend: string, opts: GaugeProxyOptions =
   const cutPaths = new Set<string>();
   let self = '';
   const server = createServer((req, res) => {
-    gauge.active++;
-    gauge.max = Math.max(gauge.max, gauge.active);
-    let counted = true;
+    let counted = opts.counts?.({ method: req.method ?? 'GET', url: req.url ?? '/' }) ?? true;
+    if (counted) {
+      gauge.active++;
+      gauge.max = Math.max(gauge.max, gauge.active);
+    }
     const done = () => {
       if (counted) gauge.active--;
       counted = false;

@@ -110,6 +110,7 @@ export class Transfers {
   readonly concurrency: number;
   private readonly limiter: LimitFunction;
   private readonly inflight = new Map<string, Promise<unknown>>();
+  private readonly queues = new Map<string, Promise<unknown>>();
   private readonly touched = new Set<string>();
   private readonly every: number;
 
@@ -153,6 +154,19 @@ export class Transfers {
     const p = fn().finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
+  }
+
+  /**
+   * `fn` after every earlier call with the same key has settled: one at a time per key (the versions of
+   * one npm package, the manifest PUTs into one repository). Take it outside `run`, so a caller waiting
+   * here holds no transfer slot.
+   */
+  serial<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const next = (this.queues.get(key) ?? Promise.resolve()).catch(() => undefined).then(fn);
+    this.queues.set(key, next);
+    return next.finally(() => {
+      if (this.queues.get(key) === next) this.queues.delete(key);
+    });
   }
 
   /**

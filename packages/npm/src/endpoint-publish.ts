@@ -50,19 +50,6 @@ export function tagsToSend(meta: NpmArtifactMeta, version: string, targetTags: R
   return out;
 }
 
-// Versions of one package are published one at a time: each publish reads the target's dist-tags.
-const inFlight = new Map<string, Promise<unknown>>();
-async function serialized<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const prev = inFlight.get(key) ?? Promise.resolve();
-  const next = prev.catch(() => undefined).then(fn);
-  inFlight.set(key, next);
-  try {
-    return await next;
-  } finally {
-    if (inFlight.get(key) === next) inFlight.delete(key);
-  }
-}
-
 /** npm to an npm registry endpoint: Nexus npm-hosted (docs/reference/nexus-api.md §8) or any registry (verdaccio). */
 export const npmEndpointPublisher: EndpointPublishHalf = {
   format: () => 'npm',
@@ -76,7 +63,8 @@ export const npmEndpointPublisher: EndpointPublishHalf = {
 
   async publish(a, ctx) {
     const ep = endpointOf(ctx);
-    await serialized(`${ep.url}\0${a.name}`, async () => {
+    // Versions of one package are published one at a time: each publish reads the target's dist-tags.
+    await ctx.transfer.serial(`npm\0${ep.url}\0${a.name}`, async () => {
       const meta = a.meta as unknown as NpmArtifactMeta;
       const want = await artifactIntegrity(a, ctx.blobs);
       const current = await targetPackument(ep, a.name, ctx);

@@ -90,13 +90,17 @@ export const imageEndpointPublisher: EndpointPublishHalf = {
     // digest) is sent once: Docker's registry rewrites a repository's blob link on every upload, and a
     // manifest PUT that reads the link mid-rewrite is refused (400, blob unknown).
     const once = (d: Descriptor, fn: () => Promise<void>) => ctx.transfer.once(`push\0${ctx.target.name}\0${repo}\0${d.digest}`, fn);
+    // Manifest PUTs into one repository go one at a time: a PUT rewrites the manifest's revision link,
+    // and an index PUT checking that very child (an image listed as `repo:multi` and `repo:amd64`) would
+    // read it mid-rewrite. They are small; blobs stay parallel.
+    const manifestPut = <T>(fn: () => Promise<T>) => ctx.transfer.serial(`manifests\0${ctx.target.name}\0${repo}`, () => run(fn));
     await Promise.all(others.map((d) => once(d, () => run(async () => {
       if (await client.hasBlob(repo, d.digest)) return;
       await client.pushBlob(repo, d, upload(d));
     }))));
     // Children before parents: a registry (Nexus included) refuses an index whose manifests are missing.
     for (const d of manifests.slice(1).reverse()) {
-      await once(d, () => run(async () => {
+      await once(d, () => manifestPut(async () => {
         if (await client.headManifest(repo, d.digest)) return;
         await client.putManifest(repo, d.digest, d, () => ctx.blobs.open(d));
       }));
@@ -107,7 +111,7 @@ export const imageEndpointPublisher: EndpointPublishHalf = {
     const tag = meta.tag;
     const previous = tag ? await run(() => client.resolveTag(repo, tag, label)) : undefined;
     if (previous && previous !== a.digest) checkTagMove(a, previous, at, ctx, { quiet: true });
-    await run(() => client.putManifest(repo, tag ?? a.digest, root, () => ctx.blobs.open(root)));
+    await manifestPut(() => client.putManifest(repo, tag ?? a.digest, root, () => ctx.blobs.open(root)));
     return previous && previous !== a.digest ? { previous } : {};
   },
 };
