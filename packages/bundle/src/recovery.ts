@@ -72,8 +72,6 @@ const SLICE_PACKET = 68;
  * (80 per file + 20 per block), creator (100 at most); par2-write.ts `criticalSize` is the exact figure.
  */
 const criticalBytes = (parts: number, blocks: number) => 176 + 228 * parts + 20 * blocks;
-/** Every volume holds one copy of the critical packets (par2-write.ts layoutPar2). */
-const copies = (_n: number) => 1;
 
 /**
  * Choose the PAR2 block size: a divisor of the largest part (so a part is a whole number of blocks and a
@@ -94,11 +92,11 @@ export function planRecovery(partSizes: number[], chunkSize: number, percent: nu
     const recoveryBlocks = Math.max(1, Math.ceil(p * sourceBlocks));
     const crit = criticalBytes(partSizes.length, sourceBlocks);
     let perVolume = Math.min(recoveryBlocks, Math.floor(chunkSize / (blockSize + SLICE_PACKET)));
-    while (perVolume > 0 && perVolume * (blockSize + SLICE_PACKET) + copies(perVolume) * crit > chunkSize) perVolume--;
+    // Every file, volumes included, holds one copy of the critical packets (par2-write.ts layoutPar2).
+    while (perVolume > 0 && perVolume * (blockSize + SLICE_PACKET) + crit > chunkSize) perVolume--;
     if (perVolume < 1) continue;
     const volumes = Math.ceil(recoveryBlocks / perVolume);
-    const perVol = Math.ceil(recoveryBlocks / volumes);
-    const bytes = crit + recoveryBlocks * (blockSize + SLICE_PACKET) + volumes * copies(perVol) * crit;
+    const bytes = crit + recoveryBlocks * (blockSize + SLICE_PACKET) + volumes * crit;
     const off = Math.abs(bytes / total - p);
     const plan = { blockSize, sourceBlocks, recoveryBlocks, volumes };
     if (sourceBlocks >= MIN_BLOCKS && off <= OVERHEAD_SLACK) return plan;
