@@ -1,7 +1,7 @@
 import type { Reporter, File, Task } from 'vitest';
 
 /**
- * Prints one plain closing line, `tests: N passed, N failed, N skipped`, after vitest's own report,
+ * Prints one plain closing line, `N passed, N failed, N skipped`, after vitest's own report,
  * so any log reader can tell how many tests ran.
  */
 export default class SummaryReporter implements Reporter {
@@ -26,6 +26,6 @@ export default class SummaryReporter implements Reporter {
       // A file whose setup failed (beforeAll, import) fails even when none of its tests ran.
       if (f.result?.state === 'fail' && failed === before) failed++;
     }
-    process.stdout.write(`\ntests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
+    process.stdout.write(`\n${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}\n`);
   }
 }
