@@ -10,7 +10,7 @@ import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { createRecovery, gf16Wasm, makeGf16, partName, startRecovery } from '@airgap/bundle';
+import { GF16_CHUNK, createRecovery, gf16Wasm, makeGf16, partName, startRecovery } from '@airgap/bundle';
 import { tempDir } from '../harness/index.js';
 
 const gf = makeGf16();
@@ -44,20 +44,30 @@ describe('GF(2^16) of PAR2', () => {
     expect(gf.inputLogs(32768).every((n) => n % 3 && n % 5 && n % 17 && n % 257)).toBe(true);
   });
 
-  it('the WebAssembly kernel adds c·src to dst word by word (16-bit little-endian), as the scalar field does', () => {
-    const mem = new WebAssembly.Memory({ initial: 2 });
-    const mul = new WebAssembly.Instance(new WebAssembly.Module(gf16Wasm()), { e: { m: mem } }).exports.mul as (s: number, d: number, n: number, t: number) => void;
+  it('the WebAssembly kernel adds c_e·src to each of count destinations word by word (16-bit little-endian), as the scalar field does', () => {
+    // More than two of its chunks and not a multiple of one, so the last chunk is short.
+    const n = 2 * GF16_CHUNK + 96;
+    const constants = [1, 2, 0x100b, 0xffff, gf.exp[12345]!];
+    const [SRC, DST, TAB] = [0, n, (constants.length + 1) * n];
+    const SCR = TAB + 128 * constants.length;
+    const mem = new WebAssembly.Memory({ initial: Math.ceil((SCR + 2 * GF16_CHUNK) / 65536) });
+    const muls = new WebAssembly.Instance(new WebAssembly.Module(gf16Wasm()), { e: { m: mem } }).exports.muls as (s: number, d: number, n: number, t: number, count: number, stride: number, scratch: number) => void;
     const heap = new Uint8Array(mem.buffer);
-    const n = 4096;
-    heap.set(randomBytes(2 * n), 0);
-    const src = new Uint16Array(mem.buffer, 0, n / 2);
-    const dst = new Uint16Array(mem.buffer, n, n / 2);
-    for (const c of [1, 2, 0x100b, 0xffff, gf.exp[12345]!]) {
-      const expected = Array.from(dst, (d, j) => d ^ slowMul(c, src[j]!));
-      gf.tables(c, heap, 2 * n);
-      mul(0, n, n, 2 * n);
-      expect(Array.from(dst)).toEqual(expected);
+    heap.set(randomBytes(SRC + DST + constants.length * n), 0);
+    const src = new Uint16Array(mem.buffer, SRC, n / 2);
+    const dst = (e: number) => new Uint16Array(mem.buffer, DST + e * n, n / 2);
+    const expected = (c: number, e: number) => Array.from(dst(e), (d, j) => d ^ slowMul(c, src[j]!));
+    // One destination at a time, then all of them in one call (the source split once).
+    for (const c of constants) {
+      const want = expected(c, 0);
+      gf.tables(c, heap, TAB);
+      muls(SRC, DST, n, TAB, 1, n, SCR);
+      expect(Array.from(dst(0))).toEqual(want);
     }
+    const want = constants.map((c, e) => expected(c, e));
+    constants.forEach((c, e) => gf.tables(c, heap, TAB + 128 * e));
+    muls(SRC, DST, n, TAB, constants.length, n, SCR);
+    constants.forEach((_, e) => expect(Array.from(dst(e))).toEqual(want[e]));
   });
 });
 

@@ -45,61 +45,109 @@ export function makeGf16() {
   return { exp, log, mul, pow, inputLogs, tables };
 }
 
+/** Bytes of the source split at a time (kernel `muls`); its scratch holds twice as many. */
+export const GF16_CHUNK = 4096;
+
 /**
- * The WebAssembly module: imports memory e.m, exports mul(src, dst, len, tab): dst[0..len) ⊕= c·src[0..len)
- * as 16-bit words, len a multiple of 32, tab the 128-byte table of c (from `tables`).
+ * The WebAssembly module: imports memory e.m, exports muls(src, dst, len, tab, count, stride, scratch):
+ * for e < count, dst + e·stride [0..len) ⊕= c_e·src[0..len) as 16-bit words, len a multiple of 32, tab
+ * the count 128-byte tables of c_0, c_1, … one after the other (from `tables`), scratch 2·GF16_CHUNK
+ * bytes. The source is split into nibbles GF16_CHUNK bytes at a time, once, into the scratch, and each
+ * destination is then added with its eight tables held in registers (docs/transfer.md "How airgap writes
+ * PAR2"): one call per source block and window for all the recovery blocks, not one per recovery block.
  */
 export function gf16Wasm(): Uint8Array<ArrayBuffer> {
   const SIMD = 0xfd;
   const lanes = (f: (i: number) => number) => Array.from({ length: 16 }, (_, i) => f(i));
   const get = (i: number) => [0x20, i];
   const set = (i: number) => [0x21, i];
-  const load = (off: number) => [SIMD, 0x00, 4, off];
-  const store = (off: number) => [SIMD, 0x0b, 4, off];
+  const tee = (i: number) => [0x22, i];
+  const int = (n: number) => [0x41, ...sleb(n)];
+  const load = (off: number) => [SIMD, 0x00, 4, ...leb(off)];
+  const store = (off: number) => [SIMD, 0x0b, 4, ...leb(off)];
   const shuffle = (l: number[]) => [SIMD, 0x0d, ...l];
   const swizzle = [SIMD, 0x0e];
   const and = [SIMD, 0x4e];
   const xor = [SIMD, 0x51];
-  const shr4 = [0x41, 4, SIMD, 0x6d];
-  const [SRC, DST, LEN, TAB, P] = [0, 1, 2, 3, 4];
-  const T = (k: number) => 5 + k; // 8 table vectors
-  const [MASK, A, B, N0] = [13, 14, 15, 16]; // N0..N3 = 16..19
-  const addr = (base: number) => [...get(base), ...get(P), 0x6a];
+  const shr4 = [...int(4), SIMD, 0x6d];
+  const add = [0x6a];
+  const inc = (i: number, by: number[]) => [...get(i), ...by, ...add, ...set(i)];
+  /** while (a < b) { body } */
+  const loop = (a: number[], b: number[], body: number[]) => [0x02, 0x40, 0x03, 0x40, ...a, ...b, 0x4f, 0x0d, 1, ...body, 0x0c, 0, 0x0b, 0x0b];
+  const [SRC, DST, LEN, TAB, COUNT, STRIDE, SCR] = [0, 1, 2, 3, 4, 5, 6];
+  const [C, CE, P, S, E, T, Q, END] = [7, 8, 9, 10, 11, 12, 13, 14];
+  const [MASK, A, B] = [15, 16, 17];
+  const N = (k: number) => 18 + k; // 4 nibble vectors
+  const TB = (i: number) => 22 + i; // 8 table vectors
+  const [L, H] = [30, 31];
+  // Half 0: the low bytes of the 16 products, half 1 the high bytes; table vector 2k + half for nibble k.
   const product = (half: number) => [
-    ...get(T(half)), ...get(N0), ...swizzle,
-    ...get(T(2 + half)), ...get(N0 + 1), ...swizzle, ...xor,
-    ...get(T(4 + half)), ...get(N0 + 2), ...swizzle, ...xor,
-    ...get(T(6 + half)), ...get(N0 + 3), ...swizzle, ...xor,
+    ...get(TB(half)), ...get(N(0)), ...swizzle,
+    ...get(TB(2 + half)), ...get(N(1)), ...swizzle, ...xor,
+    ...get(TB(4 + half)), ...get(N(2)), ...swizzle, ...xor,
+    ...get(TB(6 + half)), ...get(N(3)), ...swizzle, ...xor,
   ];
+  // Scratch, per 32 source bytes: low bytes' low nibbles, their high nibbles, high bytes' low, high nibbles.
+  const split = loop(get(P), get(CE), [
+    ...get(SRC), ...get(P), ...add, ...load(0), ...set(A),
+    ...get(SRC), ...get(P), ...add, ...load(16), ...set(B),
+    ...get(S), ...get(A), ...get(B), ...shuffle(lanes((i) => 2 * i)), ...tee(L), ...get(MASK), ...and, ...store(0),
+    ...get(S), ...get(L), ...shr4, ...store(16),
+    ...get(S), ...get(A), ...get(B), ...shuffle(lanes((i) => 2 * i + 1)), ...tee(L), ...get(MASK), ...and, ...store(32),
+    ...get(S), ...get(L), ...shr4, ...store(48),
+    ...inc(P, int(32)), ...inc(S, int(64)),
+  ]);
+  const addTo = loop(get(Q), get(END), [
+    ...[0, 1, 2, 3].flatMap((k) => [...get(S), ...load(16 * k), ...set(N(k))]),
+    ...product(0), ...set(L),
+    ...product(1), ...set(H),
+    ...get(Q), ...get(Q), ...load(0), ...get(L), ...get(H), ...shuffle(lanes((i) => (i & 1 ? 16 : 0) + (i >> 1))), ...xor, ...store(0),
+    ...get(Q), ...get(Q), ...load(16), ...get(L), ...get(H), ...shuffle(lanes((i) => (i & 1 ? 16 : 0) + 8 + (i >> 1))), ...xor, ...store(16),
+    ...inc(Q, int(32)), ...inc(S, int(64)),
+  ]);
+  const perDestination = loop(get(E), get(COUNT), [
+    ...[0, 1, 2, 3, 4, 5, 6, 7].flatMap((i) => [...get(T), ...load(16 * i), ...set(TB(i))]),
+    // q = dst + e·stride + c, end = q + (ce − c)
+    ...get(DST), ...get(E), ...get(STRIDE), 0x6c, ...add, ...get(C), ...add, ...tee(Q), ...get(CE), ...add, ...get(C), 0x6b, ...set(END),
+    ...get(SCR), ...set(S),
+    ...addTo,
+    ...inc(E, int(1)), ...inc(T, int(128)),
+  ]);
   const body = [
-    ...[2, 1, 0x7f, 15, 0x7b], // locals: p (i32), 15 v128
-    ...lanes((i) => i).flatMap((i) => (i < 8 ? [...get(TAB), SIMD, 0x00, 4, ...leb(16 * i), ...set(T(i))] : [])),
+    ...[2, 8, 0x7f, 17, 0x7b], // locals: c, ce, p, s, e, t, q, end (i32), 17 v128
     SIMD, 0x0c, ...lanes(() => 0x0f), ...set(MASK),
-    0x02, 0x40, 0x03, 0x40,
-    ...get(P), ...get(LEN), 0x4f, 0x0d, 1, // p >= len: leave
-    ...addr(SRC), ...load(0), ...set(A),
-    ...addr(SRC), ...load(16), ...set(B),
-    ...get(A), ...get(B), ...shuffle(lanes((i) => 2 * i)), 0x22, N0 + 1, ...get(MASK), ...and, ...set(N0),
-    ...get(N0 + 1), ...shr4, ...set(N0 + 1),
-    ...get(A), ...get(B), ...shuffle(lanes((i) => 2 * i + 1)), 0x22, N0 + 3, ...get(MASK), ...and, ...set(N0 + 2),
-    ...get(N0 + 3), ...shr4, ...set(N0 + 3),
-    ...product(0), ...set(A), // low bytes of the 16 products
-    ...product(1), ...set(B), // high bytes
-    ...addr(DST), ...addr(DST), ...load(0), ...get(A), ...get(B), ...shuffle(lanes((i) => (i & 1 ? 16 : 0) + (i >> 1))), ...xor, ...store(0),
-    ...addr(DST), ...addr(DST), ...load(16), ...get(A), ...get(B), ...shuffle(lanes((i) => (i & 1 ? 16 : 0) + 8 + (i >> 1))), ...xor, ...store(16),
-    ...get(P), 0x41, 32, 0x6a, ...set(P),
-    0x0c, 0, 0x0b, 0x0b, 0x0b,
+    ...loop(get(C), get(LEN), [
+      // ce = min(c + chunk, len)
+      ...get(C), ...int(GF16_CHUNK), ...add, ...tee(CE), ...get(LEN), ...get(CE), ...get(LEN), 0x4d, 0x1b, ...set(CE),
+      ...get(C), ...set(P), ...get(SCR), ...set(S),
+      ...split,
+      ...int(0), ...set(E), ...get(TAB), ...set(T),
+      ...perDestination,
+      ...inc(C, int(GF16_CHUNK)),
+    ]),
+    0x0b,
   ];
   const section = (id: number, bytes: number[]) => [id, ...leb(bytes.length), ...bytes];
   const name = (s: string) => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
   return new Uint8Array([
     0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 4, 0x7f, 0x7f, 0x7f, 0x7f, 0]),
+    ...section(1, [1, 0x60, 7, ...Array<number>(7).fill(0x7f), 0]),
     ...section(2, [1, ...name('e'), ...name('m'), 0x02, 0, 1]),
     ...section(3, [1, 0]),
-    ...section(7, [1, ...name('mul'), 0, 0]),
+    ...section(7, [1, ...name('muls'), 0, 0]),
     ...section(10, [1, ...leb(body.length), ...body]),
   ]);
+}
+
+/** Signed LEB128 (i32.const). */
+function sleb(n: number): number[] {
+  const out: number[] = [];
+  for (;;) {
+    const b = n & 0x7f;
+    n >>= 7;
+    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
+    out.push(b | 0x80);
+  }
 }
 
 function leb(n: number): number[] {

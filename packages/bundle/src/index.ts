@@ -10,4 +10,4 @@ export * from './recovery.js';
 export * from './damage.js';
 export * from './repair.js';
 export * from './split.js';
-export { gf16Wasm, makeGf16 } from './gf16.js';
+export { GF16_CHUNK, gf16Wasm, makeGf16 } from './gf16.js';

@@ -14,7 +14,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '@airgap/core';
-import { gf16Wasm, makeGf16 } from './gf16.js';
+import { GF16_CHUNK, gf16Wasm, makeGf16 } from './gf16.js';
 import { type Par2FileLayout, type Par2Hashed, SLICE_HEADER } from './par2-write.js';
 
 interface WorkerInput {
@@ -25,6 +25,8 @@ interface WorkerInput {
   files: Par2FileLayout[];
   recoveryBlocks: number;
   sliceHeader: number;
+  /** Bytes of scratch the kernel needs (gf16.ts). */
+  scratch: number;
   /** This thread hashes parts id, id + threads, … */
   id: number;
   threads: number;
@@ -50,11 +52,15 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
     throw new Error(m);
   };
   const gf = gf16();
-  // Window: 1 MiB, less when there are many recovery blocks (their windows at most ~32 MiB), a multiple of 32.
-  const win = Math.max(32, Math.min(1 << 20, Math.floor((32 << 20) / R / 32) * 32));
-  const ACC = win + 128;
+  // Window: 128 KiB, less when there are many recovery blocks (their windows at most ~32 MiB), a multiple
+  // of 32. Small enough that the recovery blocks' windows stay in the core's cache while every source
+  // block is added to them: the kernel does 1.5× what it does with 1 MiB (docs/transfer.md "What recovery costs").
+  const win = Math.max(32, Math.min(1 << 17, Math.floor((32 << 20) / R / 32) * 32));
+  // Memory: the source window, the R tables, the kernel's scratch, the R recovery windows.
+  const [TAB, SCR] = [win, win + 128 * R];
+  const ACC = SCR + W.scratch;
   const mem = new WebAssembly.Memory({ initial: Math.ceil((ACC + R * win) / 65536) });
-  const kernel = new WebAssembly.Instance(new WebAssembly.Module(W.wasm), { e: { m: mem } }).exports.mul as (s: number, d: number, n: number, t: number) => void;
+  const kernel = new WebAssembly.Instance(new WebAssembly.Module(W.wasm), { e: { m: mem } }).exports.muls as (s: number, d: number, n: number, t: number, count: number, stride: number, scratch: number) => void;
   const heap = new Uint8Array(mem.buffer);
   const pread = (fd: number, into: Uint8Array, at: number, n: number, pos: number) => {
     for (let got = 0; got < n; ) got += fs.readSync(fd, into, at + got, n - got, pos + got) || fail(`short read at ${pos + got}`);
@@ -134,18 +140,17 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
     for (let a = Atomics.add(next, 0, 1) * win; a < B; a = Atomics.add(next, 0, 1) * win) {
       const len = Math.min(win, B - a);
       const padded = Math.ceil(len / 32) * 32;
-      heap.fill(0, ACC, ACC + R * win);
-      if (!fresh) for (let e = 0; e < R; e++) pread(target[e]!.fd, heap, ACC + e * win, len, target[e]!.at + W.sliceHeader + a);
+      // Bytes [len, padded) of a recovery window are computed but never written out.
+      if (fresh) heap.fill(0, ACC, ACC + R * win);
+      else for (let e = 0; e < R; e++) pread(target[e]!.fd, heap, ACC + e * win, len, target[e]!.at + W.sliceHeader + a);
       blocks.forEach((blk, g) => {
         if (blk.part < from || blk.part >= to) return;
         const n = Math.min(len, blk.len - a);
         if (n <= 0) return; // beyond the end of a short last block: zeros, which add nothing
         pread(partFd(blk.part), heap, 0, n, blk.start + a);
         heap.fill(0, n, padded);
-        for (let e = 0; e < R; e++) {
-          gf.tables(gf.exp[(logs[g]! * e) % 65535]!, heap, win);
-          kernel(0, ACC + e * win, padded, win);
-        }
+        for (let e = 0; e < R; e++) gf.tables(gf.exp[(logs[g]! * e) % 65535]!, heap, TAB + 128 * e);
+        kernel(0, ACC, padded, TAB, R, win, SCR); // into all R recovery windows at once
       });
       for (let e = 0; e < R; e++) pwrite(target[e]!.fd, heap.subarray(ACC + e * win, ACC + e * win + len), target[e]!.at + W.sliceHeader + a);
     }
@@ -203,7 +208,7 @@ export class RecoveryThreads {
 
   constructor(dir: string, blockSize: number, recoveryBlocks: number, parts: { file: string; size: number }[], files: Par2FileLayout[]) {
     const threads = 2;
-    const data = { wasm: gf16Wasm(), dir, blockSize, parts, files, recoveryBlocks, sliceHeader: SLICE_HEADER, threads };
+    const data = { wasm: gf16Wasm(), dir, blockSize, parts, files, recoveryBlocks, sliceHeader: SLICE_HEADER, scratch: 2 * GF16_CHUNK, threads };
     const heads: Buffer[] = [];
     const hashed: Par2Hashed[] = [];
     let headsDone!: (h: Buffer[]) => void;
