@@ -158,18 +158,30 @@ export function startRecovery(dir: string, partSizes: number[], chunkSize: numbe
   let written = 0;
   let all!: () => void;
   const allWritten = new Promise<void>((r) => (all = r));
-  // With the heads read ahead (tar-plan.ts), each part's blocks are added as soon as it is written, one pass
-  // at a time; otherwise (or if they prove wrong) one pass over every part once the heads are known.
+  // With the heads read ahead (tar-plan.ts), the parts' blocks are added as the parts are written, one pass
+  // at a time; otherwise (or if they prove wrong) one pass over every part once the heads are known. Each
+  // pass reads back and rewrites all the recovery data, so a pass takes every part finished since the
+  // last one and waits for two, except for the last two parts: what is left once the last part is written
+  // stays one part's pass (docs/transfer.md "How airgap writes PAR2").
   let early: { heads: Buffer[]; logs: number[] } | undefined;
   let added = 0;
-  let passes: Promise<void> = Promise.resolve();
+  let pass: Promise<void> | undefined;
   let stop = false;
+  let followed!: () => void;
+  let broke!: (e: unknown) => void;
+  const allFollowed = new Promise<void>((r, j) => ((followed = r), (broke = j)));
+  allFollowed.catch(() => undefined); // awaited in recovered
   const follow = () => {
+    if (!early || stop || pass) return;
     const done = ends.filter((e) => e <= written).length;
-    if (!early || stop || done <= added) return;
+    if (done <= added || (done - added < 2 && done < parts.length - 1)) return;
     const [from, logs] = [added, early.logs];
     added = done;
-    passes = passes.then(() => threads.recover(logs, from, done, from === 0));
+    pass = threads.recover(logs, from, done, from === 0).then(() => {
+      pass = undefined;
+      if (added === parts.length) followed();
+      else follow();
+    }, broke);
   };
   aheadHeads?.then(
     (heads) => {
@@ -181,10 +193,10 @@ export function startRecovery(dir: string, partSizes: number[], chunkSize: numbe
   const recovered = Promise.all([threads.heads, allWritten]).then(async ([heads]) => {
     if (early && early.heads.every((h, i) => h.equals(heads[i]!))) {
       follow();
-      return passes;
+      return allFollowed;
     }
     stop = true;
-    await passes.catch(() => undefined);
+    await pass?.catch(() => undefined);
     return threads.recover(logsFor(heads), 0, parts.length, true);
   });
   recovered.catch(() => undefined); // awaited in finish
