@@ -13,12 +13,23 @@
  */
 export function makeMd5Pair(wasm: Uint8Array, blockSize: number) {
   if (blockSize % 64 !== 0) throw new Error(`the PAR2 block size ${blockSize} is not a multiple of 64`);
-  // Memory: the state (a, b, c, d as 4 lanes each) at 0, a scratch state at 64, padding at 128 (two
-  // message blocks), zeros at 4096 (ZERO bytes), the input at IN: a carry of < 64 bytes, then CAP bytes.
-  const [STATE, TMP, PAD, ZEROS, ZERO, IN, CAP] = [0, 64, 128, 4096, 1 << 16, (1 << 16) + 4096, 1 << 20];
+  // Memory: the state (a, b, c, d, lane 0 then lane 1 of each in 16 bytes) at 0, a scratch state at 64,
+  // padding at 128 (two message blocks), room to swap a state at 256, zeros at 4096 (ZERO bytes), the input at IN: a carry of < 64 bytes, then CAP bytes.
+  const [STATE, TMP, PAD, SWAP, ZEROS, ZERO, IN, CAP] = [0, 64, 128, 256, 4096, 1 << 16, (1 << 16) + 4096, 1 << 20];
   const mem = new WebAssembly.Memory({ initial: Math.ceil((IN + 64 + CAP) / 65536) });
-  const run = new WebAssembly.Instance(new WebAssembly.Module(wasm as BufferSource), { e: { m: mem } }).exports.md5 as (state: number, data: number, blocks: number) => void;
+  const kernel = new WebAssembly.Instance(new WebAssembly.Module(wasm as BufferSource), { e: { m: mem } }).exports.md5 as (data: number, end: number) => void;
   const heap = new Uint8Array(mem.buffer);
+  const swap = (at: number) => {
+    heap.copyWithin(SWAP, at, at + 64);
+    heap.copyWithin(at, STATE, STATE + 64);
+    heap.copyWithin(STATE, SWAP, SWAP + 64);
+  };
+  /** The kernel works on the state at 0 (fewer values for it to keep in registers): another is swapped in. */
+  const run = (state: number, data: number, blocks: number) => {
+    if (state !== STATE) swap(state);
+    kernel(data, data + 64 * blocks);
+    if (state !== STATE) swap(state);
+  };
   const words = new Uint32Array(mem.buffer, 0, 32);
   const IV = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
   let carry = 0;
@@ -99,9 +110,9 @@ export function makeMd5Pair(wasm: Uint8Array, blockSize: number) {
 }
 
 /**
- * The WebAssembly module: imports memory e.m, exports md5(state, data, blocks): MD5's compression
- * function (RFC 1321) over `blocks` 64-byte blocks at `data`, for two states at once, the same message
- * words going into both. The state is a, b, c, d at `state` + 16k, lane 0 at + 0 and lane 1 at + 4.
+ * The WebAssembly module: imports memory e.m, exports md5(data, end): MD5's compression function
+ * (RFC 1321) over the 64-byte blocks in [data, end), for two states at once, the same message words
+ * going into both. The state is a, b, c, d at address 16k, lane 0 at + 0 and lane 1 at + 4.
  * Scalar code, the two chains interleaved step by step: an MD5 step waits on the one before, so one
  * chain leaves most of the core idle and the second fills it (measured: SIMD lanes were slower, since a
  * vector rotate is three instructions on the chain where a scalar one is one).
@@ -110,10 +121,10 @@ export function md5PairWasm(): Uint8Array<ArrayBuffer> {
   const get = (i: number) => [0x20, i];
   const set = (i: number) => [0x21, i];
   const i32 = (n: number) => [0x41, ...sleb(n | 0)];
-  const [add, sub, and, or, xor, rotl] = [0x6a, 0x6b, 0x71, 0x72, 0x73, 0x77];
-  const [STATE, DATA, N, MK] = [0, 1, 2, 11];
-  // Locals: chain L's a, b, c, d at 3 + 4L …, then M[g] + K[i] of the step.
-  const reg = (lane: number, k: number) => 3 + 4 * lane + k;
+  const [add, and, or, xor, rotl] = [0x6a, 0x71, 0x72, 0x73, 0x77];
+  const [DATA, END, MK] = [0, 1, 10];
+  // Locals: chain L's a, b, c, d at 2 + 4L …, then M[g] + K[i] of the step. The state is at address 0.
+  const reg = (lane: number, k: number) => 2 + 4 * lane + k;
   const K = Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(i + 1)) * 2 ** 32));
   const S = [[7, 12, 17, 22], [5, 9, 14, 20], [4, 11, 16, 23], [6, 10, 15, 21]];
   const steps: number[] = [];
@@ -141,12 +152,11 @@ export function md5PairWasm(): Uint8Array<ArrayBuffer> {
   const body = [
     1, 9, 0x7f, // locals: both chains' a, b, c, d, and M[g] + K[i] (i32)
     0x02, 0x40, 0x03, 0x40,
-    ...get(N), 0x45, 0x0d, 1, // no blocks left: leave
-    ...all.flatMap(({ r, at }) => [...get(STATE), 0x28, 2, at, ...set(r)]),
+    ...get(DATA), ...get(END), 0x46, 0x0d, 1, // no blocks left: leave
+    ...all.flatMap(({ r, at }) => [...i32(0), 0x28, 2, at, ...set(r)]),
     ...steps,
-    ...all.flatMap(({ r, at }) => [...get(STATE), ...get(r), ...get(STATE), 0x28, 2, at, add, 0x36, 2, at]),
+    ...all.flatMap(({ r, at }) => [...i32(0), ...get(r), ...i32(0), 0x28, 2, at, add, 0x36, 2, at]),
     ...get(DATA), ...i32(64), add, ...set(DATA),
-    ...get(N), ...i32(1), sub, ...set(N),
     0x0c, 0, 0x0b, 0x0b,
     0x0b,
   ];
@@ -154,7 +164,7 @@ export function md5PairWasm(): Uint8Array<ArrayBuffer> {
   const name = (s: string) => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
   return new Uint8Array([
     0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 3, 0x7f, 0x7f, 0x7f, 0]),
+    ...section(1, [1, 0x60, 2, 0x7f, 0x7f, 0]),
     ...section(2, [1, ...name('e'), ...name('m'), 0x02, 0, 1]),
     ...section(3, [1, 0]),
     ...section(7, [1, ...name('md5'), 0, 0]),
