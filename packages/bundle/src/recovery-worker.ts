@@ -15,10 +15,13 @@
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '@airgap/core';
 import { GF16_CHUNK, gf16Wasm, makeGf16 } from './gf16.js';
+import { makeMd5Pair, md5PairWasm } from './md5x.js';
 import { type Par2FileLayout, type Par2Hashed, SLICE_HEADER } from './par2-write.js';
 
 interface WorkerInput {
   wasm: Uint8Array<ArrayBuffer>;
+  /** md5x.ts's module: a part's MD5 and its blocks' in one pass. */
+  md5Wasm: Uint8Array<ArrayBuffer>;
   dir: string;
   blockSize: number;
   parts: { file: string; size: number }[];
@@ -37,8 +40,8 @@ type FromWorker = { type: 'head'; part: number; head: Uint8Array } | { type: 'ha
 
 /* eslint-disable */
 // Runs inside the worker from its source text (like parts.ts), plain CommonJS require only; gf16.ts's
-// makeGf16 comes in as a parameter (a test runner rewrites the names a module imports).
-function recoveryWorkerMain(gf16: typeof makeGf16): void {
+// makeGf16 and md5x.ts's makeMd5Pair come in as parameters (a test runner rewrites the names a module imports).
+function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Pair): void {
   const { parentPort, workerData } = require('node:worker_threads');
   const fs = require('node:fs');
   const { join } = require('node:path');
@@ -85,48 +88,44 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
   });
 
   // Checksums of this thread's parts (part p goes to thread p % threads), each as its bytes arrive. The
-  // head (MD5 of the first 16 KiB) is sent at once: the file ID needs only it and the length.
-  const buf = Buffer.allocUnsafe(1 << 20);
+  // head (MD5 of the first 16 KiB) is sent at once: the file ID needs only it and the length. The file's
+  // MD5 and its blocks' are one pass (md5x.ts), reading straight into the kernel's memory.
+  const pair = md5x(W.md5Wasm, B);
   const zeros = Buffer.alloc(1 << 20);
   let p = W.id;
   let off = 0;
-  let fileMd5: any, blockMd5: any, crc = 0, inBlock = 0, block = 0, head: Buffer, hash16k: Buffer, sums: Buffer;
+  let crc = 0, inBlock = 0, block = 0, head: Buffer, hash16k: Buffer, sums: Buffer;
   const hashTo = (limit: number) => {
     while (p < W.parts.length && starts[p]! + off < limit) {
       const { size, file } = W.parts[p]!;
       if (off === 0) {
-        fileMd5 = createHash('md5');
-        blockMd5 = createHash('md5');
+        pair.start();
         head = Buffer.alloc(Math.min(16384, size));
         sums = Buffer.alloc(20 * blocksOf(size));
         crc = inBlock = block = 0;
       }
-      const n = Math.min(buf.length, limit - starts[p]! - off, size - off, B - inBlock, off < head!.length ? head!.length - off : Infinity);
-      pread(partFd(p), buf, 0, n, off);
-      const chunk = buf.subarray(0, n);
-      fileMd5.update(chunk);
-      blockMd5.update(chunk);
+      const space = pair.space();
+      const n = Math.min(space.length, limit - starts[p]! - off, size - off, B - inBlock, off < head!.length ? head!.length - off : Infinity);
+      pread(partFd(p), space, 0, n, off);
+      const chunk = space.subarray(0, n);
       crc = crc32(chunk, crc);
       if (off < head!.length) {
-        chunk.copy(head!, off);
+        head!.set(chunk, off);
         if (off + n === head!.length) parentPort.postMessage({ type: 'head', part: p, head: (hash16k = md5(head!)) });
       }
+      pair.update(n);
       inBlock += n;
       off += n;
       if (inBlock === B || off === size) {
-        for (let pad = B - inBlock; pad > 0; pad -= zeros.length) {
-          const z = zeros.subarray(0, Math.min(pad, zeros.length));
-          blockMd5.update(z);
-          crc = crc32(z, crc);
-        }
-        blockMd5.digest().copy(sums!, 20 * block);
+        // The last block is zero-padded to the block size (pair.endBlock pads its MD5; the CRC here).
+        for (let pad = B - inBlock; pad > 0; pad -= zeros.length) crc = crc32(zeros.subarray(0, Math.min(pad, zeros.length)), crc);
+        sums!.set(pair.endBlock(), 20 * block);
         sums!.writeUInt32LE(crc >>> 0, 20 * block + 16);
         block++;
-        blockMd5 = createHash('md5');
         crc = inBlock = 0;
       }
       if (off === size) {
-        const hashed: Par2Hashed = { name: file, length: size, md5: fileMd5.digest(), hash16k: hash16k!, checksums: sums! };
+        const hashed: Par2Hashed = { name: file, length: size, md5: Buffer.from(pair.endFile()), hash16k: hash16k!, checksums: sums! };
         parentPort.postMessage({ type: 'hashed', part: p, hashed });
         p += W.threads;
         off = 0;
@@ -155,6 +154,7 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
       for (let e = 0; e < R; e++) pwrite(target[e]!.fd, heap.subarray(ACC + e * win, ACC + e * win + len), target[e]!.at + W.sliceHeader + a);
     }
   };
+  const buf = Buffer.allocUnsafe(1 << 20);
   // Each slice packet's MD5 covers the set ID, its type, its exponent and the block: read back, then its header.
   const seal = (prefix: Uint8Array, header: Uint8Array, next: Int32Array) => {
     for (let e = Atomics.add(next, 0, 1); e < R; e = Atomics.add(next, 0, 1)) {
@@ -188,7 +188,7 @@ function recoveryWorkerMain(gf16: typeof makeGf16): void {
 }
 /* eslint-enable */
 
-const WORKER_SOURCE = `'use strict';\n(${recoveryWorkerMain.toString()})(${makeGf16.toString()});\n`;
+const WORKER_SOURCE = `'use strict';\n(${recoveryWorkerMain.toString()})(${makeGf16.toString()}, ${makeMd5Pair.toString()});\n`;
 
 /**
  * Pack's side of the PAR2 writer: `written(n)` after n more bytes of the tar stream are in the parts
@@ -208,7 +208,7 @@ export class RecoveryThreads {
 
   constructor(dir: string, blockSize: number, recoveryBlocks: number, parts: { file: string; size: number }[], files: Par2FileLayout[]) {
     const threads = 2;
-    const data = { wasm: gf16Wasm(), dir, blockSize, parts, files, recoveryBlocks, sliceHeader: SLICE_HEADER, scratch: 2 * GF16_CHUNK, threads };
+    const data = { wasm: gf16Wasm(), md5Wasm: md5PairWasm(), dir, blockSize, parts, files, recoveryBlocks, sliceHeader: SLICE_HEADER, scratch: 2 * GF16_CHUNK, threads };
     const heads: Buffer[] = [];
     const hashed: Par2Hashed[] = [];
     let headsDone!: (h: Buffer[]) => void;

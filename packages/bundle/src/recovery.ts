@@ -84,9 +84,10 @@ export function planRecovery(partSizes: number[], chunkSize: number, percent: nu
   const p = percent / 100;
   let best: { plan: RecoveryPlan; off: number } | undefined;
   for (let k = 2; k <= 4096; k++) {
-    // Rounded up to PAR2's multiple of 4, so a full part is exactly k blocks (not k and a sliver).
-    const blockSize = Math.ceil(largest / k / 4) * 4;
-    if (k > 2 && blockSize <= 4) break;
+    // Rounded up to a multiple of 64 (PAR2 asks for 4; 64 lets a part's MD5 and its blocks' share each
+    // MD5 step, md5x.ts), so a full part is exactly k blocks (not k and a sliver).
+    const blockSize = Math.ceil(largest / k / 64) * 64;
+    if (k > 2 && blockSize <= 64) break;
     const sourceBlocks = partSizes.reduce((n, s) => n + Math.max(1, Math.ceil(s / blockSize)), 0);
     if (sourceBlocks > MAX_SOURCE_BLOCKS) break;
     const recoveryBlocks = Math.max(1, Math.ceil(p * sourceBlocks));
