@@ -11,6 +11,8 @@
  * `makeMd5Pair` is self-contained (no imports, no outer names): the recovery worker runs it from its
  * source text (recovery-worker.ts). The module is assembled here byte by byte (no toolchain).
  */
+import { leb, sleb } from './wasm-bytes.js';
+
 export function makeMd5Pair(wasm: Uint8Array, blockSize: number) {
   if (blockSize % 64 !== 0) throw new Error(`the PAR2 block size ${blockSize} is not a multiple of 64`);
   // Memory: the state (a, b, c, d, lane 0 then lane 1 of each in 16 bytes) at 0, a scratch state at 64,
@@ -170,25 +172,4 @@ export function md5PairWasm(): Uint8Array<ArrayBuffer> {
     ...section(7, [1, ...name('md5'), 0, 0]),
     ...section(10, [1, ...leb(body.length), ...body]),
   ]);
-}
-
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && !(b & 0x40)) || (n === -1 && b & 0x40)) return [...out, b];
-    out.push(b | 0x80);
-  }
 }
