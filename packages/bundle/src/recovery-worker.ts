@@ -91,6 +91,9 @@ function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Pair): vo
   // head (MD5 of the first 16 KiB) is sent at once: the file ID needs only it and the length. The file's
   // MD5 and its blocks' are one pass (md5x.ts), reading straight into the kernel's memory.
   const pair = md5x(W.md5Wasm, B);
+  // Reads of 128 KiB: the bytes stay in the core's L2 cache from the page-cache copy to the CRC32 and the
+  // MD5s (with 1 MiB reads the copy alone cost several times the system time; docs/transfer.md).
+  const READ = 128 << 10;
   const zeros = Buffer.alloc(1 << 20);
   let p = W.id;
   let off = 0;
@@ -105,7 +108,7 @@ function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Pair): vo
         crc = inBlock = block = 0;
       }
       const space = pair.space();
-      const n = Math.min(space.length, limit - starts[p]! - off, size - off, B - inBlock, off < head!.length ? head!.length - off : Infinity);
+      const n = Math.min(READ, limit - starts[p]! - off, size - off, B - inBlock, off < head!.length ? head!.length - off : Infinity);
       pread(partFd(p), space, 0, n, off);
       const chunk = space.subarray(0, n);
       crc = crc32(chunk, crc);
@@ -154,7 +157,7 @@ function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Pair): vo
       for (let e = 0; e < R; e++) pwrite(target[e]!.fd, heap.subarray(ACC + e * win, ACC + e * win + len), target[e]!.at + W.sliceHeader + a);
     }
   };
-  const buf = Buffer.allocUnsafe(1 << 20);
+  const buf = Buffer.allocUnsafe(128 << 10);
   // Each slice packet's MD5 covers the set ID, its type, its exponent and the block: read back, then its header.
   const seal = (prefix: Uint8Array, header: Uint8Array, next: Int32Array) => {
     for (let e = Atomics.add(next, 0, 1); e < R; e = Atomics.add(next, 0, 1)) {
