@@ -113,6 +113,13 @@ function partWorkerMain(): void {
 
 const WORKER_SOURCE = `'use strict';\n(${partWorkerMain.toString()})();\n`;
 
+/** The sizes of the parts PartWriter cuts a stream of `total` bytes into: all `chunkSize` but the last. */
+export function partSizes(total: number, chunkSize: number): number[] {
+  const sizes = Array<number>(Math.floor(total / chunkSize)).fill(chunkSize);
+  if (total % chunkSize) sizes.push(total % chunkSize);
+  return sizes;
+}
+
 /**
  * The tar stream cut into parts of exactly `chunkSize` bytes (the last may be shorter), each hashed in
  * the same pass that writes it. This thread only copies bytes into 1 MiB stage buffers; a worker thread

@@ -155,7 +155,8 @@ export function startRecovery(dir: string, partSizes: number[], chunkSize: numbe
     order.reduce((g, i) => ((first[i] = g), g + blocks[i]!), 0);
     return parts.flatMap((_, i) => Array.from({ length: blocks[i]! }, (_, b) => logs[first[i]! + b]!));
   };
-  const ends = parts.map((_, i) => partSizes.slice(0, i + 1).reduce((n, s) => n + s, 0));
+  let end = 0;
+  const ends = partSizes.map((s) => (end += s)); // where each part ends in the stream
   let written = 0;
   let all!: () => void;
   const allWritten = new Promise<void>((r) => (all = r));
@@ -241,13 +242,6 @@ async function writeAt(path: string, data: Buffer, pos: number): Promise<void> {
   } finally {
     await fh.close();
   }
-}
-
-/** The sizes of the parts a stream of `total` bytes is cut into (parts.ts: all `chunkSize` but the last). */
-export function partSizes(total: number, chunkSize: number): number[] {
-  const sizes = Array<number>(Math.floor(total / chunkSize)).fill(chunkSize);
-  if (total % chunkSize) sizes.push(total % chunkSize);
-  return sizes;
 }
 
 /** Write the PAR2 files for parts already in `dir` (split, tests): the same writer, told every byte is there. */

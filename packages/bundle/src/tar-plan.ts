@@ -16,8 +16,8 @@ export type Piece = { bytes: Buffer } | { blob: BundleBlob };
 
 const pieceLength = (p: Piece) => ('bytes' in p ? p.bytes.length : p.blob.descriptor.size);
 
-/** Small entries (name, bytes), then the blobs/ folders, then every blob, then the trailer. */
-export function tarPieces(small: [string, Buffer][], dirs: string[], blobs: BundleBlob[], mtime: Date): Piece[] {
+/** Small entries (name, bytes), then the blobs/ folders, then every blob, then the trailer; and the stream's length. */
+export function tarPieces(small: [string, Buffer][], dirs: string[], blobs: BundleBlob[], mtime: Date): { pieces: Piece[]; length: number } {
   const pieces: Piece[] = [];
   for (const [name, data] of small) pieces.push({ bytes: tarHeader({ name, size: data.length, type: 'file', mtime }) }, { bytes: data }, { bytes: Buffer.alloc(padding(data.length)) });
   for (const name of dirs) pieces.push({ bytes: tarHeader({ name, size: 0, type: 'dir', mtime }) });
@@ -25,11 +25,11 @@ export function tarPieces(small: [string, Buffer][], dirs: string[], blobs: Bund
     const { digest, size } = blob.descriptor;
     pieces.push({ bytes: tarHeader({ name: BLOB_PREFIX + digestHex(digest), size, type: 'file', mtime }) }, { blob }, { bytes: Buffer.alloc(padding(size)) });
   }
-  pieces.push({ bytes: tarTrailer(pieces.reduce((n, p) => n + pieceLength(p), 0)) });
-  return pieces;
+  const before = pieces.reduce((n, p) => n + pieceLength(p), 0);
+  const trailer = tarTrailer(before);
+  pieces.push({ bytes: trailer });
+  return { pieces, length: before + trailer.length };
 }
-
-export const streamLength = (pieces: Piece[]) => pieces.reduce((n, p) => n + pieceLength(p), 0);
 
 /**
  * MD5 of the first 16 KiB of each part of these sizes, read from the pieces (blobs from their files once

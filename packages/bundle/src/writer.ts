@@ -22,10 +22,10 @@ import {
   trustedComment,
 } from './format.js';
 import { type SecretKey, signMinisign } from './minisign.js';
-import { PartWriter } from './parts.js';
-import { type RecoveryRun, partSizes, startRecovery } from './recovery.js';
+import { PartWriter, partSizes } from './parts.js';
+import { type RecoveryRun, startRecovery } from './recovery.js';
 import { copyCarried } from './carried.js';
-import { partHeads, streamLength, tarPieces } from './tar-plan.js';
+import { partHeads, tarPieces } from './tar-plan.js';
 
 export interface BundleBlob {
   descriptor: Descriptor;
@@ -102,8 +102,8 @@ export async function writeBundle(opts: WriteBundleOptions): Promise<{ dir: stri
   // The tar stream, piece by piece (tar-plan.ts): its length is known before the first byte, so the recovery
   // data can be planned (block size, count) and computed while the parts are written (docs/transfer.md).
   const small: [string, Buffer][] = [[INDEX_ENTRY, indexBytes], ...(opts.sbom ? [[SBOM_ENTRY, opts.sbom] as [string, Buffer]] : []), [OCI_LAYOUT_ENTRY, OCI_LAYOUT_BYTES], [OCI_INDEX_ENTRY, ociIndexBytes(opts.index)]];
-  const pieces = tarPieces(small, ['blobs/', BLOB_PREFIX], blobs, opts.created);
-  const sizes = partSizes(streamLength(pieces), opts.chunkSize);
+  const { pieces, length } = tarPieces(small, ['blobs/', BLOB_PREFIX], blobs, opts.created);
+  const sizes = partSizes(length, opts.chunkSize);
   let recovery: RecoveryRun | undefined;
   const parts = new PartWriter(tmp, opts.chunkSize, (n) => {
     recovery?.written(n);
