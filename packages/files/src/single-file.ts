@@ -1,12 +1,12 @@
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
-  type Artifact, type SourceContext, type SourceHalf, OCTET_STREAM, UpstreamError, IntegrityError, UsageError,
+  type Artifact, type SourceHalf, OCTET_STREAM, UpstreamError, IntegrityError, UsageError,
   header, newSha256, safeUrl,
 } from '@airgap/core';
 import type { FileSpec } from './spec.js';
+import { cacheLocalFile } from './local-copy.js';
 import { targetPath } from './target-path.js';
 
 interface UrlCacheEntry {
@@ -65,7 +65,12 @@ export const fileSource: SourceHalf<FileSpec> = {
       }
       if (!st.isFile()) throw new UpstreamError(`file source ${origin.display}: not a regular file`, { subject: origin.display });
       if (ctx.dryRun && expected) return [make(expected, st.size, verifiedText)];
-      const d = await put(ctx, createReadStream(origin.path, { highWaterMark: 1 << 20 }), expected, origin.display);
+      let d;
+      try {
+        d = await cacheLocalFile(ctx, origin.path, { digest: expected, subject: origin.display });
+      } catch (e) {
+        throw pinnedMismatch(e, expected, origin.display);
+      }
       return [make(d.digest, d.size, verifiedText)];
     }
 
@@ -143,13 +148,4 @@ function pinnedMismatch(e: unknown, expected: string | undefined, display: strin
     return new IntegrityError(e.message, { subject: display, hint: 'the file at that URL is not the one the manifest pins: update sha256 only if you trust the new file', cause: e });
   }
   return e;
-}
-
-/** A local file is read, not transferred: straight into the store. */
-async function put(ctx: SourceContext, stream: NodeJS.ReadableStream, expected: string | undefined, display: string) {
-  try {
-    return await ctx.store.put(stream as never, { digest: expected, subject: display });
-  } catch (e) {
-    throw pinnedMismatch(e, expected, display);
-  }
 }

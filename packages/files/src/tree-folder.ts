@@ -1,9 +1,10 @@
-import { createReadStream, type Dirent } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import { lstat, readdir, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type SourceContext, IntegrityError, UpstreamError } from '@airgap/core';
 import type { FileSpec } from './spec.js';
+import { cacheLocalFile } from './local-copy.js';
 import type { TreeEntry, TreeFile, TreeOrigin } from './tree.js';
 
 function special(d: Dirent): string {
@@ -64,7 +65,7 @@ const VERIFIED = 'a regular file of the folder; sha256 recorded at pack';
 async function bringFile(path: string, size: number, digest: string | undefined, ctx: SourceContext): Promise<TreeFile> {
   if (ctx.dryRun) return { digest: digest ?? 'sha256:' + '0'.repeat(64), size, verified: VERIFIED + ' (dry run: not read)' };
   try {
-    const d = await ctx.store.put(createReadStream(path, { highWaterMark: 1 << 20 }), { digest, size, subject: path });
+    const d = await cacheLocalFile(ctx, path, { digest, size, subject: path });
     return { digest: d.digest, size: d.size, verified: VERIFIED };
   } catch (e) {
     if (e instanceof IntegrityError && !digest) {
