@@ -9,7 +9,7 @@
 //   repair of one lost part ÷ sha256sum of the parts         (peer: reading the bundle once; 1 GiB part; --quick 16 MiB)
 //   repair ÷ par2 repair on the same damage                  (airgap adds the signature, the part hashes and a full verify)
 import { randomBytes } from 'node:crypto';
-import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, renameSync, readFileSync, readdirSync, rmSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliBin, quick, report, runProcess } from './lib.mjs';
@@ -61,26 +61,32 @@ try {
   // packs below find every file recorded.
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 3_500);
   // The files' first pack: each run copies them into an empty cache (hashing them), then writes the bundle.
-  // Pairs without / with recovery, alternating, and the median pair's ratio: on this 2-core VM one pair
-  // varies by ±0.2 (the disk flush and the first touch of fresh memory dominate the noise).
+  // Pairs without / with recovery, alternating, and the median pair's ratio. Every run starts alike: the
+  // bundle before it is removed first, so both write into page-cache memory just freed. On this VM,
+  // memory it has not touched for a while costs several times more system time to fill (a run after
+  // a kept 2 GiB bundle took 2-3 s longer), which made one pair vary 1.1-1.6x.
   const pairs = [];
+  let lastRec = '';
   for (let i = 0; i < PAIRS; i++) {
-    if (i > 0) for (const b of [pairs[i - 1].plain.bundle, pairs[i - 1].rec.bundle]) rmSync(b, { recursive: true, force: true });
     rmSync(join(work, 'cache'), { recursive: true, force: true });
+    if (lastRec) rmSync(lastRec, { recursive: true, force: true });
     const p = pack(`plain-${i}`, ['--chunk-size', String(CHUNK)]);
+    rmSync(p.bundle, { recursive: true, force: true });
     rmSync(join(work, 'cache'), { recursive: true, force: true });
     const q = pack(`rec-${i}`, ['--chunk-size', String(CHUNK), '--recovery', '10%']);
+    lastRec = q.bundle;
     pairs.push({ plain: p, rec: q, ratio: q.secs / p.secs });
     console.log(`  pair ${i + 1}: pack ${p.secs.toFixed(2)} s (resolving ${p.resolving.toFixed(2)}, writing ${p.writing.toFixed(2)}), pack --recovery 10% ${q.secs.toFixed(2)} s (resolving ${q.resolving.toFixed(2)}, writing ${q.writing.toFixed(2)}): ${(q.secs / p.secs).toFixed(2)}×`);
   }
   const { plain, rec } = [...pairs].sort((a, b) => a.ratio - b.ratio)[Math.floor(PAIRS / 2)];
-  // The last pair's bundles are still on disk: par2cmdline runs on those parts (the settings are the same in every pair).
-  const last = pairs[PAIRS - 1];
-  const d = JSON.parse(readFileSync(join(last.rec.bundle, 'bundle.json'), 'utf8'));
+  // par2cmdline runs on the last bundle's parts (the parts are the same with and without recovery).
+  const d = JSON.parse(readFileSync(join(lastRec, 'bundle.json'), 'utf8'));
   const parts = d.parts.map((/** @type {{file: string}} */ p) => p.file);
   if (parts.length !== Math.ceil(TOTAL / CHUNK) + 1) throw new Error(`expected ${Math.ceil(TOTAL / CHUNK) + 1} parts of ${CHUNK} bytes (data plus the tar headers), got ${parts.length}`);
   const peerDir = join(work, 'par2-peer');
-  cpSync(last.plain.bundle, peerDir, { recursive: true });
+  mkdirSync(peerDir);
+  for (const f of parts) renameSync(join(lastRec, f), join(peerDir, f));
+  rmSync(lastRec, { recursive: true, force: true });
   const vols = d.recovery.files.filter((/** @type {{blocks: number}} */ f) => f.blocks > 0).length;
   // The same block size, count and volumes as airgap's own writer chose; -m256 as pack used to give it.
   const r = d.recovery;
@@ -94,7 +100,6 @@ try {
   report({ figure: 'writing phase of pack --recovery 10% / without', value: rec.writing / plain.writing, unit: '×', goal: 'info', met: true, peer: `writing without recovery ${plain.writing.toFixed(2)} s` });
   report({ figure: 'CPU of pack --recovery 10% / pack without', value: rec.cpu / plain.cpu, unit: '×', goal: 'info', met: true, peer: `pack without recovery ${plain.cpu.toFixed(1)} CPU-s` });
   report({ figure: 'par2cmdline create alone / pack without', value: par2.secs / plain.secs, unit: '×', goal: 'info', met: true, peer: 'par2cmdline 0.8 on the same parts and settings (pack no longer runs it)' });
-  for (const b of [last.plain.bundle, last.rec.bundle]) rmSync(b, { recursive: true, force: true });
   rmSync(peerDir, { recursive: true, force: true });
 
   // A repeat pack: the cache holds the files (unchanged since they were read, docs/manifest.md), so
