@@ -46,6 +46,8 @@ function phaseSecs(stderr, title) {
 
 /** @param {string} name @param {string[]} extra */
 function pack(name, extra) {
+  // Nothing of the run before is still being written back to the disk when a timed run starts.
+  runProcess('sync', []);
   // Plain progress (no --json): stdout is the bundle's path, stderr has each phase's timestamps.
   const r = runProcess(process.execPath, [cliBin, 'pack', join(work, 'm.yaml'), '--out', join(work, name), '--key', join(work, 'keys', 'b.key'), '--cache', join(work, 'cache'), ...extra], { cwd: work });
   const bundle = r.stdout.trim().split('\n').pop() ?? '';
