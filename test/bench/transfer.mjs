@@ -3,7 +3,7 @@
 // Recovery data (issue 14, docs/transfer.md), whole CLI processes on the same files:
 //   pack --recovery 10% ÷ pack without                       goal ≤ 1.3   (2 GiB; --quick 64 MiB; the files'
 //                                                            first pack: each run starts from an empty cache; the median
-//                                                            of 3 alternating pairs, 1 with --quick)
+//                                                            of 5 alternating pairs, 1 with --quick)
 //   the same with the cache holding the files (a repeat pack: nothing to read but the cache; info)
 //   par2cmdline on the same parts ÷ pack                      (info: what pack took when it ran `par2 create` after the parts)
 //   repair of one lost part ÷ sha256sum of the parts         (peer: reading the bundle once; 1 GiB part; --quick 16 MiB)
@@ -20,7 +20,7 @@ import { cliBin, quick, report, runProcess } from './lib.mjs';
 const MiB = 2 ** 20;
 const TOTAL = quick ? 64 * MiB : 2048 * MiB;
 const CHUNK = quick ? 8 * MiB : 256 * MiB;
-const PAIRS = quick ? 1 : 3;
+const PAIRS = quick ? 1 : 5;
 const REPAIR_CHUNK = quick ? 16 * MiB : 1024 * MiB;
 const work = mkdtempSync(join(tmpdir(), 'airgap-bench-transfer-'));
 
