@@ -16,12 +16,15 @@ import { Worker } from 'node:worker_threads';
 import { InternalError } from '@airgap/core';
 import { GF16_CHUNK, gf16Wasm, makeGf16 } from './gf16.js';
 import { makeMd5Pair, md5PairWasm } from './md5x.js';
+import { makeMd5Quad, md5x4Wasm } from './md5x4.js';
 import { type Par2FileLayout, type Par2Hashed, SLICE_HEADER } from './par2-write.js';
 
 interface WorkerInput {
   wasm: Uint8Array<ArrayBuffer>;
   /** md5x.ts's module: a part's MD5 and its blocks' in one pass. */
   md5Wasm: Uint8Array<ArrayBuffer>;
+  /** md5x4.ts's module: the same for two parts of the same size at once. */
+  md5qWasm: Uint8Array<ArrayBuffer>;
   dir: string;
   blockSize: number;
   parts: { file: string; size: number }[];
@@ -41,7 +44,7 @@ type FromWorker = { type: 'head'; part: number; head: Uint8Array } | { type: 'ha
 /* eslint-disable */
 // Runs inside the worker from its source text (like parts.ts), plain CommonJS require only; gf16.ts's
 // makeGf16 and md5x.ts's makeMd5Pair come in as parameters (a test runner rewrites the names a module imports).
-function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Pair): void {
+function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Pair, md5q: typeof makeMd5Quad): void {
   const { parentPort, workerData } = require('node:worker_threads');
   const fs = require('node:fs');
   const { join } = require('node:path');
@@ -88,49 +91,74 @@ function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Pair): vo
   });
 
   // Checksums of this thread's parts (part p goes to thread p % threads), each as its bytes arrive. The
-  // head (MD5 of the first 16 KiB) is sent at once: the file ID needs only it and the length. The file's
-  // MD5 and its blocks' are one pass (md5x.ts), reading straight into the kernel's memory.
-  const pair = md5x(W.md5Wasm, B);
+  // head (MD5 of the first 16 KiB) is sent as soon as those bytes are written: the file ID needs only it
+  // and the length. The file's MD5 and its blocks' are one pass, reading straight into a kernel's
+  // memory: two parts of the same size (all but the last) at once in four SIMD lanes (md5x4.ts), which
+  // then advance as far as the later of the two is written; a part left without a partner alone (md5x.ts).
+  const single = md5x(W.md5Wasm, B);
+  const quad = md5q(W.md5qWasm, B);
+  const one = { start: () => single.start(), spaces: () => [single.space()], update: (n: number) => single.update(n), endBlock: () => [single.endBlock()], endFile: () => [single.endFile()] };
+  const mine = W.parts.map((_, i) => i).filter((i) => i % W.threads === W.id);
+  const jobs: number[][] = [];
+  for (let i = 0; i < mine.length; i++) jobs.push(i + 1 < mine.length && W.parts[mine[i + 1]!]!.size === W.parts[mine[i]!]!.size ? [mine[i]!, mine[++i]!] : [mine[i]!]);
   // Reads of 128 KiB: the bytes stay in the core's L2 cache from the page-cache copy to the CRC32 and the
   // MD5s (with 1 MiB reads the copy alone cost several times the system time; docs/transfer.md).
   const READ = 128 << 10;
   const zeros = Buffer.alloc(1 << 20);
-  let p = W.id;
+  const hash16k: Buffer[] = [];
+  let nextHead = 0;
+  const heads = (limit: number) => {
+    for (; nextHead < mine.length; nextHead++) {
+      const p = mine[nextHead]!;
+      const head = Buffer.alloc(Math.min(16384, W.parts[p]!.size));
+      if (starts[p]! + head.length > limit || (head.length === 0 && starts[p]! >= limit)) return;
+      pread(partFd(p), head, 0, head.length, 0);
+      parentPort.postMessage({ type: 'head', part: p, head: (hash16k[p] = md5(head)) });
+    }
+  };
+  let j = 0;
   let off = 0;
-  let crc = 0, inBlock = 0, block = 0, head: Buffer, hash16k: Buffer, sums: Buffer;
+  let inBlock = 0, block = 0, crcs: number[] = [], sums: Buffer[] = [];
   const hashTo = (limit: number) => {
-    while (p < W.parts.length && starts[p]! + off < limit) {
-      const { size, file } = W.parts[p]!;
+    heads(limit);
+    while (j < jobs.length && starts[jobs[j]!.at(-1)!]! + off < limit) {
+      const job = jobs[j]!;
+      const md = job.length === 2 ? quad : one;
+      const { size } = W.parts[job[0]!]!;
       if (off === 0) {
-        pair.start();
-        head = Buffer.alloc(Math.min(16384, size));
-        sums = Buffer.alloc(20 * blocksOf(size));
-        crc = inBlock = block = 0;
+        md.start();
+        sums = job.map(() => Buffer.alloc(20 * blocksOf(size)));
+        crcs = job.map(() => 0);
+        inBlock = block = 0;
       }
-      const space = pair.space();
-      const n = Math.min(READ, limit - starts[p]! - off, size - off, B - inBlock, off < head!.length ? head!.length - off : Infinity);
-      pread(partFd(p), space, 0, n, off);
-      const chunk = space.subarray(0, n);
-      crc = crc32(chunk, crc);
-      if (off < head!.length) {
-        head!.set(chunk, off);
-        if (off + n === head!.length) parentPort.postMessage({ type: 'head', part: p, head: (hash16k = md5(head!)) });
-      }
-      pair.update(n);
+      const spaces = md.spaces();
+      const n = Math.min(READ, limit - starts[job.at(-1)!]! - off, size - off, B - inBlock);
+      job.forEach((p, k) => {
+        pread(partFd(p), spaces[k]!, 0, n, off);
+        crcs[k] = crc32(spaces[k]!.subarray(0, n), crcs[k]);
+      });
+      md.update(n);
       inBlock += n;
       off += n;
       if (inBlock === B || off === size) {
-        // The last block is zero-padded to the block size (pair.endBlock pads its MD5; the CRC here).
-        for (let pad = B - inBlock; pad > 0; pad -= zeros.length) crc = crc32(zeros.subarray(0, Math.min(pad, zeros.length)), crc);
-        sums!.set(pair.endBlock(), 20 * block);
-        sums!.writeUInt32LE(crc >>> 0, 20 * block + 16);
+        // The last block is zero-padded to the block size (endBlock pads its MD5; the CRC here).
+        const digests = md.endBlock();
+        job.forEach((_, k) => {
+          for (let pad = B - inBlock; pad > 0; pad -= zeros.length) crcs[k] = crc32(zeros.subarray(0, Math.min(pad, zeros.length)), crcs[k]);
+          sums[k]!.set(digests[k]!, 20 * block);
+          sums[k]!.writeUInt32LE(crcs[k]! >>> 0, 20 * block + 16);
+          crcs[k] = 0;
+        });
         block++;
-        crc = inBlock = 0;
+        inBlock = 0;
       }
       if (off === size) {
-        const hashed: Par2Hashed = { name: file, length: size, md5: Buffer.from(pair.endFile()), hash16k: hash16k!, checksums: sums! };
-        parentPort.postMessage({ type: 'hashed', part: p, hashed });
-        p += W.threads;
+        const digests = md.endFile();
+        job.forEach((p, k) => {
+          const hashed: Par2Hashed = { name: W.parts[p]!.file, length: size, md5: Buffer.from(digests[k]!), hash16k: hash16k[p]!, checksums: sums[k]! };
+          parentPort.postMessage({ type: 'hashed', part: p, hashed });
+        });
+        j++;
         off = 0;
       }
     }
@@ -191,7 +219,7 @@ function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Pair): vo
 }
 /* eslint-enable */
 
-const WORKER_SOURCE = `'use strict';\n(${recoveryWorkerMain.toString()})(${makeGf16.toString()}, ${makeMd5Pair.toString()});\n`;
+const WORKER_SOURCE = `'use strict';\n(${recoveryWorkerMain.toString()})(${makeGf16.toString()}, ${makeMd5Pair.toString()}, ${makeMd5Quad.toString()});\n`;
 
 /**
  * Pack's side of the PAR2 writer: `written(n)` after n more bytes of the tar stream are in the parts
@@ -211,7 +239,7 @@ export class RecoveryThreads {
 
   constructor(dir: string, blockSize: number, recoveryBlocks: number, parts: { file: string; size: number }[], files: Par2FileLayout[]) {
     const threads = 2;
-    const data = { wasm: gf16Wasm(), md5Wasm: md5PairWasm(), dir, blockSize, parts, files, recoveryBlocks, sliceHeader: SLICE_HEADER, scratch: 2 * GF16_CHUNK, threads };
+    const data = { wasm: gf16Wasm(), md5Wasm: md5PairWasm(), md5qWasm: md5x4Wasm(), dir, blockSize, parts, files, recoveryBlocks, sliceHeader: SLICE_HEADER, scratch: 2 * GF16_CHUNK, threads };
     const heads: Buffer[] = [];
     const hashed: Par2Hashed[] = [];
     let headsDone!: (h: Buffer[]) => void;
