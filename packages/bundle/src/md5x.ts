@@ -4,8 +4,9 @@
  * 64-byte steps when the block size is a multiple of 64 (recovery.ts plans it so). So a small
  * WebAssembly kernel runs two MD5 chains on the same message words, "lane" 0 for the file and lane 1
  * for the current block; a block's end closes lane 1 on a copy of the state, and lane 1 starts again.
- * Measured alone on one core: about 0.42 GiB/s for both hashes, against 0.28 GiB/s for node:crypto's
- * (OpenSSL's) MD5 run twice over the same bytes.
+ * Measured alone on one core: about 0.42 GiB/s for both hashes (0.31-0.42 with another engineer's load on
+ * the VM), against 0.28 GiB/s for node:crypto's (OpenSSL's) MD5 run twice over the same bytes. Used for
+ * a part without a partner of the same size (the short last one); pairs of parts go to md5x4.ts.
  *
  * `makeMd5Pair` is self-contained (no imports, no outer names): the recovery worker runs it from its
  * source text (recovery-worker.ts). The module is assembled here byte by byte (no toolchain).
@@ -118,8 +119,8 @@ export function makeMd5Pair(wasm: Uint8Array, blockSize: number) {
  * Scalar code, the two chains interleaved step by step: an MD5 step waits on the one before, so one
  * chain leaves most of the core idle and the second fills it. Measured against the alternatives: the
  * same in SIMD lanes (a vector rotate is three dependent instructions where a scalar one is one) did
- * 0.30 GiB/s for both hashes; four SIMD lanes over two parts at once about 0.53, not enough to pay
- * for hashing parts in pairs.
+ * 0.30 GiB/s for both hashes. Two full parts at once go to md5x4.ts's four SIMD lanes instead (about
+ * 0.62 GiB/s); this kernel hashes the parts without a partner of the same size.
  */
 export function md5PairWasm(): Uint8Array<ArrayBuffer> {
   const get = (i: number) => [0x20, i];

@@ -7,7 +7,8 @@
  * md5x.ts does for one part. Parts without a partner of the same size (the short last one) use md5x.ts:
  * SIMD lanes over one part's two chains were slower than its scalar kernel (a vector rotate is a shift,
  * a shift and an or, where a scalar one is one instruction), over two parts they win.
- * Measured alone on one core, in the same process: see md5x4Wasm's comment.
+ * Measured alone on one core, in the same process: see md5x4Wasm's comment (docs/transfer.md has the
+ * whole-pack figure).
  *
  * `makeMd5Quad` is self-contained (no imports, no outer names): the recovery worker runs it from its
  * source text (recovery-worker.ts). The module is assembled here byte by byte (no toolchain).
@@ -112,8 +113,10 @@ export function makeMd5Quad(wasm: Uint8Array, blockSize: number) {
  * chains whose state is at `state` (a, b, c, d at + 16k, one i32 lane per chain). The message words
  * of a block are loaded four at a time from A and from B and shuffled into [A, A, B, B] vectors once
  * per block; each step adds its K as a constant vector.
- * Measured alone on one core (same process, 256 MiB × 2 parts in blocks of 44,739,264 bytes): ~0.53 GiB/s of part data
- * for both hashes, against ~0.42 GiB/s for md5x.ts's scalar two-chain kernel.
+ * Measured alone on one core, in the same process (two 256 MiB parts in blocks of 44,739,264 bytes,
+ * fed 128 KiB at a time, load 2.4-3 from other work on the VM): 0.61-0.65 GiB/s of part data for both
+ * hashes, against 0.31-0.42 GiB/s for md5x.ts's scalar two-chain kernel over the same parts one after
+ * the other (1.5-2.1×, six runs).
  */
 export function md5x4Wasm(): Uint8Array<ArrayBuffer> {
   const get = (i: number) => [0x20, i];
