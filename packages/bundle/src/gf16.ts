@@ -11,7 +11,7 @@
  * 7 GiB/s of source × recovery blocks on one core.
  * The module is assembled here byte by byte (no toolchain).
  */
-import { leb, sleb } from './wasm-bytes.js';
+import { leb, sleb, wasmModule } from './wasm-bytes.js';
 
 export function makeGf16() {
   const exp = new Uint16Array(2 * 65536);
@@ -130,14 +130,5 @@ export function gf16Wasm(): Uint8Array<ArrayBuffer> {
     ]),
     0x0b,
   ];
-  const section = (id: number, bytes: number[]) => [id, ...leb(bytes.length), ...bytes];
-  const name = (s: string) => [s.length, ...Array.from(s, (ch) => ch.charCodeAt(0))];
-  return new Uint8Array([
-    0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-    ...section(1, [1, 0x60, 7, ...Array<number>(7).fill(0x7f), 0]),
-    ...section(2, [1, ...name('e'), ...name('m'), 0x02, 0, 1]),
-    ...section(3, [1, 0]),
-    ...section(7, [1, ...name('muls'), 0, 0]),
-    ...section(10, [1, ...leb(body.length), ...body]),
-  ]);
+  return wasmModule('muls', 7, body);
 }

@@ -15,8 +15,8 @@
 import { Worker } from 'node:worker_threads';
 import { InternalError } from '@airgap/core';
 import { GF16_CHUNK, gf16Wasm, makeGf16 } from './gf16.js';
-import { makeMd5Pair, md5PairWasm } from './md5x.js';
-import { makeMd5Quad, md5x4Wasm } from './md5x4.js';
+import { makeMd5Lanes, md5PairWasm } from './md5x.js';
+import { md5x4Wasm } from './md5x4.js';
 import { type Par2FileLayout, type Par2Hashed, SLICE_HEADER } from './par2-write.js';
 
 interface WorkerInput {
@@ -43,8 +43,8 @@ type FromWorker = { type: 'head'; part: number; head: Uint8Array } | { type: 'ha
 
 /* eslint-disable */
 // Runs inside the worker from its source text (like parts.ts), plain CommonJS require only; gf16.ts's
-// makeGf16 and md5x.ts's makeMd5Pair come in as parameters (a test runner rewrites the names a module imports).
-function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Pair, md5q: typeof makeMd5Quad): void {
+// makeGf16 and md5x.ts's makeMd5Lanes come in as parameters (a test runner rewrites the names a module imports).
+function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Lanes): void {
   const { parentPort, workerData } = require('node:worker_threads');
   const fs = require('node:fs');
   const { join } = require('node:path');
@@ -95,9 +95,8 @@ function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Pair, md5
   // and the length. The file's MD5 and its blocks' are one pass, reading straight into a kernel's
   // memory: two parts of the same size (all but the last) at once in four SIMD lanes (md5x4.ts), which
   // then advance as far as the later of the two is written; a part left without a partner alone (md5x.ts).
-  const single = md5x(W.md5Wasm, B);
-  const quad = md5q(W.md5qWasm, B);
-  const one = { start: () => single.start(), spaces: () => [single.space()], update: (n: number) => single.update(n), endBlock: () => [single.endBlock()], endFile: () => [single.endFile()] };
+  const one = md5x(W.md5Wasm, B, 1);
+  const quad = md5x(W.md5qWasm, B, 2);
   const mine = W.parts.map((_, i) => i).filter((i) => i % W.threads === W.id);
   const jobs: number[][] = [];
   for (let i = 0; i < mine.length; i++) jobs.push(i + 1 < mine.length && W.parts[mine[i + 1]!]!.size === W.parts[mine[i]!]!.size ? [mine[i]!, mine[++i]!] : [mine[i]!]);
@@ -219,7 +218,7 @@ function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Pair, md5
 }
 /* eslint-enable */
 
-const WORKER_SOURCE = `'use strict';\n(${recoveryWorkerMain.toString()})(${makeGf16.toString()}, ${makeMd5Pair.toString()}, ${makeMd5Quad.toString()});\n`;
+const WORKER_SOURCE = `'use strict';\n(${recoveryWorkerMain.toString()})(${makeGf16.toString()}, ${makeMd5Lanes.toString()});\n`;
 
 /**
  * Pack's side of the PAR2 writer: `written(n)` after n more bytes of the tar stream are in the parts
