@@ -109,8 +109,9 @@ function recoveryWorkerMain(gf16: typeof makeGf16, md5x: typeof makeMd5Lanes): v
   const heads = (limit: number) => {
     for (; nextHead < mine.length; nextHead++) {
       const p = mine[nextHead]!;
-      const head = Buffer.alloc(Math.min(16384, W.parts[p]!.size));
-      if (starts[p]! + head.length > limit || (head.length === 0 && starts[p]! >= limit)) return;
+      const len = Math.min(16384, W.parts[p]!.size);
+      if (starts[p]! + len > limit || (len === 0 && starts[p]! >= limit)) return;
+      const head = Buffer.alloc(len);
       pread(partFd(p), head, 0, head.length, 0);
       parentPort.postMessage({ type: 'head', part: p, head: (hash16k[p] = md5(head)) });
     }
