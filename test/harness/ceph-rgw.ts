@@ -1,16 +1,17 @@
 import { type ResultPromise, execa } from 'execa';
 import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freeLowPorts } from './ports.js';
 
 /**
  * A real one-node Ceph cluster with a RADOS Gateway (S3) on loopback, from Debian's ceph-mon, ceph-osd,
  * radosgw and ceph-common: one monitor, one OSD on memstore (RAM, nothing on disk), pool size 1, cephx keys
  * made with ceph-authtool the way Ceph's own vstart.sh makes them, radosgw's beast frontend on 127.0.0.1
- * (plain HTTP and, with `tls`, HTTPS with a self-signed certificate), and one S3 user. Every port is an
- * ephemeral one picked here, so several clusters (other test files, other engineers) run side by side.
+ * (plain HTTP and, with `tls`, HTTPS with a self-signed certificate), and one S3 user. Every port is a
+ * free one picked here, below the kernel's ephemeral range (ports.ts), so several clusters (other test
+ * files, other engineers) run side by side.
  * Comes up in about 15-40 s; `stop()` kills every daemon and removes the folder.
  */
 export interface Rgw {
@@ -29,17 +30,6 @@ export interface Rgw {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startRgw(opts: { tls?: boolean } = {}): Promise<Rgw> {
   const dir = await mkdtemp(join(tmpdir(), 'airgap-rgw-'));
   const daemons: ResultPromise[] = [];
@@ -54,7 +44,7 @@ export async function startRgw(opts: { tls?: boolean } = {}): Promise<Rgw> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const [monPort, rgwPort, tlsPort] = await Promise.all([freePort(), freePort(), freePort()]);
+    const [monPort, rgwPort, tlsPort] = await freeLowPorts(3);
     const conf = join(dir, 'ceph.conf');
     const fsid = randomUUID();
     for (const d of ['mon', 'osd0', 'rgw', 'run', 'log']) await mkdir(join(dir, d));

@@ -1,16 +1,16 @@
 /**
  * A real Zabbix 6.0 server for the monitoring tests (docs/monitoring.md), from Debian's packages:
  * a private PostgreSQL cluster in a temp dir (unix socket only, run as the `postgres` user), the
- * schema and data that zabbix-server-pgsql ships, `zabbix_server -f` on an ephemeral loopback port, and
+ * schema and data that zabbix-server-pgsql ships, `zabbix_server -f` on a free loopback port (ports.ts), and
  * the frontend's JSON-RPC API (zabbix-frontend-php) served by PHP's built-in server. Started once per
  * test file, torn down after it. Needs root (to run PostgreSQL as `postgres`, as CI does).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmod, chown, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
+import { freeLowPort } from './ports.js';
 
 export interface ZabbixServer {
   /** The trapper port on 127.0.0.1 (what `notify.zabbix.server` names). */
@@ -20,31 +20,6 @@ export interface ZabbixServer {
   /** The server's log so far (for failure messages). */
   log(): Promise<string>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
-/** zabbix_server takes a ListenPort of 1024–32767 only, below Linux's ephemeral range: find a free one there. */
-async function freeLowPort(): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const s = createServer();
-    const ok = await new Promise<boolean>((r) => {
-      s.once('error', () => r(false));
-      s.listen(port, '127.0.0.1', () => r(true));
-    });
-    if (ok) {
-      await new Promise((r) => s.close(r));
-      return port;
-    }
-  }
-  throw new Error('no free port in 20000–32000 for zabbix_server');
 }
 
 class Fatal extends Error {}
@@ -188,7 +163,7 @@ $ZBX_SERVER_NAME = 'airgap-test';
 $IMAGE_FORMAT_DEFAULT = IMAGE_FORMAT_PNG;
 `,
     );
-    const webPort = await freePort();
+    const webPort = await freeLowPort();
     const php = spawn('php', ['-S', `127.0.0.1:${webPort}`, '-t', web], { stdio: 'ignore' });
     children.push(php);
     const url = `http://127.0.0.1:${webPort}/api_jsonrpc.php`;
