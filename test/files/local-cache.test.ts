@@ -20,9 +20,9 @@ const inode = async (text: string) => (await stat(join(cache(), 'blobs', 'sha256
 let packs = 0;
 async function pack(name: string, url: string): Promise<string> {
   const m = join(work, `${name}.yaml`);
+  await writeFile(m, `apiVersion: airgap/v1\nkind: Bundle\nname: ${name}\nfiles:\n  - url: ${url}\n`);
   // Each pack its own --out: the bundle is named NAME-STAMP to the second, and two packs of one manifest
   // within a second would meet the first one's folder (exit 2, "already exists").
-  await writeFile(m, `apiVersion: airgap/v1\nkind: Bundle\nname: ${name}\nfiles:\n  - url: ${url}\n`);
   const r = await runAirgap(['pack', m, '--out', join(work, `out-${++packs}`), '--key', join(keys, 'k.key'), '--cache', cache(), '--json'], { cwd: work });
   expect(r.exitCode, r.stderr).toBe(0);
   return JSON.parse(r.stdout).bundle as string;
