@@ -1,9 +1,10 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, readlink, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic, writeStreamAtomic } from './atomic-file.js';
+import { pipeToNewFile, writeFileAtomic, writeStreamAtomic } from './atomic-file.js';
 import { ConfinedRoot } from './confined-root.js';
 
 const dirs: string[] = [];
@@ -33,6 +34,24 @@ describe('atomic files', () => {
     await expect(writeStreamAtomic(failing, join(d, 'f', 'z.bin'), { tmpDir: join(d, '.t') })).rejects.toThrow('cut');
     expect(await readdir(join(d, 'f'))).toEqual([]);
     expect(await readdir(join(d, '.t'))).toEqual([]);
+  });
+
+  it('a stream into a new file: the file exists before the first byte is asked for, and no descriptor on it is open once a failure is thrown', async () => {
+    // The order that keeps "remove the temporary file on error" true: with an asynchronous open, the file
+    // could appear after the caller's rm had run (a flaky test showed it, about once in 4,000 tries).
+    const path = join(await temp(), 'n.bin');
+    const existedAtFirstRead: boolean[] = [];
+    const failing = new Readable({
+      read() {
+        existedAtFirstRead.push(existsSync(path));
+        this.push(Buffer.alloc(1000));
+        this.destroy(new Error('cut'));
+      },
+    });
+    await expect(pipeToNewFile(failing, path)).rejects.toThrow('cut');
+    expect(existedAtFirstRead[0]).toBe(true);
+    const open = await Promise.all((await readdir('/proc/self/fd')).map((fd) => readlink(join('/proc/self/fd', fd)).catch(() => '')));
+    expect(open).not.toContain(path);
   });
 
   it('a confined mirror writes through <mirror>/.airgap-tmp/, never inside a published folder', async () => {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { mkdir, open, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
 /**
@@ -81,7 +81,24 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
   await atomically(path, o, (tmp) => writeFile(tmp, data, o.mode === undefined ? undefined : { mode: o.mode }));
 }
 
+/**
+ * Stream `source` (through `through`) into a new file at `path`. The file is opened before the first byte
+ * flows and closed before this returns or throws, so a caller that removes `path` on error removes it for
+ * good. (A bare `createWriteStream(path)` opens its file asynchronously: when the source failed at once,
+ * the pipeline rejected while that open was still in flight, the caller's `rm` ran first, and the file
+ * appeared after it, left behind.)
+ */
+export async function pipeToNewFile(source: Readable | AsyncIterable<Uint8Array>, path: string, through?: Transform): Promise<void> {
+  const out = (await open(path, 'w')).createWriteStream({ highWaterMark: 1 << 20 });
+  try {
+    await (through ? pipeline(source, through, out) : pipeline(source, out));
+  } finally {
+    // the stream closes its handle when it ends or is destroyed (after a write still in flight on it)
+    if (!out.closed) await once(out, 'close');
+  }
+}
+
 /** Stream `source` into `path` atomically. Blobs from a bundle are checked against their digest while they stream (BlobSource). */
 export async function writeStreamAtomic(source: Readable | AsyncIterable<Uint8Array>, path: string, opts: AtomicOptions = {}): Promise<void> {
-  await atomically(path, opts, (tmp) => pipeline(source, createWriteStream(tmp, { highWaterMark: 1 << 20 })));
+  await atomically(path, opts, (tmp) => pipeToNewFile(source, tmp));
 }

@@ -1,13 +1,12 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { type Descriptor, OCTET_STREAM, digestHex, newSha256 } from './descriptor.js';
 import { IntegrityError } from './errors.js';
-import { syncFile, writeFileAtomic } from './atomic-file.js';
+import { pipeToNewFile, syncFile, writeFileAtomic } from './atomic-file.js';
 
 // Moved to atomic-file.ts (one home for atomic writes); still importable from here.
 export { syncFile, writeFileAtomic };
@@ -75,7 +74,7 @@ export class ContentStore {
       },
     });
     try {
-      await pipeline(source, meter, createWriteStream(tmp, { highWaterMark: 1 << 20 }));
+      await pipeToNewFile(source, tmp, meter);
       const digest = 'sha256:' + hash.digest('hex');
       if (expected.digest && expected.digest !== digest) {
         throw new IntegrityError(`${expected.subject ?? 'blob'}: digest mismatch: expected ${expected.digest}, got ${digest}`, {
