@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAirgap, runAirgapJson } from '../harness/index.js';
+import { freeLowPort } from '../harness/ports.js';
 import { type Fixture, fixture } from './fixtures.js';
 import { type SmtpServer, startSmtpServer } from './smtp-server.js';
 
@@ -82,10 +83,8 @@ describe('Mattermost', () => {
   });
 
   it('an unreachable webhook only warns: the job exits 0 and the hook key is not printed', async () => {
-    const dead = createServer();
-    await new Promise<void>((r) => dead.listen(0, '127.0.0.1', r));
-    const port = (dead.address() as AddressInfo).port;
-    await new Promise((r) => dead.close(r));
+    // A port nothing listens on, below the kernel's ephemeral range so no other test's server takes it meanwhile.
+    const port = await freeLowPort();
     const cfg = await config('mm-dead.yaml', `  mattermost: { url: "http://127.0.0.1:${port}/hooks/deadsecret99" }`);
     const r = await runAirgapJson([...f.unpackArgs(bundle, `dir:${join(f.work, 'mirror-dead')}`, join(f.work, 'dead.jsonl')), '--config', cfg], { cwd: f.work });
     expect(r.exitCode).toBe(0);

@@ -6,11 +6,11 @@
  * a server that is down or does not know the host only warns: the run's exit code stands.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAirgap } from '../harness/index.js';
+import { freeLowPort } from '../harness/ports.js';
 import { type ZabbixServer, startZabbix } from '../harness/zabbix.js';
 import { type Fixture, fixture } from '../ledger/fixtures.js';
 
@@ -232,10 +232,8 @@ describe('trapper values after each run', () => {
 
 describe('a monitoring failure is a warning, never a failed run', () => {
   it('a server that is down: the run exits as it would, the warning names the server', async () => {
-    const s = createServer();
-    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-    const port = (s.address() as { port: number }).port;
-    await new Promise((r) => s.close(r));
+    // A port nothing listens on, below the kernel's ephemeral range so no other test's server takes it meanwhile.
+    const port = await freeLowPort();
     const cfg = await configFile('z-down.yaml', `    server: "127.0.0.1:${port}"\n    host: ${HOST}`);
     const ok = await unpackTo('mirror-down', 'down.jsonl', cfg);
     expect(ok.exitCode, ok.stderr).toBe(0);

@@ -358,7 +358,11 @@ describe('verifyBundle', () => {
     const dir = copyBundle();
     const snapshot = (d: string) => readdirSync(d).sort().map((f) => { const s = statSync(join(d, f)); return `${f} ${s.size} ${s.mtimeMs}`; });
     const beforeDir = snapshot(dir);
-    const beforeCwd = snapshot(process.cwd());
+    // The working directory (the repository, in a test run): its entries by name, and its files by size and
+    // mtime; not its folders' mtimes, which other test files change meanwhile (node_modules/.cache made on a
+    // fresh checkout by the first fixture build).
+    const cwdSnapshot = () => readdirSync(process.cwd()).sort().map((f) => { const s = statSync(f); return s.isFile() ? `${f} ${s.size} ${s.mtimeMs}` : f; });
+    const beforeCwd = cwdSnapshot();
     const beforeTmp = readdirSync(tmp).sort();
     await verifyBundle(dir, { trust: [key.publicKey] });
     flip(dir, 'part-00002', 5);
@@ -366,7 +370,7 @@ describe('verifyBundle', () => {
     await rejection(verifyBundle(dir, { trust: [key.publicKey] }));
     expect(snapshot(dir)).toEqual(afterFlip);
     expect(afterFlip.filter((l) => !l.startsWith('part-00002'))).toEqual(beforeDir.filter((l) => !l.startsWith('part-00002')));
-    expect(snapshot(process.cwd())).toEqual(beforeCwd);
+    expect(cwdSnapshot()).toEqual(beforeCwd);
     expect(readdirSync(tmp).sort()).toEqual(beforeTmp);
     expect(existsSync(join(dir, '..', `${dir}.partial`))).toBe(false);
   });

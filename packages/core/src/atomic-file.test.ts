@@ -61,7 +61,7 @@ describe('atomic files', () => {
     async function* slow() {
       yield Buffer.from('part one ');
       // the write stream opens its file asynchronously: give it a moment to exist
-      for (let i = 0; i < 200 && seen.length === 0; i++) {
+      for (let i = 0; i < 2000 && seen.length === 0; i++) {
         await new Promise((r) => setTimeout(r, 5));
         seen = await readdir(join(d, 'mirror', '.airgap-tmp')).catch(() => []);
       }
