@@ -86,6 +86,12 @@ export class ContentStore {
         throw new IntegrityError(`${expected.subject ?? 'blob'}: size mismatch: expected ${expected.size} bytes, got ${size}`, { subject: expected.subject });
       }
       const final = this.path(digest);
+      if ((await this.size(digest)) === size) {
+        // Already stored (put only after its digest checked): the new copy is dropped unsynced, so its
+        // bytes need not reach the disk, and the stored file is left as it is.
+        await rm(tmp, { force: true });
+        return { mediaType, digest, size };
+      }
       await mkdir(dirname(final), { recursive: true });
       await syncFile(tmp);
       await rename(tmp, final);
