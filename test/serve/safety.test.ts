@@ -5,7 +5,7 @@
  * is 405 and writes nothing; plus TLS, JSON access lines, signals, exit codes and parallel clients.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, readdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, readlink, stat, symlink, truncate, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
@@ -132,6 +132,71 @@ describe('airgap serve: nothing outside MIRROR, nothing written', () => {
     expect(tail.status).toBe(206);
     expect(Buffer.from(await tail.arrayBuffer()).equals(big.subarray(big.length - 100))).toBe(true);
     expect((await fetch(`${serve.url}files/big.bin`, { headers: { range: `bytes=${big.length}-` } })).status).toBe(416);
+    // a range across two of serve's 1 MiB read buffers' edges
+    const mid = await fetch(`${serve.url}files/big.bin`, { headers: { range: 'bytes=1048000-3146000' } });
+    expect(mid.status).toBe(206);
+    expect(Buffer.from(await mid.arrayBuffer()).equals(big.subarray(1048000, 3146001))).toBe(true);
+  });
+
+  it('clients that hang up mid-file, and one that stalls, leave the others whole files and no file open', async () => {
+    const want = createHash('sha256').update(big).digest('hex');
+    const hangUp = () =>
+      new Promise<void>((resolve, reject) => {
+        const u = new URL(serve.url);
+        const req = httpRequest({ host: u.hostname, port: u.port, path: '/files/big.bin' });
+        req.on('response', (res) => res.once('data', () => { req.destroy(); resolve(); }));
+        req.on('error', (e) => (req.destroyed ? resolve() : reject(e)));
+        req.end();
+      });
+    const stalled = new Promise<string>((resolve, reject) => {
+      const u = new URL(serve.url);
+      const req = httpRequest({ host: u.hostname, port: u.port, path: '/files/big.bin' });
+      req.on('response', (res) => {
+        const hash = createHash('sha256');
+        res.pause(); // holds its buffers on the socket while the others download
+        setTimeout(() => res.on('data', (c: Buffer) => hash.update(c)).on('end', () => resolve(hash.digest('hex'))).resume(), 1500);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    const whole = () => raw(serve.url, 'GET', '/files/big.bin').then((r) => createHash('sha256').update(r.body).digest('hex'));
+    const [, got, slow] = await Promise.all([Promise.all(Array.from({ length: 6 }, hangUp)), Promise.all(Array.from({ length: 6 }, whole)), stalled]);
+    expect(got).toEqual(Array(6).fill(want));
+    expect(slow).toBe(want);
+    const open = async () => {
+      const fds = await readdir(`/proc/${serve.pid}/fd`);
+      return (await Promise.all(fds.map((f) => readlink(`/proc/${serve.pid}/fd/${f}`).catch(() => '')))).filter((l) => l.endsWith('big.bin'));
+    };
+    for (let i = 0; i < 200 && (await open()).length > 0; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await open()).toEqual([]);
+    expect(await whole()).toBe(want);
+  });
+
+  it('a file cut short while it is sent: the response is cut (never padded to its Content-Length), the server goes on', async () => {
+    const path = join(mirror, 'files', 'shrinks.bin');
+    await writeFile(path, randomBytes(16 << 20));
+    const u = new URL(serve.url);
+    const got = await new Promise<{ length: number; received: number; complete: boolean }>((resolve, reject) => {
+      const req = httpRequest({ host: u.hostname, port: u.port, path: '/files/shrinks.bin' });
+      req.on('response', (res) => {
+        let received = 0;
+        res.pause();
+        setTimeout(async () => {
+          await truncate(path, 1 << 20);
+          res.on('data', (c: Buffer) => (received += c.length));
+          res.on('close', () => resolve({ length: Number(res.headers['content-length']), received, complete: res.complete }));
+          res.resume();
+        }, 300);
+      });
+      req.on('error', () => undefined); // the cut: the socket is closed under the response
+      req.end();
+      req.on('close', () => undefined);
+      setTimeout(() => reject(new Error('no end within 20 s')), 20_000).unref();
+    });
+    expect(got.length).toBe(16 << 20);
+    expect(got.complete).toBe(false);
+    expect(got.received).toBeLessThan(16 << 20);
+    expect((await raw(serve.url, 'GET', '/files/docs/readme.txt')).status).toBe(200);
   });
 });
 
@@ -143,6 +208,8 @@ describe('airgap serve: TLS, logs, signals, exit codes', () => {
     const ca = await readFile(tls.cert);
     const r = await raw(s.url, 'GET', '/files/docs/readme.txt', undefined, ca);
     expect([r.status, r.body.toString()]).toEqual([200, 'inside\n']);
+    const overTls = await Promise.all([1, 2, 3].map(() => raw(s.url, 'GET', '/files/big.bin', undefined, ca)));
+    for (const b of overTls) expect(b.body.equals(big)).toBe(true); // many 1 MiB buffers, reused, through TLS
     await expect(raw(s.url, 'GET', '/healthz')).rejects.toThrow(/self-signed|certificate/i);
     const stopped = await s.stop('SIGINT');
     expect(stopped.exitCode, stopped.stderr).toBe(0);
