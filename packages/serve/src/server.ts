@@ -94,10 +94,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
     const started = process.hrtime.bigint();
     const method = req.method ?? '?';
     const path = req.url ?? '';
+    const remote = req.socket.remoteAddress ?? '-'; // read now: a socket the client has closed no longer says
     res.on('close', () => {
       opts.access?.({
         time: new Date().toISOString(),
-        remote: req.socket.remoteAddress ?? '-',
+        remote,
         method,
         path,
         status: res.statusCode,
