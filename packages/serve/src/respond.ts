@@ -63,6 +63,9 @@ const IN_FLIGHT = 3;
 /** Free chunk buffers kept for the next reads (16 parallel clients need up to 48). */
 const KEEP = 64;
 const spare: Buffer[] = [];
+const release = (buf: Buffer): void => {
+  if (spare.length < KEEP) spare.push(buf);
+};
 
 /**
  * Write `length` bytes of `fh` from `start` to `res`, read into reused 1 MiB buffers. A buffer is read into
@@ -87,13 +90,13 @@ async function writeRange(fh: FileHandle, start: number, length: number, res: Se
       if (res.destroyed) return;
       const buf = spare.pop() ?? Buffer.allocUnsafeSlow(CHUNK);
       const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, end - pos), pos);
-      if (res.destroyed) return void spare.push(buf);
+      if (res.destroyed) return release(buf);
       if (bytesRead === 0) return void res.destroy(new Error('the file is shorter than its size'));
       pos += bytesRead;
       inFlight++;
       res.write(bytesRead === CHUNK ? buf : buf.subarray(0, bytesRead), () => {
         inFlight--;
-        if (spare.length < KEEP) spare.push(buf);
+        release(buf);
         poke();
       });
     }
