@@ -1,21 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../../test/harness/tmp.js';
 import { IntegrityError } from './errors.js';
 import { ContentStore } from './store.js';
 
-const dirs: string[] = [];
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-const store = async () => {
-  const d = await mkdtemp(join(tmpdir(), 'airgap-store-'));
-  dirs.push(d);
-  return new ContentStore(d);
-};
+const store = async () => new ContentStore(await tempDir('airgap-store-'));
 const sha = (b: Buffer) => 'sha256:' + createHash('sha256').update(b).digest('hex');
 
 describe('the content store', () => {
